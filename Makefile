@@ -1,0 +1,112 @@
+# pixelcnn -- plain Makefile.
+#   make            library (static + shared) and the pixelcnn tool
+#   make test       the test suite, optimized and under ASan + UBSan
+#   make debug      the test suite under ASan + UBSan only
+#   make bench      op and GEMM throughput (prints a table)
+#   make run        the main job on its embedded default
+#   make install PREFIX=/usr/local
+# Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),
+#           THREADS=N (for run/bench), CC=clang.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+NATIVE  ?= 1
+WERROR  ?= 0
+BUILD   ?= build
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unknown-pragmas
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,)
+BLAS_INC := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIB := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+CPPFLAGS += -Iinclude -Isrc -Isrc/cpu $(BLAS_INC) -D_POSIX_C_SOURCE=200809L
+OPT     ?= -O3 $(ARCH)
+CFLAGS  ?=
+ALLCFLAGS = -std=c11 $(WARN) -fopenmp -fPIC $(OPT) $(CFLAGS)
+LDLIBS  += $(BLAS_LIB) -fopenmp -lm
+
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+
+KERNEL_SRC := $(filter-out src/cpu/backend_cpu.c,$(wildcard src/cpu/*.c))
+LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c) \
+              src/cpu/backend_cpu.c $(KERNEL_SRC)
+TEST_SRC   := $(wildcard tests/*.c)
+TOOL_SRC   := $(wildcard tools/*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+HEADERS    := $(wildcard include/*.h src/*/*.h tests/*.h tools/*.h)
+
+# $(call objs,DIR,SOURCES)
+objs = $(patsubst %.c,$(1)/%.o,$(2))
+
+LIB_OBJ   := $(call objs,$(BUILD)/f32,$(LIB_SRC))
+F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
+TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
+TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
+BENCH_OBJ := $(call objs,$(BUILD)/f32,$(BENCH_SRC))
+
+.PHONY: all test debug bench run install clean deps check-tool
+all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
+
+$(BUILD)/f32/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+$(BUILD)/f64/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DPCNN_F64 $(ALLCFLAGS) -c $< -o $@
+
+$(BUILD)/libpixelcnn.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libpixelcnn.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+$(BUILD)/pixelcnn: $(TOOL_OBJ) $(BUILD)/libpixelcnn.a
+	$(CC) $(ALLCFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libpixelcnn.a $(LDLIBS)
+
+$(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
+	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a \
+	    $(LDLIBS)
+
+$(BUILD)/bench_ops: $(BENCH_OBJ) $(BUILD)/libpixelcnn.a
+	$(CC) $(ALLCFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libpixelcnn.a $(LDLIBS)
+
+# The test runner: `make test` runs it optimized, then under sanitizers.
+# TESTS=substring runs the matching tests only.
+test: $(BUILD)/test_runner
+	$(BUILD)/test_runner $(TESTS)
+	$(MAKE) --no-print-directory debug
+
+debug:
+	$(MAKE) --no-print-directory BUILD=build/debug \
+	    OPT="-O1 -g $(SAN)" LDLIBS="$(LDLIBS) $(SAN)" build/debug/test_runner
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    build/debug/test_runner $(TESTS)
+
+bench: $(BUILD)/bench_ops
+	$(BUILD)/bench_ops
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/pixelcnn selfcheck
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/pixelcnn.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/libpixelcnn.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libpixelcnn.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/pixelcnn $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' pixelcnn.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelcnn.pc
+
+clean:
+	rm -rf build

@@ -1,0 +1,3 @@
+/* placeholder */
+#include "pixelcnn.h"
+int main(void) { return 0; }

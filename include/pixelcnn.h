@@ -1,0 +1,306 @@
+/*
+ * pixelcnn.h -- the public interface of libpixelcnn.
+ *
+ * libpixelcnn implements autoregressive image density models: PixelCNN++
+ * (Salimans et al. 2017) and the auxiliary-variable chains of Kolesnikov &
+ * Lampert (ICML 2017). This header exposes the engine: the causal
+ * convolution ops of PixelCNN++, each as a forward/backward pair, and the
+ * likelihood heads (discretized logistic mixture, categorical) with
+ * log-probability, gradient, sampling and exact per-value probabilities.
+ *
+ * Usage (error handling shortened):
+ *
+ *     pcnn_ctx *ctx;
+ *     if (pcnn_ctx_create(&ctx, NULL) != PCNN_OK) die(pcnn_last_error());
+ *     pcnn_conv_geom g = pcnn_conv_geom_shifted(PCNN_DOWN, 2, 3, 1);
+ *     pcnn_tensor x = pcnn_t4(xbuf, 16, 320, 32, 32);   // (B, Ci, H, W)
+ *     pcnn_tensor w = pcnn_t4(wbuf, 160, 320, 2, 3);    // (Co, Ci, kh, kw)
+ *     pcnn_tensor b = pcnn_t1(bbuf, 160);               // (Co)
+ *     pcnn_tensor y = pcnn_t4(ybuf, 16, 160, 32, 32);   // (B, Co, Ho, Wo)
+ *     pcnn_status s = pcnn_conv2d_forward(ctx, y, x, w, b, &g);
+ *     if (s != PCNN_OK) fprintf(stderr, "%s\n", pcnn_last_error());
+ *     pcnn_ctx_free(ctx);
+ *
+ * Conventions
+ * - Tensors are float32, dense, row-major, NCHW with the batch first.
+ *   Convolution weights use PyTorch's layouts: conv (Co, Ci, kh, kw),
+ *   transposed conv (Ci, Co, kh, kw). Images are uint8 (B, C, H, W).
+ * - A pcnn_tensor only describes memory; the caller owns the buffer. Every
+ *   object made by a *_create is released by the matching *_free.
+ * - Backward functions ACCUMULATE into gradients (d* += ...). Zero them
+ *   yourself. A gradient tensor whose data is NULL is skipped.
+ *   Gradients are of a scalar loss L: dX means dL/dX.
+ * - Every function that can fail returns a pcnn_status; on failure
+ *   pcnn_last_error() gives a one-line message (per thread). The library
+ *   never prints and never exits.
+ * - Threading: a context runs its kernels on its own thread count (OpenMP
+ *   and the BLAS). Use one context per calling thread.
+ * - Results are deterministic for a given machine, thread count and seed.
+ */
+#ifndef PIXELCNN_H
+#define PIXELCNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PCNN_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum {
+    PCNN_OK = 0,
+    PCNN_ERR_ARG,         /* a bad argument: NULL pointer, bad option */
+    PCNN_ERR_SHAPE,       /* tensor shapes do not fit together */
+    PCNN_ERR_VALUE,       /* a value out of range: pixel > levels, NaN, ... */
+    PCNN_ERR_NOMEM,       /* an allocation failed or a size overflowed */
+    PCNN_ERR_IO,          /* a file could not be read or written */
+    PCNN_ERR_FORMAT,      /* a file is malformed or truncated */
+    PCNN_ERR_UNSUPPORTED  /* valid, but not implemented by this backend */
+} pcnn_status;
+
+/* The fixed name of a status, e.g. "shape mismatch". */
+const char *pcnn_status_str(pcnn_status s);
+
+/* The message of the last failure on this thread ("" if none). */
+const char *pcnn_last_error(void);
+
+/* --------------------------------------------------------------- context */
+
+typedef enum { PCNN_BACKEND_CPU = 0 } pcnn_backend_kind;
+
+typedef struct {
+    pcnn_backend_kind backend; /* only PCNN_BACKEND_CPU for now */
+    int threads;               /* <= 0: OMP_NUM_THREADS or all cores */
+} pcnn_ctx_opts;
+
+typedef struct pcnn_ctx pcnn_ctx;
+
+/* Makes a context; opts may be NULL for the defaults. Free with
+ * pcnn_ctx_free. The context owns a workspace that grows to the largest
+ * size any op has needed, so steady-state calls do not allocate. */
+pcnn_status pcnn_ctx_create(pcnn_ctx **out, const pcnn_ctx_opts *opts);
+void pcnn_ctx_free(pcnn_ctx *ctx);
+int pcnn_ctx_threads(const pcnn_ctx *ctx);
+/* A one-line description: backend, threads, BLAS and its kernel set. */
+const char *pcnn_ctx_describe(const pcnn_ctx *ctx);
+
+/* --------------------------------------------------------------- tensors */
+
+#define PCNN_MAX_DIMS 4
+
+typedef struct {
+    float *data;
+    int ndim;
+    int64_t dim[PCNN_MAX_DIMS];
+} pcnn_tensor;
+
+typedef struct {
+    uint8_t *data;
+    int64_t n, c, h, w;
+} pcnn_image;
+
+pcnn_tensor pcnn_t1(float *data, int64_t d0);
+pcnn_tensor pcnn_t2(float *data, int64_t d0, int64_t d1);
+pcnn_tensor pcnn_t4(float *data, int64_t n, int64_t c, int64_t h, int64_t w);
+pcnn_image pcnn_img(uint8_t *data, int64_t n, int64_t c, int64_t h, int64_t w);
+/* The absent tensor: pass it for "no bias" or "skip this gradient". */
+pcnn_tensor pcnn_none(void);
+int64_t pcnn_numel(pcnn_tensor t);
+
+/* ------------------------------------------------------- convolutions
+ *
+ * y[b,o,i,j] = bias[o] + sum_{c,p,q} w[o,c,p,q] * xpad[b,c, i*s+p, j*s+q]
+ * where xpad is x padded with zeros by pad_top rows above and pad_left
+ * columns on the left (bottom and right padding follow from y's size).
+ * PixelCNN++'s causal convs are padding choices (pcnn_conv_geom_shifted):
+ *   PCNN_DOWN:       pad kh-1 on top, (kw-1)/2 left and right;
+ *   PCNN_DOWN_RIGHT: pad kh-1 on top, kw-1 on the left.
+ */
+typedef enum { PCNN_DOWN = 0, PCNN_DOWN_RIGHT = 1 } pcnn_shift_kind;
+
+typedef struct {
+    int kh, kw, stride;
+    int pad_top, pad_left; /* conv: zero padding. deconv: crop offsets. */
+} pcnn_conv_geom;
+
+pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
+                                      int stride);
+/* Output size of a shifted conv on an H x W input: ceil(H/s) x ceil(W/s). */
+void pcnn_conv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
+                        int64_t *ho, int64_t *wo);
+
+/* y (B,Co,Ho,Wo) = conv(x (B,Ci,H,W), w (Co,Ci,kh,kw)) + b (Co) [optional] */
+pcnn_status pcnn_conv2d_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
+                                pcnn_tensor w, pcnn_tensor b,
+                                const pcnn_conv_geom *g);
+/* dx (B,Ci,H,W), dw (Co,Ci,kh,kw), db (Co) += from dy (B,Co,Ho,Wo). */
+pcnn_status pcnn_conv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                 pcnn_tensor dw, pcnn_tensor db,
+                                 pcnn_tensor dy, pcnn_tensor x, pcnn_tensor w,
+                                 const pcnn_conv_geom *g);
+
+/* Transposed convolution, cropped:
+ * y[b,o,i,j] = bias[o] + sum over c,m,n,p,q with m*s+p = i+crop_top and
+ *              n*s+q = j+crop_left of x[b,c,m,n] * w[c,o,p,q].
+ * pad_top/pad_left of the geometry are the crop offsets. The shifted
+ * versions (PixelCNN++'s down_shifted_deconv2d / down_right_shifted_deconv2d,
+ * i.e. ConvTranspose2d with output_padding s-1, then cropped) are
+ *   PCNN_DOWN:       crop_top 0, crop_left (kw-1)/2, output (s*H, s*W);
+ *   PCNN_DOWN_RIGHT: crop_top 0, crop_left 0,        output (s*H, s*W).
+ * x (B,Ci,H,W), w (Ci,Co,kh,kw), b (Co) [optional], y (B,Co,Ho,Wo) with
+ * Ho <= (H-1)*s + kh + s-1 - crop_top (and the same for Wo). */
+pcnn_conv_geom pcnn_deconv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
+                                        int stride);
+pcnn_status pcnn_deconv2d_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                  pcnn_tensor x, pcnn_tensor w, pcnn_tensor b,
+                                  const pcnn_conv_geom *g);
+pcnn_status pcnn_deconv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                   pcnn_tensor dw, pcnn_tensor db,
+                                   pcnn_tensor dy, pcnn_tensor x,
+                                   pcnn_tensor w, const pcnn_conv_geom *g);
+
+/* Network-in-network (1x1 conv): y[b,o,p] = bias[o] + sum_c w[o,c] x[b,c,p].
+ * x (B,Ci,H,W), w (Co,Ci), b (Co) [optional], y (B,Co,H,W). */
+pcnn_status pcnn_nin_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
+                             pcnn_tensor w, pcnn_tensor b);
+pcnn_status pcnn_nin_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dw,
+                              pcnn_tensor db, pcnn_tensor dy, pcnn_tensor x,
+                              pcnn_tensor w);
+
+/* -------------------------------------------------- pointwise and shifts
+ * All take 4-d tensors (B,C,H,W); y and x have the same shape unless said.
+ */
+/* y[:,:,0,:] = 0, y[:,:,i,:] = x[:,:,i-1,:] */
+pcnn_status pcnn_down_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                    pcnn_tensor x);
+pcnn_status pcnn_down_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                     pcnn_tensor dy);
+/* y[...,0] = 0, y[...,j] = x[...,j-1] */
+pcnn_status pcnn_right_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                     pcnn_tensor x);
+pcnn_status pcnn_right_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                      pcnn_tensor dy);
+/* elu(x) = x if x > 0 else exp(x) - 1. Backward uses x. */
+pcnn_status pcnn_elu_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x);
+pcnn_status pcnn_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dy,
+                              pcnn_tensor x);
+/* y (B,2C,H,W) = elu(concat(x, -x) along channels), x (B,C,H,W). */
+pcnn_status pcnn_concat_elu_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                    pcnn_tensor x);
+pcnn_status pcnn_concat_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                     pcnn_tensor dy, pcnn_tensor x);
+/* y (B,C,H,W) = a * sigmoid(b) where x (B,2C,H,W) = concat(a, b). */
+pcnn_status pcnn_gate_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x);
+pcnn_status pcnn_gate_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dy,
+                               pcnn_tensor x);
+/* y = a + b (y may alias a or b); backward: da += dy, db += dy. */
+pcnn_status pcnn_add_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor a,
+                             pcnn_tensor b);
+pcnn_status pcnn_add_backward(pcnn_ctx *ctx, pcnn_tensor da, pcnn_tensor db,
+                              pcnn_tensor dy);
+/* Inverted dropout: y = x * keep / (1-p), keep = u(seed, index) >= p,
+ * where u is the counter-based uniform of pcnn_uniform(). The mask is a
+ * function of (seed, element index) only, so backward recomputes it and
+ * results do not depend on the thread count. 0 <= p < 1. */
+pcnn_status pcnn_dropout_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
+                                 float p, uint64_t seed);
+pcnn_status pcnn_dropout_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                  pcnn_tensor dy, float p, uint64_t seed);
+
+/* Counter-based uniform in [0,1): a pure function of (seed, index). */
+double pcnn_uniform(uint64_t seed, uint64_t index);
+
+/* ------------------------------------------------- weight normalization
+ * w = g * v / ||v||, one norm and one g per output channel o
+ * (Salimans & Kingma 2016). axis says where o sits in v:
+ *   PCNN_WN_DIM0: v (Co, ...)       conv (Co,Ci,kh,kw), nin (Co,Ci)
+ *   PCNN_WN_DIM1: v (Ci, Co, ...)   transposed conv (Ci,Co,kh,kw)
+ * g (Co), w has v's shape.
+ */
+typedef enum { PCNN_WN_DIM0 = 0, PCNN_WN_DIM1 = 1 } pcnn_wn_axis;
+
+pcnn_status pcnn_weightnorm_forward(pcnn_ctx *ctx, pcnn_tensor w,
+                                    pcnn_tensor v, pcnn_tensor g,
+                                    pcnn_wn_axis axis);
+/* dv, dg += from dw. */
+pcnn_status pcnn_weightnorm_backward(pcnn_ctx *ctx, pcnn_tensor dv,
+                                     pcnn_tensor dg, pcnn_tensor dw,
+                                     pcnn_tensor v, pcnn_tensor g,
+                                     pcnn_wn_axis axis);
+/* Data-dependent initialization: y (B,Co,H,W) is a layer's output computed
+ * with g = 1 and b = 0. Sets g[o] = scale / sqrt(var_o + 1e-10) and
+ * b[o] = -mean_o * g[o] (mean, var over B,H,W), and rewrites y to the
+ * output the initialized layer gives: y = (y - mean_o) * g[o]. */
+pcnn_status pcnn_weightnorm_data_init(pcnn_ctx *ctx, pcnn_tensor g,
+                                      pcnn_tensor b, pcnn_tensor y,
+                                      float scale);
+
+/* ------------------------------------------------------ likelihood heads
+ *
+ * A head turns the network's output l (B, P, H, W) into a distribution over
+ * the pixel values x (B, C, H, W), independently at each pixel.
+ *
+ * PCNN_HEAD_DMOL: discretized logistic mixture (PixelCNN++), 256 levels,
+ *   C = 1, 2 or 3 channels, M = nr_mix components,
+ *   P = M * (1 + 2C + C(C-1)/2). Channel blocks of M each, in order:
+ *     logits; means of channels 0..C-1; log-scales of channels 0..C-1;
+ *     coefficients for channel pairs (1|0), (2|0), (2|1).
+ *   Channel c's mean in component k is  mean_c,k + sum_{j<c}
+ *   tanh(coef_{c|j},k) * x_j  with x_j scaled to [-1,1] (x/127.5 - 1).
+ *   Log-scales are clamped below at -7. Bins 0 and 255 extend to -inf/+inf.
+ * PCNN_HEAD_CATEGORICAL: a softmax over `levels` values per channel;
+ *   P = C * levels, channel c uses logits [c*levels, (c+1)*levels);
+ *   channels are independent given l.
+ */
+typedef enum { PCNN_HEAD_DMOL = 0, PCNN_HEAD_CATEGORICAL = 1 } pcnn_head_kind;
+
+typedef struct {
+    pcnn_head_kind kind;
+    int channels; /* C */
+    int nr_mix;   /* DMOL: mixture components */
+    int levels;   /* value count: 256 for DMOL, K for CATEGORICAL */
+} pcnn_head;
+
+pcnn_head pcnn_head_dmol(int channels, int nr_mix);
+pcnn_head pcnn_head_categorical(int channels, int levels);
+/* P, the number of channels of l; -1 if the head is invalid. */
+int pcnn_head_params(const pcnn_head *h);
+
+/* logp (B,1,H,W) = log p(x[b,:,i,j] | l[b,:,i,j]) in nats. */
+pcnn_status pcnn_head_log_prob(pcnn_ctx *ctx, const pcnn_head *h,
+                               pcnn_tensor logp, pcnn_tensor l, pcnn_image x);
+/* dl (B,P,H,W) += dlogp[b,0,i,j] * d logp[b,0,i,j] / d l[b,:,i,j]. */
+pcnn_status pcnn_head_backward(pcnn_ctx *ctx, const pcnn_head *h,
+                               pcnn_tensor dl, pcnn_tensor dlogp,
+                               pcnn_tensor l, pcnn_image x);
+
+typedef struct {
+    uint64_t seed;
+    float log_scale_offset; /* DMOL: added to every log-scale; < 0 sharper */
+    float temperature;      /* CATEGORICAL: logits / T; 1 = the model */
+} pcnn_sample_opts;
+
+/* Draws x (B,C,H,W) exactly from the head's discrete distribution at every
+ * pixel (channels in order, each conditioned on the earlier ones). Draws
+ * depend only on (seed, position), not on the thread count. */
+pcnn_status pcnn_head_sample(pcnn_ctx *ctx, const pcnn_head *h,
+                             pcnn_image x, pcnn_tensor l,
+                             const pcnn_sample_opts *opts);
+
+/* The exact probability of every value of channel c at every pixel,
+ * given the values of channels 0..c-1 in x (channel c and later are not
+ * read): probs (B, levels, H, W), summing to 1 over the values.
+ * For DMOL it is the mixture's CDF difference at the bin edges, the
+ * mixture weights updated by the earlier channels' likelihoods. */
+pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
+                          pcnn_tensor probs, pcnn_tensor l, pcnn_image x,
+                          int c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PIXELCNN_H */

@@ -1,0 +1,74 @@
+/* ctx.c -- contexts: a backend, a thread count and a workspace. */
+#include "internal.h"
+
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+pcnn_status pcnn_ctx_create(pcnn_ctx **out, const pcnn_ctx_opts *opts)
+{
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_ctx_create: out is NULL");
+    *out = NULL;
+    pcnn_ctx_opts o = {PCNN_BACKEND_CPU, 0};
+    if (opts)
+        o = *opts;
+    if (o.backend != PCNN_BACKEND_CPU)
+        return pcnn_fail(PCNN_ERR_UNSUPPORTED,
+                         "pcnn_ctx_create: backend %d is not built in",
+                         (int)o.backend);
+    if (o.threads > 4096)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "pcnn_ctx_create: %d threads is too many",
+                         o.threads);
+    pcnn_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_ctx_create: out of memory");
+    ctx->be = &pcnn_backend_cpu;
+    int n = o.threads;
+    if (n <= 0) {
+#ifdef _OPENMP
+        n = omp_get_max_threads();
+#else
+        n = 1;
+#endif
+    }
+    ctx->threads = n;
+    ctx->be->set_threads(n);
+    snprintf(ctx->desc, sizeof ctx->desc, "backend %s, %d thread%s, %s",
+             ctx->be->name, n, n == 1 ? "" : "s", ctx->be->describe());
+    *out = ctx;
+    return PCNN_OK;
+}
+
+void pcnn_ctx_free(pcnn_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    ctx->be->free(ctx->work);
+    free(ctx);
+}
+
+int pcnn_ctx_threads(const pcnn_ctx *ctx) { return ctx ? ctx->threads : 0; }
+
+const char *pcnn_ctx_describe(const pcnn_ctx *ctx)
+{
+    return ctx ? ctx->desc : "";
+}
+
+void *pcnn_ctx_work(pcnn_ctx *ctx, size_t bytes)
+{
+    if (bytes <= ctx->work_bytes)
+        return ctx->work;
+    void *p = ctx->be->alloc(bytes);
+    if (!p) {
+        pcnn_fail(PCNN_ERR_NOMEM, "workspace of %zu bytes: out of memory",
+                  bytes);
+        return NULL;
+    }
+    ctx->be->free(ctx->work);
+    ctx->work = p;
+    ctx->work_bytes = bytes;
+    return p;
+}

@@ -1,0 +1,45 @@
+/*
+ * internal.h -- what the library's files share and users do not see:
+ * error reporting, the context and its workspace, the backend table.
+ */
+#ifndef PCNN_CORE_INTERNAL_H
+#define PCNN_CORE_INTERNAL_H
+
+#include "pixelcnn.h"
+#include "backend.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Records a one-line message for pcnn_last_error() and returns s. */
+pcnn_status pcnn_fail(pcnn_status s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* An internal invariant: prints file:line and aborts if it does not hold.
+ * Never used for anything a caller can cause. */
+#define PCNN_ASSERT(cond)                                                     \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: internal error: %s\n", __FILE__,          \
+                    __LINE__, #cond);                                         \
+            abort();                                                          \
+        }                                                                     \
+    } while (0)
+
+struct pcnn_ctx {
+    const pcnn_backend *be;
+    int threads;
+    void *work;        /* backend memory, grows, never shrinks */
+    size_t work_bytes;
+    char desc[256];
+};
+
+/* A workspace of at least `bytes`, owned by ctx; NULL (status set) when
+ * the allocation fails. Valid until the next call on ctx. */
+void *pcnn_ctx_work(pcnn_ctx *ctx, size_t bytes);
+
+/* a * b, or 0 with *overflow set when it does not fit in size_t. */
+size_t pcnn_mul_size(size_t a, size_t b, int *overflow);
+
+#endif

@@ -1,0 +1,41 @@
+/* status.c -- status names and the per-thread last error message. */
+#include "internal.h"
+
+#include <stdarg.h>
+
+static _Thread_local char last_error[512];
+
+const char *pcnn_status_str(pcnn_status s)
+{
+    switch (s) {
+    case PCNN_OK: return "ok";
+    case PCNN_ERR_ARG: return "bad argument";
+    case PCNN_ERR_SHAPE: return "shape mismatch";
+    case PCNN_ERR_VALUE: return "value out of range";
+    case PCNN_ERR_NOMEM: return "out of memory";
+    case PCNN_ERR_IO: return "i/o error";
+    case PCNN_ERR_FORMAT: return "malformed file";
+    case PCNN_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown status";
+}
+
+const char *pcnn_last_error(void) { return last_error; }
+
+pcnn_status pcnn_fail(pcnn_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+size_t pcnn_mul_size(size_t a, size_t b, int *overflow)
+{
+    if (b != 0 && a > SIZE_MAX / b) {
+        *overflow = 1;
+        return 0;
+    }
+    return a * b;
+}

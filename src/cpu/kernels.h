@@ -1,0 +1,44 @@
+/*
+ * kernels.h -- the CPU kernels, in float (_f32) and double (_f64).
+ *
+ * Kernels trust their arguments: shapes were checked by the public API
+ * (src/api/). They never fail, allocate or print. Conventions as in
+ * pixelcnn.h: NCHW, backward accumulates (+=), a NULL gradient is skipped.
+ */
+#ifndef PCNN_CPU_KERNELS_H
+#define PCNN_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Geometry of a conv or transposed conv (see pixelcnn.h for the maths).
+ * conv:   x (B,Ci,H,W) -> y (B,Co,Ho,Wo), w (Co,Ci,kh,kw), pt/pl = padding.
+ * deconv: x (B,Ci,H,W) -> y (B,Co,Ho,Wo), w (Ci,Co,kh,kw), pt/pl = crop. */
+typedef struct {
+    int64_t B, Ci, H, W, Co, Ho, Wo;
+    int kh, kw, stride, pt, pl;
+} pcnn_conv_dims;
+
+/* Workspace, in elements, that conv2d / deconv2d kernels need. */
+size_t pcnn_cpu_conv2d_work(const pcnn_conv_dims *d);
+size_t pcnn_cpu_deconv2d_work(const pcnn_conv_dims *d);
+
+/* Shape of a likelihood head call: B images of HW pixels, C channels,
+ * M mixture components (DMOL) or K levels (categorical). */
+typedef struct {
+    int64_t B, HW;
+    int C, M, K;
+} pcnn_head_dims;
+
+#define REAL float
+#define KFN(name) pcnn_cpu_##name##_f32
+#include "kernels_decl.h"
+#undef REAL
+#undef KFN
+#define REAL double
+#define KFN(name) pcnn_cpu_##name##_f64
+#include "kernels_decl.h"
+#undef REAL
+#undef KFN
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * pointwise.c -- shifts, activations, the gate, the residual add and
+ * dropout. Memory-bound loops; threads split the elements they write.
+ */
+#include "kernels.h"
+#include "real.h"
+#include "../core/rng.h"
+
+#include <string.h>
+
+/* Below this many elements a parallel region costs more than it saves. */
+#define PAR_MIN 32768
+
+void KFN(down_shift_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
+                             int64_t H, int64_t W)
+{
+    const int64_t planes = B * C, plane = H * W;
+#pragma omp parallel for schedule(static) if (planes * plane > PAR_MIN)
+    for (int64_t p = 0; p < planes; p++) {
+        REAL *yp = y + p * plane;
+        memset(yp, 0, (size_t)W * sizeof *yp);
+        memcpy(yp + W, x + p * plane, (size_t)(plane - W) * sizeof *yp);
+    }
+}
+
+void KFN(down_shift_backward)(REAL *dx, const REAL *dy, int64_t B, int64_t C,
+                              int64_t H, int64_t W)
+{
+    const int64_t planes = B * C, plane = H * W;
+#pragma omp parallel for schedule(static) if (planes * plane > PAR_MIN)
+    for (int64_t p = 0; p < planes; p++) {
+        REAL *dxp = dx + p * plane;
+        const REAL *dyp = dy + p * plane + W;
+        for (int64_t i = 0; i < plane - W; i++)
+            dxp[i] += dyp[i];
+    }
+}
+
+void KFN(right_shift_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
+                              int64_t H, int64_t W)
+{
+    const int64_t rows = B * C * H;
+#pragma omp parallel for schedule(static) if (rows * W > PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        REAL *yr = y + r * W;
+        yr[0] = 0;
+        memcpy(yr + 1, x + r * W, (size_t)(W - 1) * sizeof *yr);
+    }
+}
+
+void KFN(right_shift_backward)(REAL *dx, const REAL *dy, int64_t B,
+                               int64_t C, int64_t H, int64_t W)
+{
+    const int64_t rows = B * C * H;
+#pragma omp parallel for schedule(static) if (rows * W > PAR_MIN)
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < W - 1; j++)
+            dx[r * W + j] += dy[r * W + j + 1];
+}
+
+static inline REAL elu(REAL v) { return v > 0 ? v : expm1(v); }
+/* d elu / dv */
+static inline REAL elu_grad(REAL v) { return v > 0 ? 1 : exp(v); }
+
+void KFN(elu_forward)(REAL *y, const REAL *x, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = elu(x[i]);
+}
+
+void KFN(elu_backward)(REAL *dx, const REAL *dy, const REAL *x, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        dx[i] += dy[i] * elu_grad(x[i]);
+}
+
+void KFN(concat_elu_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
+                             int64_t HW)
+{
+    const int64_t rows = B * C;
+#pragma omp parallel for schedule(static) if (rows * HW > PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t b = r / C, c = r % C;
+        const REAL *xr = x + r * HW;
+        REAL *pos = y + (b * 2 * C + c) * HW, *neg = pos + C * HW;
+        for (int64_t i = 0; i < HW; i++) {
+            pos[i] = elu(xr[i]);
+            neg[i] = elu(-xr[i]);
+        }
+    }
+}
+
+void KFN(concat_elu_backward)(REAL *dx, const REAL *dy, const REAL *x,
+                              int64_t B, int64_t C, int64_t HW)
+{
+    const int64_t rows = B * C;
+#pragma omp parallel for schedule(static) if (rows * HW > PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t b = r / C, c = r % C;
+        const REAL *xr = x + r * HW;
+        const REAL *dpos = dy + (b * 2 * C + c) * HW, *dneg = dpos + C * HW;
+        REAL *dxr = dx + r * HW;
+        for (int64_t i = 0; i < HW; i++)
+            dxr[i] += dpos[i] * elu_grad(xr[i]) - dneg[i] * elu_grad(-xr[i]);
+    }
+}
+
+static inline REAL sigmoid(REAL v) { return 1 / (1 + exp(-v)); }
+
+void KFN(gate_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
+                       int64_t HW)
+{
+    const int64_t rows = B * C;
+#pragma omp parallel for schedule(static) if (rows * HW > PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t b = r / C, c = r % C;
+        const REAL *a = x + (b * 2 * C + c) * HW, *g = a + C * HW;
+        REAL *yr = y + r * HW;
+        for (int64_t i = 0; i < HW; i++)
+            yr[i] = a[i] * sigmoid(g[i]);
+    }
+}
+
+void KFN(gate_backward)(REAL *dx, const REAL *dy, const REAL *x, int64_t B,
+                        int64_t C, int64_t HW)
+{
+    const int64_t rows = B * C;
+#pragma omp parallel for schedule(static) if (rows * HW > PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t b = r / C, c = r % C;
+        const REAL *a = x + (b * 2 * C + c) * HW, *g = a + C * HW;
+        REAL *da = dx + (b * 2 * C + c) * HW, *dg = da + C * HW;
+        const REAL *dyr = dy + r * HW;
+        for (int64_t i = 0; i < HW; i++) {
+            REAL s = sigmoid(g[i]);
+            da[i] += dyr[i] * s;
+            dg[i] += dyr[i] * a[i] * s * (1 - s);
+        }
+    }
+}
+
+void KFN(add_forward)(REAL *y, const REAL *a, const REAL *b, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+void KFN(add_backward)(REAL *da, REAL *db, const REAL *dy, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        if (da)
+            da[i] += dy[i];
+        if (db)
+            db[i] += dy[i];
+    }
+}
+
+/* keep element i when u(seed, i) >= p; kept values are scaled by 1/(1-p) */
+static inline REAL dropout_factor(uint64_t seed, int64_t i, REAL p)
+{
+    return pcnn_u01(seed, (uint64_t)i) >= (double)p ? 1 / (1 - p) : 0;
+}
+
+void KFN(dropout_forward)(REAL *y, const REAL *x, int64_t n, REAL p,
+                          uint64_t seed)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] * dropout_factor(seed, i, p);
+}
+
+void KFN(dropout_backward)(REAL *dx, const REAL *dy, int64_t n, REAL p,
+                           uint64_t seed)
+{
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        dx[i] += dy[i] * dropout_factor(seed, i, p);
+}
