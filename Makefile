@@ -20,8 +20,20 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 ARCH    := $(if $(filter 1,$(NATIVE)),-march=native,)
-BLAS_INC := $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIB := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+# OpenBLAS built with OpenMP (Debian's libopenblas-openmp-dev): its threads
+# are our OpenMP threads, so GEMM and our im2col loops never fight over the
+# cores (the pthread build spins and halves conv throughput; docs/perf.md).
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
+BLAS_INC ?= -I/usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIB ?= -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
+# (`make run` and `make deps` install it first, so they skip this check)
+ifeq ($(wildcard $(BLAS_DIR)/libopenblas.so),)
+ifneq ($(filter-out clean deps run,$(or $(MAKECMDGOALS),all)),)
+$(error OpenBLAS (OpenMP build) not found in $(BLAS_DIR): run `make deps` \
+  or `apt-get install libopenblas-openmp-dev`, or set BLAS_DIR/BLAS_INC/BLAS_LIB)
+endif
+endif
 CPPFLAGS += -Iinclude -Isrc -Isrc/cpu $(BLAS_INC) -D_POSIX_C_SOURCE=200809L
 OPT     ?= -O3 $(ARCH)
 CFLAGS  ?=

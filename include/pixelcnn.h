@@ -114,22 +114,26 @@ int64_t pcnn_numel(pcnn_tensor t);
 /* ------------------------------------------------------- convolutions
  *
  * y[b,o,i,j] = bias[o] + sum_{c,p,q} w[o,c,p,q] * xpad[b,c, i*s+p, j*s+q]
- * where xpad is x padded with zeros by pad_top rows above and pad_left
- * columns on the left (bottom and right padding follow from y's size).
- * PixelCNN++'s causal convs are padding choices (pcnn_conv_geom_shifted):
- *   PCNN_DOWN:       pad kh-1 on top, (kw-1)/2 left and right;
+ * where xpad is x padded with zeros: pad_top rows above, pad_bottom below,
+ * pad_left columns on the left and pad_right on the right. The output is
+ *   Ho = (H + pad_top + pad_bottom - kh) / s + 1   (same for Wo),
+ * and y must have exactly that size. PixelCNN++'s causal convs are
+ * padding choices (pcnn_conv_geom_shifted):
+ *   PCNN_DOWN:       pad kh-1 on top, (kw-1)/2 left and (kw-1)/2 right;
  *   PCNN_DOWN_RIGHT: pad kh-1 on top, kw-1 on the left.
+ * With stride s they give ceil(H/s) x ceil(W/s) outputs.
  */
 typedef enum { PCNN_DOWN = 0, PCNN_DOWN_RIGHT = 1 } pcnn_shift_kind;
 
 typedef struct {
     int kh, kw, stride;
-    int pad_top, pad_left; /* conv: zero padding. deconv: crop offsets. */
+    /* conv: zero padding; transposed conv: rows/columns cropped */
+    int pad_top, pad_bottom, pad_left, pad_right;
 } pcnn_conv_geom;
 
 pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
                                       int stride);
-/* Output size of a shifted conv on an H x W input: ceil(H/s) x ceil(W/s). */
+/* The output size of a conv with geometry g on an H x W input. */
 void pcnn_conv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
                         int64_t *ho, int64_t *wo);
 
@@ -145,16 +149,23 @@ pcnn_status pcnn_conv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
 
 /* Transposed convolution, cropped:
  * y[b,o,i,j] = bias[o] + sum over c,m,n,p,q with m*s+p = i+crop_top and
- *              n*s+q = j+crop_left of x[b,c,m,n] * w[c,o,p,q].
- * pad_top/pad_left of the geometry are the crop offsets. The shifted
- * versions (PixelCNN++'s down_shifted_deconv2d / down_right_shifted_deconv2d,
- * i.e. ConvTranspose2d with output_padding s-1, then cropped) are
- *   PCNN_DOWN:       crop_top 0, crop_left (kw-1)/2, output (s*H, s*W);
- *   PCNN_DOWN_RIGHT: crop_top 0, crop_left 0,        output (s*H, s*W).
- * x (B,Ci,H,W), w (Ci,Co,kh,kw), b (Co) [optional], y (B,Co,Ho,Wo) with
- * Ho <= (H-1)*s + kh + s-1 - crop_top (and the same for Wo). */
+ *              n*s+q = j+crop_left of x[b,c,m,n] * w[c,o,p,q],
+ * the pad_* fields of the geometry being the crops. The output is
+ *   Ho = (H - 1) * s + kh - crop_top - crop_bottom   (same for Wo);
+ * a crop_bottom/right down to -(s-1) extends the output like PyTorch's
+ * output_padding. The shifted versions (PixelCNN++'s
+ * down_shifted_deconv2d / down_right_shifted_deconv2d: ConvTranspose2d
+ * with output_padding s-1, then cropped) give (s*H, s*W) outputs:
+ *   PCNN_DOWN:       crop top 0, bottom kh-s, left (kw-1)/2,
+ *                    right kw-s-(kw-1)/2;
+ *   PCNN_DOWN_RIGHT: crop top 0, bottom kh-s, left 0, right kw-s.
+ * For the paper's 2x3 and 2x2 kernels at stride 2 the only nonzero crop
+ * is the left 1 of the 2x3 kernel.
+ * x (B,Ci,H,W), w (Ci,Co,kh,kw), b (Co) [optional], y (B,Co,Ho,Wo). */
 pcnn_conv_geom pcnn_deconv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
                                         int stride);
+void pcnn_deconv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
+                          int64_t *ho, int64_t *wo);
 pcnn_status pcnn_deconv2d_forward(pcnn_ctx *ctx, pcnn_tensor y,
                                   pcnn_tensor x, pcnn_tensor w, pcnn_tensor b,
                                   const pcnn_conv_geom *g);

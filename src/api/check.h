@@ -19,7 +19,8 @@ pcnn_status pcnn_check_dims(const char *fn, const char *name, pcnn_tensor t,
 /* a is present and has b's shape. */
 pcnn_status pcnn_check_like(const char *fn, const char *name, pcnn_tensor a,
                             const char *bname, pcnn_tensor b);
-/* ctx is not NULL. */
+/* ctx is not NULL; then makes the calling thread run kernels on ctx's
+ * thread count (every op starts with this check). */
 pcnn_status pcnn_check_ctx(const char *fn, const pcnn_ctx *ctx);
 /* "(16,320,32,32)" into buf. */
 const char *pcnn_shape_str(pcnn_tensor t, char *buf, size_t n);

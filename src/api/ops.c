@@ -10,33 +10,40 @@
 pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
                                       int stride)
 {
-    pcnn_conv_geom g = {kh, kw, stride, kh - 1, 0};
+    pcnn_conv_geom g = {kh, kw, stride, kh - 1, 0, 0, 0};
     g.pad_left = kind == PCNN_DOWN ? (kw - 1) / 2 : kw - 1;
+    g.pad_right = kind == PCNN_DOWN ? (kw - 1) / 2 : 0;
     return g;
 }
 
 pcnn_conv_geom pcnn_deconv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
                                         int stride)
 {
-    pcnn_conv_geom g = {kh, kw, stride, 0, 0};
+    pcnn_conv_geom g = {kh, kw, stride, 0, kh - stride, 0, 0};
     g.pad_left = kind == PCNN_DOWN ? (kw - 1) / 2 : 0;
+    g.pad_right = kw - stride - g.pad_left;
     return g;
 }
 
-/* For a shifted conv the bottom/right padding is (kw-1)/2 for PCNN_DOWN
- * and 0 otherwise: with pad_top = kh-1 the output height is
- * floor((H - 1) / s) + 1 = ceil(H / s); likewise for the width when the
- * horizontal padding adds up to kw - 1. */
 void pcnn_conv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
                         int64_t *ho, int64_t *wo)
 {
-    int64_t pad_h = g->kh - 1;
-    int64_t pad_w = g->kw - 1;
-    *ho = (h + pad_h - g->kh) / g->stride + 1;
-    *wo = (w + pad_w - g->kw) / g->stride + 1;
+    int64_t eh = h + g->pad_top + g->pad_bottom - g->kh;
+    int64_t ew = w + g->pad_left + g->pad_right - g->kw;
+    /* floor division; a negative extent has no output */
+    *ho = eh < 0 ? 0 : eh / g->stride + 1;
+    *wo = ew < 0 ? 0 : ew / g->stride + 1;
 }
 
-static pcnn_status check_geom(const char *fn, const pcnn_conv_geom *g)
+void pcnn_deconv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
+                          int64_t *ho, int64_t *wo)
+{
+    *ho = (h - 1) * g->stride + g->kh - g->pad_top - g->pad_bottom;
+    *wo = (w - 1) * g->stride + g->kw - g->pad_left - g->pad_right;
+}
+
+static pcnn_status check_geom(const char *fn, int deconv,
+                              const pcnn_conv_geom *g)
 {
     if (!g)
         return pcnn_fail(PCNN_ERR_ARG, "%s: geometry is NULL", fn);
@@ -46,10 +53,18 @@ static pcnn_status check_geom(const char *fn, const pcnn_conv_geom *g)
     if (g->stride < 1 || g->stride > 16)
         return pcnn_fail(PCNN_ERR_ARG, "%s: stride %d out of range 1..16", fn,
                          g->stride);
-    if (g->pad_top < 0 || g->pad_left < 0 || g->pad_top >= g->kh + g->stride ||
-        g->pad_left >= g->kw + g->stride)
-        return pcnn_fail(PCNN_ERR_ARG, "%s: padding/crop %d,%d out of range",
-                         fn, g->pad_top, g->pad_left);
+    /* conv: padding in [0, k); deconv: crops in [-(s-1), k) with the
+     * top/left ones >= 0 (they are offsets into the full output) */
+    int lo = deconv ? 1 - g->stride : 0;
+    if (g->pad_top < 0 || g->pad_left < 0 || g->pad_top >= g->kh ||
+        g->pad_left >= g->kw || g->pad_bottom < lo || g->pad_right < lo ||
+        g->pad_bottom >= g->kh || g->pad_right >= g->kw)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: %s top %d bottom %d left %d right %d out of "
+                         "range for a %dx%d kernel",
+                         fn, deconv ? "crop" : "padding", g->pad_top,
+                         g->pad_bottom, g->pad_left, g->pad_right, g->kh,
+                         g->kw);
     return PCNN_OK;
 }
 
@@ -60,7 +75,7 @@ static pcnn_status conv_dims(const char *fn, int deconv, pcnn_tensor y,
                              pcnn_tensor x, pcnn_tensor w, pcnn_tensor b,
                              const pcnn_conv_geom *g, pcnn_conv_dims *d)
 {
-    PCNN_TRY(check_geom(fn, g));
+    PCNN_TRY(check_geom(fn, deconv, g));
     PCNN_TRY(pcnn_check_tensor(fn, "x", x, 4));
     PCNN_TRY(pcnn_check_tensor(fn, "w", w, 4));
     PCNN_TRY(pcnn_check_tensor(fn, "y", y, 4));
@@ -77,25 +92,18 @@ static pcnn_status conv_dims(const char *fn, int deconv, pcnn_tensor y,
     int64_t bd[1] = {d->Co};
     if (b.data)
         PCNN_TRY(pcnn_check_dims(fn, "b", b, 1, bd));
-    int64_t s = g->stride;
-    if (!deconv) {
-        /* every output row must read at least one real input row */
-        if ((d->Ho - 1) * s - d->pt >= d->H ||
-            (d->Wo - 1) * s - d->pl >= d->W)
-            return pcnn_fail(PCNN_ERR_SHAPE,
-                             "%s: output %lldx%lld is too large for input "
-                             "%lldx%lld",
-                             fn, (long long)d->Ho, (long long)d->Wo,
-                             (long long)d->H, (long long)d->W);
-    } else {
-        if (d->Ho + d->pt > (d->H - 1) * s + g->kh + s - 1 ||
-            d->Wo + d->pl > (d->W - 1) * s + g->kw + s - 1)
-            return pcnn_fail(PCNN_ERR_SHAPE,
-                             "%s: output %lldx%lld is too large for input "
-                             "%lldx%lld",
-                             fn, (long long)d->Ho, (long long)d->Wo,
-                             (long long)d->H, (long long)d->W);
-    }
+    int64_t ho, wo;
+    if (deconv)
+        pcnn_deconv_out_size(g, d->H, d->W, &ho, &wo);
+    else
+        pcnn_conv_out_size(g, d->H, d->W, &ho, &wo);
+    if (ho != d->Ho || wo != d->Wo)
+        return pcnn_fail(PCNN_ERR_SHAPE,
+                         "%s: y is %lldx%lld, the geometry gives %lldx%lld "
+                         "for a %lldx%lld input",
+                         fn, (long long)d->Ho, (long long)d->Wo,
+                         (long long)ho, (long long)wo, (long long)d->H,
+                         (long long)d->W);
     return PCNN_OK;
 }
 
@@ -201,7 +209,7 @@ static pcnn_status check_nin_weight(const char *fn, pcnn_tensor w)
     return pcnn_check_tensor(fn, "w", w, 2);
 }
 
-static const pcnn_conv_geom nin_geom = {1, 1, 1, 0, 0};
+static const pcnn_conv_geom nin_geom = {1, 1, 1, 0, 0, 0, 0};
 
 pcnn_status pcnn_nin_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
                              pcnn_tensor w, pcnn_tensor b)

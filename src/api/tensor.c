@@ -54,6 +54,7 @@ pcnn_status pcnn_check_ctx(const char *fn, const pcnn_ctx *ctx)
 {
     if (!ctx)
         return pcnn_fail(PCNN_ERR_ARG, "%s: ctx is NULL", fn);
+    pcnn_ctx_use_threads(ctx);
     return PCNN_OK;
 }
 

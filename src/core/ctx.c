@@ -35,11 +35,22 @@ pcnn_status pcnn_ctx_create(pcnn_ctx **out, const pcnn_ctx_opts *opts)
 #endif
     }
     ctx->threads = n;
-    ctx->be->set_threads(n);
+    pcnn_ctx_use_threads(ctx);
     snprintf(ctx->desc, sizeof ctx->desc, "backend %s, %d thread%s, %s",
              ctx->be->name, n, n == 1 ? "" : "s", ctx->be->describe());
     *out = ctx;
     return PCNN_OK;
+}
+
+/* the count this thread's kernels run on now; 0 = never set */
+static _Thread_local int current_threads;
+
+void pcnn_ctx_use_threads(const pcnn_ctx *ctx)
+{
+    if (current_threads != ctx->threads) {
+        ctx->be->set_threads(ctx->threads);
+        current_threads = ctx->threads;
+    }
 }
 
 void pcnn_ctx_free(pcnn_ctx *ctx)

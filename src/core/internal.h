@@ -39,6 +39,10 @@ struct pcnn_ctx {
  * the allocation fails. Valid until the next call on ctx. */
 void *pcnn_ctx_work(pcnn_ctx *ctx, size_t bytes);
 
+/* Sets the calling thread's OpenMP/BLAS thread count to ctx's, if it is
+ * not already: each context keeps its own count. */
+void pcnn_ctx_use_threads(const pcnn_ctx *ctx);
+
 /* a * b, or 0 with *overflow set when it does not fit in size_t. */
 size_t pcnn_mul_size(size_t a, size_t b, int *overflow);
 

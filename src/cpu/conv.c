@@ -147,6 +147,8 @@ static movement conv_gather(const pcnn_conv_dims *d)
                       d->kh, d->kw, d->stride, d->pt, d->pl};
 }
 
+/* Sizes are type-independent: defined once, in the float build. */
+#ifndef PCNN_F64
 size_t pcnn_cpu_conv2d_work(const pcnn_conv_dims *d)
 {
     if (is_pointwise(d))
@@ -160,6 +162,7 @@ size_t pcnn_cpu_deconv2d_work(const pcnn_conv_dims *d)
 {
     return (size_t)(d->Co * d->kh * d->kw) * (size_t)(d->H * d->W);
 }
+#endif
 
 void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                          const REAL *b, const pcnn_conv_dims *d, REAL *work)
