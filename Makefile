@@ -2,7 +2,7 @@
 #   make            library (static + shared) and the pixelcnn tool
 #   make test       the test suite, optimized and under ASan + UBSan
 #   make debug      the test suite under ASan + UBSan only
-#   make bench      op and GEMM throughput (prints a table)
+#   make bench      conv throughput vs SGEMM (pixelcnn bench)
 #   make run        the main job on its embedded default
 #   make install PREFIX=/usr/local
 # Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),
@@ -27,9 +27,9 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-openmp
 BLAS_INC ?= -I/usr/include/$(MULTIARCH)/openblas-openmp
 BLAS_LIB ?= -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
-# (`make run` and `make deps` install it first, so they skip this check)
+# (`make run`, `make test` and `make deps` install it first: no check)
 ifeq ($(wildcard $(BLAS_DIR)/libopenblas.so),)
-ifneq ($(filter-out clean deps run,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean deps run test,$(or $(MAKECMDGOALS),all)),)
 $(error OpenBLAS (OpenMP build) not found in $(BLAS_DIR): run `make deps` \
   or `apt-get install libopenblas-openmp-dev`, or set BLAS_DIR/BLAS_INC/BLAS_LIB)
 endif
@@ -48,8 +48,8 @@ LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c) \
               src/cpu/backend_cpu.c $(KERNEL_SRC)
 TEST_SRC   := $(wildcard tests/*.c)
 TOOL_SRC   := $(wildcard tools/*.c)
-BENCH_SRC  := $(wildcard bench/*.c)
 HEADERS    := $(wildcard include/*.h src/*/*.h tests/*.h tools/*.h)
+
 
 # $(call objs,DIR,SOURCES)
 objs = $(patsubst %.c,$(1)/%.o,$(2))
@@ -58,7 +58,6 @@ LIB_OBJ   := $(call objs,$(BUILD)/f32,$(LIB_SRC))
 F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
-BENCH_OBJ := $(call objs,$(BUILD)/f32,$(BENCH_SRC))
 
 .PHONY: all test debug bench run install clean deps check-tool
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
@@ -85,14 +84,12 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
 	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a \
 	    $(LDLIBS)
 
-$(BUILD)/bench_ops: $(BENCH_OBJ) $(BUILD)/libpixelcnn.a
-	$(CC) $(ALLCFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libpixelcnn.a $(LDLIBS)
-
 # The test runner: `make test` runs it optimized, then under sanitizers.
 # TESTS=substring runs the matching tests only.
-test: $(BUILD)/test_runner
+test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/test_runner
 	$(BUILD)/test_runner $(TESTS)
-	$(MAKE) --no-print-directory debug
+	@$(MAKE) --no-print-directory debug
 
 debug:
 	$(MAKE) --no-print-directory BUILD=build/debug \
@@ -100,15 +97,17 @@ debug:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    build/debug/test_runner $(TESTS)
 
-bench: $(BUILD)/bench_ops
-	$(BUILD)/bench_ops
+bench: $(BUILD)/pixelcnn
+	$(BUILD)/pixelcnn bench $(if $(THREADS),--threads $(THREADS))
 
 deps:
 	@sh scripts/deps.sh
 
+# The main job on its embedded default. Until the model lands it is the
+# engine's benchmark on the paper's conv shapes.
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/pixelcnn selfcheck
+	$(BUILD)/pixelcnn bench $(if $(THREADS),--threads $(THREADS))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \

@@ -1,13 +1,15 @@
 /*
- * bench_ops.c -- throughput of the conv ops against the machine's SGEMM.
+ * cmd_bench.c -- `pixelcnn bench`: conv throughput against the machine's
+ * SGEMM.
  *
  * Measures, in one run: the SGEMM rate of the BLAS on a 2048^3 product
  * (the reference), then forward and backward GFLOP/s of the gated-resnet
  * convolutions of PixelCNN++ (Salimans et al. 2017: 160 filters, inputs
  * of concat_elu = 320 channels, 32x32 images, batch 16), and the stride-2
  * down/up layers. Each figure is the median of several timed runs after a
- * warm-up. Usage: bench_ops [--reps N] [--threads N] [--quick]
+ * warm-up.
  */
+#include "cli.h"
 #include "pixelcnn.h"
 
 #include <cblas.h>
@@ -39,7 +41,7 @@ static float *rand_buf(size_t n, unsigned seed)
 {
     float *p = malloc(n * sizeof *p);
     if (!p) {
-        fprintf(stderr, "bench_ops: out of memory\n");
+        fprintf(stderr, "pixelcnn bench: out of memory\n");
         exit(1);
     }
     for (size_t i = 0; i < n; i++)
@@ -74,7 +76,7 @@ typedef struct {
 
 static void fail(const char *what)
 {
-    fprintf(stderr, "bench_ops: %s: %s\n", what, pcnn_last_error());
+    fprintf(stderr, "pixelcnn bench: %s: %s\n", what, pcnn_last_error());
     exit(1);
 }
 
@@ -134,25 +136,35 @@ static void bench_conv(pcnn_ctx *ctx, const conv_shape *s, int64_t B,
         free(db);
 }
 
-int main(int argc, char **argv)
+static const char bench_usage[] =
+    "usage: pixelcnn bench [--reps N] [--threads N] [--quick]\n"
+    "\n"
+    "Measures the machine's SGEMM rate, then forward and backward GFLOP/s\n"
+    "of PixelCNN++'s convolutions (batch 16, 32x32, 160 filters) and their\n"
+    "share of the SGEMM rate. Figures are medians of N runs.\n"
+    "\n"
+    "  --reps N     timed runs per figure, 1..64 (default 7)\n"
+    "  --threads N  threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  --quick      only the first conv shape\n";
+
+int cmd_bench(int argc, char **argv)
 {
     int reps = 7, threads = 0, quick = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--reps") && i + 1 < argc)
-            reps = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--quick"))
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(bench_usage, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--reps")) {
+            if (cli_int_arg("bench", argc, argv, &i, 1, 64, &reps))
+                return 2;
+        } else if (!strcmp(argv[i], "--threads")) {
+            if (cli_int_arg("bench", argc, argv, &i, 1, 4096, &threads))
+                return 2;
+        } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
-        else {
-            fprintf(stderr,
-                    "usage: bench_ops [--reps N] [--threads N] [--quick]\n");
-            return 2;
+        } else {
+            return cli_bad_flag("bench", argv[i]);
         }
-    }
-    if (reps < 1 || reps > 64) {
-        fprintf(stderr, "bench_ops: --reps must be in 1..64\n");
-        return 2;
     }
     pcnn_ctx_opts o = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx;

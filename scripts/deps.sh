@@ -1,0 +1,27 @@
+#!/bin/sh
+# deps.sh -- install the Debian packages pixelcnn needs, if any is missing.
+# Run as root (or with sudo available). Prints what it installs.
+#   gcc, make                the C11 toolchain (gcc brings OpenMP: libgomp)
+#   libopenblas-openmp-dev   CBLAS SGEMM, the OpenMP build (see Makefile)
+set -eu
+pkgs="gcc make libopenblas-openmp-dev"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing"
+if [ "$(id -u)" = 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+else
+    echo "deps: missing packages:$missing; run as root:" >&2
+    echo "  apt-get install$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing
