@@ -38,13 +38,15 @@ CPPFLAGS += -Iinclude -Isrc -Isrc/cpu $(BLAS_INC) -D_POSIX_C_SOURCE=200809L
 OPT     ?= -O3 $(ARCH)
 CFLAGS  ?=
 ALLCFLAGS = -std=c11 $(WARN) -fopenmp -fPIC $(OPT) $(CFLAGS)
-LDLIBS  += $(BLAS_LIB) -fopenmp -lm
+# zlib: gzip'd IDX files; libstb: stb_image's decoders (src/data/)
+LDLIBS  += $(BLAS_LIB) -fopenmp -lm -lz -lstb
 
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
 
 KERNEL_SRC := $(filter-out src/cpu/backend_cpu.c,$(wildcard src/cpu/*.c))
-LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c) \
+LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c src/model/*.c \
+              src/data/*.c src/train/*.c) \
               src/cpu/backend_cpu.c $(KERNEL_SRC)
 TEST_SRC   := $(wildcard tests/*.c)
 TOOL_SRC   := $(wildcard tools/*.c)

@@ -311,6 +311,78 @@ pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
                           pcnn_tensor probs, pcnn_tensor l, pcnn_image x,
                           int c);
 
+/* ---------------------------------------------------------------- models
+ *
+ * A PixelCNN++ network (docs/model.md): the causal ops above arranged as
+ * the u and ul streams over nr_resolutions scales, with a DMOL head of
+ * `channels` channels. Parameters are a table of named tensors in one flat
+ * block (the checkpoint names of docs/model.md).
+ */
+typedef struct {
+    int channels;       /* 1 or 3 */
+    int height, width;  /* divisible by 2^(nr_resolutions-1) */
+    int nr_resnet;      /* gated resnets per resolution */
+    int nr_filters;     /* channels of the streams */
+    int nr_mix;         /* logistic components */
+    int nr_resolutions; /* scales of the U-net, 3 in the paper */
+    float dropout;      /* rate in every gated resnet, training only */
+    int num_classes;    /* > 0: class-conditional (labels in batches) */
+    int cond_channels;  /* > 0: a spatial condition map in batches */
+} pcnn_model_config;
+
+/* The paper's CIFAR-10 model: 3x32x32, (5, 160, 10), 3 scales, 0.5. */
+pcnn_model_config pcnn_model_config_default(void);
+
+typedef struct pcnn_model pcnn_model;
+
+/* Makes a model with v ~ N(0, 0.05^2), g = 1, b = 0 (seeded); run
+ * pcnn_model_data_init on a batch before training. Free with
+ * pcnn_model_free. */
+pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
+                              uint64_t seed);
+void pcnn_model_free(pcnn_model *m);
+const pcnn_model_config *pcnn_model_get_config(const pcnn_model *m);
+pcnn_head pcnn_model_head(const pcnn_model *m);
+
+/* The parameter table: count, names, tensors (views into the flat block,
+ * owned by the model), their gradients, lookup by name (-1 if absent). */
+int pcnn_model_param_count(const pcnn_model *m);
+const char *pcnn_model_param_name(const pcnn_model *m, int i);
+pcnn_tensor pcnn_model_param(const pcnn_model *m, int i);
+pcnn_tensor pcnn_model_grad(const pcnn_model *m, int i);
+int pcnn_model_find_param(const pcnn_model *m, const char *name);
+/* The flat blocks of all parameters and gradients; *n = their length. */
+float *pcnn_model_params(pcnn_model *m, size_t *n);
+float *pcnn_model_grads(pcnn_model *m, size_t *n);
+
+/* A batch: images (B, C, H, W); labels (B) when num_classes > 0; a
+ * condition map cond (B, cond_channels, H, W) when cond_channels > 0. */
+typedef struct {
+    pcnn_image x;
+    const int32_t *labels;
+    pcnn_tensor cond;
+} pcnn_batch;
+
+/* The head's parameters l (B, P, H, W) for a batch (no dropout). */
+pcnn_status pcnn_model_forward(pcnn_ctx *ctx, pcnn_model *m,
+                               const pcnn_batch *b, pcnn_tensor l);
+/* Bits/dim of the batch: the mean in *mean_bpd, each image's in
+ * image_bpd (B) when not NULL. train = 1: dropout on (seeded by `seed`),
+ * and pcnn_model_backward may follow. PCNN_ERR_VALUE if a loss is not
+ * finite. The first call at a new batch size plans the graph (allocates);
+ * later calls at that size do not allocate. */
+pcnn_status pcnn_model_loss(pcnn_ctx *ctx, pcnn_model *m, const pcnn_batch *b,
+                            int train, uint64_t seed, double *mean_bpd,
+                            double *image_bpd);
+/* The gradient of the last training loss (mean bits/dim) with respect to
+ * every parameter, written (not accumulated) into the gradient block. */
+pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m);
+/* Data-dependent initialization (Salimans & Kingma 2016) on one batch:
+ * resets g = 1, b = 0, then sets each layer's g and b in forward order so
+ * its outputs have mean 0 and standard deviation 1 (0.1 for conv_out). */
+pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
+                                 const pcnn_batch *b);
+
 #ifdef __cplusplus
 }
 #endif

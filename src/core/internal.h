@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* Constants that strict C11 <math.h> does not promise. */
+#define PCNN_LN2 0.69314718055994530942
+#define PCNN_PI 3.14159265358979323846
+
 /* Records a one-line message for pcnn_last_error() and returns s. */
 pcnn_status pcnn_fail(pcnn_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

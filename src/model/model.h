@@ -1,0 +1,33 @@
+/*
+ * model.h -- the PixelCNN++ model object, shared by the network builder
+ * (pixelcnnpp.c) and the calls that run it (model.c).
+ */
+#ifndef PCNN_MODEL_MODEL_H
+#define PCNN_MODEL_MODEL_H
+
+#include "graph.h"
+
+struct pcnn_model {
+    pcnn_model_config cfg;
+    pcnn_head head;
+    pcnn_params params;
+    pcnn_layer *layers;
+    int nlayers, caplayers;
+    float *w, *dw;       /* effective layer weights and their gradients */
+    size_t wsize;
+    /* the graph of the last batch size, and what backward needs */
+    pcnn_graph graph;
+    int64_t batch;       /* 0: no graph */
+    int in_x, in_cond, out_l;
+    float *logp, *dlogp; /* (B, 1, H, W) */
+    uint8_t *x;          /* (B, C, H, W): the images of the last forward */
+    int32_t *labels;     /* (B) */
+    int backward_ready;  /* the last forward was a training forward */
+    uint64_t seed;       /* its dropout seed */
+};
+
+/* Lays out the graph for batch size `batch` (no-op if it is the current
+ * one): values, nodes, arenas and the per-batch buffers. */
+pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch);
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * pixelcnnpp.c -- the PixelCNN++ network (Salimans et al. 2017) as a graph
+ * of the library's ops, its parameters, loss and gradient.
+ *
+ * One builder describes the network (docs/model.md). It runs twice: once
+ * at creation to register every parameter and weight-normalized layer
+ * (names and shapes), and once per batch size to lay out the graph of
+ * values and nodes, consuming the layers in the same order.
+ */
+#include "model.h"
+#include "../core/rng.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- builder */
+
+typedef struct {
+    pcnn_model *m;
+    int registering;  /* 1: add parameters and layers; 0: add graph nodes */
+    int next_layer;
+    int cond[8];      /* the condition map at each resolution (graph) */
+} builder;
+
+static pcnn_status add_layer(pcnn_model *m, const pcnn_layer *L)
+{
+    if (m->nlayers == m->caplayers) {
+        int cap = m->caplayers ? 2 * m->caplayers : 64;
+        pcnn_layer *p = realloc(m->layers, (size_t)cap * sizeof *p);
+        if (!p)
+            return pcnn_fail(PCNN_ERR_NOMEM, "model: out of memory");
+        m->layers = p;
+        m->caplayers = cap;
+    }
+    m->layers[m->nlayers++] = *L;
+    return PCNN_OK;
+}
+
+/* A weight-normalized layer called name: registers name.v, name.g and
+ * name.b, or (graph mode) returns the next layer, which must be it. */
+static int layer(builder *bd, const char *name, pcnn_gkind kind,
+                 pcnn_shift_kind shift, int kh, int kw, int stride,
+                 int64_t ci, int64_t co, float init_scale)
+{
+    pcnn_model *m = bd->m;
+    if (!bd->registering) {
+        PCNN_ASSERT(bd->next_layer < m->nlayers);
+        return bd->next_layer++;
+    }
+    char buf[PCNN_PARAM_NAME + 32];
+    pcnn_layer L = {kind, {1, 1, 1, 0, 0, 0, 0}, 0, 0, 0, init_scale, 0};
+    int64_t vshape[4] = {co, ci, kh, kw};
+    int ndim = 4;
+    if (kind == GN_CONV) {
+        L.geom = pcnn_conv_geom_shifted(shift, kh, kw, stride);
+    } else if (kind == GN_DECONV) {
+        L.geom = pcnn_deconv_geom_shifted(shift, kh, kw, stride);
+        vshape[0] = ci, vshape[1] = co;
+    } else {
+        ndim = 2;
+    }
+    snprintf(buf, sizeof buf, "%s.v", name);
+    L.v = pcnn_params_add(&m->params, buf, ndim, vshape);
+    snprintf(buf, sizeof buf, "%s.g", name);
+    L.g = pcnn_params_add(&m->params, buf, 1, &co);
+    snprintf(buf, sizeof buf, "%s.b", name);
+    L.b = pcnn_params_add(&m->params, buf, 1, &co);
+    if (L.v < 0 || L.g < 0 || L.b < 0 || add_layer(m, &L) != PCNN_OK)
+        return -1;
+    return m->nlayers - 1;
+}
+
+/* The node applying layer id to x (graph mode); 0 while registering. */
+static int apply(builder *bd, int id, int x)
+{
+    if (bd->registering || id < 0)
+        return id < 0 ? -1 : 0;
+    pcnn_model *m = bd->m;
+    return pcnn_graph_op(&m->graph, m->layers, &m->params,
+                         m->layers[id].kind, x, -1, id, 0);
+}
+
+static int op(builder *bd, pcnn_gkind kind, int a, int b)
+{
+    if (bd->registering)
+        return 0;
+    pcnn_model *m = bd->m;
+    return pcnn_graph_op(&m->graph, m->layers, &m->params, kind, a, b, -1,
+                         kind == GN_DROPOUT ? m->cfg.dropout : 0);
+}
+
+/* x + gate(conv_out(dropout(concat_elu(conv_in(concat_elu(x)) +
+ * skip(concat_elu(a)))))), with the class bias and the condition map added
+ * to conv_out's output. a_ch: channels of a (0: no a). s: resolution. */
+static int gated_resnet(builder *bd, const char *prefix, int x, int a,
+                        int64_t a_ch, pcnn_shift_kind shift, int s)
+{
+    const pcnn_model_config *c = &bd->m->cfg;
+    const int64_t F = c->nr_filters;
+    const int kh = 2, kw = shift == PCNN_DOWN ? 3 : 2;
+    char name[PCNN_PARAM_NAME + 16]; /* too long a name fails in params */
+    snprintf(name, sizeof name, "%s.conv_in", prefix);
+    int c1 = apply(bd, layer(bd, name, GN_CONV, shift, kh, kw, 1, 2 * F, F,
+                             1.0f),
+                   op(bd, GN_CONCAT_ELU, x, -1));
+    if (a_ch) {
+        snprintf(name, sizeof name, "%s.skip", prefix);
+        int sk = apply(bd, layer(bd, name, GN_NIN, PCNN_DOWN, 1, 1, 1,
+                                 2 * a_ch, F, 1.0f),
+                       op(bd, GN_CONCAT_ELU, a, -1));
+        c1 = op(bd, GN_ADD, c1, sk);
+    }
+    c1 = op(bd, GN_DROPOUT, op(bd, GN_CONCAT_ELU, c1, -1), -1);
+    snprintf(name, sizeof name, "%s.conv_out", prefix);
+    int c2 = apply(bd, layer(bd, name, GN_CONV, shift, kh, kw, 1, 2 * F,
+                             2 * F, 0.1f),
+                   c1);
+    if (c->num_classes > 0) {
+        snprintf(name, sizeof name, "%s.class_w", prefix);
+        if (bd->registering) {
+            int64_t shape[2] = {2 * F, c->num_classes};
+            if (pcnn_params_add(&bd->m->params, name, 2, shape) < 0)
+                return -1;
+        } else {
+            int p = pcnn_params_find(&bd->m->params, name);
+            PCNN_ASSERT(p >= 0);
+            pcnn_model *m = bd->m;
+            c2 = pcnn_graph_op(&m->graph, m->layers, &m->params,
+                               GN_CLASS_BIAS, c2, -1, p, 0);
+        }
+    }
+    if (c->cond_channels > 0) {
+        snprintf(name, sizeof name, "%s.cond", prefix);
+        int cc = apply(bd, layer(bd, name, GN_NIN, PCNN_DOWN, 1, 1, 1,
+                                 c->cond_channels, 2 * F, 1.0f),
+                       bd->cond[s]);
+        c2 = op(bd, GN_ADD, c2, cc);
+    }
+    return op(bd, GN_ADD, x, op(bd, GN_GATE, c2, -1));
+}
+
+/* Builds the whole network (docs/model.md); returns the output value. */
+static int build(builder *bd)
+{
+    const pcnn_model_config *c = &bd->m->cfg;
+    const int64_t F = c->nr_filters, C = c->channels;
+    const int S = c->nr_resolutions, R = c->nr_resnet;
+    pcnn_model *m = bd->m;
+    int x = bd->registering ? 0 : m->in_x;
+    char name[PCNN_PARAM_NAME];
+    /* at most 1 + S*R + S-1 entries on each stack */
+    int us[1 + 8 * 64 + 8], uls[1 + 8 * 64 + 8], top = 0;
+
+    if (!bd->registering && c->cond_channels > 0) {
+        bd->cond[0] = m->in_cond;
+        for (int s = 1; s < S; s++)
+            bd->cond[s] = op(bd, GN_POOL, bd->cond[s - 1], -1);
+    }
+    int u = op(bd, GN_DOWN_SHIFT,
+               apply(bd, layer(bd, "init.u", GN_CONV, PCNN_DOWN, 2, 3, 1,
+                               C + 1, F, 1.0f),
+                     x),
+               -1);
+    int ula = op(bd, GN_DOWN_SHIFT,
+                 apply(bd, layer(bd, "init.ul_down", GN_CONV, PCNN_DOWN, 1,
+                                 3, 1, C + 1, F, 1.0f),
+                       x),
+                 -1);
+    int ulb = op(bd, GN_RIGHT_SHIFT,
+                 apply(bd, layer(bd, "init.ul_right", GN_CONV,
+                                 PCNN_DOWN_RIGHT, 2, 1, 1, C + 1, F, 1.0f),
+                       x),
+                 -1);
+    int ul = op(bd, GN_ADD, ula, ulb);
+    us[top] = u, uls[top] = ul, top++;
+    for (int s = 0; s < S; s++) {
+        for (int i = 0; i < R; i++) {
+            snprintf(name, sizeof name, "up.%d.u.%d", s, i);
+            u = gated_resnet(bd, name, u, -1, 0, PCNN_DOWN, s);
+            snprintf(name, sizeof name, "up.%d.ul.%d", s, i);
+            ul = gated_resnet(bd, name, ul, u, F, PCNN_DOWN_RIGHT, s);
+            us[top] = u, uls[top] = ul, top++;
+        }
+        if (s < S - 1) {
+            snprintf(name, sizeof name, "up.%d.u_down", s);
+            u = apply(bd, layer(bd, name, GN_CONV, PCNN_DOWN, 2, 3, 2, F, F,
+                                1.0f),
+                      u);
+            snprintf(name, sizeof name, "up.%d.ul_down", s);
+            ul = apply(bd, layer(bd, name, GN_CONV, PCNN_DOWN_RIGHT, 2, 2, 2,
+                                 F, F, 1.0f),
+                       ul);
+            us[top] = u, uls[top] = ul, top++;
+        }
+    }
+    top--;
+    u = us[top], ul = uls[top];
+    for (int s = S - 1; s >= 0; s--) {
+        int n = s == S - 1 ? R : R + 1;
+        for (int i = 0; i < n; i++) {
+            top--;
+            PCNN_ASSERT(top >= 0);
+            snprintf(name, sizeof name, "down.%d.u.%d", s, i);
+            u = gated_resnet(bd, name, u, us[top], F, PCNN_DOWN, s);
+            snprintf(name, sizeof name, "down.%d.ul.%d", s, i);
+            ul = gated_resnet(bd, name, ul, op(bd, GN_CONCAT, u, uls[top]),
+                              2 * F, PCNN_DOWN_RIGHT, s);
+        }
+        if (s > 0) {
+            snprintf(name, sizeof name, "down.%d.u_up", s);
+            u = apply(bd, layer(bd, name, GN_DECONV, PCNN_DOWN, 2, 3, 2, F, F,
+                                1.0f),
+                      u);
+            snprintf(name, sizeof name, "down.%d.ul_up", s);
+            ul = apply(bd, layer(bd, name, GN_DECONV, PCNN_DOWN_RIGHT, 2, 2, 2,
+                                 F, F, 1.0f),
+                       ul);
+        }
+    }
+    PCNN_ASSERT(top == 0);
+    return apply(bd, layer(bd, "out", GN_NIN, PCNN_DOWN, 1, 1, 1, F,
+                           pcnn_head_params(&m->head), 1.0f),
+                 op(bd, GN_ELU, ul, -1));
+}
+
+/* ------------------------------------------------------------- creation */
+
+pcnn_model_config pcnn_model_config_default(void)
+{
+    return (pcnn_model_config){3, 32, 32, 5, 160, 10, 3, 0.5f, 0, 0};
+}
+
+static pcnn_status check_config(const pcnn_model_config *c)
+{
+    if (c->channels != 1 && c->channels != 3)
+        return pcnn_fail(PCNN_ERR_ARG, "model: channels %d must be 1 or 3",
+                         c->channels);
+    if (c->nr_resolutions < 1 || c->nr_resolutions > 8)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "model: nr_resolutions %d not in 1..8",
+                         c->nr_resolutions);
+    int unit = 1 << (c->nr_resolutions - 1);
+    if (c->height < 1 || c->width < 1 || c->height > 4096 ||
+        c->width > 4096 || c->height % unit || c->width % unit)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "model: image %dx%d must be positive and divisible "
+                         "by %d (2^(nr_resolutions-1))",
+                         c->height, c->width, unit);
+    if (c->nr_resnet < 1 || c->nr_resnet > 64)
+        return pcnn_fail(PCNN_ERR_ARG, "model: nr_resnet %d not in 1..64",
+                         c->nr_resnet);
+    if (c->nr_filters < 1 || c->nr_filters > 4096)
+        return pcnn_fail(PCNN_ERR_ARG, "model: nr_filters %d not in 1..4096",
+                         c->nr_filters);
+    if (c->nr_mix < 1 || c->nr_mix > 1024)
+        return pcnn_fail(PCNN_ERR_ARG, "model: nr_mix %d not in 1..1024",
+                         c->nr_mix);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return pcnn_fail(PCNN_ERR_ARG, "model: dropout %g not in [0, 1)",
+                         (double)c->dropout);
+    if (c->num_classes < 0 || c->num_classes > 65536 ||
+        c->cond_channels < 0 || c->cond_channels > 4096)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "model: num_classes %d or cond_channels %d out of "
+                         "range",
+                         c->num_classes, c->cond_channels);
+    return PCNN_OK;
+}
+
+/* N(0, sd^2) from two counter-based uniforms (Box-Muller). */
+static float normal(uint64_t seed, uint64_t k, float sd)
+{
+    double u1 = pcnn_u01_open(seed, 2 * k), u2 = pcnn_u01(seed, 2 * k + 1);
+    return (float)(sd * sqrt(-2 * log(u1)) * cos(2 * PCNN_PI * u2));
+}
+
+pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
+                              uint64_t seed)
+{
+    if (!out || !cfg)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_model_create: NULL argument");
+    *out = NULL;
+    pcnn_status s = check_config(cfg);
+    if (s != PCNN_OK)
+        return s;
+    pcnn_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_model_create: out of memory");
+    m->cfg = *cfg;
+    m->head = pcnn_head_dmol(cfg->channels, cfg->nr_mix);
+    builder bd = {m, 1, 0, {0}};
+    if (build(&bd) < 0 || (s = pcnn_params_alloc(&m->params)) != PCNN_OK) {
+        pcnn_model_free(m);
+        return s != PCNN_OK ? s : PCNN_ERR_NOMEM;
+    }
+    for (int i = 0; i < m->nlayers; i++) {
+        m->layers[i].woff = m->wsize;
+        m->wsize += m->params.p[m->layers[i].v].n;
+    }
+    m->w = calloc(m->wsize, sizeof(float));
+    m->dw = calloc(m->wsize, sizeof(float));
+    if (!m->w || !m->dw) {
+        pcnn_model_free(m);
+        return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_model_create: out of memory");
+    }
+    /* v ~ N(0, 0.05^2), g = 1, b = 0, class_w = 0 */
+    for (int i = 0; i < m->nlayers; i++) {
+        const pcnn_layer *L = &m->layers[i];
+        const pcnn_param *v = &m->params.p[L->v], *g = &m->params.p[L->g];
+        for (size_t k = 0; k < v->n; k++)
+            m->params.data[v->off + k] = normal(seed, v->off + k, 0.05f);
+        for (size_t k = 0; k < g->n; k++)
+            m->params.data[g->off + k] = 1.0f;
+    }
+    *out = m;
+    return PCNN_OK;
+}
+
+void pcnn_model_free(pcnn_model *m)
+{
+    if (!m)
+        return;
+    pcnn_params_free(&m->params);
+    pcnn_graph_free(&m->graph);
+    free(m->layers);
+    free(m->w), free(m->dw);
+    free(m->logp), free(m->dlogp), free(m->x), free(m->labels);
+    free(m);
+}
+
+pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch)
+{
+    if (m->batch == batch)
+        return PCNN_OK;
+    const pcnn_model_config *c = &m->cfg;
+    pcnn_graph_free(&m->graph);
+    free(m->logp), free(m->dlogp), free(m->x), free(m->labels);
+    m->logp = m->dlogp = NULL, m->x = NULL, m->labels = NULL;
+    m->batch = 0;
+    m->backward_ready = 0;
+    m->in_x = pcnn_graph_value(&m->graph, batch, c->channels + 1, c->height,
+                               c->width, 0);
+    m->in_cond = c->cond_channels > 0
+                     ? pcnn_graph_value(&m->graph, batch, c->cond_channels,
+                                        c->height, c->width, 0)
+                     : -1;
+    builder bd = {m, 0, 0, {0}};
+    m->out_l = build(&bd);
+    if (m->out_l < 0 || m->graph.failed)
+        return PCNN_ERR_SHAPE;
+    PCNN_ASSERT(bd.next_layer == m->nlayers);
+    pcnn_status s = pcnn_graph_alloc(&m->graph);
+    if (s != PCNN_OK)
+        return s;
+    size_t hw = (size_t)(c->height * c->width), b = (size_t)batch;
+    m->logp = malloc(b * hw * sizeof(float));
+    m->dlogp = malloc(b * hw * sizeof(float));
+    m->x = malloc(b * hw * (size_t)c->channels);
+    m->labels = calloc(b, sizeof(int32_t));
+    if (!m->logp || !m->dlogp || !m->x || !m->labels)
+        return pcnn_fail(PCNN_ERR_NOMEM, "model: out of memory");
+    m->batch = batch;
+    return PCNN_OK;
+}
