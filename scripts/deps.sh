@@ -3,8 +3,10 @@
 # Run as root (or with sudo available). Prints what it installs.
 #   gcc, make                the C11 toolchain (gcc brings OpenMP: libgomp)
 #   libopenblas-openmp-dev   CBLAS SGEMM, the OpenMP build (see Makefile)
+#   zlib1g-dev               inflate for gzip'd IDX data sets (Fashion-MNIST)
+#   libstb-dev               stb_image: decodes image folders (src/data/)
 set -eu
-pkgs="gcc make libopenblas-openmp-dev"
+pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

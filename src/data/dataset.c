@@ -1,0 +1,208 @@
+/*
+ * dataset.c -- the pcnn_dataset object: checked allocation, free, subset,
+ * gather, and the whole-file reader the loaders share.
+ */
+#include "data_internal.h"
+#include "../core/internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+char *pcnn_data_join(const char *dir, const char *name)
+{
+    const size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (p) {
+        memcpy(p, dir, a);
+        p[a] = '/';
+        memcpy(p + a + 1, name, b + 1);
+    }
+    return p;
+}
+
+pcnn_status pcnn_data_read_file(const char *path, uint8_t **buf,
+                                size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pcnn_fail(PCNN_ERR_IO, "%s: cannot open: %s", path,
+                         strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return pcnn_fail(PCNN_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uintmax_t)st.st_size > SIZE_MAX) {
+        fclose(f);
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: too large (%jd bytes)", path,
+                         (intmax_t)st.st_size);
+    }
+    const size_t size = (size_t)st.st_size;
+    uint8_t *b = NULL;
+    if (size > 0 && !(b = malloc(size))) {
+        fclose(f);
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: cannot allocate %zu bytes",
+                         path, size);
+    }
+    const size_t got = size ? fread(b, 1, size, f) : 0;
+    /* one more byte tells a file that grew since fstat */
+    const int grew = fgetc(f) != EOF;
+    const int bad = ferror(f);
+    fclose(f);
+    if (got != size || grew || bad) {
+        free(b);
+        return pcnn_fail(PCNN_ERR_IO, "%s: read error (%zu of %zu bytes%s)",
+                         path, got, size,
+                         grew ? ", file changed while reading" : "");
+    }
+    *buf = b;
+    *len = size;
+    return PCNN_OK;
+}
+
+/* n * c * h * w and c * h * w in size_t, each dim >= 1. */
+static pcnn_status data_sizes(const char *what, int64_t n, int64_t c,
+                              int64_t h, int64_t w, size_t *item,
+                              size_t *total)
+{
+    *item = *total = 0;
+    if (n < 1 || c < 1 || h < 1 || w < 1)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: data set dims (%lld, %lld, %lld, %lld) must "
+                         "all be >= 1",
+                         what, (long long)n, (long long)c, (long long)h,
+                         (long long)w);
+    int of = 0;
+    if ((uint64_t)n > SIZE_MAX || (uint64_t)c > SIZE_MAX ||
+        (uint64_t)h > SIZE_MAX || (uint64_t)w > SIZE_MAX)
+        of = 1;
+    size_t it = pcnn_mul_size((size_t)c, (size_t)h, &of);
+    it = pcnn_mul_size(it, (size_t)w, &of);
+    size_t tot = pcnn_mul_size(it, (size_t)n, &of);
+    /* int32 labels for n items, too */
+    pcnn_mul_size((size_t)n, sizeof(int32_t), &of);
+    if (of)
+        return pcnn_fail(PCNN_ERR_NOMEM,
+                         "%s: data set (%lld, %lld, %lld, %lld) is too large",
+                         what, (long long)n, (long long)c, (long long)h,
+                         (long long)w);
+    *item = it;
+    *total = tot;
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_data_check(const pcnn_dataset *d, const char *what,
+                            size_t *item_bytes, size_t *total_bytes)
+{
+    if (!d || !d->images)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: no data set (NULL images)",
+                         what);
+    if (d->labels && d->num_classes < 1)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: labels present but num_classes is %d", what,
+                         d->num_classes);
+    return data_sizes(what, d->n, d->c, d->h, d->w, item_bytes,
+                      total_bytes);
+}
+
+pcnn_status pcnn_data_alloc(pcnn_dataset *d, int64_t n, int64_t c, int64_t h,
+                            int64_t w, int labeled)
+{
+    memset(d, 0, sizeof *d);
+    size_t item = 0, total = 0;
+    pcnn_status s = data_sizes("data set", n, c, h, w, &item, &total);
+    if (s != PCNN_OK)
+        return s;
+    d->images = malloc(total);
+    d->labels = labeled ? malloc((size_t)n * sizeof(int32_t)) : NULL;
+    if (!d->images || (labeled && !d->labels)) {
+        pcnn_dataset_free(d);
+        return pcnn_fail(PCNN_ERR_NOMEM,
+                         "cannot allocate a data set of %lld images "
+                         "(%zu bytes)",
+                         (long long)n, total);
+    }
+    d->n = n;
+    d->c = c;
+    d->h = h;
+    d->w = w;
+    return PCNN_OK;
+}
+
+void pcnn_dataset_free(pcnn_dataset *d)
+{
+    if (!d)
+        return;
+    free(d->images);
+    free(d->labels);
+    memset(d, 0, sizeof *d);
+}
+
+pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,
+                                int64_t count, pcnn_dataset *out)
+{
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_dataset_subset: out is NULL");
+    size_t item, total;
+    pcnn_status s = pcnn_data_check(d, "pcnn_dataset_subset", &item, &total);
+    if (s == PCNN_OK && (start < 0 || count < 1 || start > d->n - count))
+        s = pcnn_fail(PCNN_ERR_ARG,
+                      "pcnn_dataset_subset: items [%lld, %lld + %lld) are "
+                      "not within [0, %lld) or the range is empty",
+                      (long long)start, (long long)start, (long long)count,
+                      (long long)d->n);
+    pcnn_dataset sub;
+    if (s == PCNN_OK)
+        s = pcnn_data_alloc(&sub, count, d->c, d->h, d->w, d->labels != NULL);
+    if (s != PCNN_OK) {
+        if (out != d)
+            memset(out, 0, sizeof *out);
+        return s;
+    }
+    memcpy(sub.images, d->images + (size_t)start * item,
+           (size_t)count * item);
+    if (d->labels)
+        memcpy(sub.labels, d->labels + start,
+               (size_t)count * sizeof *sub.labels);
+    sub.num_classes = d->num_classes;
+    if (out == d)
+        pcnn_dataset_free(out);
+    *out = sub;
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_dataset_gather(const pcnn_dataset *d, const int64_t *idx,
+                                int64_t count, uint8_t *images,
+                                int32_t *labels)
+{
+    size_t item, total;
+    pcnn_status s = pcnn_data_check(d, "pcnn_dataset_gather", &item, &total);
+    if (s != PCNN_OK)
+        return s;
+    if (count < 0 || (count > 0 && (!idx || !images)))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "pcnn_dataset_gather: count %lld < 0, or NULL idx "
+                         "or images",
+                         (long long)count);
+    if (labels && !d->labels)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "pcnn_dataset_gather: labels requested from a data "
+                         "set without labels");
+    for (int64_t k = 0; k < count; k++)
+        if (idx[k] < 0 || idx[k] >= d->n)
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "pcnn_dataset_gather: idx[%lld] = %lld is not "
+                             "in [0, %lld)",
+                             (long long)k, (long long)idx[k],
+                             (long long)d->n);
+    for (int64_t k = 0; k < count; k++) {
+        memcpy(images + (size_t)k * item, d->images + (size_t)idx[k] * item,
+               item);
+        if (labels)
+            labels[k] = d->labels[idx[k]];
+    }
+    return PCNN_OK;
+}

@@ -1,0 +1,276 @@
+/*
+ * folder.c -- a folder of image files as an unlabeled data set, decoded
+ * by stb_image (Debian's libstb), then converted, cropped and resized
+ * here with exact integer arithmetic so results do not depend on the
+ * machine:
+ *
+ *   gray = (299 R + 587 G + 114 B + 500) / 1000   (ITU-R BT.601 luma,
+ *          rounded half up); gray to RGB repeats it; alpha is dropped.
+ *   crop = the centered side x side square, side = min(h, w), starting at
+ *          row (h - side) / 2 and column (w - side) / 2 (rounded down).
+ *   resize by area averaging: output pixel i covers [i*side/size,
+ *          (i+1)*side/size) of the source along each axis; its value is
+ *          the mean of the source pixels weighted by their overlap with
+ *          that square, rounded half up. Shrinking by an integer factor
+ *          is the plain block mean; enlarging repeats pixels and blends
+ *          those straddling a boundary.
+ */
+#include "data_internal.h"
+#include "../core/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <stb/stb_image.h>
+
+#define FOLDER_MAX_SIZE 65536
+
+static const char *const image_exts[] = {".png", ".jpg", ".jpeg",
+                                         ".pgm", ".ppm", ".bmp"};
+
+static int is_image_name(const char *name)
+{
+    if (name[0] == '.')
+        return 0;
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return 0;
+    for (size_t k = 0; k < sizeof image_exts / sizeof image_exts[0]; k++)
+        if (strcasecmp(dot, image_exts[k]) == 0)
+            return 1;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct {
+    char **paths; /* full paths, sorted by file name */
+    size_t n, cap;
+} path_list;
+
+static void paths_free(path_list *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        free(l->paths[k]);
+    free(l->paths);
+    memset(l, 0, sizeof *l);
+}
+
+/* The image files directly in dir, sorted by name. */
+static pcnn_status list_images(const char *dir, path_list *l)
+{
+    memset(l, 0, sizeof *l);
+    DIR *d = opendir(dir);
+    if (!d)
+        return pcnn_fail(PCNN_ERR_IO, "%s: cannot open folder: %s", dir,
+                         strerror(errno));
+    pcnn_status s = PCNN_OK;
+    struct dirent *e;
+    errno = 0;
+    while (s == PCNN_OK && (e = readdir(d)) != NULL) {
+        if (!is_image_name(e->d_name))
+            continue;
+        char *path = pcnn_data_join(dir, e->d_name);
+        struct stat st;
+        if (!path) {
+            s = pcnn_fail(PCNN_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path); /* a folder or a broken link named like an image */
+        } else {
+            if (l->n == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 64;
+                char **p = realloc(l->paths, cap * sizeof *p);
+                if (!p) {
+                    free(path);
+                    s = pcnn_fail(PCNN_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                l->paths = p;
+                l->cap = cap;
+            }
+            l->paths[l->n++] = path;
+        }
+        errno = 0;
+    }
+    if (s == PCNN_OK && errno != 0)
+        s = pcnn_fail(PCNN_ERR_IO, "%s: cannot read folder: %s", dir,
+                      strerror(errno));
+    closedir(d);
+    if (s == PCNN_OK && l->n == 0)
+        s = pcnn_fail(PCNN_ERR_IO,
+                      "%s: no image files (*.png, *.jpg, *.jpeg, *.pgm, "
+                      "*.ppm, *.bmp) in this folder",
+                      dir);
+    if (s != PCNN_OK) {
+        paths_free(l);
+        return s;
+    }
+    /* names share the dir prefix, so sorting paths sorts names */
+    qsort(l->paths, l->n, sizeof *l->paths, by_name);
+    return PCNN_OK;
+}
+
+/* dst (channels, side, side) = the centered square of the decoded image
+ * img (h, w, comp) interleaved, converted to `channels`. */
+static void crop_convert(uint8_t *dst, int channels, const uint8_t *img,
+                         int64_t h, int64_t w, int comp, int64_t side)
+{
+    const int64_t y0 = (h - side) / 2, x0 = (w - side) / 2;
+    const size_t plane = (size_t)side * (size_t)side;
+    for (int64_t y = 0; y < side; y++)
+        for (int64_t x = 0; x < side; x++) {
+            const uint8_t *p =
+                img + ((size_t)(y0 + y) * (size_t)w + (size_t)(x0 + x)) *
+                          (size_t)comp;
+            const size_t at = (size_t)y * (size_t)side + (size_t)x;
+            if (comp >= 3 && channels == 1) {
+                dst[at] = (uint8_t)((299u * p[0] + 587u * p[1] +
+                                     114u * p[2] + 500u) / 1000u);
+            } else if (comp >= 3) {
+                dst[at] = p[0];
+                dst[plane + at] = p[1];
+                dst[2 * plane + at] = p[2];
+            } else {
+                for (int ch = 0; ch < channels; ch++)
+                    dst[(size_t)ch * plane + at] = p[0];
+            }
+        }
+}
+
+/* The part of source pixel k (covering [k*size, (k+1)*size) in units of
+ * 1/(side*size) of the image) that lies in output pixel j (covering
+ * [j*side, (j+1)*side)); the weights of one output sum to side. */
+static uint64_t overlap(int64_t j, int64_t k, int64_t side, int64_t size)
+{
+    const int64_t lo = j * side > k * size ? j * side : k * size;
+    const int64_t hi = (j + 1) * side < (k + 1) * size ? (j + 1) * side
+                                                       : (k + 1) * size;
+    return hi > lo ? (uint64_t)(hi - lo) : 0;
+}
+
+/* dst (size, size) = src (side, side) resized by area averaging (see the
+ * top of the file); tmp: side * size words. Sums stay below
+ * 255 * side^2 < 2^64 for side <= 2^24 (stb_image's largest). */
+static void area_resize(uint8_t *dst, int64_t size, const uint8_t *src,
+                        int64_t side, uint64_t *tmp)
+{
+    /* rows: tmp[y][j] = sum_k overlap(j, k) src[y][k], weight side */
+    for (int64_t j = 0; j < size; j++) {
+        const int64_t k0 = j * side / size;
+        const int64_t k1 = ((j + 1) * side - 1) / size;
+        for (int64_t y = 0; y < side; y++) {
+            const uint8_t *row = src + (size_t)y * (size_t)side;
+            uint64_t acc = 0;
+            for (int64_t k = k0; k <= k1; k++)
+                acc += overlap(j, k, side, size) * row[k];
+            tmp[(size_t)y * (size_t)size + (size_t)j] = acc;
+        }
+    }
+    /* columns: weight side * side in all */
+    const uint64_t total = (uint64_t)side * (uint64_t)side;
+    for (int64_t i = 0; i < size; i++) {
+        const int64_t k0 = i * side / size;
+        const int64_t k1 = ((i + 1) * side - 1) / size;
+        for (int64_t j = 0; j < size; j++) {
+            uint64_t acc = 0;
+            for (int64_t k = k0; k <= k1; k++)
+                acc += overlap(i, k, side, size) *
+                       tmp[(size_t)k * (size_t)size + (size_t)j];
+            dst[(size_t)i * (size_t)size + (size_t)j] =
+                (uint8_t)((acc + total / 2) / total);
+        }
+    }
+}
+
+/* Decodes the file at path into dst (channels, size, size). */
+static pcnn_status load_one(const char *path, int channels, int64_t size,
+                            uint8_t *dst)
+{
+    uint8_t *file;
+    size_t len;
+    pcnn_status s = pcnn_data_read_file(path, &file, &len);
+    if (s != PCNN_OK)
+        return s;
+    if (len == 0 || len > INT_MAX) {
+        free(file);
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %s",
+                         path, len ? "file over 2 GB" : "empty file");
+    }
+    int w = 0, h = 0, comp = 0;
+    uint8_t *img = stbi_load_from_memory(file, (int)len, &w, &h, &comp, 0);
+    free(file);
+    if (!img)
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %s",
+                         path, stbi_failure_reason());
+    if (w < 1 || h < 1 || comp < 1 || comp > 4) {
+        stbi_image_free(img);
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: decoded to %d x %d x %d",
+                         path, w, h, comp);
+    }
+    const int64_t side = w < h ? w : h;
+    int of = 0;
+    const size_t plane = pcnn_mul_size((size_t)side, (size_t)side, &of);
+    const size_t sq_bytes = pcnn_mul_size(plane, (size_t)channels, &of);
+    const size_t tmp_n = pcnn_mul_size((size_t)side, (size_t)size, &of);
+    pcnn_mul_size(tmp_n, sizeof(uint64_t), &of);
+    uint8_t *square = of ? NULL : malloc(sq_bytes);
+    uint64_t *tmp = square ? malloc(tmp_n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        free(square);
+        stbi_image_free(img);
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: cannot allocate for a %d x "
+                         "%d image", path, w, h);
+    }
+    crop_convert(square, channels, img, h, w, comp, side);
+    stbi_image_free(img);
+    for (int ch = 0; ch < channels; ch++)
+        area_resize(dst + (size_t)ch * (size_t)size * (size_t)size, size,
+                    square + (size_t)ch * plane, side, tmp);
+    free(tmp);
+    free(square);
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_dataset_load_folder(const char *dir, int channels, int size,
+                                     pcnn_dataset *out)
+{
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_dataset_load_folder: out is "
+                         "NULL");
+    memset(out, 0, sizeof *out);
+    if (!dir)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_dataset_load_folder: dir is "
+                         "NULL");
+    if (channels != 1 && channels != 3)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "pcnn_dataset_load_folder: channels is %d (1 or 3)",
+                         channels);
+    if (size < 1 || size > FOLDER_MAX_SIZE)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "pcnn_dataset_load_folder: size is %d (1 .. %d)",
+                         size, FOLDER_MAX_SIZE);
+    path_list l;
+    pcnn_status s = list_images(dir, &l);
+    if (s != PCNN_OK)
+        return s;
+    if (l.n > INT64_MAX)
+        s = pcnn_fail(PCNN_ERR_NOMEM, "%s: too many files", dir);
+    if (s == PCNN_OK)
+        s = pcnn_data_alloc(out, (int64_t)l.n, channels, size, size, 0);
+    const size_t item = (size_t)channels * (size_t)size * (size_t)size;
+    for (size_t k = 0; s == PCNN_OK && k < l.n; k++)
+        s = load_one(l.paths[k], channels, size, out->images + k * item);
+    paths_free(&l);
+    if (s != PCNN_OK)
+        pcnn_dataset_free(out);
+    return s;
+}
