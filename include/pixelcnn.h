@@ -383,6 +383,173 @@ pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m);
 pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
                                  const pcnn_batch *b);
 
+/* ------------------------------------------------------------ data sets
+ *
+ * Image data sets in memory: CIFAR-10 (binary version), IDX (MNIST,
+ * Fashion-MNIST; plain or gzip) and folders of image files (docs/data.md).
+ * Images are uint8 (n, c, h, w) like pcnn_image; a loaded set owns its
+ * arrays (pcnn_dataset_free). Loaders trust nothing in a file: a failure
+ * is PCNN_ERR_IO or PCNN_ERR_FORMAT with a message naming the file, and
+ * leaves *out zeroed. pcnn_dataset_load_folder must not run on two threads
+ * at once (stb_image keeps its failure reason in a global).
+ */
+typedef struct {
+    uint8_t *images;  /* (n, c, h, w), owned */
+    int32_t *labels;  /* (n) in [0, num_classes), owned; NULL if unlabeled */
+    int64_t n, c, h, w;
+    int num_classes;  /* 0 when labels is NULL */
+} pcnn_dataset;
+
+/* CIFAR-10, binary version: records of 3073 bytes, 1 label byte (0-9) then
+ * 1024 R, 1024 G, 1024 B bytes, each plane row-major 32x32.
+ * path is a directory or a single .bin file. For a directory, split
+ * "train" loads each of data_batch_1.bin .. data_batch_5.bin that exists,
+ * in that order (at least one must), and "test" loads test_batch.bin; for
+ * a file, split is ignored (may be NULL).
+ * out: images (n, 3, 32, 32), labels (n), num_classes 10. */
+pcnn_status pcnn_dataset_load_cifar10(const char *path, const char *split,
+                                      pcnn_dataset *out);
+
+/* IDX files (MNIST, Fashion-MNIST), each plain or gzip-compressed (told
+ * apart by the gzip magic 1f 8b). images_path: unsigned-byte data with 3
+ * dims (n, rows, cols), magic 00 00 08 03. labels_path: NULL, or
+ * unsigned-byte data with 1 dim (n), magic 00 00 08 01, with the same n.
+ * out: images (n, 1, rows, cols); labels (n) or NULL; num_classes = the
+ * largest label + 1 (at most 256), or 0 without labels. */
+pcnn_status pcnn_dataset_load_idx(const char *images_path,
+                                  const char *labels_path, pcnn_dataset *out);
+
+/* Every *.png, *.jpg, *.jpeg, *.pgm, *.ppm and *.bmp (case-insensitive)
+ * regular file directly in dir (not in subfolders; names starting with '.'
+ * skipped, as a shell glob does), in strcmp order of their names, decoded
+ * by stb_image. Each image is converted to `channels` (1: gray =
+ * round(0.299 R + 0.587 G + 0.114 B); 3: RGB, gray replicated; alpha is
+ * dropped), center-cropped to a square of side min(h, w) and resized to
+ * size x size by area averaging (docs/data.md). A file that does not
+ * decode is an error naming it; so is a folder with no such file.
+ * out: images (n, channels, size, size), labels NULL, num_classes 0. */
+pcnn_status pcnn_dataset_load_folder(const char *dir, int channels, int size,
+                                     pcnn_dataset *out);
+
+/* Releases d's arrays and zeroes it. Safe on a zeroed struct and on NULL. */
+void pcnn_dataset_free(pcnn_dataset *d);
+
+/* out = a copy of the items [start, start + count) of d, labels included;
+ * 0 <= start, 1 <= count, start + count <= d->n. out may be d itself (d is
+ * then replaced, and freed, only on success). Free out with
+ * pcnn_dataset_free. */
+pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,
+                                int64_t count, pcnn_dataset *out);
+
+/* perm (n) = a uniformly random permutation of 0 .. n-1 that is a pure
+ * function of (seed, epoch, n): Fisher-Yates (Durstenfeld) from the last
+ * position down, position i swapped with j uniform in [0, i], the j drawn
+ * from pcnn_hash64(pcnn_hash64(seed, epoch), k), k = 0, 1, 2, ... by
+ * unbiased rejection (docs/data.md). Writes nothing when n <= 0. */
+void pcnn_shuffle(uint64_t seed, uint64_t epoch, int64_t n, int64_t *perm);
+
+/* Copies the items idx[0 .. count) of d into a batch:
+ * images (count, c, h, w); labels (count) or NULL to skip them (d must
+ * have labels when labels is not NULL). Every index is checked to lie in
+ * [0, d->n) before anything is written (PCNN_ERR_VALUE otherwise). */
+pcnn_status pcnn_dataset_gather(const pcnn_dataset *d, const int64_t *idx,
+                                int64_t count, uint8_t *images,
+                                int32_t *labels);
+
+/* -------------------------------------------------------------- training
+ *
+ * Adam on the mean bits/dim (Kingma & Ba 2015, with PixelCNN++'s moments
+ * and its epsilon inside the square root), a per-step exponential learning
+ * rate decay, Polyak averaging (EMA) of the weights for evaluation, and a
+ * data order that is a pure function of (seed, epoch). The trainer owns
+ * that order, so a run resumed from a checkpoint continues exactly: the
+ * same batches, dropout masks and updates, bit for bit on the same machine
+ * and thread count.
+ */
+typedef struct {
+    float lr;       /* 1e-3 */
+    float lr_decay; /* lr at step t = lr * lr_decay^t: 0.999995 */
+    float beta1;    /* 0.95 */
+    float beta2;    /* 0.9995 */
+    float ema;      /* weight of the old average: 0.9995 */
+    int batch;      /* 16 */
+    uint64_t seed;  /* data order and dropout */
+} pcnn_train_opts;
+
+pcnn_train_opts pcnn_train_opts_default(void);
+
+typedef struct {
+    uint64_t step;  /* optimizer steps done */
+    uint64_t epoch; /* current pass over the data */
+    int64_t pos;    /* next item of this epoch's order */
+} pcnn_train_state;
+
+/* What one step did. */
+typedef struct {
+    double bpd;       /* training loss of the batch, bits/dim */
+    double grad_norm; /* L2 norm of the gradient */
+    double lr;        /* learning rate used */
+} pcnn_step_stats;
+
+typedef struct pcnn_trainer pcnn_trainer;
+
+/* A trainer of model m on the images of `data` (images (n, C, H, W) and,
+ * for a class-conditional model, labels). m and data are borrowed and
+ * must outlive the trainer. */
+pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
+                                const pcnn_dataset *data,
+                                const pcnn_train_opts *o);
+void pcnn_trainer_free(pcnn_trainer *t);
+/* Data-dependent initialization on the run's first batch; the EMA starts
+ * from the initialized weights. Call once, before the first step. */
+pcnn_status pcnn_trainer_init(pcnn_ctx *ctx, pcnn_trainer *t);
+/* One optimizer step on the next batch of the data order. On a loss or
+ * gradient that is not finite it returns PCNN_ERR_VALUE and changes
+ * nothing: the model and optimizer keep their last good state. */
+pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
+                              pcnn_step_stats *st);
+pcnn_train_state pcnn_trainer_state(const pcnn_trainer *t);
+pcnn_train_opts pcnn_trainer_opts(const pcnn_trainer *t);
+/* Swaps the model's weights with the EMA weights (call again to swap
+ * back): evaluate and sample with the EMA weights in between. */
+void pcnn_trainer_swap_ema(pcnn_trainer *t);
+
+/* Mean bits/dim of m on the first `limit` images of data (all when
+ * limit <= 0), in batches of `batch`, without dropout; *se (may be NULL)
+ * = the standard error of that mean over images. */
+pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
+                          const pcnn_dataset *data, int batch, int64_t limit,
+                          double *mean, double *se);
+
+/* ----------------------------------------------------------- checkpoints
+ *
+ * safetensors files (docs/checkpoint.md): the parameters under their
+ * names, "ema.<name>" and "adam.m.<name>", "adam.v.<name>" when a trainer
+ * is saved, and the model config and training state as metadata. Saving
+ * is atomic (temp file, fsync, rename, fsync of the folder): a crash at
+ * any moment leaves the old checkpoint or the new one, never a damaged or
+ * missing one. Loading validates everything and rejects a malformed file
+ * with a message naming it.
+ */
+pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
+                                 const pcnn_trainer *t);
+/* A model from a checkpoint; ema = 1 loads the EMA weights (an error if
+ * the file has none). */
+pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
+                                       pcnn_model **out);
+/* A trainer for m (loaded from the same file) on data, with the saved
+ * optimizer, EMA and state: the run continues exactly. */
+pcnn_status pcnn_checkpoint_load_trainer(const char *path, pcnn_model *m,
+                                         const pcnn_dataset *data,
+                                         pcnn_trainer **out);
+/* The saved options and state without loading tensors; has_trainer = 0
+ * for a file saved without one. */
+pcnn_status pcnn_checkpoint_read_state(const char *path,
+                                       pcnn_model_config *cfg,
+                                       pcnn_train_opts *opts,
+                                       pcnn_train_state *state,
+                                       int *has_trainer);
+
 #ifdef __cplusplus
 }
 #endif

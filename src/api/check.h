@@ -25,12 +25,4 @@ pcnn_status pcnn_check_ctx(const char *fn, const pcnn_ctx *ctx);
 /* "(16,320,32,32)" into buf. */
 const char *pcnn_shape_str(pcnn_tensor t, char *buf, size_t n);
 
-/* Returns from the enclosing function when a check fails. */
-#define PCNN_TRY(expr)                                                        \
-    do {                                                                      \
-        pcnn_status try_s_ = (expr);                                          \
-        if (try_s_ != PCNN_OK)                                                \
-            return try_s_;                                                    \
-    } while (0)
-
 #endif

@@ -20,6 +20,14 @@
 pcnn_status pcnn_fail(pcnn_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Returns from the enclosing function when a check fails. */
+#define PCNN_TRY(expr)                                                        \
+    do {                                                                      \
+        pcnn_status try_s_ = (expr);                                          \
+        if (try_s_ != PCNN_OK)                                                \
+            return try_s_;                                                    \
+    } while (0)
+
 /* An internal invariant: prints file:line and aborts if it does not hold.
  * Never used for anything a caller can cause. */
 #define PCNN_ASSERT(cond)                                                     \

@@ -20,6 +20,9 @@
 
 #include <string.h>
 
+/* Below this many elements a parallel region costs more than it saves. */
+#define PAR_MIN 32768
+
 typedef struct {
     int64_t C, Hs, Ws; /* the image side: src of gather, dst of scatter */
     int64_t Hg, Wg;    /* the grid side */
@@ -49,7 +52,7 @@ static void gather(REAL *col, const REAL *src, const movement *m)
 {
     const int64_t ntaps = m->C * m->kh * m->kw;
     const int64_t G = m->Hg * m->Wg;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (ntaps * G > PAR_MIN)
     for (int64_t r = 0; r < ntaps; r++) {
         const int64_t c = r / (m->kh * m->kw);
         const int p = (int)(r / m->kw % m->kh), q = (int)(r % m->kw);
@@ -82,7 +85,7 @@ static void scatter(REAL *dst, const REAL *col, const movement *m)
 {
     const int64_t G = m->Hg * m->Wg;
     const int taps = m->kh * m->kw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (m->C * taps * G > PAR_MIN)
     for (int64_t c = 0; c < m->C; c++) {
         REAL *plane = dst + c * m->Hs * m->Ws;
         for (int t = 0; t < taps; t++) {
@@ -111,7 +114,7 @@ static void scatter(REAL *dst, const REAL *col, const movement *m)
 /* out (C, N) = bias[c] broadcast over N, or zero without a bias. */
 static void fill_bias(REAL *out, const REAL *b, int64_t C, int64_t N)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (C * N > PAR_MIN)
     for (int64_t c = 0; c < C; c++) {
         const REAL v = b ? b[c] : 0;
         for (int64_t k = 0; k < N; k++)
@@ -123,7 +126,7 @@ static void fill_bias(REAL *out, const REAL *b, int64_t C, int64_t N)
 static void bias_grad(REAL *db, const REAL *dy, int64_t B, int64_t C,
                       int64_t N)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B * C * N > PAR_MIN)
     for (int64_t c = 0; c < C; c++) {
         double acc = 0;
         for (int64_t b = 0; b < B; b++) {

@@ -65,7 +65,7 @@ void KFN(weightnorm_backward)(REAL *dv, REAL *dg, const REAL *dw,
 void KFN(weightnorm_data_init)(REAL *g, REAL *b, REAL *y, int64_t B,
                                int64_t O, int64_t HW, REAL scale)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B * O * HW > 65536)
     for (int64_t o = 0; o < O; o++) {
         double sum = 0, sq = 0;
         for (int64_t n = 0; n < B; n++) {

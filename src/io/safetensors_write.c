@@ -14,7 +14,9 @@
 #include "../core/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     char *name;
@@ -398,6 +400,30 @@ pcnn_status pcnn_st_writer_to_mem(const pcnn_st_writer *w, void **buf,
     return PCNN_OK;
 }
 
+/* Makes a finished rename durable: fsync of the directory holding path. */
+static void sync_dir_of(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return;
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash) {
+        *slash = 0;
+        d = slash == dir ? "/" : dir;
+    }
+    int fd = open(d, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Crash-safe: the bytes go to path.tmp, which is flushed and fsync'ed
+ * before it is renamed over path (atomic on POSIX), then the directory is
+ * fsync'ed. At any moment path holds either the old file or the new one,
+ * whole. */
 pcnn_status pcnn_st_writer_save(const pcnn_st_writer *w, const char *path)
 {
     if (!w || !path)
@@ -415,6 +441,9 @@ pcnn_status pcnn_st_writer_save(const pcnn_st_writer *w, const char *path)
         return s;
     }
     pcnn_status s = pcnn_st_writer_write(w, fp, tmp);
+    if (s == PCNN_OK && (fflush(fp) != 0 || fsync(fileno(fp)) != 0))
+        s = pcnn_fail(PCNN_ERR_IO, "%s: write failed: %s", tmp,
+                      strerror(errno));
     if (fclose(fp) != 0 && s == PCNN_OK)
         s = pcnn_fail(PCNN_ERR_IO, "%s: write failed: %s", tmp,
                       strerror(errno));
@@ -423,6 +452,8 @@ pcnn_status pcnn_st_writer_save(const pcnn_st_writer *w, const char *path)
                       strerror(errno));
     if (s != PCNN_OK)
         remove(tmp);
+    else
+        sync_dir_of(path);
     free(tmp);
     return s;
 }

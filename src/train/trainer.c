@@ -1,0 +1,212 @@
+/*
+ * trainer.c -- Adam with PixelCNN++'s settings, learning-rate decay, the
+ * EMA of the weights, and the data order.
+ *
+ * Optimizer and EMA state are flat arrays parallel to the model's
+ * parameter block, so each update is one loop over all parameters.
+ */
+#include "trainer.h"
+#include "../core/rng.h"
+
+#include <math.h>
+#include <string.h>
+
+pcnn_train_opts pcnn_train_opts_default(void)
+{
+    return (pcnn_train_opts){1e-3f, 0.999995f, 0.95f, 0.9995f, 0.9995f, 16,
+                             1};
+}
+
+pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o)
+{
+    if (!(o->lr > 0 && o->lr < 1))
+        return pcnn_fail(PCNN_ERR_ARG, "training: lr %g not in (0, 1)",
+                         (double)o->lr);
+    if (!(o->lr_decay > 0 && o->lr_decay <= 1))
+        return pcnn_fail(PCNN_ERR_ARG, "training: lr decay %g not in (0, 1]",
+                         (double)o->lr_decay);
+    if (!(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 > 0 && o->beta2 < 1))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "training: Adam betas %g, %g not in [0, 1)",
+                         (double)o->beta1, (double)o->beta2);
+    if (!(o->ema >= 0 && o->ema < 1))
+        return pcnn_fail(PCNN_ERR_ARG, "training: EMA %g not in [0, 1)",
+                         (double)o->ema);
+    if (o->batch < 1 || o->batch > 65536)
+        return pcnn_fail(PCNN_ERR_ARG, "training: batch %d not in 1..65536",
+                         o->batch);
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
+                                const pcnn_dataset *data,
+                                const pcnn_train_opts *o)
+{
+    if (!out || !m || !data || !o)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_trainer_create: NULL argument");
+    *out = NULL;
+    PCNN_TRY(pcnn_train_opts_check(o));
+    const pcnn_model_config *c = pcnn_model_get_config(m);
+    if (data->c != c->channels || data->h != c->height ||
+        data->w != c->width)
+        return pcnn_fail(PCNN_ERR_SHAPE,
+                         "training: the data are %lldx%lldx%lld images, the "
+                         "model takes %dx%dx%d",
+                         (long long)data->c, (long long)data->h,
+                         (long long)data->w, c->channels, c->height,
+                         c->width);
+    if (data->n < o->batch)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "training: %lld images, fewer than a batch of %d",
+                         (long long)data->n, o->batch);
+    if (c->num_classes > 0 &&
+        (!data->labels || data->num_classes > c->num_classes))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "training: the model has %d classes, the data %d",
+                         c->num_classes, data->num_classes);
+    if (c->cond_channels > 0)
+        return pcnn_fail(PCNN_ERR_UNSUPPORTED,
+                         "training: models with a condition map are trained "
+                         "as stages of a chain, not on a plain data set");
+    pcnn_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return pcnn_fail(PCNN_ERR_NOMEM, "training: out of memory");
+    t->m = m;
+    t->data = data;
+    t->opts = *o;
+    size_t n;
+    pcnn_model_params(m, &n);
+    size_t img = (size_t)(c->channels * c->height * c->width);
+    t->mom1 = calloc(n, sizeof(float));
+    t->mom2 = calloc(n, sizeof(float));
+    t->ema = calloc(n, sizeof(float));
+    t->perm = malloc((size_t)data->n * sizeof(int64_t));
+    t->x = malloc((size_t)o->batch * img);
+    t->labels = calloc((size_t)o->batch, sizeof(int32_t));
+    if (!t->mom1 || !t->mom2 || !t->ema || !t->perm || !t->x ||
+        !t->labels) {
+        pcnn_trainer_free(t);
+        return pcnn_fail(PCNN_ERR_NOMEM, "training: out of memory");
+    }
+    memcpy(t->ema, pcnn_model_params(m, NULL), n * sizeof(float));
+    pcnn_shuffle(o->seed, 0, data->n, t->perm);
+    t->perm_epoch = 0;
+    *out = t;
+    return PCNN_OK;
+}
+
+void pcnn_trainer_free(pcnn_trainer *t)
+{
+    if (!t)
+        return;
+    free(t->mom1), free(t->mom2), free(t->ema), free(t->perm), free(t->x),
+        free(t->labels);
+    free(t);
+}
+
+pcnn_train_state pcnn_trainer_state(const pcnn_trainer *t)
+{
+    return t->state;
+}
+
+pcnn_train_opts pcnn_trainer_opts(const pcnn_trainer *t) { return t->opts; }
+
+/* The batch at the cursor; an epoch's remainder smaller than a batch is
+ * skipped. Does not move the cursor: pcnn_trainer_step does on success. */
+static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
+                              pcnn_train_state *at)
+{
+    *at = t->state;
+    if (at->pos + t->opts.batch > t->data->n)
+        at->epoch++, at->pos = 0;
+    if (t->perm_epoch != at->epoch) {
+        pcnn_shuffle(t->opts.seed, at->epoch, t->data->n, t->perm);
+        t->perm_epoch = at->epoch;
+    }
+    const pcnn_model_config *c = pcnn_model_get_config(t->m);
+    PCNN_TRY(pcnn_dataset_gather(t->data, t->perm + at->pos, t->opts.batch,
+                                 t->x, c->num_classes ? t->labels : NULL));
+    *b = (pcnn_batch){pcnn_img(t->x, t->opts.batch, c->channels, c->height,
+                               c->width),
+                      c->num_classes ? t->labels : NULL, pcnn_none()};
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_trainer_init(pcnn_ctx *ctx, pcnn_trainer *t)
+{
+    pcnn_batch b;
+    pcnn_train_state at;
+    PCNN_TRY(next_batch(t, &b, &at));
+    PCNN_TRY(pcnn_model_data_init(ctx, t->m, &b));
+    size_t n;
+    const float *p = pcnn_model_params(t->m, &n);
+    memcpy(t->ema, p, n * sizeof(float));
+    return PCNN_OK;
+}
+
+/* A seed for the dropout masks of step `step`, apart from the data's. */
+static uint64_t dropout_seed(const pcnn_trainer *t, uint64_t step)
+{
+    return pcnn_hash64(t->opts.seed ^ 0x64726f706f7574ULL, step);
+}
+
+pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
+                              pcnn_step_stats *st)
+{
+    pcnn_batch b;
+    pcnn_train_state at;
+    PCNN_TRY(next_batch(t, &b, &at));
+    double bpd;
+    pcnn_status s = pcnn_model_loss(ctx, t->m, &b, 1,
+                                    dropout_seed(t, at.step), &bpd, NULL);
+    if (s == PCNN_ERR_VALUE)
+        return pcnn_fail(s, "step %llu: the loss is not finite (NaN or "
+                            "Inf); the model keeps its last good weights",
+                         (unsigned long long)at.step);
+    PCNN_TRY(s);
+    PCNN_TRY(pcnn_model_backward(ctx, t->m));
+    size_t n;
+    float *p = pcnn_model_params(t->m, &n);
+    const float *g = pcnn_model_grads(t->m, NULL);
+    double sq = 0;
+    for (size_t i = 0; i < n; i++)
+        sq += (double)g[i] * g[i];
+    if (!isfinite(sq))
+        return pcnn_fail(PCNN_ERR_VALUE,
+                         "step %llu: the gradient is not finite; the model "
+                         "keeps its last good weights",
+                         (unsigned long long)at.step);
+    /* Adam as in PixelCNN++: bias-corrected moments, eps inside the root */
+    const pcnn_train_opts *o = &t->opts;
+    const double tt = (double)(at.step + 1);
+    const double lr = o->lr * pow(o->lr_decay, (double)at.step);
+    const float b1 = o->beta1, b2 = o->beta2, e = o->ema;
+    const float c1 = (float)(1.0 / (1.0 - pow(b1, tt)));
+    const float c2 = (float)(1.0 / (1.0 - pow(b2, tt)));
+    const float flr = (float)lr;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float m1 = b1 * t->mom1[i] + (1 - b1) * g[i];
+        float m2 = b2 * t->mom2[i] + (1 - b2) * g[i] * g[i];
+        t->mom1[i] = m1, t->mom2[i] = m2;
+        p[i] -= flr * (m1 * c1) / sqrtf(m2 * c2 + 1e-8f);
+        t->ema[i] = e * t->ema[i] + (1 - e) * p[i];
+    }
+    at.step++;
+    at.pos += o->batch;
+    t->state = at;
+    if (st)
+        *st = (pcnn_step_stats){bpd, sqrt(sq), lr};
+    return PCNN_OK;
+}
+
+void pcnn_trainer_swap_ema(pcnn_trainer *t)
+{
+    size_t n;
+    float *p = pcnn_model_params(t->m, &n);
+    for (size_t i = 0; i < n; i++) {
+        float v = p[i];
+        p[i] = t->ema[i];
+        t->ema[i] = v;
+    }
+}

@@ -1,0 +1,25 @@
+/*
+ * trainer.h -- the trainer object, shared by the optimizer (trainer.c) and
+ * the checkpoint code (checkpoint.c).
+ */
+#ifndef PCNN_TRAIN_TRAINER_H
+#define PCNN_TRAIN_TRAINER_H
+
+#include "../core/internal.h"
+
+struct pcnn_trainer {
+    pcnn_model *m;             /* borrowed */
+    const pcnn_dataset *data;  /* borrowed */
+    pcnn_train_opts opts;
+    pcnn_train_state state;
+    float *mom1, *mom2, *ema;  /* parallel to the model's parameter block */
+    int64_t *perm;             /* (data->n): the order of perm_epoch */
+    uint64_t perm_epoch;
+    uint8_t *x;                /* (batch, C, H, W): the current batch */
+    int32_t *labels;           /* (batch) */
+};
+
+/* Options in range (lr, decay, betas, EMA, batch). */
+pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o);
+
+#endif
