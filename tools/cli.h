@@ -6,8 +6,29 @@
 #ifndef PCNN_CLI_H
 #define PCNN_CLI_H
 
+#include "pixelcnn.h"
+
 /* Each subcommand gets argv[0] = its own name. */
 int cmd_bench(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Loads the `split` ("train" or "test") of the data set named by spec,
+ * KIND:PATH (cli_data.c); size is the image side for folders. Prints a
+ * one-line error and returns 1 (2 for a bad spec) on failure. */
+int cli_load_data(const char *cmd, const char *spec, const char *split,
+                  int size, pcnn_dataset *out);
+/* The embedded default data set: Fashion-MNIST from ../shared/data or
+ * Debian's dataset-fashion-mnist. */
+const char *cli_default_data(void);
+/* Reads the number after argv[*i] into *out, in [lo, hi]. */
+int cli_double_arg(const char *cmd, int argc, char **argv, int *i, double lo,
+                   double hi, double *out);
+/* The string after argv[*i], or NULL with a message. */
+const char *cli_str_arg(const char *cmd, int argc, char **argv, int *i);
+/* Draws the training curve (and test points) of metrics.jsonl as a PNG. */
+int cli_plot_metrics(const char *jsonl, const char *png);
 
 /* Reads the integer after argv[*i] into *out, in [lo, hi]. On error
  * prints a one-line message naming the flag and returns non-zero. */

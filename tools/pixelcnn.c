@@ -12,6 +12,9 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"train", cmd_train, "train a PixelCNN++ model, checkpointing as it goes"},
+    {"eval", cmd_eval, "bits/dim of a checkpoint on a data set"},
+    {"info", cmd_info, "a checkpoint's config, size and training state"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -47,6 +50,36 @@ int cli_int_arg(const char *cmd, int argc, char **argv, int *i, int lo,
     }
     *out = (int)v;
     return 0;
+}
+
+int cli_double_arg(const char *cmd, int argc, char **argv, int *i, double lo,
+                   double hi, double *out)
+{
+    const char *flag = argv[*i];
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "pixelcnn %s: %s needs a value\n", cmd, flag);
+        return 1;
+    }
+    const char *s = argv[++*i];
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "pixelcnn %s: %s %s: expected a number in %g..%g\n",
+                cmd, flag, s, lo, hi);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+const char *cli_str_arg(const char *cmd, int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "pixelcnn %s: %s needs a value\n", cmd, argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
 }
 
 int cli_bad_flag(const char *cmd, const char *flag)
