@@ -5,8 +5,10 @@
 #   libopenblas-openmp-dev   CBLAS SGEMM, the OpenMP build (see Makefile)
 #   zlib1g-dev               inflate for gzip'd IDX data sets (Fashion-MNIST)
 #   libstb-dev               stb_image: decodes image folders (src/data/)
+#   dataset-fashion-mnist    (with the argument "run") the main job's data
 set -eu
 pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev"
+[ "${1:-}" = run ] && pkgs="$pkgs dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -138,6 +138,7 @@ static void bench_conv(pcnn_ctx *ctx, const conv_shape *s, int64_t B,
 
 static const char bench_usage[] =
     "usage: pixelcnn bench [--reps N] [--threads N] [--quick]\n"
+    "       pixelcnn bench --models [--config R,F,M] [--reps N]\n"
     "\n"
     "Measures the machine's SGEMM rate, then forward and backward GFLOP/s\n"
     "of PixelCNN++'s convolutions (batch 16, 32x32, 160 filters) and their\n"
@@ -145,11 +146,17 @@ static const char bench_usage[] =
     "\n"
     "  --reps N     timed runs per figure, 1..64 (default 7)\n"
     "  --threads N  threads (default: OMP_NUM_THREADS or all cores)\n"
-    "  --quick      only the first conv shape\n";
+    "  --quick      only the first conv shape\n"
+    "  --models     instead: training and evaluation images/s and peak\n"
+    "               memory of whole models (nr_resnet, nr_filters, nr_mix)\n"
+    "               = (1,32,5) (2,64,5) (3,96,10) (5,160,10), one JSON line\n"
+    "               each (default --reps 3)\n"
+    "  --config R,F,M  only this model config\n";
 
 int cmd_bench(int argc, char **argv)
 {
-    int reps = 7, threads = 0, quick = 0;
+    int reps = 0, threads = 0, quick = 0, models = 0;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(bench_usage, stdout);
@@ -162,10 +169,19 @@ int cmd_bench(int argc, char **argv)
                 return 2;
         } else if (!strcmp(argv[i], "--quick")) {
             quick = 1;
+        } else if (!strcmp(argv[i], "--models")) {
+            models = 1;
+        } else if (!strcmp(argv[i], "--config")) {
+            if (!(only = cli_str_arg("bench", argc, argv, &i)))
+                return 2;
         } else {
             return cli_bad_flag("bench", argv[i]);
         }
     }
+    if (models)
+        return bench_models(reps ? reps : 3, threads, only);
+    if (!reps)
+        reps = 7;
     pcnn_ctx_opts o = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx;
     if (pcnn_ctx_create(&ctx, &o) != PCNN_OK)

@@ -1,0 +1,219 @@
+/*
+ * test_cli.c -- the pixelcnn tool end to end: --help everywhere, bad flags,
+ * a tiny training run with resume, eval and info, and kill -9 at many
+ * moments of a run never leaving a damaged checkpoint. The binary is
+ * $PCNN_CLI, or build/pixelcnn.
+ */
+#include "test.h"
+#include "pixelcnn.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *cli(void)
+{
+    const char *p = getenv("PCNN_CLI");
+    return p ? p : "build/pixelcnn";
+}
+
+/* Runs a shell command, captures up to n-1 bytes of its output (stdout and
+ * stderr) into out, returns its exit status. */
+static int run(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int run(char *out, size_t n, const char *fmt, ...)
+{
+    char body[2048], cmd[2100];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "{ %s; } 2>&1", body);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t k = fread(out, 1, n - 1, p);
+    out[k] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int have_cli(void)
+{
+    struct stat st;
+    if (stat(cli(), &st) == 0)
+        return 1;
+    printf("    skipped: no %s (build it with make)\n", cli());
+    return 0;
+}
+
+TEST(cli_help_and_bad_flags)
+{
+    if (!have_cli())
+        return;
+    static char out[8192];
+    const char *cmds[] = {"train", "eval", "info", "bench"};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
+                  strstr(out, "usage: pixelcnn") != NULL,
+              "%s --help", cmds[i]);
+        CHECK(run(out, sizeof out, "%s %s --no-such-flag", cli(), cmds[i]) ==
+                      2 &&
+                  strstr(out, "--no-such-flag") != NULL,
+              "%s with a bad flag: %s", cmds[i], out);
+    }
+    CHECK(run(out, sizeof out, "%s --help", cli()) == 0, "pixelcnn --help");
+    CHECK(run(out, sizeof out, "%s frobnicate", cli()) == 2 &&
+              strstr(out, "frobnicate"),
+          "unknown command");
+    CHECK(run(out, sizeof out, "%s train --batch 0", cli()) == 2 &&
+              strstr(out, "--batch"),
+          "--batch 0: %s", out);
+    CHECK(run(out, sizeof out, "%s info --checkpoint /nonexistent/x", cli()) ==
+                  1 &&
+              strstr(out, "/nonexistent/x"),
+          "info on a missing file: %s", out);
+    CHECK(run(out, sizeof out, "%s train --data cifar10:/nonexistent",
+              cli()) == 1 &&
+              strstr(out, "/nonexistent"),
+          "train on a missing folder: %s", out);
+}
+
+/* A tiny MNIST-format data set (64 train, 16 test images of 8x8) in dir. */
+static int write_idx(const char *dir)
+{
+    static const char *names[2] = {"train", "t10k"};
+    for (int s = 0; s < 2; s++) {
+        int n = s ? 16 : 64;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, names[s]);
+        FILE *f = fopen(path, "wb");
+        if (!f)
+            return 1;
+        unsigned char h[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n,
+                               0, 0, 0, 8,  0, 0, 0, 8};
+        fwrite(h, 1, 16, f);
+        for (int i = 0; i < n * 64; i++)
+            fputc((int)(pcnn_uniform(3, (uint64_t)i) * 64) + 4 * (i % 64), f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, names[s]);
+        f = fopen(path, "wb");
+        if (!f)
+            return 1;
+        unsigned char hl[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n};
+        fwrite(hl, 1, 8, f);
+        for (int i = 0; i < n; i++)
+            fputc(i % 4, f);
+        fclose(f);
+    }
+    return 0;
+}
+
+#define TINY "--nr-resnet 1 --nr-filters 8 --nr-mix 2 --nr-resolutions 2 " \
+             "--batch 8 --dropout 0.2 --threads 1"
+
+TEST(cli_train_resume_eval_info)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    static char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s train --data mnist:%s --out %s/a " TINY
+                 " --steps 12 --log-every 4 --save-every 5",
+                 cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "test bits/dim:"), "train: %s", out);
+    rc = run(out, sizeof out,
+             "%s train --data mnist:%s --out %s/b " TINY
+             " --steps 6 --save-every 100 --no-test && "
+             "%s train --data mnist:%s --out %s/b --resume --threads 1 "
+             "--steps 12 --save-every 100 --no-test",
+             cli(), dir, dir, cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "resuming"), "train + resume: %s", out);
+    /* the resumed run equals the straight one, bit for bit */
+    static char a[4096], b[4096];
+    run(a, sizeof a, "%s eval --checkpoint %s/a/checkpoint.safetensors "
+                     "--data mnist:%s --weights raw --threads 1",
+        cli(), dir, dir);
+    run(b, sizeof b, "%s eval --checkpoint %s/b/checkpoint.safetensors "
+                     "--data mnist:%s --weights raw --threads 1",
+        cli(), dir, dir);
+    CHECK(strstr(a, "bits/dim:") && !strcmp(a, b),
+          "straight vs resumed:\n%s\n%s", a, b);
+    rc = run(out, sizeof out, "%s info --checkpoint %s/a/checkpoint.safetensors",
+             cli(), dir);
+    CHECK(rc == 0 && strstr(out, "step 12"), "info: %s", out);
+    struct stat st;
+    char path[600];
+    snprintf(path, sizeof path, "%s/a/loss.png", dir);
+    CHECK(stat(path, &st) == 0 && st.st_size > 1000, "no loss.png");
+    snprintf(path, sizeof path, "%s/a/metrics.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    int lines = 0;
+    for (int ch; f && (ch = fgetc(f)) != EOF;)
+        lines += ch == '\n';
+    if (f)
+        fclose(f);
+    CHECK(lines == 4, "metrics.jsonl has %d lines, want 3 steps + 1 test",
+          lines);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* kill -9 at many moments of a run that saves every step: the checkpoint
+ * is always absent (killed before the first save) or whole. */
+TEST(cli_kill9_never_damages_checkpoint)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_kill_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    char ckpt[700], outdir[600];
+    snprintf(outdir, sizeof outdir, "%s/run", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", outdir);
+    int whole = 0, damaged = 0;
+    for (int k = 0; k < 8; k++) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0, "fork");
+        if (pid == 0) {
+            char data[600];
+            snprintf(data, sizeof data, "mnist:%s", dir);
+            if (!freopen("/dev/null", "w", stderr))
+                _exit(126);
+            execl(cli(), cli(), "train", "--data", data, "--out", outdir,
+                  "--nr-resnet", "1", "--nr-filters", "8", "--nr-mix", "2",
+                  "--nr-resolutions", "2", "--batch", "8", "--threads", "1",
+                  "--save-every", "1", "--resume", "--no-test", (char *)NULL);
+            _exit(127);
+        }
+        struct timespec d = {0, 50000000L + 37000000L * k};
+        nanosleep(&d, NULL);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        pcnn_model *m;
+        struct stat st;
+        if (stat(ckpt, &st) != 0)
+            continue;
+        if (pcnn_checkpoint_load_model(ckpt, 0, &m) == PCNN_OK) {
+            whole++;
+            pcnn_model_free(m);
+        } else {
+            damaged++;
+            test_fail(__FILE__, __LINE__, "after kill %d: %s", k,
+                      pcnn_last_error());
+        }
+    }
+    CHECK(damaged == 0, "%d damaged checkpoints", damaged);
+    CHECK(whole > 0, "no kill landed after a save: the test saw nothing");
+    char out[256];
+    run(out, sizeof out, "rm -rf %s", dir);
+}

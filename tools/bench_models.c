@@ -1,0 +1,118 @@
+/*
+ * bench_models.c -- `pixelcnn bench --models`: training and evaluation
+ * images/s of whole PixelCNN++ models at batch 16 on 32x32x3 images, and
+ * each config's peak memory (run in its own process, ru_maxrss).
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Times `reps` training steps and evaluation passes (after one warm-up
+ * each) of config (R, F, M) and writes one JSON line to fd. */
+static int bench_one(int R, int F, int M, int reps, int threads, int fd)
+{
+    const int B = 16;
+    pcnn_model_config c = pcnn_model_config_default();
+    c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
+    pcnn_dataset d = {0};
+    d.n = 4 * B, d.c = 3, d.h = d.w = 32;
+    d.images = malloc((size_t)(d.n * 3 * 32 * 32));
+    if (!d.images)
+        return 1;
+    for (int64_t i = 0; i < d.n * 3 * 32 * 32; i++)
+        d.images[i] = (uint8_t)(pcnn_uniform(1, (uint64_t)i) * 256);
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
+    pcnn_ctx *ctx;
+    pcnn_model *m;
+    pcnn_trainer *t;
+    pcnn_train_opts o = pcnn_train_opts_default();
+    o.batch = B;
+    if (pcnn_ctx_create(&ctx, &co) || pcnn_model_create(&m, &c, 1) ||
+        pcnn_trainer_create(&t, m, &d, &o) || pcnn_trainer_init(ctx, t)) {
+        fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+        return 1;
+    }
+    double tt[64], te[64], mean;
+    for (int r = -1; r < reps; r++) {
+        double t0 = now();
+        if (pcnn_trainer_step(ctx, t, NULL) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+            return 1;
+        }
+        if (r >= 0)
+            tt[r] = now() - t0;
+    }
+    for (int r = -1; r < reps; r++) {
+        double t0 = now();
+        if (pcnn_evaluate(ctx, m, &d, B, B, &mean, NULL) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+            return 1;
+        }
+        if (r >= 0)
+            te[r] = now() - t0;
+    }
+    qsort(tt, (size_t)reps, sizeof *tt, cmp);
+    qsort(te, (size_t)reps, sizeof *te, cmp);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "{\"config\": [%d, %d, %d], \"train_img_s\": %.2f, "
+                     "\"eval_img_s\": %.2f, \"peak_rss_mb\": %.0f}\n",
+                     R, F, M, B / tt[reps / 2], B / te[reps / 2],
+                     (double)ru.ru_maxrss / 1024);
+    if (write(fd, line, (size_t)n) != n)
+        return 1;
+    pcnn_trainer_free(t);
+    pcnn_model_free(m);
+    pcnn_ctx_free(ctx);
+    pcnn_dataset_free(&d);
+    return 0;
+}
+
+int bench_models(int reps, int threads, const char *only)
+{
+    static const int configs[4][3] = {
+        {1, 32, 5}, {2, 64, 5}, {3, 96, 10}, {5, 160, 10}};
+    printf("PixelCNN++ models, batch 16, 32x32x3, 3 resolutions, dropout "
+           "0.5; medians of %d steps\n",
+           reps);
+    for (int k = 0; k < 4; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "%d,%d,%d", configs[k][0], configs[k][1],
+                 configs[k][2]);
+        if (only && strcmp(only, name))
+            continue;
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0)
+            return 1;
+        if (pid == 0)
+            _exit(bench_one(configs[k][0], configs[k][1], configs[k][2],
+                            reps, threads, 1));
+        int st;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st))
+            return 1;
+    }
+    return 0;
+}
