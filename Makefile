@@ -2,7 +2,7 @@
 #   make            library (static + shared) and the pixelcnn tool
 #   make test       the test suite, optimized and under ASan + UBSan
 #   make debug      the test suite under ASan + UBSan only
-#   make bench      conv throughput vs SGEMM (pixelcnn bench)
+#   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make run        the main job on its embedded default
 #   make install PREFIX=/usr/local
 # Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),
@@ -101,7 +101,7 @@ debug:
 	    PCNN_CLI=build/debug/pixelcnn build/debug/test_runner $(TESTS)
 
 bench: $(BUILD)/pixelcnn
-	$(BUILD)/pixelcnn bench $(if $(THREADS),--threads $(THREADS))
+	sh bench/run.sh $(BUILD) $(or $(THREADS),2)
 
 deps:
 	@sh scripts/deps.sh
@@ -123,7 +123,7 @@ install: all
 	install -m 644 $(BUILD)/libpixelcnn.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libpixelcnn.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/pixelcnn $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' pixelcnn.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BLAS_LIB@|$(BLAS_LIB)|' pixelcnn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelcnn.pc
 
 clean:

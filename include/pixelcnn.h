@@ -471,7 +471,8 @@ typedef struct {
     float lr_decay; /* lr at step t = lr * lr_decay^t: 0.999995 */
     float beta1;    /* 0.95 */
     float beta2;    /* 0.9995 */
-    float ema;      /* weight of the old average: 0.9995 */
+    float ema;      /* weight of the old average: 0.9995, warmed up as
+                     * min(ema, (1+t)/(10+t)) at step t */
     int batch;      /* 16 */
     uint64_t seed;  /* data order and dropout */
 } pcnn_train_opts;

@@ -26,8 +26,9 @@ config's own peak. One JSON line per config:
 --sampling adds, per config, the time of naive sampling: one full forward
 pass (batch 16, no grad) per pixel, timed for --sampling-steps pixels and
 EXTRAPOLATED to all 32*32 pixels (the JSON says "extrapolated": true).
-Defaults take about 3 minutes on 2 idle cores (most of it the (5,160,10)
-train step); timings on a shared machine vary by 2x or more.
+OMP_WAIT_POLICY defaults to PASSIVE (see below). The defaults take about
+3 minutes on 2 cores (most of it the (5,160,10) training step); timings
+on a machine shared with other jobs vary by 2x or more.
 """
 import argparse
 import json
@@ -39,7 +40,12 @@ import sys
 import time
 
 import numpy as np
-import torch
+
+# torch's OpenMP threads spin while they wait (libgomp's default active
+# policy): on a machine shared with other jobs that made 2 threads ~30x
+# slower here. Passive waiting costs little on an idle machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pixelcnnpp as P  # noqa: E402
@@ -93,7 +99,16 @@ class MaskTimer:
         return keep
 
 
-def bench_config(R, F, M, budget):
+def native_keep(shape, p, seed):
+    """torch's own RNG for the dropout mask: what a PyTorch user runs. The
+    library's counter-based mask drawn in numpy would charge the twin for
+    our RNG, not for its network (--exact-dropout keeps it)."""
+    return torch.rand(shape) >= p
+
+
+def bench_config(R, F, M, budget, exact_dropout=False):
+    if not exact_dropout:
+        P.dropout_keep = native_keep
     net, x = make_net(R, F, M)
     masks = MaskTimer()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -120,6 +135,9 @@ def bench_config(R, F, M, budget):
                        "batch": BATCH, "image": [3, SIZE, SIZE],
                        "nr_resolutions": 3, "dropout": 0.5,
                        "threads": torch.get_num_threads(),
+                       "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                       "dropout_mask": "counter-based (numpy)"
+                       if exact_dropout else "torch.rand",
                        "params": sum(p.numel() for p in net.parameters())},
             "train_img_s": round(BATCH / t_train, 3),
             "eval_img_s": round(BATCH / t_eval, 3),
@@ -166,7 +184,7 @@ def peak_rss_mb():
 def run_one(args):
     R, F, M = (int(v) for v in args.one.split(","))
     torch.set_num_threads(args.threads)
-    out = bench_config(R, F, M, args.budget)
+    out = bench_config(R, F, M, args.budget, args.exact_dropout)
     if args.sampling:
         net, _ = make_net(R, F, M)
         out.update(naive_sampling_time(net, args.sampling_steps))
@@ -187,6 +205,9 @@ def main():
     ap.add_argument("--sampling", action="store_true",
                     help="also time naive sampling (extrapolated)")
     ap.add_argument("--sampling-steps", type=int, default=3)
+    ap.add_argument("--exact-dropout", action="store_true",
+                    help="draw dropout masks with the library's counter-based"
+                    " RNG in numpy (slow) instead of torch.rand")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -199,6 +220,8 @@ def main():
                "--sampling-steps", str(args.sampling_steps)]
         if args.sampling:
             cmd.append("--sampling")
+        if args.exact_dropout:
+            cmd.append("--exact-dropout")
         r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         sys.stdout.write(r.stdout)
         sys.stdout.flush()

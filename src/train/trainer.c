@@ -180,7 +180,12 @@ pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
     const pcnn_train_opts *o = &t->opts;
     const double tt = (double)(at.step + 1);
     const double lr = o->lr * pow(o->lr_decay, (double)at.step);
-    const float b1 = o->beta1, b2 = o->beta2, e = o->ema;
+    /* the EMA's decay warms up as in TensorFlow's ExponentialMovingAverage
+     * with num_updates: min(ema, (1+t)/(10+t)), so a short run's average is
+     * not dominated by the initial weights (0.9995 from step 17991 on) */
+    const double warm = (1.0 + (double)at.step) / (10.0 + (double)at.step);
+    const float b1 = o->beta1, b2 = o->beta2;
+    const float e = (float)(o->ema < warm ? o->ema : warm);
     const float c1 = (float)(1.0 / (1.0 - pow(b1, tt)));
     const float c2 = (float)(1.0 / (1.0 - pow(b2, tt)));
     const float flr = (float)lr;
