@@ -3,11 +3,16 @@
 import json
 import sys
 
-ours = {tuple(r["config"]): r for r in map(json.loads, open(sys.argv[1]))
-        if r.get("config")}
+def records(path):
+    """The JSON lines of a file, skipping the human-readable ones."""
+    for line in open(path):
+        if line.startswith("{"):
+            yield json.loads(line)
+
+
+ours = {tuple(r["config"]): r for r in records(sys.argv[1])}
 twin = {}
-for line in open(sys.argv[2]):
-    r = json.loads(line)
+for r in records(sys.argv[2]):
     c = r["config"]
     twin[(c["nr_resnet"], c["nr_filters"], c["nr_mix"])] = r
 print("| config (R,F,M) | train img/s ours | twin | ratio | eval img/s ours "

@@ -2,16 +2,18 @@
 """bench_twin.py -- throughput of the PyTorch twin, for comparison with C.
 
     /usr/bin/python3 twin/bench_twin.py [--threads 2] [--config R,F,M ...]
-        [--sampling] [--sampling-steps 3] [--budget 30]
+        [--sampling] [--sampling-steps 3] [--budget 30] [--exact-dropout]
 
 For each config (nr_resnet, nr_filters, nr_mix) -- by default (1,32,5),
 (2,64,5), (3,96,10), (5,160,10) -- on 32x32x3 images, 3 resolutions,
 batch 16, float32, torch.set_num_threads(--threads):
 
 - train: forward + backward + Adam step, in training mode with dropout
-  0.5 (the library's counter-based mask, a new seed per step; drawing the
-  masks in numpy is a large share of the step, reported as
-  dropout_mask_s_per_step);
+  0.5; the masks come from torch.rand by default (what a PyTorch user
+  runs), or with --exact-dropout from the library's counter-based RNG
+  drawn in numpy (slow: a large share of the step); the time spent drawing
+  masks is reported as dropout_mask_s_per_step, the source as
+  config.dropout_mask;
 - eval: forward + loss under torch.no_grad(), dropout off.
 
 One warm-up step each, then the median of the timed steps: as many as fit

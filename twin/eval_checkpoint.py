@@ -29,7 +29,12 @@ import sys
 import time
 
 import numpy as np
-import torch
+
+# torch's OpenMP threads spin while they wait (libgomp's default active
+# policy): on a machine shared with other jobs that made 2 threads ~30x
+# slower here. Passive waiting costs little on an idle machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pixelcnnpp as P  # noqa: E402

@@ -28,7 +28,6 @@ no blind spot (every earlier pixel reaches the output), parameter use
 and the safetensors round trip.
 """
 import argparse
-import math
 import os
 import sys
 
