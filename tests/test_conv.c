@@ -302,3 +302,61 @@ TEST(conv_api_rejects_bad_shapes)
           "deconv output 9 rows from 2 accepted");
     pcnn_ctx_free(ctx);
 }
+
+/* Images go through the GEMMs in groups sized by the workspace cap: a
+ * batch of 3 whose group is 2 (plus a remainder of 1) must give what
+ * three single-image calls give. conv: Ci 300, Co 100, 32x32; deconv:
+ * Ci 1700, Co 100, 32x32 -> 64x64: 2 images per group in both. */
+static void check_grouping(int deconv)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    const int64_t B = 3, Ci = deconv ? 1700 : 300, Co = 100;
+    const int64_t H = 32, Ho = deconv ? 64 : 32;
+    pcnn_conv_geom g = deconv ? pcnn_deconv_geom_shifted(PCNN_DOWN, 2, 3, 2)
+                              : pcnn_conv_geom_shifted(PCNN_DOWN, 2, 3, 1);
+    size_t nx1 = (size_t)(Ci * H * H), ny1 = (size_t)(Co * Ho * Ho);
+    size_t nw = (size_t)(Ci * Co * 6);
+    float *x = xcalloc(B * nx1, 4), *w = xcalloc(nw, 4);
+    float *dy = xcalloc(B * ny1, 4), *y = xcalloc(B * ny1, 4);
+    float *y1 = xcalloc(B * ny1, 4), *dx = xcalloc(B * nx1, 4);
+    float *dx1 = xcalloc(B * nx1, 4), *dw = xcalloc(nw, 4);
+    float *dw1 = xcalloc(nw, 4);
+    fill_uniform_f32(x, B * nx1, 51, -1, 1);
+    fill_uniform_f32(w, nw, 52, -0.1f, 0.1f);
+    fill_uniform_f32(dy, B * ny1, 53, -1, 1);
+    pcnn_tensor tw = deconv ? pcnn_t4(w, Ci, Co, 2, 3)
+                            : pcnn_t4(w, Co, Ci, 2, 3);
+    pcnn_tensor tdw = tw;
+    for (int64_t n = 0; n <= B; n++) {
+        /* n < B: image n alone; n == B: the whole batch */
+        int64_t b = n == B ? B : 1, off = n == B ? 0 : n;
+        pcnn_tensor tx = pcnn_t4(x + off * nx1, b, Ci, H, H);
+        pcnn_tensor tdy = pcnn_t4(dy + off * ny1, b, Co, Ho, Ho);
+        pcnn_tensor ty = pcnn_t4((n == B ? y : y1) + off * ny1, b, Co, Ho, Ho);
+        pcnn_tensor tdx = pcnn_t4((n == B ? dx : dx1) + off * nx1, b, Ci, H,
+                                  H);
+        tdw.data = n == B ? dw : dw1;
+        if (deconv) {
+            REQUIRE_OK(pcnn_deconv2d_forward(ctx, ty, tx, tw, pcnn_none(), &g));
+            REQUIRE_OK(pcnn_deconv2d_backward(ctx, tdx, tdw, pcnn_none(), tdy,
+                                              tx, tw, &g));
+        } else {
+            REQUIRE_OK(pcnn_conv2d_forward(ctx, ty, tx, tw, pcnn_none(), &g));
+            REQUIRE_OK(pcnn_conv2d_backward(ctx, tdx, tdw, pcnn_none(), tdy,
+                                            tx, tw, &g));
+        }
+    }
+    CHECK_CLOSE("y", y, y1, B * ny1, 1e-5, 1e-5);
+    CHECK_CLOSE("dx", dx, dx1, B * nx1, 1e-5, 1e-5);
+    CHECK_CLOSE("dw", dw, dw1, nw, 1e-3, 1e-4);
+    free(x), free(w), free(dy), free(y), free(y1), free(dx), free(dx1),
+        free(dw), free(dw1);
+    pcnn_ctx_free(ctx);
+}
+
+TEST(conv_grouped_batch_equals_single_images)
+{
+    check_grouping(0);
+    check_grouping(1);
+}

@@ -1,9 +1,13 @@
 /*
  * conv.c -- convolution and transposed convolution on the CPU.
  *
- * Both are lowered to GEMM through im2col (Chellapilla et al. 2006), one
- * image at a time, with the BLAS using the context's threads. The two
- * data movements are each other's adjoint and serve both ops:
+ * Both are lowered to GEMM through im2col (Chellapilla et al. 2006), with
+ * the BLAS using the context's threads. Images go in groups of G, side by
+ * side in the columns of one GEMM, so that the 16x16 and 8x8 layers still
+ * make GEMMs wide enough to run near the machine's rate; G is the most
+ * images whose workspace fits in WORK_CAP floats (it depends only on the
+ * shapes). The two data movements are each other's adjoint and serve both
+ * ops (ld: the row stride of col, G times the grid):
  *
  *   gather:  col[(c,p,q), i*Wg + j] = src[c, i*s + p - pt, j*s + q - pl]
  *   scatter: dst[c, i*s + p - pt, j*s + q - pl] += col[(c,p,q), i*Wg + j]
@@ -22,11 +26,14 @@
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define PAR_MIN 32768
+/* Workspace of one group of images, in floats (32 MB as float). */
+#define WORK_CAP ((int64_t)1 << 23)
 
 typedef struct {
     int64_t C, Hs, Ws; /* the image side: src of gather, dst of scatter */
     int64_t Hg, Wg;    /* the grid side */
     int kh, kw, s, pt, pl;
+    int64_t ld;        /* row stride of col */
 } movement;
 
 /* The range of grid columns j with 0 <= j*s + q - pl < Ws. */
@@ -58,7 +65,7 @@ static void gather(REAL *col, const REAL *src, const movement *m)
         const int p = (int)(r / m->kw % m->kh), q = (int)(r % m->kw);
         int64_t j0, j1;
         valid_cols(m, q, &j0, &j1);
-        REAL *out = col + r * G;
+        REAL *out = col + r * m->ld;
         const REAL *plane = src + c * m->Hs * m->Ws;
         for (int64_t i = 0; i < m->Hg; i++, out += m->Wg) {
             const int64_t y = i * m->s + p - m->pt;
@@ -92,7 +99,7 @@ static void scatter(REAL *dst, const REAL *col, const movement *m)
             const int p = t / m->kw, q = t % m->kw;
             int64_t j0, j1;
             valid_cols(m, q, &j0, &j1);
-            const REAL *in = col + (c * taps + t) * G;
+            const REAL *in = col + (c * taps + t) * m->ld;
             for (int64_t i = 0; i < m->Hg; i++) {
                 const int64_t y = i * m->s + p - m->pt;
                 if (y < 0 || y >= m->Hs)
@@ -138,32 +145,84 @@ static void bias_grad(REAL *db, const REAL *dy, int64_t B, int64_t C,
     }
 }
 
-static int is_pointwise(const pcnn_conv_dims *d)
+/* dst (C, G*N): the G images of src (G, C, N) side by side. */
+static void to_group(REAL *dst, const REAL *src, int64_t G, int64_t C,
+                     int64_t N)
 {
-    return d->kh == 1 && d->kw == 1 && d->stride == 1 && d->pt == 0 &&
-           d->pl == 0 && d->Ho == d->H && d->Wo == d->W;
+#pragma omp parallel for schedule(static) if (G * C * N > PAR_MIN)
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t g = 0; g < G; g++)
+            memcpy(dst + (c * G + g) * N, src + (g * C + c) * N,
+                   (size_t)N * sizeof *dst);
 }
 
-static movement conv_gather(const pcnn_conv_dims *d)
+/* dst (G, C, N) = src (C, G*N) (+ bias[c]), or += src when add. */
+static void from_group(REAL *dst, const REAL *src, const REAL *bias,
+                       int64_t G, int64_t C, int64_t N, int add)
+{
+#pragma omp parallel for schedule(static) if (G * C * N > PAR_MIN)
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t g = 0; g < G; g++) {
+            REAL *o = dst + (g * C + c) * N;
+            const REAL *in = src + (c * G + g) * N;
+            if (add) {
+                for (int64_t k = 0; k < N; k++)
+                    o[k] += in[k];
+            } else {
+                const REAL v = bias ? bias[c] : 0;
+                for (int64_t k = 0; k < N; k++)
+                    o[k] = in[k] + v;
+            }
+        }
+}
+
+/* Images per group when each column of the grid needs `per_col` floats
+ * of workspace: as many as fit in WORK_CAP, at least 1, at most B. */
+static int64_t group_of(int64_t B, int64_t N, int64_t per_col)
+{
+    int64_t g = WORK_CAP / (N * per_col);
+    return g < 1 ? 1 : g > B ? B : g;
+}
+
+static movement conv_gather(const pcnn_conv_dims *d, int64_t ld)
 {
     return (movement){d->Ci, d->H, d->W, d->Ho, d->Wo,
-                      d->kh, d->kw, d->stride, d->pt, d->pl};
+                      d->kh, d->kw, d->stride, d->pt, d->pl, ld};
+}
+
+/* A transposed conv scatters into y (Co, Ho, Wo) from a grid of H x W. */
+static movement deconv_scatter(const pcnn_conv_dims *d, int64_t ld)
+{
+    return (movement){d->Co, d->Ho, d->Wo, d->H, d->W,
+                      d->kh, d->kw, d->stride, d->pt, d->pl, ld};
+}
+
+/* conv: col, its gradient and the output (or dy) of a group, per column */
+static int64_t conv_per_col(const pcnn_conv_dims *d)
+{
+    return 2 * d->Ci * d->kh * d->kw + d->Co;
+}
+
+/* deconv: col, and the group's input and its gradient, per column */
+static int64_t deconv_per_col(const pcnn_conv_dims *d)
+{
+    return d->Co * d->kh * d->kw + 2 * d->Ci;
 }
 
 /* Sizes are type-independent: defined once, in the float build. */
 #ifndef PCNN_F64
 size_t pcnn_cpu_conv2d_work(const pcnn_conv_dims *d)
 {
-    if (is_pointwise(d))
-        return 0;
-    /* backward keeps col and dcol */
-    return 2 * (size_t)(d->Ci * d->kh * d->kw) * (size_t)(d->Ho * d->Wo);
+    const int64_t N = d->Ho * d->Wo;
+    return (size_t)(group_of(d->B, N, conv_per_col(d)) * N *
+                    conv_per_col(d));
 }
 
-/* The adjoint of a transposed conv is a conv, so both use the same size. */
 size_t pcnn_cpu_deconv2d_work(const pcnn_conv_dims *d)
 {
-    return (size_t)(d->Co * d->kh * d->kw) * (size_t)(d->H * d->W);
+    const int64_t N = d->H * d->W;
+    return (size_t)(group_of(d->B, N, deconv_per_col(d)) * N *
+                    deconv_per_col(d));
 }
 #endif
 
@@ -171,18 +230,18 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                          const REAL *b, const pcnn_conv_dims *d, REAL *work)
 {
     const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
-    const movement m = conv_gather(d);
-    for (int64_t n = 0; n < d->B; n++) {
-        const REAL *xb = x + n * d->Ci * d->H * d->W;
-        REAL *yb = y + n * d->Co * N;
-        const REAL *col = xb;
-        if (!is_pointwise(d)) {
-            gather(work, xb, &m);
-            col = work;
-        }
-        fill_bias(yb, b, d->Co, N);
-        real_gemm(0, 0, (int)d->Co, (int)N, (int)K, 1, w, (int)K, col,
-                  (int)N, 1, yb, (int)N);
+    const int64_t XN = d->Ci * d->H * d->W;
+    const int64_t G = group_of(d->B, N, conv_per_col(d));
+    for (int64_t n0 = 0; n0 < d->B; n0 += G) {
+        const int64_t g = d->B - n0 < G ? d->B - n0 : G;
+        const movement m = conv_gather(d, g * N);
+        REAL *col = work, *out = work + K * G * N;
+        for (int64_t i = 0; i < g; i++)
+            gather(col + i * N, x + (n0 + i) * XN, &m);
+        /* out (Co, g*N) = w (Co, K) col (K, g*N) */
+        real_gemm(0, 0, (int)d->Co, (int)(g * N), (int)K, 1, w, (int)K, col,
+                  (int)(g * N), 0, out, (int)(g * N));
+        from_group(y + n0 * d->Co * N, out, b, g, d->Co, N, 0);
     }
 }
 
@@ -192,42 +251,32 @@ void KFN(conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
 {
     const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
     const int64_t XN = d->Ci * d->H * d->W;
-    const movement m = conv_gather(d);
-    const int pw = is_pointwise(d);
+    const int64_t G = group_of(d->B, N, conv_per_col(d));
     if (db)
         bias_grad(db, dy, d->B, d->Co, N);
-    for (int64_t n = 0; n < d->B; n++) {
-        const REAL *dyb = dy + n * d->Co * N;
+    if (!dx && !dw)
+        return;
+    for (int64_t n0 = 0; n0 < d->B; n0 += G) {
+        const int64_t g = d->B - n0 < G ? d->B - n0 : G, L = g * N;
+        const movement m = conv_gather(d, L);
+        REAL *col = work, *dyg = work + K * G * N;
+        REAL *dcol = dyg + d->Co * G * N;
+        to_group(dyg, dy + n0 * d->Co * N, g, d->Co, N);
         if (dw) {
-            const REAL *col = x + n * XN;
-            if (!pw) {
-                gather(work, x + n * XN, &m);
-                col = work;
-            }
-            /* dw (Co,K) += dy_b (Co,N) col^T (N,K) */
-            real_gemm(0, 1, (int)d->Co, (int)K, (int)N, 1, dyb, (int)N, col,
-                      (int)N, 1, dw, (int)K);
+            for (int64_t i = 0; i < g; i++)
+                gather(col + i * N, x + (n0 + i) * XN, &m);
+            /* dw (Co,K) += dy (Co,L) col^T (L,K) */
+            real_gemm(0, 1, (int)d->Co, (int)K, (int)L, 1, dyg, (int)L, col,
+                      (int)L, 1, dw, (int)K);
         }
         if (dx) {
-            if (pw) {
-                /* dx_b (Ci,N) += w^T (Ci,Co) dy_b (Co,N) */
-                real_gemm(1, 0, (int)K, (int)N, (int)d->Co, 1, w, (int)K,
-                          dyb, (int)N, 1, dx + n * XN, (int)N);
-            } else {
-                REAL *dcol = work + K * N;
-                real_gemm(1, 0, (int)K, (int)N, (int)d->Co, 1, w, (int)K,
-                          dyb, (int)N, 0, dcol, (int)N);
-                scatter(dx + n * XN, dcol, &m);
-            }
+            /* dcol (K,L) = w^T (K,Co) dy (Co,L) */
+            real_gemm(1, 0, (int)K, (int)L, (int)d->Co, 1, w, (int)K, dyg,
+                      (int)L, 0, dcol, (int)L);
+            for (int64_t i = 0; i < g; i++)
+                scatter(dx + (n0 + i) * XN, dcol + i * N, &m);
         }
     }
-}
-
-/* A transposed conv scatters into y (Co, Ho, Wo) from a grid of H x W. */
-static movement deconv_scatter(const pcnn_conv_dims *d)
-{
-    return (movement){d->Co, d->Ho, d->Wo, d->H, d->W,
-                      d->kh, d->kw, d->stride, d->pt, d->pl};
 }
 
 void KFN(deconv2d_forward)(REAL *y, const REAL *x, const REAL *w,
@@ -235,14 +284,21 @@ void KFN(deconv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                            REAL *work)
 {
     const int64_t K = d->Co * d->kh * d->kw, N = d->H * d->W;
-    const movement m = deconv_scatter(d);
-    for (int64_t n = 0; n < d->B; n++) {
-        REAL *yb = y + n * d->Co * d->Ho * d->Wo;
-        fill_bias(yb, b, d->Co, d->Ho * d->Wo);
-        /* col (K,N) = w^T (K,Ci) x_b (Ci,N) */
-        real_gemm(1, 0, (int)K, (int)N, (int)d->Ci, 1, w, (int)K,
-                  x + n * d->Ci * N, (int)N, 0, work, (int)N);
-        scatter(yb, work, &m);
+    const int64_t YN = d->Co * d->Ho * d->Wo;
+    const int64_t G = group_of(d->B, N, deconv_per_col(d));
+    for (int64_t n0 = 0; n0 < d->B; n0 += G) {
+        const int64_t g = d->B - n0 < G ? d->B - n0 : G, L = g * N;
+        const movement m = deconv_scatter(d, L);
+        REAL *xg = work, *col = work + d->Ci * G * N;
+        to_group(xg, x + n0 * d->Ci * N, g, d->Ci, N);
+        /* col (K,L) = w^T (K,Ci) x (Ci,L) */
+        real_gemm(1, 0, (int)K, (int)L, (int)d->Ci, 1, w, (int)K, xg, (int)L,
+                  0, col, (int)L);
+        for (int64_t i = 0; i < g; i++) {
+            REAL *yb = y + (n0 + i) * YN;
+            fill_bias(yb, b, d->Co, d->Ho * d->Wo);
+            scatter(yb, col + i * N, &m);
+        }
     }
 }
 
@@ -252,19 +308,28 @@ void KFN(deconv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
 {
     const int64_t K = d->Co * d->kh * d->kw, N = d->H * d->W;
     const int64_t YN = d->Co * d->Ho * d->Wo;
-    const movement m = deconv_scatter(d);
+    const int64_t G = group_of(d->B, N, deconv_per_col(d));
     if (db)
         bias_grad(db, dy, d->B, d->Co, d->Ho * d->Wo);
     if (!dx && !dw)
         return;
-    for (int64_t n = 0; n < d->B; n++) {
-        gather(work, dy + n * YN, &m); /* dcol (K, N) */
-        if (dx) /* dx_b (Ci,N) += w (Ci,K) dcol (K,N) */
-            real_gemm(0, 0, (int)d->Ci, (int)N, (int)K, 1, w, (int)K, work,
-                      (int)N, 1, dx + n * d->Ci * N, (int)N);
-        if (dw) /* dw (Ci,K) += x_b (Ci,N) dcol^T (N,K) */
-            real_gemm(0, 1, (int)d->Ci, (int)K, (int)N, 1,
-                      x + n * d->Ci * N, (int)N, work, (int)N, 1, dw,
-                      (int)K);
+    for (int64_t n0 = 0; n0 < d->B; n0 += G) {
+        const int64_t g = d->B - n0 < G ? d->B - n0 : G, L = g * N;
+        const movement m = deconv_scatter(d, L);
+        REAL *dcol = work, *xg = work + K * G * N, *dxg = xg + d->Ci * G * N;
+        for (int64_t i = 0; i < g; i++)
+            gather(dcol + i * N, dy + (n0 + i) * YN, &m);
+        if (dx) {
+            /* dx (Ci,L) = w (Ci,K) dcol (K,L) */
+            real_gemm(0, 0, (int)d->Ci, (int)L, (int)K, 1, w, (int)K, dcol,
+                      (int)L, 0, dxg, (int)L);
+            from_group(dx + n0 * d->Ci * N, dxg, NULL, g, d->Ci, N, 1);
+        }
+        if (dw) {
+            /* dw (Ci,K) += x (Ci,L) dcol^T (L,K) */
+            to_group(xg, x + n0 * d->Ci * N, g, d->Ci, N);
+            real_gemm(0, 1, (int)d->Ci, (int)K, (int)L, 1, xg, (int)L, dcol,
+                      (int)L, 1, dw, (int)K);
+        }
     }
 }
