@@ -307,6 +307,12 @@ class PixelCNNpp:
                    self._p(name + ".b"))
         if not self._init_mode:
             return apply(T.weight_norm(v, g, axis), b)
+        if name.endswith(".cond"):
+            # the condition map's layer keeps g = 1, b = 0: a channel that is
+            # constant over the init batch would get g = 1e5 (docs/model.md)
+            g.fill_(1.0)
+            b.zero_()
+            return apply(T.weight_norm(v, g, axis), b)
         y = apply(T.weight_norm(v, torch.ones_like(g), axis), None)
         scale = CONV_OUT_INIT_SCALE if name.endswith(".conv_out") else 1.0
         g_new, b_new, y = T.weight_norm_data_init(y, scale)

@@ -255,7 +255,7 @@ pcnn_status pcnn_graph_forward(pcnn_ctx *ctx, pcnn_graph *g,
                 s = pcnn_deconv2d_forward(ctx, y, x, w, b, &L->geom);
             else
                 s = pcnn_nin_forward(ctx, y, x, w, b);
-            if (s == PCNN_OK && env->data_init)
+            if (s == PCNN_OK && env->data_init && L->init_scale > 0)
                 s = pcnn_weightnorm_data_init(
                     ctx, pcnn_params_value(env->params, L->g), b, y,
                     L->init_scale);

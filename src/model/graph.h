@@ -35,7 +35,7 @@ typedef struct {
     pcnn_gkind kind; /* GN_CONV, GN_DECONV or GN_NIN */
     pcnn_conv_geom geom;
     int v, g, b;      /* parameter indices */
-    float init_scale; /* data-dependent init scale */
+    float init_scale; /* data-dependent init scale; 0: no data init */
     size_t woff;      /* offset of w (and dw) in the layer weight blocks */
 } pcnn_layer;
 

@@ -132,8 +132,10 @@ static int gated_resnet(builder *bd, const char *prefix, int x, int a,
     }
     if (c->cond_channels > 0) {
         snprintf(name, sizeof name, "%s.cond", prefix);
+        /* no data init (scale 0): a condition channel that is constant
+         * over the init batch would get g = 1e5 */
         int cc = apply(bd, layer(bd, name, GN_NIN, PCNN_DOWN, 1, 1, 1,
-                                 c->cond_channels, 2 * F, 1.0f),
+                                 c->cond_channels, 2 * F, 0.0f),
                        bd->cond[s]);
         c2 = op(bd, GN_ADD, c2, cc);
     }
