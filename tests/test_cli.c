@@ -192,7 +192,8 @@ TEST(cli_kill9_never_damages_checkpoint)
             execl(cli(), cli(), "train", "--data", data, "--out", outdir,
                   "--nr-resnet", "1", "--nr-filters", "8", "--nr-mix", "2",
                   "--nr-resolutions", "2", "--batch", "8", "--threads", "1",
-                  "--save-every", "1", "--resume", "--no-test", (char *)NULL);
+                  "--save-every", "1", "--log-every", "1", "--resume",
+                  "--no-test", (char *)NULL);
             _exit(127);
         }
         struct timespec d = {0, 50000000L + 37000000L * k};
@@ -214,6 +215,25 @@ TEST(cli_kill9_never_damages_checkpoint)
     }
     CHECK(damaged == 0, "%d damaged checkpoints", damaged);
     CHECK(whole > 0, "no kill landed after a save: the test saw nothing");
+    /* each resume dropped the log lines past its checkpoint: the steps of
+     * metrics.jsonl only go up */
+    char log[700];
+    snprintf(log, sizeof log, "%s/metrics.jsonl", outdir);
+    FILE *f = fopen(log, "r");
+    long prev = 0, lines = 0, backwards = 0;
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        long s;
+        if (sscanf(line, "{\"step\": %ld", &s) == 1) {
+            backwards += s <= prev;
+            prev = s, lines++;
+        }
+    }
+    if (f)
+        fclose(f);
+    CHECK(lines > 0 && backwards == 0,
+          "metrics.jsonl: %ld lines, %ld steps out of order", lines,
+          backwards);
     char out[256];
     run(out, sizeof out, "rm -rf %s", dir);
 }

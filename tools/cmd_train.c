@@ -164,6 +164,35 @@ static void progress(uint64_t step, long steps, double t0, double budget,
     fflush(stderr);
 }
 
+/* After a resume, drops the metrics lines of steps beyond the checkpoint's
+ * (logged before a crash, then trained again): the log stays one history. */
+static void trim_metrics(const char *path, uint64_t step)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(in);
+        return;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, in)) {
+        unsigned long long s;
+        const char *p = strstr(line, "\"step\": ");
+        if (p && sscanf(p + 8, "%llu", &s) == 1 && s > step)
+            continue;
+        fputs(line, out);
+    }
+    fclose(in);
+    if (fclose(out) == 0)
+        rename(tmp, path);
+    else
+        remove(tmp);
+}
+
 static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
 {
     if (pcnn_checkpoint_save(path, m, t) != PCNN_OK) {
@@ -212,6 +241,8 @@ int cmd_train(int argc, char **argv)
         s = pcnn_checkpoint_load_model(ckpt, 0, &m);
         if (s == PCNN_OK)
             s = pcnn_checkpoint_load_trainer(ckpt, m, &train, &t);
+        if (s == PCNN_OK)
+            trim_metrics(metrics, pcnn_trainer_state(t).step);
     } else if (s == PCNN_OK) {
         a.cfg.channels = (int)train.c;
         a.cfg.height = (int)train.h, a.cfg.width = (int)train.w;
