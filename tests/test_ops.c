@@ -381,3 +381,40 @@ TEST(ops_api_rejects_bad_shapes)
           "nin weight (3,2) for 2 output channels accepted");
     pcnn_ctx_free(ctx);
 }
+
+/* The float elu kernels (16 at a time where the CPU has AVX-512, with a
+ * scalar tail) against the double ones, over values from -100 to 10 with
+ * many near 0: rows of 37 = 2 vectors + a tail of 5. */
+TEST(ops_elu_float_matches_double)
+{
+    const int64_t B = 2, C = 3, HW = 37, n = B * C * HW;
+    float *x = xcalloc((size_t)n, 4), *y = xcalloc((size_t)(2 * n), 4);
+    float *dy = xcalloc((size_t)(2 * n), 4), *dx = xcalloc((size_t)n, 4);
+    double *xd = xcalloc((size_t)n, 8), *yd = xcalloc((size_t)(2 * n), 8);
+    double *dyd = xcalloc((size_t)(2 * n), 8), *dxd = xcalloc((size_t)n, 8);
+    for (int64_t i = 0; i < n; i++) {
+        double u = pcnn_uniform(61, (uint64_t)i);
+        x[i] = (float)(i % 3 == 0 ? 0.2 * (u - 0.5) : 110 * u - 100);
+        xd[i] = x[i];
+    }
+    for (int64_t i = 0; i < 2 * n; i++)
+        dyd[i] = dy[i] = (float)(pcnn_uniform(62, (uint64_t)i) - 0.5);
+    pcnn_cpu_concat_elu_forward_f32(y, x, B, C, HW);
+    pcnn_cpu_concat_elu_forward_f64(yd, xd, B, C, HW);
+    pcnn_cpu_concat_elu_backward_f32(dx, dy, x, B, C, HW);
+    pcnn_cpu_concat_elu_backward_f64(dxd, dyd, xd, B, C, HW);
+    float *ref = xcalloc((size_t)(2 * n), 4);
+    for (int64_t i = 0; i < 2 * n; i++)
+        ref[i] = (float)yd[i];
+    CHECK_CLOSE("concat_elu y", y, ref, (size_t)(2 * n), 3e-7, 1e-6);
+    for (int64_t i = 0; i < n; i++)
+        ref[i] = (float)dxd[i];
+    CHECK_CLOSE("concat_elu dx", dx, ref, (size_t)n, 3e-7, 1e-6);
+    pcnn_cpu_elu_forward_f32(y, x, n);
+    pcnn_cpu_elu_forward_f64(yd, xd, n);
+    for (int64_t i = 0; i < n; i++)
+        ref[i] = (float)yd[i];
+    CHECK_CLOSE("elu y", y, ref, (size_t)n, 3e-7, 1e-6);
+    free(x), free(y), free(dy), free(dx), free(xd), free(yd), free(dyd),
+        free(dxd), free(ref);
+}

@@ -62,8 +62,8 @@ void KFN(right_shift_backward)(REAL *dx, const REAL *dy, int64_t B,
 static inline double exp_neg(double v) { return exp(v); }
 static inline double expm1_neg(double v) { return expm1(v); }
 #else
-/* e^v for v <= 0, vectorizable (libm's expf/expm1f are calls that stop
- * the loops from vectorizing, and were 12% of a forward pass): v = n ln2
+/* e^v for v <= 0, inline (libm's expm1f call was 12% of a forward pass;
+ * the AVX-512 version below does 16 at a time): v = n ln2
  * + r with |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (relative
  * error < 3e-7), times 2^n built in the exponent bits. Below -87 the
  * result is 0 (e^-87 ~ 1.6e-38, the smallest normal float). */
@@ -99,18 +99,117 @@ static inline REAL elu(REAL v) { return v > 0 ? v : expm1_neg(v); }
 /* d elu / dv */
 static inline REAL elu_grad(REAL v) { return v > 0 ? 1 : exp_neg(v); }
 
+#if defined(__AVX512F__) && !defined(PCNN_F64)
+#include <immintrin.h>
+/* The same maths, 16 floats at a time (gcc 12 does not vectorize the
+ * scalar form: "control flow in loop"). */
+static inline __m512 exp_neg16(__m512 v)
+{
+    v = _mm512_max_ps(v, _mm512_set1_ps(-87.0f));
+    const __m512 n = _mm512_roundscale_ps(
+        _mm512_mul_ps(v, _mm512_set1_ps(1.44269504f)),
+        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), v);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const __m512i e = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* elu(v) and elu'(v) of 16 floats */
+static inline __m512 elu16(__m512 v)
+{
+    const __m512 m = _mm512_min_ps(v, _mm512_setzero_ps());
+    __m512 series = _mm512_fmadd_ps(m, _mm512_set1_ps(1.0f / 24),
+                                    _mm512_set1_ps(1.0f / 6));
+    series = _mm512_fmadd_ps(series, m, _mm512_set1_ps(0.5f));
+    series = _mm512_fmadd_ps(series, m, _mm512_set1_ps(1.0f));
+    series = _mm512_mul_ps(series, m);
+    const __m512 e = _mm512_sub_ps(exp_neg16(m), _mm512_set1_ps(1.0f));
+    const __mmask16 small =
+        _mm512_cmp_ps_mask(m, _mm512_set1_ps(-0.0625f), _CMP_GT_OQ);
+    const __m512 neg = _mm512_mask_blend_ps(small, e, series);
+    const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(),
+                                             _CMP_GT_OQ);
+    return _mm512_mask_blend_ps(pos, neg, v);
+}
+
+static inline __m512 elu_grad16(__m512 v)
+{
+    const __m512 e = exp_neg16(_mm512_min_ps(v, _mm512_setzero_ps()));
+    const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(),
+                                             _CMP_GT_OQ);
+    return _mm512_mask_blend_ps(pos, e, _mm512_set1_ps(1.0f));
+}
+#define PCNN_ELU16 1
+#endif
+
+/* y[0..n) = elu(x), and with neg: neg[0..n) = elu(-x) */
+static void elu_run(REAL *y, REAL *neg, const REAL *x, int64_t n)
+{
+    int64_t i = 0;
+#ifdef PCNN_ELU16
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        _mm512_storeu_ps(y + i, elu16(v));
+        if (neg)
+            _mm512_storeu_ps(neg + i,
+                             elu16(_mm512_sub_ps(_mm512_setzero_ps(), v)));
+    }
+#endif
+    for (; i < n; i++) {
+        y[i] = elu(x[i]);
+        if (neg)
+            neg[i] = elu(-x[i]);
+    }
+}
+
+/* dx[0..n) += dy elu'(x), and with dneg: -= dneg elu'(-x) */
+static void elu_grad_run(REAL *dx, const REAL *dy, const REAL *dneg,
+                         const REAL *x, int64_t n)
+{
+    int64_t i = 0;
+#ifdef PCNN_ELU16
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        __m512 acc = _mm512_fmadd_ps(_mm512_loadu_ps(dy + i), elu_grad16(v),
+                                     _mm512_loadu_ps(dx + i));
+        if (dneg)
+            acc = _mm512_fnmadd_ps(
+                _mm512_loadu_ps(dneg + i),
+                elu_grad16(_mm512_sub_ps(_mm512_setzero_ps(), v)), acc);
+        _mm512_storeu_ps(dx + i, acc);
+    }
+#endif
+    for (; i < n; i++) {
+        dx[i] += dy[i] * elu_grad(x[i]);
+        if (dneg)
+            dx[i] -= dneg[i] * elu_grad(-x[i]);
+    }
+}
+
 void KFN(elu_forward)(REAL *y, const REAL *x, int64_t n)
 {
+    const int64_t chunk = 4096;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = elu(x[i]);
+    for (int64_t i = 0; i < n; i += chunk)
+        elu_run(y + i, NULL, x + i, n - i < chunk ? n - i : chunk);
 }
 
 void KFN(elu_backward)(REAL *dx, const REAL *dy, const REAL *x, int64_t n)
 {
+    const int64_t chunk = 4096;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        dx[i] += dy[i] * elu_grad(x[i]);
+    for (int64_t i = 0; i < n; i += chunk)
+        elu_grad_run(dx + i, dy + i, NULL, x + i,
+                     n - i < chunk ? n - i : chunk);
 }
 
 void KFN(concat_elu_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
@@ -120,12 +219,8 @@ void KFN(concat_elu_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
 #pragma omp parallel for schedule(static) if (rows * HW > PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t b = r / C, c = r % C;
-        const REAL *xr = x + r * HW;
-        REAL *pos = y + (b * 2 * C + c) * HW, *neg = pos + C * HW;
-        for (int64_t i = 0; i < HW; i++) {
-            pos[i] = elu(xr[i]);
-            neg[i] = elu(-xr[i]);
-        }
+        REAL *pos = y + (b * 2 * C + c) * HW;
+        elu_run(pos, pos + C * HW, x + r * HW, HW);
     }
 }
 
@@ -136,11 +231,8 @@ void KFN(concat_elu_backward)(REAL *dx, const REAL *dy, const REAL *x,
 #pragma omp parallel for schedule(static) if (rows * HW > PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t b = r / C, c = r % C;
-        const REAL *xr = x + r * HW;
-        const REAL *dpos = dy + (b * 2 * C + c) * HW, *dneg = dpos + C * HW;
-        REAL *dxr = dx + r * HW;
-        for (int64_t i = 0; i < HW; i++)
-            dxr[i] += dpos[i] * elu_grad(xr[i]) - dneg[i] * elu_grad(-xr[i]);
+        const REAL *dpos = dy + (b * 2 * C + c) * HW;
+        elu_grad_run(dx + r * HW, dpos, dpos + C * HW, x + r * HW, HW);
     }
 }
 
