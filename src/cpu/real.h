@@ -13,6 +13,8 @@
 
 #include <tgmath.h>
 #include <cblas.h>
+#include <omp.h>
+#include "gemm_avx512.h"
 
 #ifdef PCNN_F64
 #define REAL double
@@ -30,6 +32,13 @@ static inline void real_gemm(int ta, int tb, int m, int n, int k, REAL alpha,
                              const REAL *a, int lda, const REAL *b, int ldb,
                              REAL beta, REAL *c, int ldc)
 {
+#if !defined(PCNN_F64) && defined(__AVX512F__)
+    /* our AVX-512 kernel (gemm_avx512.c); cblas only if it cannot get
+     * its buffers */
+    if (pcnn_sgemm_avx512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                          ldc, omp_get_max_threads()) == 0)
+        return;
+#endif
     REAL_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
               tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
               beta, c, ldc);
