@@ -514,6 +514,9 @@ pcnn_train_opts pcnn_trainer_opts(const pcnn_trainer *t);
 /* Swaps the model's weights with the EMA weights (call again to swap
  * back): evaluate and sample with the EMA weights in between. */
 void pcnn_trainer_swap_ema(pcnn_trainer *t);
+/* Restarts the EMA from the model's current weights (e.g. when resuming a
+ * run whose average still holds its initial weights). */
+void pcnn_trainer_reset_ema(pcnn_trainer *t);
 
 /* Mean bits/dim of m on the first `limit` images of data (all when
  * limit <= 0), in batches of `batch`, without dropout; *se (may be NULL)

@@ -126,6 +126,16 @@ TEST(train_resume_is_exact)
     pcnn_trainer_swap_ema(ta);
     pcnn_trainer_swap_ema(tb);
     CHECK(memcmp(pa, pb, n * sizeof(float)) == 0, "EMA differs");
+    /* a reset EMA equals the weights: swapping then changes nothing */
+    pcnn_trainer_swap_ema(tb); /* back to the raw weights */
+    float *raw = xcalloc(n, sizeof(float));
+    memcpy(raw, pb, n * sizeof(float));
+    CHECK(memcmp(raw, pa, n * sizeof(float)) != 0,
+          "EMA and weights already equal: the reset check would be empty");
+    pcnn_trainer_reset_ema(tb);
+    pcnn_trainer_swap_ema(tb);
+    CHECK(memcmp(raw, pb, n * sizeof(float)) == 0, "reset EMA != weights");
+    free(raw);
     pcnn_trainer_free(ta), pcnn_trainer_free(tb);
     pcnn_model_free(a), pcnn_model_free(b);
     pcnn_ctx_free(ctx);

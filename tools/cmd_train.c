@@ -49,6 +49,8 @@ static const char usage[] =
     "  --save-every N      checkpoint every N steps (default 500)\n"
     "  --log-every N       metrics line every N steps (default 10)\n"
     "  --resume            continue DIR/checkpoint.safetensors exactly\n"
+    "  --reset-ema         with --resume: restart the EMA from the current\n"
+    "                      weights\n"
     "  --no-test           skip the final test evaluation\n"
     "  --threads N         threads (default: all cores)\n"
     "  --out DIR           run folder (default runs/train)\n";
@@ -71,7 +73,7 @@ static double now(void)
 typedef struct {
     const char *data, *out;
     int size, batch, save_every, log_every, threads, resume, no_test;
-    int class_cond;
+    int class_cond, reset_ema;
     long limit, test_limit, steps;
     double minutes;
     pcnn_model_config cfg;
@@ -127,6 +129,7 @@ static int parse(int argc, char **argv, train_args *a)
         else if (!strcmp(f, "--resume")) a->resume = 1;
         else if (!strcmp(f, "--no-test")) a->no_test = 1;
         else if (!strcmp(f, "--class-conditional")) a->class_cond = 1;
+        else if (!strcmp(f, "--reset-ema")) a->reset_ema = 1;
         else return cli_bad_flag(cmd, f);
 #undef INT_FLAG
 #undef NUM_FLAG
@@ -245,6 +248,8 @@ int cmd_train(int argc, char **argv)
             s = pcnn_checkpoint_load_trainer(ckpt, m, &train, &t);
         if (s == PCNN_OK)
             trim_metrics(metrics, pcnn_trainer_state(t).step);
+        if (s == PCNN_OK && a.reset_ema)
+            pcnn_trainer_reset_ema(t);
     } else if (s == PCNN_OK) {
         a.cfg.channels = (int)train.c;
         a.cfg.height = (int)train.h, a.cfg.width = (int)train.w;

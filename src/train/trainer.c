@@ -215,3 +215,10 @@ void pcnn_trainer_swap_ema(pcnn_trainer *t)
         t->ema[i] = v;
     }
 }
+
+void pcnn_trainer_reset_ema(pcnn_trainer *t)
+{
+    size_t n;
+    const float *p = pcnn_model_params(t->m, &n);
+    memcpy(t->ema, p, n * sizeof(float));
+}
