@@ -4,6 +4,24 @@
 
 #include <string.h>
 
+/* Makes room for one more element in *arr (count n, capacity *cap, elements
+ * of `size` bytes), doubling; 0, or -1 with g->failed set. */
+static int grow(pcnn_graph *g, void **arr, int n, int *cap, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    int c = *cap ? 2 * *cap : 256;
+    void *p = realloc(*arr, (size_t)c * size);
+    if (!p) {
+        g->failed = 1;
+        pcnn_fail(PCNN_ERR_NOMEM, "graph: out of memory");
+        return -1;
+    }
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
 int pcnn_graph_value(pcnn_graph *g, int64_t n, int64_t c, int64_t h,
                      int64_t w, int grad)
 {
@@ -15,17 +33,10 @@ int pcnn_graph_value(pcnn_graph *g, int64_t n, int64_t c, int64_t h,
                   (long long)n, (long long)c, (long long)h, (long long)w);
         return -1;
     }
-    if (g->nval == g->capval) {
-        int cap = g->capval ? 2 * g->capval : 256;
-        pcnn_gvalue *v = realloc(g->val, (size_t)cap * sizeof *v);
-        if (!v) {
-            g->failed = 1;
-            pcnn_fail(PCNN_ERR_NOMEM, "graph: out of memory");
-            return -1;
-        }
-        g->val = v;
-        g->capval = cap;
-    }
+    void *vals = g->val;
+    if (grow(g, &vals, g->nval, &g->capval, sizeof *g->val))
+        return -1;
+    g->val = vals;
     pcnn_gvalue *v = &g->val[g->nval];
     v->dim[0] = n, v->dim[1] = c, v->dim[2] = h, v->dim[3] = w;
     v->off = 0;
@@ -35,17 +46,10 @@ int pcnn_graph_value(pcnn_graph *g, int64_t n, int64_t c, int64_t h,
 
 static int add_node(pcnn_graph *g, pcnn_gnode nd)
 {
-    if (g->nnode == g->capnode) {
-        int cap = g->capnode ? 2 * g->capnode : 256;
-        pcnn_gnode *p = realloc(g->node, (size_t)cap * sizeof *p);
-        if (!p) {
-            g->failed = 1;
-            pcnn_fail(PCNN_ERR_NOMEM, "graph: out of memory");
-            return -1;
-        }
-        g->node = p;
-        g->capnode = cap;
-    }
+    void *nodes = g->node;
+    if (grow(g, &nodes, g->nnode, &g->capnode, sizeof *g->node))
+        return -1;
+    g->node = nodes;
     g->node[g->nnode++] = nd;
     return nd.out;
 }
