@@ -383,6 +383,45 @@ pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m);
 pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
                                  const pcnn_batch *b);
 
+/* -------------------------------------------------------------- sampling
+ *
+ * pcnn_model_sample draws images pixel by pixel in raster order, each
+ * pixel's channels from the head (pcnn_head_sample) given the pixels
+ * before it. The default sampler is cached and incremental: every value of
+ * every layer is computed once, at the first step where all the pixels it
+ * depends on are known, and kept (docs/sampling.md), so drawing a batch
+ * costs about one forward pass. naive = 1 runs the whole network once per
+ * pixel instead: the reference the cached one is tested against. Both use
+ * the same random numbers (pixel k of the batch draws with seed
+ * hash(seed, k)): the same seed gives the same images.
+ */
+typedef struct {
+    uint64_t seed;
+    float log_scale_offset;  /* DMOL: added to every log-scale; < 0 sharper */
+    float temperature;       /* categorical heads: logits / T */
+    const int32_t *labels;   /* (B) for a class-conditional model */
+    pcnn_tensor cond;        /* (B, cond_channels, H, W) for a conditional one */
+    /* (B, H, W) or NULL: nonzero keeps x's pixel there (completion). Known
+     * pixels condition only the pixels after them in raster order. */
+    const uint8_t *known;
+    int naive;               /* 1: the reference sampler */
+    /* optional out (B, P, H, W): the head parameters each pixel was drawn
+     * from */
+    pcnn_tensor params;
+    /* optional: called after each row with (rows done, rows) */
+    void (*progress)(void *arg, int64_t done, int64_t total);
+    void *progress_arg;
+} pcnn_model_sample_opts;
+
+/* Defaults: seed 0, offset 0, temperature 1, nothing else. */
+pcnn_model_sample_opts pcnn_model_sample_opts_default(void);
+
+/* Fills x (B, C, H, W) with samples; with opts->known, the known pixels
+ * of x are kept and the others drawn. The random numbers of image b do
+ * not depend on the batch size. */
+pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
+                              const pcnn_model_sample_opts *opts);
+
 /* ------------------------------------------------------------ data sets
  *
  * Image data sets in memory: CIFAR-10 (binary version), IDX (MNIST,

@@ -99,7 +99,7 @@ static pcnn_genv env_of(pcnn_model *m, int train, uint64_t seed, int init)
 }
 
 /* w = g v / ||v|| for every layer */
-static pcnn_status refresh_weights(pcnn_ctx *ctx, pcnn_model *m)
+pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const pcnn_layer *L = &m->layers[i];
@@ -137,7 +137,7 @@ static pcnn_status run_forward(pcnn_ctx *ctx, pcnn_model *m,
         memcpy(pcnn_graph_data(&m->graph, m->in_cond), b->cond.data,
                (size_t)pcnn_numel(b->cond) * sizeof(float));
     m->backward_ready = 0;
-    PCNN_TRY(refresh_weights(ctx, m));
+    PCNN_TRY(pcnn_model_refresh_weights(ctx, m));
     pcnn_genv env = env_of(m, train, seed, init);
     PCNN_TRY(pcnn_graph_forward(ctx, &m->graph, &env));
     m->backward_ready = train;

@@ -29,5 +29,13 @@ struct pcnn_model {
 /* Lays out the graph for batch size `batch` (no-op if it is the current
  * one): values, nodes, arenas and the per-batch buffers. */
 pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch);
+/* Lays out the network's values and nodes for batch size `batch` into g
+ * (zeroed first; no arenas): the input image value, the condition map
+ * value (-1 without one) and the output value. Free with pcnn_graph_free. */
+pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch,
+                                   pcnn_graph *g, int *in_x, int *in_cond,
+                                   int *out);
+/* w = g v / ||v|| for every layer, into m->w. */
+pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m);
 
 #endif

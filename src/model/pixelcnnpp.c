@@ -21,6 +21,8 @@ typedef struct {
     int registering;  /* 1: add parameters and layers; 0: add graph nodes */
     int next_layer;
     int cond[8];      /* the condition map at each resolution (graph) */
+    pcnn_graph *g;    /* the graph being laid out (graph mode) */
+    int in_x, in_cond; /* its input values (graph mode) */
 } builder;
 
 static pcnn_status add_layer(pcnn_model *m, const pcnn_layer *L)
@@ -77,7 +79,7 @@ static int apply(builder *bd, int id, int x)
     if (bd->registering || id < 0)
         return id < 0 ? -1 : 0;
     pcnn_model *m = bd->m;
-    return pcnn_graph_op(&m->graph, m->layers, &m->params,
+    return pcnn_graph_op(bd->g, m->layers, &m->params,
                          m->layers[id].kind, x, -1, id, 0);
 }
 
@@ -86,7 +88,7 @@ static int op(builder *bd, pcnn_gkind kind, int a, int b)
     if (bd->registering)
         return 0;
     pcnn_model *m = bd->m;
-    return pcnn_graph_op(&m->graph, m->layers, &m->params, kind, a, b, -1,
+    return pcnn_graph_op(bd->g, m->layers, &m->params, kind, a, b, -1,
                          kind == GN_DROPOUT ? m->cfg.dropout : 0);
 }
 
@@ -126,7 +128,7 @@ static int gated_resnet(builder *bd, const char *prefix, int x, int a,
             int p = pcnn_params_find(&bd->m->params, name);
             PCNN_ASSERT(p >= 0);
             pcnn_model *m = bd->m;
-            c2 = pcnn_graph_op(&m->graph, m->layers, &m->params,
+            c2 = pcnn_graph_op(bd->g, m->layers, &m->params,
                                GN_CLASS_BIAS, c2, -1, p, 0);
         }
     }
@@ -149,13 +151,13 @@ static int build(builder *bd)
     const int64_t F = c->nr_filters, C = c->channels;
     const int S = c->nr_resolutions, R = c->nr_resnet;
     pcnn_model *m = bd->m;
-    int x = bd->registering ? 0 : m->in_x;
+    int x = bd->registering ? 0 : bd->in_x;
     char name[PCNN_PARAM_NAME];
     /* at most 1 + S*R + S-1 entries on each stack */
     int us[1 + 8 * 64 + 8], uls[1 + 8 * 64 + 8], top = 0;
 
     if (!bd->registering && c->cond_channels > 0) {
-        bd->cond[0] = m->in_cond;
+        bd->cond[0] = bd->in_cond;
         for (int s = 1; s < S; s++)
             bd->cond[s] = op(bd, GN_POOL, bd->cond[s - 1], -1);
     }
@@ -291,7 +293,7 @@ pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
         return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_model_create: out of memory");
     m->cfg = *cfg;
     m->head = pcnn_head_dmol(cfg->channels, cfg->nr_mix);
-    builder bd = {m, 1, 0, {0}};
+    builder bd = {m, 1, 0, {0}, NULL, -1, -1};
     if (build(&bd) < 0 || (s = pcnn_params_alloc(&m->params)) != PCNN_OK) {
         pcnn_model_free(m);
         return s != PCNN_OK ? s : PCNN_ERR_NOMEM;
@@ -331,6 +333,27 @@ void pcnn_model_free(pcnn_model *m)
     free(m);
 }
 
+pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch,
+                                   pcnn_graph *g, int *in_x, int *in_cond,
+                                   int *out)
+{
+    const pcnn_model_config *c = &m->cfg;
+    memset(g, 0, sizeof *g);
+    builder bd = {m, 0, 0, {0}, g, -1, -1};
+    bd.in_x = pcnn_graph_value(g, batch, c->channels + 1, c->height,
+                               c->width, 0);
+    bd.in_cond = c->cond_channels > 0
+                     ? pcnn_graph_value(g, batch, c->cond_channels,
+                                        c->height, c->width, 0)
+                     : -1;
+    int o = build(&bd);
+    if (o < 0 || g->failed)
+        return PCNN_ERR_SHAPE;
+    PCNN_ASSERT(bd.next_layer == m->nlayers);
+    *in_x = bd.in_x, *in_cond = bd.in_cond, *out = o;
+    return PCNN_OK;
+}
+
 pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch)
 {
     if (m->batch == batch)
@@ -341,17 +364,8 @@ pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch)
     m->logp = m->dlogp = NULL, m->x = NULL, m->labels = NULL;
     m->batch = 0;
     m->backward_ready = 0;
-    m->in_x = pcnn_graph_value(&m->graph, batch, c->channels + 1, c->height,
-                               c->width, 0);
-    m->in_cond = c->cond_channels > 0
-                     ? pcnn_graph_value(&m->graph, batch, c->cond_channels,
-                                        c->height, c->width, 0)
-                     : -1;
-    builder bd = {m, 0, 0, {0}};
-    m->out_l = build(&bd);
-    if (m->out_l < 0 || m->graph.failed)
-        return PCNN_ERR_SHAPE;
-    PCNN_ASSERT(bd.next_layer == m->nlayers);
+    PCNN_TRY(pcnn_model_build_graph(m, batch, &m->graph, &m->in_x,
+                                    &m->in_cond, &m->out_l));
     pcnn_status s = pcnn_graph_alloc(&m->graph);
     if (s != PCNN_OK)
         return s;

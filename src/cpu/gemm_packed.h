@@ -1,0 +1,29 @@
+/*
+ * gemm_packed.h -- a GEMM against weights packed once, for many small
+ * products with the same weights (the cached sampler: a few rows per step,
+ * thousands of steps).
+ *
+ *   C[i, j] = bias[j] + sum_k A[i*lda + k] * W[k, j],  i < M, j < N
+ *
+ * W (K, N) is packed by pcnn_pack_weights into panels of 32 columns,
+ * zero-padded; pcnn_packed_floats gives its size. A is read in blocks of 8
+ * rows: rows M .. roundup(M, 8)-1 must be readable (their values do not
+ * matter and are never written anywhere).
+ */
+#ifndef PCNN_CPU_GEMM_PACKED_H
+#define PCNN_CPU_GEMM_PACKED_H
+
+#include <stddef.h>
+
+#define PCNN_PACK_NR 32
+#define PCNN_PACK_MR 8
+
+size_t pcnn_packed_floats(int K, int N);
+/* wt: W row-major (K, N), row stride ldw; wp: 64-byte aligned. */
+void pcnn_pack_weights(float *wp, const float *wt, int ldw, int K, int N);
+/* bias may be NULL; threads > 1 splits the tiles over OpenMP threads. */
+void pcnn_gemm_packed(float *C, int ldc, const float *A, int lda, int M,
+                      const float *wp, const float *bias, int K, int N,
+                      int threads);
+
+#endif

@@ -1,0 +1,618 @@
+/*
+ * sample.c -- drawing images from a model (docs/sampling.md).
+ *
+ * The cached sampler runs the network's graph with every value stored
+ * channels-last, (B, H, W, C), and every position of every value computed
+ * exactly once. Before sampling, each value gets a ready step per position:
+ * the first raster step at which all the pixels it depends on are known
+ * (the input pixel k is known from step k+1; a value's ready step is the
+ * largest of those of the input positions it reads). Causality means the
+ * output at pixel k is ready at step k. At step s, each node computes the
+ * positions of its value whose ready step is s (most nodes: one position;
+ * the u stream and the lower resolutions: a row or a few), in graph order,
+ * then pixel s is drawn from the head and written into the input. This is
+ * the caching of Ramachandran et al. (2017) derived from the graph itself,
+ * so it holds across strided and transposed convs and for any network the
+ * builder makes.
+ *
+ * Convs gather the taps of the positions into rows (channels of a tap are
+ * contiguous) and multiply them by weights packed once (gemm_packed.c);
+ * pointwise ops run the library's kernels on each position's channel
+ * vector. Dropout (off when sampling) is an alias of its input.
+ */
+#include "model.h"
+#include "../api/check.h"
+#include "../core/rng.h"
+#include "gemm_packed.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Positions per GEMM chunk: rows = this many positions times the batch. */
+#define CHUNK_ROWS 512
+
+typedef struct {
+    int64_t C, H, W;
+    float *data;     /* (B, H, W, C); storage of src when aliased */
+    int src;         /* the value whose storage this is (itself if own) */
+    int32_t *ready;  /* (H*W) */
+    int stored;      /* 1: has its own storage */
+} sval;
+
+typedef struct {
+    int skip;        /* not computed: a dropout, an alias when sampling */
+    int src;         /* the value a conv gathers from */
+    pcnn_conv_geom geom;
+    int K;           /* gathered columns: taps * input channels */
+    float *wp;       /* packed weights (K, Co) */
+    const float *bias;
+    int32_t *order;  /* positions, by ready step */
+    int64_t npos, next;
+} snode;
+
+typedef struct {
+    pcnn_graph g;
+    int in_x, in_cond, out;
+    int64_t B, H, W, HW;
+    sval *v;
+    snode *n;
+    float *A, *Cb;   /* gather rows, GEMM output rows */
+    int64_t chunk;   /* positions per chunk */
+    const int32_t *labels;
+    const pcnn_backend *be;
+    const pcnn_params *params;
+    int threads;
+} sampler;
+
+/* ------------------------------------------------------- ready steps */
+
+static int32_t max32(int32_t a, int32_t b) { return a > b ? a : b; }
+
+/* The input position of output (i, j) for conv tap (p, q), or -1. */
+static int64_t conv_tap(const pcnn_conv_geom *g, int64_t H, int64_t W,
+                        int64_t i, int64_t j, int p, int q)
+{
+    const int64_t y = i * g->stride + p - g->pad_top;
+    const int64_t x = j * g->stride + q - g->pad_left;
+    return y < 0 || y >= H || x < 0 || x >= W ? -1 : y * W + x;
+}
+
+/* The input position feeding transposed-conv output (y, x) through tap
+ * (p, q), or -1: y = i*s + p - crop_top. */
+static int64_t deconv_tap(const pcnn_conv_geom *g, int64_t H, int64_t W,
+                          int64_t y, int64_t x, int p, int q)
+{
+    const int64_t ty = y + g->pad_top - p, tx = x + g->pad_left - q;
+    const int s = g->stride;
+    if (ty < 0 || tx < 0 || ty % s || tx % s)
+        return -1;
+    const int64_t i = ty / s, j = tx / s;
+    return i >= H || j >= W ? -1 : i * W + j;
+}
+
+static pcnn_conv_geom nin_geom(void)
+{
+    return (pcnn_conv_geom){1, 1, 1, 0, 0, 0, 0};
+}
+
+static void ready_of(sampler *S, const pcnn_gnode *nd, const snode *sn)
+{
+    const sval *a = &S->v[nd->in0];
+    const sval *b = nd->in1 >= 0 ? &S->v[nd->in1] : NULL;
+    sval *o = &S->v[nd->out];
+    const int64_t H = o->H, W = o->W;
+    for (int64_t i = 0; i < H; i++)
+        for (int64_t j = 0; j < W; j++) {
+            int32_t r = 0;
+            const int64_t k = i * W + j;
+            switch (nd->kind) {
+            case GN_CONV:
+            case GN_NIN:
+            case GN_DECONV:
+                for (int p = 0; p < sn->geom.kh; p++)
+                    for (int q = 0; q < sn->geom.kw; q++) {
+                        int64_t t =
+                            nd->kind == GN_DECONV
+                                ? deconv_tap(&sn->geom, a->H, a->W, i, j, p, q)
+                                : conv_tap(&sn->geom, a->H, a->W, i, j, p, q);
+                        if (t >= 0)
+                            r = max32(r, a->ready[t]);
+                    }
+                break;
+            case GN_DOWN_SHIFT:
+                r = i > 0 ? a->ready[k - W] : 0;
+                break;
+            case GN_RIGHT_SHIFT:
+                r = j > 0 ? a->ready[k - 1] : 0;
+                break;
+            case GN_POOL:
+                for (int64_t y = 2 * i; y < 2 * i + 2 && y < a->H; y++)
+                    for (int64_t x = 2 * j; x < 2 * j + 2 && x < a->W; x++)
+                        r = max32(r, a->ready[y * a->W + x]);
+                break;
+            default:
+                r = a->ready[k];
+                if (b)
+                    r = max32(r, b->ready[k]);
+            }
+            o->ready[k] = r;
+        }
+}
+
+/* ---------------------------------------------------------- planning */
+
+static void sampler_free(sampler *S)
+{
+    if (S->v)
+        for (int i = 0; i < S->g.nval; i++) {
+            if (S->v[i].stored)
+                free(S->v[i].data);
+            free(S->v[i].ready);
+        }
+    if (S->n)
+        for (int i = 0; i < S->g.nnode; i++) {
+            free(S->n[i].wp);
+            free(S->n[i].order);
+        }
+    free(S->v), free(S->n), free(S->A), free(S->Cb);
+    pcnn_graph_free(&S->g);
+}
+
+static int is_conv(pcnn_gkind k)
+{
+    return k == GN_CONV || k == GN_NIN || k == GN_DECONV;
+}
+
+/* The value that holds v's data, following dropout aliases. */
+static int resolve(const sampler *S, int v) { return S->v[v].src; }
+
+static void *falloc(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* Packs a layer's effective weight as W (K, Co) with rows in gather order
+ * (tap p, tap q, input channel c). */
+static pcnn_status pack_layer(snode *sn, const pcnn_model *m,
+                              const pcnn_gnode *nd, int64_t ci, int64_t co)
+{
+    const pcnn_layer *L = &m->layers[nd->layer];
+    const float *w = m->w + L->woff;
+    const int kh = sn->geom.kh, kw = sn->geom.kw;
+    const int64_t K = (int64_t)kh * kw * ci;
+    float *wt = malloc((size_t)(K * co) * sizeof *wt);
+    sn->wp = falloc(pcnn_packed_floats((int)K, (int)co));
+    if (!wt || !sn->wp) {
+        free(wt);
+        return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    }
+    for (int p = 0; p < kh; p++)
+        for (int q = 0; q < kw; q++)
+            for (int64_t c = 0; c < ci; c++)
+                for (int64_t o = 0; o < co; o++) {
+                    float v;
+                    if (nd->kind == GN_DECONV) /* (Ci, Co, kh, kw) */
+                        v = w[((c * co + o) * kh + p) * kw + q];
+                    else /* (Co, Ci, kh, kw); a nin is (Co, Ci) */
+                        v = w[((o * ci + c) * kh + p) * kw + q];
+                    wt[((p * kw + q) * ci + c) * co + o] = v;
+                }
+    pcnn_pack_weights(sn->wp, wt, (int)co, (int)K, (int)co);
+    free(wt);
+    sn->K = (int)K;
+    sn->bias = m->params.data + m->params.p[L->b].off;
+    return PCNN_OK;
+}
+
+static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
+{
+    const pcnn_model_config *c = &m->cfg;
+    PCNN_TRY(pcnn_model_build_graph(m, B, &S->g, &S->in_x, &S->in_cond,
+                                    &S->out));
+    pcnn_graph *g = &S->g;
+    S->B = B, S->H = c->height, S->W = c->width, S->HW = S->H * S->W;
+    S->v = calloc((size_t)g->nval, sizeof *S->v);
+    S->n = calloc((size_t)g->nnode, sizeof *S->n);
+    if (!S->v || !S->n)
+        return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    for (int i = 0; i < g->nval; i++) {
+        sval *v = &S->v[i];
+        v->C = g->val[i].dim[1], v->H = g->val[i].dim[2];
+        v->W = g->val[i].dim[3];
+        v->src = i;
+        v->ready = calloc((size_t)(v->H * v->W), sizeof *v->ready);
+        if (!v->ready)
+            return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    }
+    for (int64_t k = 0; k < S->HW; k++)
+        S->v[S->in_x].ready[k] = (int32_t)(k + 1);
+    /* ready steps, aliases, geometry */
+    for (int i = 0; i < g->nnode; i++) {
+        const pcnn_gnode *nd = &g->node[i];
+        snode *sn = &S->n[i];
+        sn->src = nd->in0;
+        if (nd->kind == GN_CONV || nd->kind == GN_DECONV)
+            sn->geom = m->layers[nd->layer].geom;
+        else if (nd->kind == GN_NIN)
+            sn->geom = nin_geom();
+        ready_of(S, nd, sn);
+        if (nd->kind == GN_DROPOUT) {
+            S->v[nd->out].src = resolve(S, nd->in0);
+            sn->skip = 1;
+        }
+    }
+    int64_t maxK = 1, maxC = 1;
+    for (int i = 0; i < g->nnode; i++) {
+        const pcnn_gnode *nd = &g->node[i];
+        snode *sn = &S->n[i];
+        if (!is_conv(nd->kind))
+            continue;
+        sn->src = resolve(S, nd->in0);
+        const int64_t ci = S->v[sn->src].C;
+        PCNN_TRY(pack_layer(sn, m, nd, ci, S->v[nd->out].C));
+        if (sn->K > maxK)
+            maxK = sn->K;
+        if (S->v[nd->out].C > maxC)
+            maxC = S->v[nd->out].C;
+    }
+    /* storage */
+    for (int i = 0; i < g->nval; i++) {
+        sval *v = &S->v[i];
+        if (v->src != i)
+            continue;
+        v->data = falloc((size_t)(B * v->H * v->W * v->C));
+        if (!v->data)
+            return pcnn_fail(PCNN_ERR_NOMEM,
+                             "sampler: out of memory for the layer caches");
+        v->stored = 1;
+    }
+    for (int i = 0; i < g->nval; i++)
+        if (S->v[i].src != i)
+            S->v[i].data = S->v[S->v[i].src].data;
+    /* pixels not drawn yet are never read; zeros all the same */
+    memset(S->v[S->in_x].data, 0,
+           (size_t)(B * S->HW * S->v[S->in_x].C) * sizeof(float));
+    S->chunk = CHUNK_ROWS / B > 0 ? CHUNK_ROWS / B : 1;
+    const int64_t rows = (S->chunk * B + PCNN_PACK_MR - 1) / PCNN_PACK_MR *
+                         PCNN_PACK_MR;
+    S->A = falloc((size_t)(rows * maxK));
+    S->Cb = falloc((size_t)(rows * maxC));
+    if (!S->A || !S->Cb)
+        return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    memset(S->A, 0, (size_t)(rows * maxK) * sizeof(float));
+    /* each computed node's positions, by ready step (counting sort) */
+    int64_t *count = calloc((size_t)S->HW + 2, sizeof *count);
+    if (!count)
+        return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    for (int i = 0; i < g->nnode; i++) {
+        snode *sn = &S->n[i];
+        if (sn->skip)
+            continue;
+        const sval *o = &S->v[g->node[i].out];
+        const int64_t n = o->H * o->W;
+        memset(count, 0, ((size_t)S->HW + 2) * sizeof *count);
+        for (int64_t k = 0; k < n; k++)
+            count[o->ready[k] + 1]++;
+        for (int64_t r = 1; r <= S->HW + 1; r++)
+            count[r] += count[r - 1];
+        /* positions that need the last pixel are never needed */
+        sn->npos = count[S->HW];
+        sn->order = malloc((size_t)(n ? n : 1) * sizeof *sn->order);
+        if (!sn->order) {
+            free(count);
+            return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+        }
+        for (int64_t k = 0; k < n; k++)
+            sn->order[count[o->ready[k]]++] = (int32_t)k;
+    }
+    free(count);
+    /* causality: the output at pixel k must be ready by step k */
+    for (int64_t k = 0; k < S->HW; k++)
+        if (S->v[S->out].ready[k] > k)
+            return pcnn_fail(PCNN_ERR_ARG,
+                             "sampler: the network is not causal: output "
+                             "%lld needs pixel %d",
+                             (long long)k, (int)S->v[S->out].ready[k] - 1);
+    return PCNN_OK;
+}
+
+/* ------------------------------------------------------------- steps */
+
+/* Row r = t*B + b of a chunk: position pos[t] of image b. */
+static float *at(const sval *v, int64_t b, int64_t pos)
+{
+    return v->data + ((b * v->H * v->W) + pos) * v->C;
+}
+
+static void conv_rows(sampler *S, const pcnn_gnode *nd, const snode *sn,
+                      const int32_t *pos, int64_t n)
+{
+    const sval *src = &S->v[sn->src], *o = &S->v[nd->out];
+    const int64_t B = S->B, Ci = src->C, K = sn->K, Co = o->C;
+    const int kh = sn->geom.kh, kw = sn->geom.kw;
+    for (int64_t t = 0; t < n; t++) {
+        const int64_t i = pos[t] / o->W, j = pos[t] % o->W;
+        for (int p = 0; p < kh; p++)
+            for (int q = 0; q < kw; q++) {
+                const int64_t tap =
+                    nd->kind == GN_DECONV
+                        ? deconv_tap(&sn->geom, src->H, src->W, i, j, p, q)
+                        : conv_tap(&sn->geom, src->H, src->W, i, j, p, q);
+                for (int64_t b = 0; b < B; b++) {
+                    float *dst = S->A + (t * B + b) * K + (p * kw + q) * Ci;
+                    if (tap < 0)
+                        memset(dst, 0, (size_t)Ci * sizeof *dst);
+                    else
+                        memcpy(dst, at(src, b, tap),
+                               (size_t)Ci * sizeof *dst);
+                }
+            }
+    }
+    pcnn_gemm_packed(S->Cb, (int)Co, S->A, (int)K, (int)(n * B), sn->wp,
+                     sn->bias, (int)K, (int)Co, S->threads);
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t b = 0; b < B; b++)
+            memcpy(at(o, b, pos[t]), S->Cb + (t * B + b) * Co,
+                   (size_t)Co * sizeof(float));
+}
+
+/* A pointwise or shift op at the positions. */
+static void point_rows(sampler *S, const pcnn_gnode *nd, const int32_t *pos,
+                       int64_t n)
+{
+    const sval *a = &S->v[nd->in0], *o = &S->v[nd->out];
+    const sval *b1 = nd->in1 >= 0 ? &S->v[nd->in1] : NULL;
+    const pcnn_backend *be = S->be;
+    const int64_t C = o->C;
+    for (int64_t t = 0; t < n; t++) {
+        const int64_t k = pos[t], i = k / o->W, j = k % o->W;
+        for (int64_t b = 0; b < S->B; b++) {
+            float *y = at(o, b, k);
+            switch (nd->kind) {
+            case GN_ELU: be->elu_forward(y, at(a, b, k), C); break;
+            case GN_CONCAT_ELU:
+                be->concat_elu_forward(y, at(a, b, k), 1, 1, a->C);
+                break;
+            case GN_GATE: be->gate_forward(y, at(a, b, k), 1, 1, C); break;
+            case GN_ADD:
+                be->add_forward(y, at(a, b, k), at(b1, b, k), C);
+                break;
+            case GN_CONCAT:
+                memcpy(y, at(a, b, k), (size_t)a->C * sizeof *y);
+                memcpy(y + a->C, at(b1, b, k), (size_t)b1->C * sizeof *y);
+                break;
+            case GN_CLASS_BIAS: {
+                const pcnn_param *cw = &S->params->p[nd->layer];
+                const float *w = S->params->data + cw->off;
+                const int64_t K = cw->shape[1], lab = S->labels[b];
+                const float *x = at(a, b, k);
+                for (int64_t c = 0; c < C; c++)
+                    y[c] = x[c] + w[c * K + lab];
+                break;
+            }
+            case GN_DOWN_SHIFT:
+            case GN_RIGHT_SHIFT: {
+                const int in = nd->kind == GN_DOWN_SHIFT ? i > 0 : j > 0;
+                if (!in)
+                    memset(y, 0, (size_t)C * sizeof *y);
+                else
+                    memcpy(y,
+                           at(a, b,
+                              nd->kind == GN_DOWN_SHIFT ? k - o->W : k - 1),
+                           (size_t)C * sizeof *y);
+                break;
+            }
+            case GN_POOL: {
+                int cnt = 0;
+                memset(y, 0, (size_t)C * sizeof *y);
+                for (int64_t yy = 2 * i; yy < 2 * i + 2 && yy < a->H; yy++)
+                    for (int64_t xx = 2 * j; xx < 2 * j + 2 && xx < a->W;
+                         xx++, cnt++) {
+                        const float *x = at(a, b, yy * a->W + xx);
+                        for (int64_t c = 0; c < C; c++)
+                            y[c] += x[c];
+                    }
+                for (int64_t c = 0; c < C; c++)
+                    y[c] /= (float)cnt;
+                break;
+            }
+            default: PCNN_ASSERT(0);
+            }
+        }
+    }
+}
+
+/* Computes every position that becomes ready at step s. */
+static void advance(sampler *S, int64_t s)
+{
+    for (int i = 0; i < S->g.nnode; i++) {
+        snode *sn = &S->n[i];
+        if (sn->skip)
+            continue;
+        const pcnn_gnode *nd = &S->g.node[i];
+        const sval *o = &S->v[nd->out];
+        int64_t end = sn->next;
+        while (end < sn->npos && o->ready[sn->order[end]] <= s)
+            end++;
+        for (int64_t c = sn->next; c < end; c += S->chunk) {
+            const int64_t n = end - c < S->chunk ? end - c : S->chunk;
+            if (is_conv(nd->kind))
+                conv_rows(S, nd, sn, sn->order + c, n);
+            else
+                point_rows(S, nd, sn->order + c, n);
+        }
+        sn->next = end;
+    }
+}
+
+/* ------------------------------------------------------------ driver */
+
+pcnn_model_sample_opts pcnn_model_sample_opts_default(void)
+{
+    pcnn_model_sample_opts o;
+    memset(&o, 0, sizeof o);
+    o.temperature = 1.0f;
+    return o;
+}
+
+/* Draws pixel s of every image from l (B, P) into x, keeping known
+ * pixels; records l in opts->params. */
+static pcnn_status draw_pixel(pcnn_ctx *ctx, const pcnn_model *m,
+                              const pcnn_model_sample_opts *o, float *l,
+                              uint8_t *px, pcnn_image x, int64_t s)
+{
+    const int64_t B = x.n, C = x.c, HW = x.h * x.w;
+    const int P = pcnn_head_params(&m->head);
+    pcnn_sample_opts so = {pcnn_hash64(o->seed, (uint64_t)s),
+                           o->log_scale_offset, o->temperature};
+    PCNN_TRY(pcnn_head_sample(ctx, &m->head, pcnn_img(px, B, C, 1, 1),
+                              pcnn_t4(l, B, P, 1, 1), &so));
+    for (int64_t b = 0; b < B; b++) {
+        if (o->known && o->known[b * HW + s])
+            continue;
+        for (int64_t c = 0; c < C; c++)
+            x.data[(b * C + c) * HW + s] = px[b * C + c];
+    }
+    if (o->params.data)
+        for (int64_t b = 0; b < B; b++)
+            for (int p = 0; p < P; p++)
+                o->params.data[(b * P + p) * HW + s] = l[b * P + p];
+    return PCNN_OK;
+}
+
+static void report(const pcnn_model_sample_opts *o, const pcnn_image x,
+                   int64_t s)
+{
+    if (o->progress && (s + 1) % x.w == 0)
+        o->progress(o->progress_arg, (s + 1) / x.w, x.h);
+}
+
+static pcnn_status sample_naive(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
+                                const pcnn_model_sample_opts *o, float *l,
+                                uint8_t *px)
+{
+    const int64_t B = x.n, HW = x.h * x.w;
+    const int P = pcnn_head_params(&m->head);
+    float *full = malloc((size_t)(B * P * HW) * sizeof *full);
+    if (!full)
+        return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    /* pixels not drawn yet are never read (causality); start them at 0 */
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < HW; k++)
+            if (!o->known || !o->known[b * HW + k])
+                for (int64_t c = 0; c < x.c; c++)
+                    x.data[(b * x.c + c) * HW + k] = 0;
+    pcnn_batch batch = {x, o->labels, o->cond};
+    pcnn_status st = PCNN_OK;
+    for (int64_t s = 0; s < HW && st == PCNN_OK; s++) {
+        st = pcnn_model_forward(ctx, m, &batch,
+                                pcnn_t4(full, B, P, x.h, x.w));
+        if (st != PCNN_OK)
+            break;
+        for (int64_t b = 0; b < B; b++)
+            for (int p = 0; p < P; p++)
+                l[b * P + p] = full[(b * P + p) * HW + s];
+        st = draw_pixel(ctx, m, o, l, px, x, s);
+        report(o, x, s);
+    }
+    free(full);
+    return st;
+}
+
+static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
+                                 const pcnn_model_sample_opts *o, float *l,
+                                 uint8_t *px)
+{
+    const int64_t B = x.n, C = x.c, HW = x.h * x.w;
+    const int P = pcnn_head_params(&m->head);
+    sampler S;
+    memset(&S, 0, sizeof S);
+    S.labels = o->labels;
+    S.be = ctx->be;
+    S.params = &m->params;
+    S.threads = ctx->threads;
+    pcnn_status st = pcnn_model_refresh_weights(ctx, m);
+    if (st == PCNN_OK)
+        st = plan(&S, m, B);
+    if (st != PCNN_OK) {
+        sampler_free(&S);
+        return st;
+    }
+    if (S.in_cond >= 0) { /* NCHW -> channels last */
+        const sval *v = &S.v[S.in_cond];
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t c = 0; c < v->C; c++)
+                for (int64_t k = 0; k < HW; k++)
+                    v->data[(b * HW + k) * v->C + c] =
+                        o->cond.data[(b * v->C + c) * HW + k];
+    }
+    const sval *in = &S.v[S.in_x], *out = &S.v[S.out];
+    for (int64_t s = 0; s < HW; s++) {
+        advance(&S, s);
+        for (int64_t b = 0; b < B; b++)
+            memcpy(l + b * P, at(out, b, s), (size_t)P * sizeof *l);
+        st = draw_pixel(ctx, m, o, l, px, x, s);
+        if (st != PCNN_OK)
+            break;
+        for (int64_t b = 0; b < B; b++) { /* x/127.5 - 1 and the ones */
+            float *v = at(in, b, s);
+            for (int64_t c = 0; c < C; c++)
+                v[c] = (float)x.data[(b * C + c) * HW + s] / 127.5f - 1.0f;
+            v[C] = 1.0f;
+        }
+        report(o, x, s);
+    }
+    sampler_free(&S);
+    return st;
+}
+
+pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
+                              const pcnn_model_sample_opts *o)
+{
+    static const char fn[] = "pcnn_model_sample";
+    PCNN_TRY(pcnn_check_ctx(fn, ctx));
+    if (!m || !o)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: model or opts is NULL", fn);
+    const pcnn_model_config *c = &m->cfg;
+    if (!x.data || x.n < 1 || x.n > 65536 || x.c != c->channels ||
+        x.h != c->height || x.w != c->width)
+        return pcnn_fail(PCNN_ERR_SHAPE,
+                         "%s: x is (%lld,%lld,%lld,%lld), the model makes "
+                         "(B,%d,%d,%d)",
+                         fn, (long long)x.n, (long long)x.c, (long long)x.h,
+                         (long long)x.w, c->channels, c->height, c->width);
+    /* the batch checks of the model (labels, condition map) */
+    if (c->num_classes > 0) {
+        if (!o->labels)
+            return pcnn_fail(PCNN_ERR_ARG,
+                             "%s: the model is class-conditional: labels "
+                             "needed",
+                             fn);
+        for (int64_t i = 0; i < x.n; i++)
+            if (o->labels[i] < 0 || o->labels[i] >= c->num_classes)
+                return pcnn_fail(PCNN_ERR_VALUE,
+                                 "%s: label %d of image %lld not in 0..%d",
+                                 fn, (int)o->labels[i], (long long)i,
+                                 c->num_classes - 1);
+    }
+    if (c->cond_channels > 0) {
+        int64_t d[4] = {x.n, c->cond_channels, c->height, c->width};
+        PCNN_TRY(pcnn_check_dims(fn, "cond", o->cond, 4, d));
+    }
+    const int P = pcnn_head_params(&m->head);
+    if (o->params.data) {
+        int64_t d[4] = {x.n, P, c->height, c->width};
+        PCNN_TRY(pcnn_check_dims(fn, "params", o->params, 4, d));
+    }
+    float *l = malloc((size_t)(x.n * P) * sizeof *l);
+    uint8_t *px = malloc((size_t)(x.n * x.c));
+    if (!l || !px) {
+        free(l), free(px);
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+    }
+    pcnn_status s = o->naive ? sample_naive(ctx, m, x, o, l, px)
+                             : sample_cached(ctx, m, x, o, l, px);
+    free(l), free(px);
+    return s;
+}
