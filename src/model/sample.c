@@ -20,23 +20,27 @@
  * pointwise ops run the library's kernels on each position's channel
  * vector. Dropout (off when sampling) is an alias of its input.
  */
+/* madvise(MADV_HUGEPAGE) */
+#define _DEFAULT_SOURCE
 #include "model.h"
 #include "../api/check.h"
 #include "../core/rng.h"
 #include "gemm_packed.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
+#include <sys/mman.h>
 
-/* Positions per GEMM chunk: rows = this many positions times the batch. */
+/* Rows per GEMM chunk: positions times the images of a slice. */
 #define CHUNK_ROWS 512
 
+/* What every thread shares: the graph, the ready steps, the order in which
+ * positions are computed, the packed weights. */
 typedef struct {
     int64_t C, H, W;
-    float *data;     /* (B, H, W, C); storage of src when aliased */
     int src;         /* the value whose storage this is (itself if own) */
     int32_t *ready;  /* (H*W) */
-    int stored;      /* 1: has its own storage */
 } sval;
 
 typedef struct {
@@ -47,7 +51,7 @@ typedef struct {
     float *wp;       /* packed weights (K, Co) */
     const float *bias;
     int32_t *order;  /* positions, by ready step */
-    int64_t npos, next;
+    int64_t npos;    /* positions ever needed (ready before the last step) */
 } snode;
 
 typedef struct {
@@ -56,13 +60,24 @@ typedef struct {
     int64_t B, H, W, HW;
     sval *v;
     snode *n;
-    float *A, *Cb;   /* gather rows, GEMM output rows */
-    int64_t chunk;   /* positions per chunk */
-    const int32_t *labels;
+    int64_t maxK, maxC;
     const pcnn_backend *be;
     const pcnn_params *params;
-    int threads;
 } sampler;
+
+/* One thread's images [b0, b0 + B): every value stored position-major,
+ * (H, W, B, C), so the images' channel vectors at a position are one
+ * contiguous block. */
+typedef struct {
+    int64_t b0, B;
+    float **data;    /* per value, in the arena; aliases share */
+    float *arena;
+    float *A, *Cb;   /* gathered rows, GEMM output rows */
+    int64_t chunk;   /* positions per GEMM */
+    int64_t *next;   /* per node: positions computed so far */
+    const int32_t *labels; /* of these images */
+    int threads;     /* for the GEMMs */
+} slice;
 
 /* ------------------------------------------------------- ready steps */
 
@@ -141,21 +156,79 @@ static void ready_of(sampler *S, const pcnn_gnode *nd, const snode *sn)
 
 /* ---------------------------------------------------------- planning */
 
+static void *falloc(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
 static void sampler_free(sampler *S)
 {
     if (S->v)
-        for (int i = 0; i < S->g.nval; i++) {
-            if (S->v[i].stored)
-                free(S->v[i].data);
+        for (int i = 0; i < S->g.nval; i++)
             free(S->v[i].ready);
-        }
     if (S->n)
         for (int i = 0; i < S->g.nnode; i++) {
             free(S->n[i].wp);
             free(S->n[i].order);
         }
-    free(S->v), free(S->n), free(S->A), free(S->Cb);
+    free(S->v), free(S->n);
     pcnn_graph_free(&S->g);
+}
+
+static void slice_free(slice *T)
+{
+    free(T->arena);
+    free(T->data), free(T->A), free(T->Cb), free(T->next);
+    memset(T, 0, sizeof *T);
+}
+
+/* Storage and buffers of one slice; 0, or -1 when out of memory. */
+static int slice_alloc(const sampler *S, slice *T)
+{
+    const int nv = S->g.nval;
+    T->data = calloc((size_t)nv, sizeof *T->data);
+    T->next = calloc((size_t)S->g.nnode, sizeof *T->next);
+    if (!T->data || !T->next)
+        return -1;
+    /* one arena in 2 MB pages where the kernel allows: every page is
+     * written once, and 4 KB pages made page faults a third of the time */
+    const size_t huge = (size_t)2 << 20;
+    size_t total = 0;
+    for (int i = 0; i < nv; i++)
+        if (S->v[i].src == i)
+            total += (size_t)(T->B * S->v[i].H * S->v[i].W * S->v[i].C + 15) /
+                     16 * 16;
+    const size_t bytes = (total * sizeof(float) + huge - 1) / huge * huge;
+    T->arena = aligned_alloc(huge, bytes ? bytes : huge);
+    if (!T->arena)
+        return -1;
+#ifdef MADV_HUGEPAGE
+    madvise(T->arena, bytes, MADV_HUGEPAGE); /* advice: failure is fine */
+#endif
+    size_t off = 0;
+    for (int i = 0; i < nv; i++) {
+        const sval *v = &S->v[i];
+        if (v->src != i) {
+            T->data[i] = T->data[v->src];
+            continue;
+        }
+        const size_t n = (size_t)(T->B * v->H * v->W * v->C);
+        T->data[i] = T->arena + off;
+        off += (n + 15) / 16 * 16;
+        /* zeros: pixels not drawn yet are never read, but be safe */
+        if (i == S->in_x)
+            memset(T->data[i], 0, n * sizeof(float));
+    }
+    T->chunk = CHUNK_ROWS / T->B > 0 ? CHUNK_ROWS / T->B : 1;
+    const int64_t rows = (T->chunk * T->B + PCNN_PACK_MR - 1) /
+                         PCNN_PACK_MR * PCNN_PACK_MR;
+    T->A = falloc((size_t)(rows * S->maxK));
+    T->Cb = falloc((size_t)(rows * S->maxC));
+    if (!T->A || !T->Cb)
+        return -1;
+    memset(T->A, 0, (size_t)(rows * S->maxK) * sizeof(float));
+    return 0;
 }
 
 static int is_conv(pcnn_gkind k)
@@ -165,12 +238,6 @@ static int is_conv(pcnn_gkind k)
 
 /* The value that holds v's data, following dropout aliases. */
 static int resolve(const sampler *S, int v) { return S->v[v].src; }
-
-static void *falloc(size_t n)
-{
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
 
 /* Packs a layer's effective weight as W (K, Co) with rows in gather order
  * (tap p, tap q, input channel c). */
@@ -242,7 +309,7 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
             sn->skip = 1;
         }
     }
-    int64_t maxK = 1, maxC = 1;
+    S->maxK = S->maxC = 1;
     for (int i = 0; i < g->nnode; i++) {
         const pcnn_gnode *nd = &g->node[i];
         snode *sn = &S->n[i];
@@ -251,36 +318,11 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
         sn->src = resolve(S, nd->in0);
         const int64_t ci = S->v[sn->src].C;
         PCNN_TRY(pack_layer(sn, m, nd, ci, S->v[nd->out].C));
-        if (sn->K > maxK)
-            maxK = sn->K;
-        if (S->v[nd->out].C > maxC)
-            maxC = S->v[nd->out].C;
+        if (sn->K > S->maxK)
+            S->maxK = sn->K;
+        if (S->v[nd->out].C > S->maxC)
+            S->maxC = S->v[nd->out].C;
     }
-    /* storage */
-    for (int i = 0; i < g->nval; i++) {
-        sval *v = &S->v[i];
-        if (v->src != i)
-            continue;
-        v->data = falloc((size_t)(B * v->H * v->W * v->C));
-        if (!v->data)
-            return pcnn_fail(PCNN_ERR_NOMEM,
-                             "sampler: out of memory for the layer caches");
-        v->stored = 1;
-    }
-    for (int i = 0; i < g->nval; i++)
-        if (S->v[i].src != i)
-            S->v[i].data = S->v[S->v[i].src].data;
-    /* pixels not drawn yet are never read; zeros all the same */
-    memset(S->v[S->in_x].data, 0,
-           (size_t)(B * S->HW * S->v[S->in_x].C) * sizeof(float));
-    S->chunk = CHUNK_ROWS / B > 0 ? CHUNK_ROWS / B : 1;
-    const int64_t rows = (S->chunk * B + PCNN_PACK_MR - 1) / PCNN_PACK_MR *
-                         PCNN_PACK_MR;
-    S->A = falloc((size_t)(rows * maxK));
-    S->Cb = falloc((size_t)(rows * maxC));
-    if (!S->A || !S->Cb)
-        return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
-    memset(S->A, 0, (size_t)(rows * maxK) * sizeof(float));
     /* each computed node's positions, by ready step (counting sort) */
     int64_t *count = calloc((size_t)S->HW + 2, sizeof *count);
     if (!count)
@@ -319,17 +361,17 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
 
 /* ------------------------------------------------------------- steps */
 
-/* Row r = t*B + b of a chunk: position pos[t] of image b. */
-static float *at(const sval *v, int64_t b, int64_t pos)
+/* The channel vectors of the slice's images at position pos of value v. */
+static float *at(const sampler *S, const slice *T, int v, int64_t pos)
 {
-    return v->data + ((b * v->H * v->W) + pos) * v->C;
+    return T->data[v] + pos * T->B * S->v[v].C;
 }
 
-static void conv_rows(sampler *S, const pcnn_gnode *nd, const snode *sn,
-                      const int32_t *pos, int64_t n)
+static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
+                      const snode *sn, const int32_t *pos, int64_t n)
 {
     const sval *src = &S->v[sn->src], *o = &S->v[nd->out];
-    const int64_t B = S->B, Ci = src->C, K = sn->K, Co = o->C;
+    const int64_t B = T->B, Ci = src->C, K = sn->K, Co = o->C;
     const int kh = sn->geom.kh, kw = sn->geom.kw;
     for (int64_t t = 0; t < n; t++) {
         const int64_t i = pos[t] / o->W, j = pos[t] % o->W;
@@ -339,110 +381,114 @@ static void conv_rows(sampler *S, const pcnn_gnode *nd, const snode *sn,
                     nd->kind == GN_DECONV
                         ? deconv_tap(&sn->geom, src->H, src->W, i, j, p, q)
                         : conv_tap(&sn->geom, src->H, src->W, i, j, p, q);
-                for (int64_t b = 0; b < B; b++) {
-                    float *dst = S->A + (t * B + b) * K + (p * kw + q) * Ci;
-                    if (tap < 0)
-                        memset(dst, 0, (size_t)Ci * sizeof *dst);
+                float *dst = T->A + t * B * K + (p * kw + q) * Ci;
+                const float *x = tap >= 0 ? at(S, T, sn->src, tap) : NULL;
+                for (int64_t b = 0; b < B; b++, dst += K) {
+                    if (x)
+                        memcpy(dst, x + b * Ci, (size_t)Ci * sizeof *dst);
                     else
-                        memcpy(dst, at(src, b, tap),
-                               (size_t)Ci * sizeof *dst);
+                        memset(dst, 0, (size_t)Ci * sizeof *dst);
                 }
             }
     }
-    pcnn_gemm_packed(S->Cb, (int)Co, S->A, (int)K, (int)(n * B), sn->wp,
-                     sn->bias, (int)K, (int)Co, S->threads);
-    for (int64_t t = 0; t < n; t++)
-        for (int64_t b = 0; b < B; b++)
-            memcpy(at(o, b, pos[t]), S->Cb + (t * B + b) * Co,
-                   (size_t)Co * sizeof(float));
+    /* rows t*B + b; consecutive positions are consecutive in storage */
+    int64_t t0 = 0;
+    while (t0 < n) {
+        int64_t t1 = t0 + 1;
+        while (t1 < n && pos[t1] == pos[t1 - 1] + 1)
+            t1++;
+        pcnn_gemm_packed(at(S, T, nd->out, pos[t0]), (int)Co,
+                         T->A + t0 * B * K, (int)K, (int)((t1 - t0) * B),
+                         sn->wp, sn->bias, (int)K, (int)Co, T->threads);
+        t0 = t1;
+    }
 }
 
 /* A pointwise or shift op at the positions. */
-static void point_rows(sampler *S, const pcnn_gnode *nd, const int32_t *pos,
-                       int64_t n)
+static void point_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
+                       const int32_t *pos, int64_t n)
 {
     const sval *a = &S->v[nd->in0], *o = &S->v[nd->out];
-    const sval *b1 = nd->in1 >= 0 ? &S->v[nd->in1] : NULL;
     const pcnn_backend *be = S->be;
-    const int64_t C = o->C;
+    const int64_t B = T->B, C = o->C, BC = B * C;
     for (int64_t t = 0; t < n; t++) {
         const int64_t k = pos[t], i = k / o->W, j = k % o->W;
-        for (int64_t b = 0; b < S->B; b++) {
-            float *y = at(o, b, k);
-            switch (nd->kind) {
-            case GN_ELU: be->elu_forward(y, at(a, b, k), C); break;
-            case GN_CONCAT_ELU:
-                be->concat_elu_forward(y, at(a, b, k), 1, 1, a->C);
-                break;
-            case GN_GATE: be->gate_forward(y, at(a, b, k), 1, 1, C); break;
-            case GN_ADD:
-                be->add_forward(y, at(a, b, k), at(b1, b, k), C);
-                break;
-            case GN_CONCAT:
-                memcpy(y, at(a, b, k), (size_t)a->C * sizeof *y);
-                memcpy(y + a->C, at(b1, b, k), (size_t)b1->C * sizeof *y);
-                break;
-            case GN_CLASS_BIAS: {
-                const pcnn_param *cw = &S->params->p[nd->layer];
-                const float *w = S->params->data + cw->off;
-                const int64_t K = cw->shape[1], lab = S->labels[b];
-                const float *x = at(a, b, k);
+        float *y = at(S, T, nd->out, k);
+        const float *x = at(S, T, nd->in0, k);
+        switch (nd->kind) {
+        case GN_ELU: be->elu_forward(y, x, BC); break;
+        case GN_CONCAT_ELU: be->concat_elu_forward(y, x, B, 1, a->C); break;
+        case GN_GATE: be->gate_forward(y, x, B, 1, C); break;
+        case GN_ADD: be->add_forward(y, x, at(S, T, nd->in1, k), BC); break;
+        case GN_CONCAT: {
+            const int64_t Cb = S->v[nd->in1].C;
+            const float *x1 = at(S, T, nd->in1, k);
+            for (int64_t b = 0; b < B; b++) {
+                memcpy(y + b * C, x + b * a->C, (size_t)a->C * sizeof *y);
+                memcpy(y + b * C + a->C, x1 + b * Cb, (size_t)Cb * sizeof *y);
+            }
+            break;
+        }
+        case GN_CLASS_BIAS: {
+            const pcnn_param *cw = &S->params->p[nd->layer];
+            const float *w = S->params->data + cw->off;
+            const int64_t K = cw->shape[1];
+            for (int64_t b = 0; b < B; b++)
                 for (int64_t c = 0; c < C; c++)
-                    y[c] = x[c] + w[c * K + lab];
-                break;
-            }
-            case GN_DOWN_SHIFT:
-            case GN_RIGHT_SHIFT: {
-                const int in = nd->kind == GN_DOWN_SHIFT ? i > 0 : j > 0;
-                if (!in)
-                    memset(y, 0, (size_t)C * sizeof *y);
-                else
-                    memcpy(y,
-                           at(a, b,
-                              nd->kind == GN_DOWN_SHIFT ? k - o->W : k - 1),
-                           (size_t)C * sizeof *y);
-                break;
-            }
-            case GN_POOL: {
-                int cnt = 0;
-                memset(y, 0, (size_t)C * sizeof *y);
-                for (int64_t yy = 2 * i; yy < 2 * i + 2 && yy < a->H; yy++)
-                    for (int64_t xx = 2 * j; xx < 2 * j + 2 && xx < a->W;
-                         xx++, cnt++) {
-                        const float *x = at(a, b, yy * a->W + xx);
-                        for (int64_t c = 0; c < C; c++)
-                            y[c] += x[c];
-                    }
-                for (int64_t c = 0; c < C; c++)
-                    y[c] /= (float)cnt;
-                break;
-            }
-            default: PCNN_ASSERT(0);
-            }
+                    y[b * C + c] = x[b * C + c] + w[c * K + T->labels[b]];
+            break;
+        }
+        case GN_DOWN_SHIFT:
+        case GN_RIGHT_SHIFT: {
+            const int in = nd->kind == GN_DOWN_SHIFT ? i > 0 : j > 0;
+            if (!in)
+                memset(y, 0, (size_t)BC * sizeof *y);
+            else
+                memcpy(y,
+                       at(S, T, nd->in0,
+                          nd->kind == GN_DOWN_SHIFT ? k - o->W : k - 1),
+                       (size_t)BC * sizeof *y);
+            break;
+        }
+        case GN_POOL: {
+            int cnt = 0;
+            memset(y, 0, (size_t)BC * sizeof *y);
+            for (int64_t yy = 2 * i; yy < 2 * i + 2 && yy < a->H; yy++)
+                for (int64_t xx = 2 * j; xx < 2 * j + 2 && xx < a->W;
+                     xx++, cnt++) {
+                    const float *s = at(S, T, nd->in0, yy * a->W + xx);
+                    for (int64_t c = 0; c < BC; c++)
+                        y[c] += s[c];
+                }
+            for (int64_t c = 0; c < BC; c++)
+                y[c] /= (float)cnt;
+            break;
+        }
+        default: PCNN_ASSERT(0);
         }
     }
 }
 
-/* Computes every position that becomes ready at step s. */
-static void advance(sampler *S, int64_t s)
+/* Computes every position of the slice that becomes ready at step s. */
+static void advance(const sampler *S, slice *T, int64_t s)
 {
     for (int i = 0; i < S->g.nnode; i++) {
-        snode *sn = &S->n[i];
+        const snode *sn = &S->n[i];
         if (sn->skip)
             continue;
         const pcnn_gnode *nd = &S->g.node[i];
-        const sval *o = &S->v[nd->out];
-        int64_t end = sn->next;
-        while (end < sn->npos && o->ready[sn->order[end]] <= s)
+        const int32_t *ready = S->v[nd->out].ready;
+        int64_t end = T->next[i];
+        while (end < sn->npos && ready[sn->order[end]] <= s)
             end++;
-        for (int64_t c = sn->next; c < end; c += S->chunk) {
-            const int64_t n = end - c < S->chunk ? end - c : S->chunk;
+        for (int64_t c = T->next[i]; c < end; c += T->chunk) {
+            const int64_t n = end - c < T->chunk ? end - c : T->chunk;
             if (is_conv(nd->kind))
-                conv_rows(S, nd, sn, sn->order + c, n);
+                conv_rows(S, T, nd, sn, sn->order + c, n);
             else
-                point_rows(S, nd, sn->order + c, n);
+                point_rows(S, T, nd, sn->order + c, n);
         }
-        sn->next = end;
+        T->next[i] = end;
     }
 }
 
@@ -520,18 +566,48 @@ static pcnn_status sample_naive(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     return st;
 }
 
+/* Runs slice T through every step; with several slices this runs on
+ * each thread of a parallel region, and one thread draws each pixel for
+ * the whole batch between two barriers. */
+static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
+                      slice *T, pcnn_image x, const pcnn_model_sample_opts *o,
+                      float *l, uint8_t *px, pcnn_status *st)
+{
+    const int64_t C = x.c, HW = S->HW;
+    const int P = (int)S->v[S->out].C;
+    for (int64_t s = 0; s < HW; s++) {
+        advance(S, T, s);
+        memcpy(l + T->b0 * P, at(S, T, S->out, s),
+               (size_t)(T->B * P) * sizeof *l);
+#pragma omp barrier
+#pragma omp single
+        {
+            if (*st == PCNN_OK)
+                *st = draw_pixel(ctx, m, o, l, px, x, s);
+            report(o, x, s);
+        } /* implied barrier */
+        if (*st != PCNN_OK)
+            return;
+        float *v = at(S, T, S->in_x, s); /* x/127.5 - 1 and the ones */
+        for (int64_t b = 0; b < T->B; b++, v += C + 1) {
+            for (int64_t c = 0; c < C; c++)
+                v[c] = (float)x.data[((T->b0 + b) * C + c) * HW + s] /
+                           127.5f -
+                       1.0f;
+            v[C] = 1.0f;
+        }
+    }
+}
+
 static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
                                  const pcnn_model_sample_opts *o, float *l,
                                  uint8_t *px)
 {
-    const int64_t B = x.n, C = x.c, HW = x.h * x.w;
-    const int P = pcnn_head_params(&m->head);
+    const int64_t B = x.n, HW = x.h * x.w;
     sampler S;
     memset(&S, 0, sizeof S);
-    S.labels = o->labels;
     S.be = ctx->be;
     S.params = &m->params;
-    S.threads = ctx->threads;
     pcnn_status st = pcnn_model_refresh_weights(ctx, m);
     if (st == PCNN_OK)
         st = plan(&S, m, B);
@@ -539,30 +615,40 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
         sampler_free(&S);
         return st;
     }
-    if (S.in_cond >= 0) { /* NCHW -> channels last */
-        const sval *v = &S.v[S.in_cond];
-        for (int64_t b = 0; b < B; b++)
-            for (int64_t c = 0; c < v->C; c++)
-                for (int64_t k = 0; k < HW; k++)
-                    v->data[(b * HW + k) * v->C + c] =
-                        o->cond.data[(b * v->C + c) * HW + k];
+    /* threads split the batch (no synchronization inside a step); a batch
+     * smaller than the thread count runs whole, its GEMMs threaded */
+    const int nt = ctx->threads < B ? ctx->threads : (int)B;
+    slice *T = calloc((size_t)nt, sizeof *T);
+    if (!T) {
+        sampler_free(&S);
+        return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     }
-    const sval *in = &S.v[S.in_x], *out = &S.v[S.out];
-    for (int64_t s = 0; s < HW; s++) {
-        advance(&S, s);
-        for (int64_t b = 0; b < B; b++)
-            memcpy(l + b * P, at(out, b, s), (size_t)P * sizeof *l);
-        st = draw_pixel(ctx, m, o, l, px, x, s);
-        if (st != PCNN_OK)
-            break;
-        for (int64_t b = 0; b < B; b++) { /* x/127.5 - 1 and the ones */
-            float *v = at(in, b, s);
-            for (int64_t c = 0; c < C; c++)
-                v[c] = (float)x.data[(b * C + c) * HW + s] / 127.5f - 1.0f;
-            v[C] = 1.0f;
+    for (int t = 0; t < nt && st == PCNN_OK; t++) {
+        T[t].b0 = B * t / nt;
+        T[t].B = B * (t + 1) / nt - T[t].b0;
+        T[t].labels = o->labels ? o->labels + T[t].b0 : NULL;
+        T[t].threads = nt > 1 ? 1 : ctx->threads;
+        if (slice_alloc(&S, &T[t]))
+            st = pcnn_fail(PCNN_ERR_NOMEM,
+                           "sampler: out of memory for the layer caches");
+    }
+    if (st == PCNN_OK && S.in_cond >= 0) /* NCHW -> (H, W, B, C) */
+        for (int t = 0; t < nt; t++) {
+            const int64_t Cc = S.v[S.in_cond].C;
+            for (int64_t b = 0; b < T[t].B; b++)
+                for (int64_t c = 0; c < Cc; c++)
+                    for (int64_t k = 0; k < HW; k++)
+                        at(&S, &T[t], S.in_cond, k)[b * Cc + c] =
+                            o->cond.data[((T[t].b0 + b) * Cc + c) * HW + k];
         }
-        report(o, x, s);
+    if (st == PCNN_OK) {
+#pragma omp parallel num_threads(nt) if (nt > 1)
+        run_slice(ctx, m, &S, &T[nt > 1 ? omp_get_thread_num() : 0], x, o, l,
+                  px, &st);
     }
+    for (int t = 0; t < nt; t++)
+        slice_free(&T[t]);
+    free(T);
     sampler_free(&S);
     return st;
 }
