@@ -470,6 +470,11 @@ pcnn_status pcnn_dataset_load_idx(const char *images_path,
 pcnn_status pcnn_dataset_load_folder(const char *dir, int channels, int size,
                                      pcnn_dataset *out);
 
+/* One image file, decoded, converted, cropped and resized as
+ * pcnn_dataset_load_folder does: out holds 1 image. */
+pcnn_status pcnn_dataset_load_image(const char *path, int channels, int size,
+                                    pcnn_dataset *out);
+
 /* Releases d's arrays and zeroes it. Safe on a zeroed struct and on NULL. */
 void pcnn_dataset_free(pcnn_dataset *d);
 

@@ -59,8 +59,9 @@ TEST(cli_help_and_bad_flags)
     if (!have_cli())
         return;
     static char out[8192];
-    const char *cmds[] = {"train", "eval", "info", "bench"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *cmds[] = {"train", "eval", "info", "bench", "sample",
+                          "complete"};
+    for (size_t i = 0; i < 6; i++) {
         CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
                   strstr(out, "usage: pixelcnn") != NULL,
               "%s --help", cmds[i]);
@@ -165,6 +166,109 @@ TEST(cli_train_resume_eval_info)
         fclose(f);
     CHECK(lines == 4, "metrics.jsonl has %d lines, want 3 steps + 1 test",
           lines);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+TEST(cli_sample_and_complete)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    static char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s train --data mnist:%s --out %s/a " TINY
+                 " --steps 4 --no-test",
+                 cli(), dir, dir);
+    REQUIRE(rc == 0, "train: %s", out);
+    rc = run(out, sizeof out,
+             "%s sample --checkpoint %s/a/checkpoint.safetensors -n 5 "
+             "--cols 3 -o %s/s.png --npy %s/s.npy --seed 9 --threads 2",
+             cli(), dir, dir, dir);
+    CHECK(rc == 0 && strstr(out, "sampled 5 images of 1x8x8"), "sample: %s",
+          out);
+    char path[600];
+    snprintf(path, sizeof path, "%s/s.png", dir);
+    CHECK(file_size(path) > 100, "no samples.png");
+    /* .npy: a 128-byte header (magic, version, length, dict) then 5*64
+     * bytes */
+    snprintf(path, sizeof path, "%s/s.npy", dir);
+    CHECK(file_size(path) == 128 + 5 * 64, "npy size %ld", file_size(path));
+    FILE *f = fopen(path, "rb");
+    char hdr[129] = {0};
+    if (f) {
+        CHECK(fread(hdr, 1, 128, f) == 128, "read npy");
+        fclose(f);
+    }
+    CHECK(hdr[8] == 118 && hdr[9] == 0 && hdr[127] == '\n',
+          "npy header length");
+    CHECK(!memcmp(hdr, "\x93NUMPY", 6) && strstr(hdr + 10, "(5, 1, 8, 8)"),
+          "npy header: %s", hdr + 10);
+    /* the naive sampler gives the same images */
+    rc = run(out, sizeof out,
+             "%s sample --checkpoint %s/a/checkpoint.safetensors -n 5 "
+             "-o %s/n.npy --seed 9 --naive --threads 1 && cmp %s/s.npy %s/n.npy",
+             cli(), dir, dir, dir, dir);
+    CHECK(rc == 0, "naive vs cached: %s", out);
+    /* completion: the known top half is the data's */
+    rc = run(out, sizeof out,
+             "%s complete --checkpoint %s/a/checkpoint.safetensors "
+             "--data mnist:%s --index 2 --count 2 -n 3 -o %s/c.npy",
+             cli(), dir, dir, dir);
+    CHECK(rc == 0 && strstr(out, "completed 2 images x 3"), "complete: %s",
+          out);
+    snprintf(path, sizeof path, "%s/c.npy", dir);
+    f = fopen(path, "rb");
+    unsigned char got[6 * 64], want[2 * 64];
+    int ok = f && fseek(f, 128, SEEK_SET) == 0 &&
+             fread(got, 1, sizeof got, f) == sizeof got;
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", dir);
+    f = fopen(path, "rb");
+    ok = ok && f && fseek(f, 16 + 2 * 64, SEEK_SET) == 0 &&
+         fread(want, 1, sizeof want, f) == sizeof want;
+    if (f)
+        fclose(f);
+    CHECK(ok, "cannot read the completions");
+    for (int k = 0; ok && k < 6; k++)
+        CHECK(!memcmp(got + k * 64, want + (k / 3) * 64, 32),
+              "completion %d changed a known pixel", k);
+    rc = run(out, sizeof out,
+             "%s complete --checkpoint %s/a/checkpoint.safetensors "
+             "--data mnist:%s --known outside:2,2,6,6 -o %s/c.png",
+             cli(), dir, dir, dir);
+    CHECK(rc == 0 && strstr(out, "note: "), "late known pixels: %s", out);
+    /* errors */
+    CHECK(run(out, sizeof out,
+              "%s complete --checkpoint %s/a/checkpoint.safetensors "
+              "--data mnist:%s --known box:1,2,3",
+              cli(), dir, dir) == 2 &&
+              strstr(out, "--known box:1,2,3"),
+          "bad box: %s", out);
+    CHECK(run(out, sizeof out,
+              "%s complete --checkpoint %s/a/checkpoint.safetensors "
+              "--data mnist:%s --index 99",
+              cli(), dir, dir) == 2 &&
+              strstr(out, "--index 99"),
+          "index out of range: %s", out);
+    CHECK(run(out, sizeof out, "%s sample --checkpoint %s/nothing", cli(),
+              dir) == 1 &&
+              strstr(out, "nothing"),
+          "missing checkpoint: %s", out);
+    CHECK(run(out, sizeof out,
+              "%s sample --checkpoint %s/a/checkpoint.safetensors "
+              "--log-scale-offset nan",
+              cli(), dir) == 2 &&
+              strstr(out, "--log-scale-offset"),
+          "NaN offset: %s", out);
     run(out, sizeof out, "rm -rf %s", dir);
 }
 

@@ -13,6 +13,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
 
 /* Loads the `split` ("train" or "test") of the data set named by spec,
  * KIND:PATH (cli_data.c); size is the image side for folders. Prints a
@@ -31,6 +33,14 @@ const char *cli_str_arg(const char *cmd, int argc, char **argv, int *i);
 int bench_models(int reps, int threads, const char *only);
 /* Draws the training curve (and test points) of metrics.jsonl as a PNG. */
 int cli_plot_metrics(const char *jsonl, const char *png);
+
+/* Writes images x (n, c, h, w) as a PNG grid of `cols` columns, each
+ * image scaled up `scale` times (grid.c); 0, or 1 with a message. */
+int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
+                   int h, int w, int cols, int scale);
+/* Writes x (n, c, h, w) as a NumPy .npy file of uint8. */
+int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
+                  int h, int w);
 
 /* Reads the integer after argv[*i] into *out, in [lo, hi]. On error
  * prints a one-line message naming the flag and returns non-zero. */

@@ -15,6 +15,8 @@ static const struct {
     {"train", cmd_train, "train a PixelCNN++ model, checkpointing as it goes"},
     {"eval", cmd_eval, "bits/dim of a checkpoint on a data set"},
     {"info", cmd_info, "a checkpoint's config, size and training state"},
+    {"sample", cmd_sample, "draw images from a checkpoint (PNG grid, .npy)"},
+    {"complete", cmd_complete, "fill in the unknown part of images"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -274,3 +274,26 @@ pcnn_status pcnn_dataset_load_folder(const char *dir, int channels, int size,
         pcnn_dataset_free(out);
     return s;
 }
+
+pcnn_status pcnn_dataset_load_image(const char *path, int channels, int size,
+                                    pcnn_dataset *out)
+{
+    static const char fn[] = "pcnn_dataset_load_image";
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: out is NULL", fn);
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: path is NULL", fn);
+    if (channels != 1 && channels != 3)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: channels is %d (1 or 3)", fn,
+                         channels);
+    if (size < 1 || size > FOLDER_MAX_SIZE)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: size is %d (1 .. %d)", fn, size,
+                         FOLDER_MAX_SIZE);
+    pcnn_status s = pcnn_data_alloc(out, 1, channels, size, size, 0);
+    if (s == PCNN_OK)
+        s = load_one(path, channels, size, out->images);
+    if (s != PCNN_OK)
+        pcnn_dataset_free(out);
+    return s;
+}

@@ -1,0 +1,539 @@
+/*
+ * cmd_sample.c -- `pixelcnn sample` (images from a checkpoint) and
+ * `pixelcnn complete` (the unknown part of given images), both through
+ * pcnn_model_sample: the cached sampler unless --naive.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char sample_usage[] =
+    "usage: pixelcnn sample --checkpoint FILE [-n N] [-o OUT.png] [flags]\n"
+    "\n"
+    "Draws N images from the model with the cached sampler (every layer\n"
+    "value computed once; docs/sampling.md) and writes them as a PNG grid.\n"
+    "\n"
+    "  --checkpoint FILE     a checkpoint written by pixelcnn train\n"
+    "  -n N                  images (default 16)\n"
+    "  -o FILE               output: a PNG grid, or a .npy array of uint8\n"
+    "                        (N, C, H, W) when FILE ends in .npy\n"
+    "                        (default samples.png)\n"
+    "  --npy FILE            also write the images as a .npy array\n"
+    "  --cols N              grid columns (default: about sqrt(N))\n"
+    "  --scale N             each pixel as N x N in the grid (default: 2\n"
+    "                        for images under 64 pixels, else 1)\n"
+    "  --seed S              random seed (default 1); same seed, same images\n"
+    "  --log-scale-offset X  added to every logistic log-scale: < 0 gives\n"
+    "                        sharper, less varied images (default 0)\n"
+    "  --temperature T       categorical heads: logits / T (default 1)\n"
+    "  --class K             class-conditional models: the class to draw\n"
+    "  --weights W           ema (default, when the file has them) or raw\n"
+    "  --naive               the reference sampler: one full forward pass\n"
+    "                        per pixel (slow; for checking)\n"
+    "  --threads N           threads (default: all cores)\n";
+
+static const char complete_usage[] =
+    "usage: pixelcnn complete --checkpoint FILE (--image F | --data D)\n"
+    "                         [--known SPEC] [-n N] [-o OUT.png] [flags]\n"
+    "\n"
+    "Keeps the known pixels of each image and samples the rest, N times.\n"
+    "The grid has one row per image: the input with its unknown pixels\n"
+    "grayed, N completions, then the original.\n"
+    "\n"
+    "  --checkpoint FILE  a checkpoint written by pixelcnn train\n"
+    "  --image FILE       a PNG/JPEG, center-cropped and resized to the\n"
+    "                     model's size\n"
+    "  --data KIND:PATH   or images of a data set (see pixelcnn eval)\n"
+    "  --split S          train or test (default test)\n"
+    "  --index I          first image of the data set (default 0)\n"
+    "  --count K          images from --index on (default 4)\n"
+    "  --known SPEC       which pixels are known (default top):\n"
+    "                       top, left      the top or left half\n"
+    "                       bottom, right  the bottom or right half\n"
+    "                       box:X0,Y0,X1,Y1     inside the box [X0,X1)x[Y0,Y1)\n"
+    "                       outside:X0,Y0,X1,Y1 all but that box\n"
+    "                       FILE.png       a mask image of the model's size\n"
+    "                                      (after crop and resize): values\n"
+    "                                      >= 128 are known\n"
+    "  -n N               completions per image (default 6)\n"
+    "  -o FILE            PNG grid (default completions.png), or .npy of\n"
+    "                     the completions (K*N, C, H, W)\n"
+    "  --seed S, --log-scale-offset X, --temperature T, --class K,\n"
+    "  --weights W, --naive, --scale N, --threads N: as in pixelcnn sample\n"
+    "\n"
+    "The model reads pixels in raster order: a pixel is drawn given the\n"
+    "pixels above it and to its left. Known pixels that come after an\n"
+    "unknown one (bottom, right, outside:...) are kept in the output but do\n"
+    "not influence the drawn pixels; the command says how many there are.\n";
+
+typedef struct {
+    const char *ckpt, *out, *npy, *weights;
+    int n, cols, scale, cls, threads, naive;
+    double seed, offset, temperature;
+} common;
+
+/* Parses a flag shared by both commands: 1 if taken, 0 if not ours,
+ * -1 on a bad value (message printed). */
+static int common_flag(const char *cmd, common *c, int argc, char **argv,
+                       int *i)
+{
+    const char *f = argv[*i];
+    if (!strcmp(f, "--checkpoint"))
+        return (c->ckpt = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
+    if (!strcmp(f, "-o"))
+        return (c->out = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
+    if (!strcmp(f, "--npy"))
+        return (c->npy = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
+    if (!strcmp(f, "-n"))
+        return cli_int_arg(cmd, argc, argv, i, 1, 4096, &c->n) ? -1 : 1;
+    if (!strcmp(f, "--cols"))
+        return cli_int_arg(cmd, argc, argv, i, 1, 1024, &c->cols) ? -1 : 1;
+    if (!strcmp(f, "--scale"))
+        return cli_int_arg(cmd, argc, argv, i, 1, 32, &c->scale) ? -1 : 1;
+    if (!strcmp(f, "--class"))
+        return cli_int_arg(cmd, argc, argv, i, 0, 65535, &c->cls) ? -1 : 1;
+    if (!strcmp(f, "--threads"))
+        return cli_int_arg(cmd, argc, argv, i, 1, 4096, &c->threads) ? -1
+                                                                       : 1;
+    if (!strcmp(f, "--seed"))
+        return cli_double_arg(cmd, argc, argv, i, 0, 9007199254740992.0,
+                              &c->seed)
+                   ? -1
+                   : 1;
+    if (!strcmp(f, "--log-scale-offset"))
+        return cli_double_arg(cmd, argc, argv, i, -19.99, 19.99, &c->offset)
+                   ? -1
+                   : 1;
+    if (!strcmp(f, "--temperature"))
+        return cli_double_arg(cmd, argc, argv, i, 0.0011, 999,
+                              &c->temperature)
+                   ? -1
+                   : 1;
+    if (!strcmp(f, "--naive")) {
+        c->naive = 1;
+        return 1;
+    }
+    if (!strcmp(f, "--weights")) {
+        if (!(c->weights = cli_str_arg(cmd, argc, argv, i)))
+            return -1;
+        if (strcmp(c->weights, "ema") && strcmp(c->weights, "raw")) {
+            fprintf(stderr, "pixelcnn %s: --weights %s: ema or raw\n", cmd,
+                    c->weights);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static void progress(void *arg, int64_t done, int64_t total)
+{
+    const char *cmd = arg;
+    fprintf(stderr, "\rpixelcnn %s: row %lld/%lld", cmd, (long long)done,
+            (long long)total);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Loads the checkpoint and a context; 0, or 1 with a message. */
+static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
+                      pcnn_model **m)
+{
+    int has_trainer = 0;
+    pcnn_model_config cfg;
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c->threads};
+    pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
+                                               &has_trainer);
+    int ema = c->weights ? !strcmp(c->weights, "ema") : has_trainer;
+    if (s == PCNN_OK)
+        s = pcnn_ctx_create(ctx, &co);
+    if (s == PCNN_OK)
+        s = pcnn_checkpoint_load_model(c->ckpt, ema, m);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
+        return 1;
+    }
+    cfg = *pcnn_model_get_config(*m);
+    if (cfg.cond_channels > 0) {
+        fprintf(stderr,
+                "pixelcnn %s: %s: the model needs a condition map (%d "
+                "channels), which this command cannot supply\n",
+                cmd, c->ckpt, cfg.cond_channels);
+        return 1;
+    }
+    if (cfg.num_classes > 0 && c->cls < 0) {
+        fprintf(stderr,
+                "pixelcnn %s: %s is class-conditional: give --class K "
+                "(0..%d)\n",
+                cmd, c->ckpt, cfg.num_classes - 1);
+        return 1;
+    }
+    if (cfg.num_classes > 0 && c->cls >= cfg.num_classes) {
+        fprintf(stderr, "pixelcnn %s: --class %d: the model has classes "
+                        "0..%d\n",
+                cmd, c->cls, cfg.num_classes - 1);
+        return 1;
+    }
+    return 0;
+}
+
+static void init_common(common *c, const char *out, int n)
+{
+    memset(c, 0, sizeof *c);
+    c->out = out;
+    c->n = n;
+    c->cls = -1;
+    c->seed = 1;
+    c->temperature = 1;
+}
+
+static pcnn_model_sample_opts opts_of(const common *c, const int32_t *labels,
+                                      const char *cmd)
+{
+    pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
+    o.seed = (uint64_t)c->seed;
+    o.log_scale_offset = (float)c->offset;
+    o.temperature = (float)c->temperature;
+    o.labels = labels;
+    o.naive = c->naive;
+    o.progress = isatty(2) ? progress : NULL;
+    o.progress_arg = (void *)cmd;
+    return o;
+}
+
+static int default_scale(const common *c, const pcnn_model_config *cfg)
+{
+    return c->scale ? c->scale : cfg->height < 64 ? 2 : 1;
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    const char *cmd = "sample";
+    common c;
+    init_common(&c, "samples.png", 16);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(sample_usage, stdout);
+            return 0;
+        }
+        int r = common_flag(cmd, &c, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r == 0)
+            return cli_bad_flag(cmd, argv[i]);
+    }
+    if (!c.ckpt) {
+        fprintf(stderr, "pixelcnn sample: --checkpoint FILE is required\n");
+        return 2;
+    }
+    pcnn_ctx *ctx = NULL;
+    pcnn_model *m = NULL;
+    int rc = open_model(cmd, &c, &ctx, &m);
+    uint8_t *x = NULL;
+    int32_t *labels = NULL;
+    if (!rc) {
+        const pcnn_model_config *cfg = pcnn_model_get_config(m);
+        const int64_t n = c.n;
+        x = calloc((size_t)(n * cfg->channels * cfg->height * cfg->width), 1);
+        labels = calloc((size_t)n, sizeof *labels);
+        if (!x || !labels) {
+            fprintf(stderr, "pixelcnn sample: out of memory\n");
+            rc = 1;
+        }
+        for (int64_t k = 0; !rc && k < n; k++)
+            labels[k] = c.cls;
+        pcnn_model_sample_opts o =
+            opts_of(&c, cfg->num_classes ? labels : NULL, cmd);
+        double t0 = now();
+        if (!rc && pcnn_model_sample(ctx, m,
+                                     pcnn_img(x, n, cfg->channels,
+                                              cfg->height, cfg->width),
+                                     &o) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn sample: %s\n", pcnn_last_error());
+            rc = 1;
+        }
+        if (!rc) {
+            printf("sampled %lld images of %dx%dx%d in %.2f s (%s sampler, "
+                   "%d threads)\n",
+                   (long long)n, cfg->channels, cfg->height, cfg->width,
+                   now() - t0, c.naive ? "naive" : "cached",
+                   pcnn_ctx_threads(ctx));
+            int cols = c.cols;
+            while (!cols || (int64_t)cols * cols < n)
+                cols++;
+            if (c.cols)
+                cols = c.cols;
+            rc = ends_with(c.out, ".npy")
+                     ? cli_write_npy(c.out, x, n, cfg->channels, cfg->height,
+                                     cfg->width)
+                     : cli_write_grid(c.out, x, n, cfg->channels,
+                                      cfg->height, cfg->width, cols,
+                                      default_scale(&c, cfg));
+            if (!rc && c.npy)
+                rc = cli_write_npy(c.npy, x, n, cfg->channels, cfg->height,
+                                   cfg->width);
+            if (!rc)
+                printf("wrote %s%s%s\n", c.out, c.npy ? " and " : "",
+                       c.npy ? c.npy : "");
+        }
+    }
+    free(x), free(labels);
+    pcnn_model_free(m);
+    pcnn_ctx_free(ctx);
+    return rc;
+}
+
+/* The known-pixel mask (h*w) of SPEC; 0, or 2 with a message. */
+static int parse_known(const char *spec, int h, int w, uint8_t *known)
+{
+    int x0, y0, x1, y1;
+    char tail;
+    memset(known, 0, (size_t)h * (size_t)w);
+    if (!strcmp(spec, "top") || !strcmp(spec, "bottom") ||
+        !strcmp(spec, "left") || !strcmp(spec, "right")) {
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++)
+                known[i * w + j] = spec[0] == 't'   ? i < h / 2
+                                   : spec[0] == 'b' ? i >= h / 2
+                                   : spec[0] == 'l' ? j < w / 2
+                                                    : j >= w / 2;
+        return 0;
+    }
+    int box = !strncmp(spec, "box:", 4), outside = !strncmp(spec, "outside:",
+                                                            8);
+    if (box || outside) {
+        const char *nums = spec + (box ? 4 : 8);
+        if (sscanf(nums, "%d,%d,%d,%d%c", &x0, &y0, &x1, &y1, &tail) != 4 ||
+            x0 < 0 || y0 < 0 || x1 > w || y1 > h || x0 >= x1 || y0 >= y1) {
+            fprintf(stderr,
+                    "pixelcnn complete: --known %s: want X0,Y0,X1,Y1 with "
+                    "0 <= X0 < X1 <= %d and 0 <= Y0 < Y1 <= %d\n",
+                    spec, w, h);
+            return 2;
+        }
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                int in = i >= y0 && i < y1 && j >= x0 && j < x1;
+                known[i * w + j] = (uint8_t)(box ? in : !in);
+            }
+        return 0;
+    }
+    if (ends_with(spec, ".png") || ends_with(spec, ".PNG") ||
+        ends_with(spec, ".pgm") || ends_with(spec, ".bmp")) {
+        pcnn_dataset mask = {0};
+        if (pcnn_dataset_load_image(spec, 1, h, &mask) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn complete: --known: %s\n",
+                    pcnn_last_error());
+            return 2;
+        }
+        if (h != w) {
+            pcnn_dataset_free(&mask);
+            fprintf(stderr, "pixelcnn complete: --known %s: a mask image "
+                            "needs a square model\n",
+                    spec);
+            return 2;
+        }
+        for (int k = 0; k < h * w; k++)
+            known[k] = mask.images[k] >= 128;
+        pcnn_dataset_free(&mask);
+        return 0;
+    }
+    fprintf(stderr,
+            "pixelcnn complete: --known %s: top, bottom, left, right, "
+            "box:X0,Y0,X1,Y1, outside:X0,Y0,X1,Y1 or a .png mask\n",
+            spec);
+    return 2;
+}
+
+int cmd_complete(int argc, char **argv)
+{
+    const char *cmd = "complete", *image = NULL, *data = NULL;
+    const char *split = "test", *spec = "top";
+    int index = 0, count = 4;
+    common c;
+    init_common(&c, "completions.png", 6);
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(complete_usage, stdout);
+            return 0;
+        }
+        int r = common_flag(cmd, &c, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r == 1)
+            continue;
+        if (!strcmp(f, "--image")) {
+            if (!(image = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(f, "--data")) {
+            if (!(data = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(f, "--split")) {
+            if (!(split = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+            if (strcmp(split, "train") && strcmp(split, "test")) {
+                fprintf(stderr,
+                        "pixelcnn complete: --split %s: train or test\n",
+                        split);
+                return 2;
+            }
+        } else if (!strcmp(f, "--known")) {
+            if (!(spec = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(f, "--index")) {
+            if (cli_int_arg(cmd, argc, argv, &i, 0, 2000000000, &index))
+                return 2;
+        } else if (!strcmp(f, "--count")) {
+            if (cli_int_arg(cmd, argc, argv, &i, 1, 1024, &count))
+                return 2;
+        } else {
+            return cli_bad_flag(cmd, f);
+        }
+    }
+    if (!c.ckpt || (!image) == (!data)) {
+        fprintf(stderr, "pixelcnn complete: --checkpoint FILE and one of "
+                        "--image FILE or --data KIND:PATH are required\n");
+        return 2;
+    }
+    pcnn_ctx *ctx = NULL;
+    pcnn_model *m = NULL;
+    pcnn_dataset d = {0};
+    uint8_t *x = NULL, *known = NULL, *grid = NULL;
+    int32_t *labels = NULL;
+    int rc = open_model(cmd, &c, &ctx, &m);
+    const pcnn_model_config *cfg = m ? pcnn_model_get_config(m) : NULL;
+    if (!rc) {
+        if (image) {
+            if (pcnn_dataset_load_image(image, cfg->channels, cfg->height,
+                                        &d) != PCNN_OK) {
+                fprintf(stderr, "pixelcnn complete: %s\n", pcnn_last_error());
+                rc = 1;
+            }
+            index = 0, count = 1;
+        } else {
+            rc = cli_load_data(cmd, data, split, cfg->height, &d);
+        }
+    }
+    if (!rc && (d.c != cfg->channels || d.h != cfg->height ||
+                d.w != cfg->width)) {
+        fprintf(stderr, "pixelcnn complete: images are %lldx%lldx%lld, the "
+                        "model takes %dx%dx%d\n",
+                (long long)d.c, (long long)d.h, (long long)d.w,
+                cfg->channels, cfg->height, cfg->width);
+        rc = 1;
+    }
+    if (!rc && index >= d.n) {
+        fprintf(stderr, "pixelcnn complete: --index %d: the data set has "
+                        "%lld images\n",
+                index, (long long)d.n);
+        rc = 2;
+    }
+    int64_t K = 0, N = c.n, img = 0, HW = 0, lateknown = 0;
+    if (!rc) {
+        K = index + count <= d.n ? count : d.n - index;
+        img = d.c * d.h * d.w;
+        HW = d.h * d.w;
+        x = malloc((size_t)(K * N * img));
+        known = malloc((size_t)(K * N * HW));
+        labels = calloc((size_t)(K * N), sizeof *labels);
+        grid = malloc((size_t)(K * (N + 2) * img));
+        if (!x || !known || !labels || !grid) {
+            fprintf(stderr, "pixelcnn complete: out of memory\n");
+            rc = 1;
+        }
+    }
+    if (!rc)
+        rc = parse_known(spec, (int)d.h, (int)d.w, known);
+    if (!rc) {
+        int64_t first_unknown = -1;
+        for (int64_t k = 0; k < HW; k++) {
+            if (!known[k] && first_unknown < 0)
+                first_unknown = k;
+            if (known[k] && first_unknown >= 0)
+                lateknown++;
+        }
+        if (first_unknown < 0) {
+            fprintf(stderr, "pixelcnn complete: --known %s: every pixel is "
+                            "known\n",
+                    spec);
+            rc = 2;
+        }
+    }
+    if (!rc) {
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < N; j++) {
+                memcpy(x + (k * N + j) * img, d.images + (index + k) * img,
+                       (size_t)img);
+                if (k * N + j > 0)
+                    memcpy(known + (k * N + j) * HW, known, (size_t)HW);
+                labels[k * N + j] =
+                    c.cls >= 0 ? c.cls
+                    : d.labels && d.labels[index + k] < cfg->num_classes
+                        ? d.labels[index + k]
+                        : 0;
+            }
+        if (lateknown)
+            printf("note: %lld known pixels come after the first unknown "
+                   "one in raster order: they are kept, but the drawn "
+                   "pixels do not depend on them\n",
+                   (long long)lateknown);
+        pcnn_model_sample_opts o =
+            opts_of(&c, cfg->num_classes ? labels : NULL, cmd);
+        o.known = known;
+        double t0 = now();
+        if (pcnn_model_sample(ctx, m,
+                              pcnn_img(x, K * N, cfg->channels, cfg->height,
+                                       cfg->width),
+                              &o) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn complete: %s\n", pcnn_last_error());
+            rc = 1;
+        } else {
+            printf("completed %lld images x %lld in %.2f s (%s sampler)\n",
+                   (long long)K, (long long)N, now() - t0,
+                   c.naive ? "naive" : "cached");
+        }
+    }
+    if (!rc && ends_with(c.out, ".npy")) {
+        rc = cli_write_npy(c.out, x, K * N, (int)d.c, (int)d.h, (int)d.w);
+    } else if (!rc) {
+        /* rows: masked input, N completions, original */
+        for (int64_t k = 0; k < K; k++) {
+            uint8_t *row = grid + k * (N + 2) * img;
+            const uint8_t *orig = d.images + (index + k) * img;
+            for (int64_t ch = 0; ch < d.c; ch++)
+                for (int64_t p = 0; p < HW; p++)
+                    row[ch * HW + p] = known[p] ? orig[ch * HW + p] : 128;
+            memcpy(row + img, x + k * N * img, (size_t)(N * img));
+            memcpy(row + (N + 1) * img, orig, (size_t)img);
+        }
+        rc = cli_write_grid(c.out, grid, K * (N + 2), (int)d.c, (int)d.h,
+                            (int)d.w, (int)N + 2, default_scale(&c, cfg));
+    }
+    if (!rc && c.npy)
+        rc = cli_write_npy(c.npy, x, K * N, (int)d.c, (int)d.h, (int)d.w);
+    if (!rc)
+        printf("wrote %s\n", c.out);
+    free(x), free(known), free(labels), free(grid);
+    pcnn_dataset_free(&d);
+    pcnn_model_free(m);
+    pcnn_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * grid.c -- writing images: a PNG grid (stb_image_write) or a NumPy .npy
+ * array of uint8 (N, C, H, W).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int stbi_write_png(char const *filename, int w, int h, int comp,
+                   const void *data, int stride_in_bytes);
+
+int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
+                   int h, int w, int cols, int scale)
+{
+    if (n < 1 || cols < 1 || scale < 1)
+        return 1;
+    const int gap = 2;
+    const int64_t rows = (n + cols - 1) / cols;
+    const int64_t cw = w * scale, ch = h * scale;
+    const int64_t W = cols * cw + (cols + 1) * gap;
+    const int64_t H = rows * ch + (rows + 1) * gap;
+    if (W > 32768 || H > 32768) {
+        fprintf(stderr, "%s: a %lld x %lld grid is too large\n", path,
+                (long long)W, (long long)H);
+        return 1;
+    }
+    uint8_t *px = malloc((size_t)(W * H * 3));
+    if (!px) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        return 1;
+    }
+    memset(px, 255, (size_t)(W * H * 3));
+    for (int64_t k = 0; k < n; k++) {
+        const int64_t r = k / cols, q = k % cols;
+        const int64_t y0 = gap + r * (ch + gap), x0 = gap + q * (cw + gap);
+        const uint8_t *img = x + k * c * h * w;
+        for (int64_t y = 0; y < ch; y++)
+            for (int64_t xx = 0; xx < cw; xx++) {
+                const int64_t s = (y / scale) * w + xx / scale;
+                uint8_t *d = px + ((y0 + y) * W + x0 + xx) * 3;
+                for (int e = 0; e < 3; e++)
+                    d[e] = img[(c == 3 ? e : 0) * h * w + s];
+            }
+    }
+    int ok = stbi_write_png(path, (int)W, (int)H, 3, px, (int)W * 3);
+    free(px);
+    if (!ok) {
+        fprintf(stderr, "%s: cannot write the PNG\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
+                  int h, int w)
+{
+    char hdr[128];
+    int len = snprintf(hdr, sizeof hdr,
+                       "{'descr': '|u1', 'fortran_order': False, 'shape': "
+                       "(%lld, %d, %d, %d), }",
+                       (long long)n, c, h, w);
+    /* magic (6) + version (2) + length (2) + header, padded with spaces
+     * to a multiple of 64 and ended by a newline */
+    int total = (10 + len + 1 + 63) / 64 * 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    const int hl = total - 10;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hl & 255, f);
+    fputc(hl >> 8, f);
+    fwrite(hdr, 1, (size_t)len, f);
+    for (int i = 10 + len; i < total - 1; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    size_t bytes = (size_t)(n * c * h * w);
+    int bad = fwrite(x, 1, bytes, f) != bytes;
+    bad |= fclose(f) != 0;
+    if (bad) {
+        fprintf(stderr, "%s: write failed\n", path);
+        return 1;
+    }
+    return 0;
+}
