@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""compare.py OURS.jsonl TWIN.jsonl -- the table of ours vs the twin."""
+"""compare.py OURS.jsonl TWIN.jsonl [SAMPLING.jsonl] -- the tables of ours
+vs the twin: training and evaluation, then sampling."""
 import json
 import sys
 
@@ -27,3 +28,18 @@ for k, o in ours.items():
              o["train_img_s"] / t["train_img_s"], o["eval_img_s"],
              t["eval_img_s"], o["eval_img_s"] / t["eval_img_s"],
              o["peak_rss_mb"], t["peak_rss_mb"]))
+
+if len(sys.argv) > 3:
+    print()
+    print("| config (R,F,M) | cached s ours | naive s ours (extrap.) | naive s "
+          "twin (extrap.) | twin naive / ours cached | peak MB ours cached |")
+    print("|---|---|---|---|---|---|")
+    for r in records(sys.argv[3]):
+        k = tuple(r["config"])
+        t = twin.get(k, {})
+        tn = t.get("naive_sampling_total_s")
+        print("| %s | %.2f | %.1f | %s | %s | %.0f |"
+              % (",".join(map(str, k)), r["sample_cached_s"],
+                 r["sample_naive_s"], "%.1f" % tn if tn else "-",
+                 "%.0fx" % (tn / r["sample_cached_s"]) if tn else "-",
+                 r["sample_peak_rss_mb"]))

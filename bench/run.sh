@@ -3,8 +3,9 @@
 #   1. conv GFLOP/s against the machine's SGEMM rate (pixelcnn bench)
 #   2. whole-model training and evaluation images/s and peak memory
 #      (pixelcnn bench --models)
-#   3. when Debian's python3-torch is there, the PyTorch twin's same figures
-#      (twin/bench_twin.py, same threads) and our ratio to it.
+#   3. sampling 16 images: cached and naive (pixelcnn bench --sampling)
+#   4. when Debian's python3-torch is there, the PyTorch twin's same figures
+#      (twin/bench_twin.py --sampling, same threads) and our ratios to it.
 # Usage: sh bench/run.sh BUILD_DIR [THREADS]
 set -eu
 build=${1:-build}
@@ -16,12 +17,15 @@ echo "== conv ops vs SGEMM (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})"
 echo
 echo "== whole models"
 "$build/pixelcnn" bench --models --threads "$threads" | tee "$out/ours.jsonl"
+echo
+echo "== sampling"
+"$build/pixelcnn" bench --sampling --threads "$threads" | tee "$out/sampling.jsonl"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo
     echo "== PyTorch twin ($(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)'), $threads threads)"
-    /usr/bin/python3 twin/bench_twin.py --threads "$threads" | tee "$out/twin.jsonl"
+    /usr/bin/python3 twin/bench_twin.py --threads "$threads" --sampling | tee "$out/twin.jsonl"
     echo
-    /usr/bin/python3 bench/compare.py "$out/ours.jsonl" "$out/twin.jsonl"
+    /usr/bin/python3 bench/compare.py "$out/ours.jsonl" "$out/twin.jsonl" "$out/sampling.jsonl"
 else
     echo "(python3-torch not installed: no twin comparison)"
 fi

@@ -116,3 +116,101 @@ int bench_models(int reps, int threads, const char *only)
     }
     return 0;
 }
+
+/* Sampling 16 images of 32x32x3 from config (R, F, M) with random weights:
+ * the cached sampler (median of reps runs, whole), and the naive one
+ * extrapolated: one full forward pass per pixel, `steps` passes timed,
+ * times 1024. One JSON line to fd. */
+static int bench_sample_one(int R, int F, int M, int reps, int threads,
+                            int fd)
+{
+    const int B = 16, steps = 3;
+    pcnn_model_config c = pcnn_model_config_default();
+    c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
+    pcnn_ctx *ctx;
+    pcnn_model *m;
+    uint8_t *x = calloc((size_t)B * 3 * 32 * 32, 1);
+    pcnn_head h;
+    if (!x || pcnn_ctx_create(&ctx, &co) || pcnn_model_create(&m, &c, 1)) {
+        fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+        return 1;
+    }
+    h = pcnn_model_head(m);
+    const int P = pcnn_head_params(&h);
+    float *l = malloc((size_t)B * (size_t)P * 1024 * sizeof *l);
+    double ts[64], tn[8];
+    pcnn_image img = pcnn_img(x, B, 3, 32, 32);
+    pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
+    for (int r = 0; r < reps; r++) {
+        o.seed = (uint64_t)r;
+        double t0 = now();
+        if (pcnn_model_sample(ctx, m, img, &o) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+            return 1;
+        }
+        ts[r] = now() - t0;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const double rss = (double)ru.ru_maxrss / 1024;
+    pcnn_batch b = {img, NULL, pcnn_none()};
+    for (int r = -1; r < steps; r++) {
+        double t0 = now();
+        if (!l || pcnn_model_forward(ctx, m, &b,
+                                     pcnn_t4(l, B, P, 32, 32)) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+            return 1;
+        }
+        if (r >= 0)
+            tn[r] = now() - t0;
+    }
+    qsort(ts, (size_t)reps, sizeof *ts, cmp);
+    qsort(tn, (size_t)steps, sizeof *tn, cmp);
+    char line[320];
+    int n = snprintf(line, sizeof line,
+                     "{\"config\": [%d, %d, %d], \"sample_cached_s\": "
+                     "%.3f, \"sample_cached_runs\": %d, "
+                     "\"sample_naive_s\": %.1f, "
+                     "\"naive_extrapolated_from_steps\": %d, "
+                     "\"sample_peak_rss_mb\": %.0f}\n",
+                     R, F, M, ts[reps / 2], reps, tn[steps / 2] * 1024, steps,
+                     rss);
+    if (write(fd, line, (size_t)n) != n)
+        return 1;
+    free(l), free(x);
+    pcnn_model_free(m);
+    pcnn_ctx_free(ctx);
+    return 0;
+}
+
+int bench_sampling(int reps, int threads, const char *only)
+{
+    static const int configs[2][3] = {{1, 32, 5}, {5, 160, 10}};
+    printf("Sampling 16 images of 32x32x3 (random weights), 3 resolutions; "
+           "cached: median of %d whole runs (1 for (5,160,10)); naive: one "
+           "forward pass per pixel, the median of 3 passes times 1024 "
+           "(extrapolated)\n",
+           reps);
+    for (int k = 0; k < 2; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "%d,%d,%d", configs[k][0], configs[k][1],
+                 configs[k][2]);
+        if (only && strcmp(only, name))
+            continue;
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0)
+            return 1;
+        if (pid == 0)
+            _exit(bench_sample_one(configs[k][0], configs[k][1],
+                                   configs[k][2],
+                                   configs[k][1] >= 160 ? 1 : reps, threads,
+                                   1));
+        int st;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st))
+            return 1;
+    }
+    return 0;
+}

@@ -31,6 +31,8 @@ int cli_double_arg(const char *cmd, int argc, char **argv, int *i, double lo,
 const char *cli_str_arg(const char *cmd, int argc, char **argv, int *i);
 /* Whole-model throughput (bench_models.c); only: "R,F,M" or NULL. */
 int bench_models(int reps, int threads, const char *only);
+/* Cached and naive sampling times (bench_models.c). */
+int bench_sampling(int reps, int threads, const char *only);
 /* Draws the training curve (and test points) of metrics.jsonl as a PNG. */
 int cli_plot_metrics(const char *jsonl, const char *png);
 

@@ -139,6 +139,7 @@ static void bench_conv(pcnn_ctx *ctx, const conv_shape *s, int64_t B,
 static const char bench_usage[] =
     "usage: pixelcnn bench [--reps N] [--threads N] [--quick]\n"
     "       pixelcnn bench --models [--config R,F,M] [--reps N]\n"
+    "       pixelcnn bench --sampling [--config R,F,M] [--reps N]\n"
     "\n"
     "Measures the machine's SGEMM rate, then forward and backward GFLOP/s\n"
     "of PixelCNN++'s convolutions (batch 16, 32x32, 160 filters) and their\n"
@@ -151,11 +152,15 @@ static const char bench_usage[] =
     "               memory of whole models (nr_resnet, nr_filters, nr_mix)\n"
     "               = (1,32,5) (2,64,5) (3,96,10) (5,160,10), one JSON line\n"
     "               each (default --reps 3)\n"
+    "  --sampling   instead: seconds to sample 16 images of 32x32x3 from\n"
+    "               (1,32,5) and (5,160,10), cached and naive (the naive\n"
+    "               time extrapolated from 3 forward passes), one JSON line\n"
+    "               each (default --reps 3; 1 for (5,160,10))\n"
     "  --config R,F,M  only this model config\n";
 
 int cmd_bench(int argc, char **argv)
 {
-    int reps = 0, threads = 0, quick = 0, models = 0;
+    int reps = 0, threads = 0, quick = 0, models = 0, sampling = 0;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -171,6 +176,8 @@ int cmd_bench(int argc, char **argv)
             quick = 1;
         } else if (!strcmp(argv[i], "--models")) {
             models = 1;
+        } else if (!strcmp(argv[i], "--sampling")) {
+            sampling = 1;
         } else if (!strcmp(argv[i], "--config")) {
             if (!(only = cli_str_arg("bench", argc, argv, &i)))
                 return 2;
@@ -178,6 +185,8 @@ int cmd_bench(int argc, char **argv)
             return cli_bad_flag("bench", argv[i]);
         }
     }
+    if (sampling)
+        return bench_sampling(reps ? reps : 3, threads, only);
     if (models)
         return bench_models(reps ? reps : 3, threads, only);
     if (!reps)
