@@ -46,6 +46,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 KERNEL_SRC := $(filter-out src/cpu/backend_cpu.c,$(wildcard src/cpu/*.c))
 LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c src/model/*.c \
+              src/chain/*.c \
               src/data/*.c src/train/*.c) \
               src/cpu/backend_cpu.c $(KERNEL_SRC)
 TEST_SRC   := $(wildcard tests/*.c)

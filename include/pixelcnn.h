@@ -311,6 +311,22 @@ pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
                           pcnn_tensor probs, pcnn_tensor l, pcnn_image x,
                           int c);
 
+/* ---------------------------------------------------------------- views
+ *
+ * A view is a deterministic function of an 8-bit image (docs/chains.md):
+ *   view(X) = gray4(half^halvings(X))  when gray4, else half^halvings(X)
+ * half: each 2x2 block's mean per channel, rounded half up:
+ *   (a + b + c + d + 2) / 4 in integers (H and W must be even).
+ * gray4: Y = 0.299 R + 0.587 G + 0.114 B, then floor(Y / 16), 16 levels:
+ *   exactly (299 R + 587 G + 114 B) / 16000 in integers (truncating); a
+ *   one-channel image is taken as Y itself: Y / 16.
+ * The identity view {0, 0} is the image itself.
+ */
+typedef struct {
+    int halvings; /* 0..6 */
+    int gray4;    /* 1: the 4-bit grayscale of the result */
+} pcnn_view;
+
 /* ---------------------------------------------------------------- models
  *
  * A PixelCNN++ network (docs/model.md): the causal ops above arranged as
@@ -328,6 +344,23 @@ typedef struct {
     float dropout;      /* rate in every gated resnet, training only */
     int num_classes;    /* > 0: class-conditional (labels in batches) */
     int cond_channels;  /* > 0: a spatial condition map in batches */
+    /* the likelihood head: PCNN_HEAD_DMOL (levels 256, nr_mix logistics)
+     * or PCNN_HEAD_CATEGORICAL (a softmax over `levels` values per
+     * channel, 2..256). Inputs are scaled to [-1, 1] as
+     * x * 2/(levels-1) - 1. */
+    int head;
+    int levels;
+    /* > 0: a conditioning network over the condition map before it enters
+     * the gated resnets: a 3x3 conv to cond_nr_filters channels, then
+     * cond_nr_resnet non-causal gated resnets (3x3 convs; docs/model.md).
+     * 0: the map enters them as it is. */
+    int cond_nr_resnet;
+    int cond_nr_filters;
+    /* as a stage of a chain: the view of the image the model models, and
+     * the view it is conditioned on (when cond_channels > 0); a plain
+     * model models the identity view */
+    pcnn_view view;
+    pcnn_view cond_view;
 } pcnn_model_config;
 
 /* The paper's CIFAR-10 model: 3x32x32, (5, 160, 10), 3 scales, 0.5. */
@@ -437,6 +470,12 @@ typedef struct {
     int32_t *labels;  /* (n) in [0, num_classes), owned; NULL if unlabeled */
     int64_t n, c, h, w;
     int num_classes;  /* 0 when labels is NULL */
+    /* stages of a chain: each item's condition image (the previous
+     * stage's view), (n, cond_c, cond_h, cond_w), values in
+     * 0..cond_levels-1; owned; NULL when there is none */
+    uint8_t *cond;
+    int64_t cond_c, cond_h, cond_w;
+    int cond_levels;
 } pcnn_dataset;
 
 /* CIFAR-10, binary version: records of 3073 bytes, 1 label byte (0-9) then
@@ -499,6 +538,33 @@ void pcnn_shuffle(uint64_t seed, uint64_t epoch, int64_t n, int64_t *perm);
 pcnn_status pcnn_dataset_gather(const pcnn_dataset *d, const int64_t *idx,
                                 int64_t count, uint8_t *images,
                                 int32_t *labels);
+
+/* The condition images of the items idx[0 .. count) into cond
+ * (count, cond_c, cond_h, cond_w); d must have them. */
+pcnn_status pcnn_dataset_gather_cond(const pcnn_dataset *d,
+                                     const int64_t *idx, int64_t count,
+                                     uint8_t *cond);
+
+
+/* The shape and value count of view(X) for X of c x h x w; PCNN_ERR_ARG
+ * if h or w is not divisible by 2^halvings. */
+pcnn_status pcnn_view_shape(const pcnn_view *v, int64_t c, int64_t h,
+                            int64_t w, int64_t *vc, int64_t *vh, int64_t *vw,
+                            int *levels);
+/* out (n, vc, vh, vw) = view(x) for every image of x. */
+pcnn_status pcnn_view_apply(const pcnn_view *v, pcnn_image x, uint8_t *out);
+/* "x", "gray4(x)", "half(half(x))", ... into buf. */
+const char *pcnn_view_str(const pcnn_view *v, char *buf, size_t n);
+/* A stage's data set from images X: images view(X), labels copied, and
+ * when cond is not NULL the condition images cond_view(X). */
+pcnn_status pcnn_stage_dataset(const pcnn_dataset *x, const pcnn_view *view,
+                               const pcnn_view *cond_view, pcnn_dataset *out);
+/* The condition map of a model from condition images cond (B, Cc, h, w)
+ * with `levels` values: scaled to [-1, 1] as v * 2/(levels-1) - 1 and
+ * repeated (nearest neighbour) up to map's (B, Cc, H, W); H/h and W/w
+ * must be whole. */
+pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond, int64_t h,
+                          int64_t w, int levels);
 
 /* -------------------------------------------------------------- training
  *

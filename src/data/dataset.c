@@ -138,6 +138,7 @@ void pcnn_dataset_free(pcnn_dataset *d)
         return;
     free(d->images);
     free(d->labels);
+    free(d->cond);
     memset(d, 0, sizeof *d);
 }
 
@@ -168,6 +169,20 @@ pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,
         memcpy(sub.labels, d->labels + start,
                (size_t)count * sizeof *sub.labels);
     sub.num_classes = d->num_classes;
+    if (d->cond) {
+        const size_t ci = (size_t)(d->cond_c * d->cond_h * d->cond_w);
+        sub.cond = malloc((size_t)count * ci);
+        if (!sub.cond) {
+            pcnn_dataset_free(&sub);
+            if (out != d)
+                memset(out, 0, sizeof *out);
+            return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_dataset_subset: out of "
+                                             "memory");
+        }
+        memcpy(sub.cond, d->cond + (size_t)start * ci, (size_t)count * ci);
+        sub.cond_c = d->cond_c, sub.cond_h = d->cond_h;
+        sub.cond_w = d->cond_w, sub.cond_levels = d->cond_levels;
+    }
     if (out == d)
         pcnn_dataset_free(out);
     *out = sub;
@@ -203,6 +218,33 @@ pcnn_status pcnn_dataset_gather(const pcnn_dataset *d, const int64_t *idx,
                item);
         if (labels)
             labels[k] = d->labels[idx[k]];
+    }
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_dataset_gather_cond(const pcnn_dataset *d,
+                                     const int64_t *idx, int64_t count,
+                                     uint8_t *cond)
+{
+    static const char fn[] = "pcnn_dataset_gather_cond";
+    size_t item, total;
+    PCNN_TRY(pcnn_data_check(d, fn, &item, &total));
+    if (!d->cond)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: the data set has no condition "
+                                       "images",
+                         fn);
+    if (count < 0 || (count > 0 && (!idx || !cond)))
+        return pcnn_fail(PCNN_ERR_ARG, "%s: count %lld < 0, or NULL idx or "
+                                       "cond",
+                         fn, (long long)count);
+    const size_t ci = (size_t)(d->cond_c * d->cond_h * d->cond_w);
+    for (int64_t k = 0; k < count; k++) {
+        if (idx[k] < 0 || idx[k] >= d->n)
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "%s: idx[%lld] = %lld is not in [0, %lld)", fn,
+                             (long long)k, (long long)idx[k],
+                             (long long)d->n);
+        memcpy(cond + (size_t)k * ci, d->cond + (size_t)idx[k] * ci, ci);
     }
     return PCNN_OK;
 }

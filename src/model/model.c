@@ -121,12 +121,13 @@ static pcnn_status run_forward(pcnn_ctx *ctx, pcnn_model *m,
     PCNN_TRY(pcnn_model_plan(m, b->x.n));
     const pcnn_model_config *c = &m->cfg;
     const int64_t B = b->x.n, C = c->channels, HW = c->height * c->width;
-    /* x/127.5 - 1 and a channel of ones */
+    /* x * 2/(levels-1) - 1 and a channel of ones */
     float *in = pcnn_graph_data(&m->graph, m->in_x);
+    const float scale = 2.0f / (float)(c->levels - 1);
     for (int64_t n = 0; n < B; n++) {
         for (int64_t k = 0; k < C * HW; k++)
             in[n * (C + 1) * HW + k] =
-                (float)b->x.data[n * C * HW + k] / 127.5f - 1.0f;
+                (float)b->x.data[n * C * HW + k] * scale - 1.0f;
         for (int64_t k = 0; k < HW; k++)
             in[(n * (C + 1) + C) * HW + k] = 1.0f;
     }

@@ -39,6 +39,16 @@ static pcnn_status add_layer(pcnn_model *m, const pcnn_layer *L)
     return PCNN_OK;
 }
 
+/* Not a shift: a non-causal conv padded equally on every side (odd
+ * kernels), for the conditioning network. */
+#define CENTERED ((pcnn_shift_kind)-1)
+
+/* Channels of the condition features entering the gated resnets. */
+static int64_t cond_features(const pcnn_model_config *c)
+{
+    return c->cond_nr_filters > 0 ? c->cond_nr_filters : c->cond_channels;
+}
+
 /* A weight-normalized layer called name: registers name.v, name.g and
  * name.b, or (graph mode) returns the next layer, which must be it. */
 static int layer(builder *bd, const char *name, pcnn_gkind kind,
@@ -54,7 +64,10 @@ static int layer(builder *bd, const char *name, pcnn_gkind kind,
     pcnn_layer L = {kind, {1, 1, 1, 0, 0, 0, 0}, 0, 0, 0, init_scale, 0};
     int64_t vshape[4] = {co, ci, kh, kw};
     int ndim = 4;
-    if (kind == GN_CONV) {
+    if (kind == GN_CONV && shift == CENTERED) {
+        L.geom = (pcnn_conv_geom){kh, kw, stride, kh / 2, kh / 2, kw / 2,
+                                  kw / 2};
+    } else if (kind == GN_CONV) {
         L.geom = pcnn_conv_geom_shifted(shift, kh, kw, stride);
     } else if (kind == GN_DECONV) {
         L.geom = pcnn_deconv_geom_shifted(shift, kh, kw, stride);
@@ -137,10 +150,27 @@ static int gated_resnet(builder *bd, const char *prefix, int x, int a,
         /* no data init (scale 0): a condition channel that is constant
          * over the init batch would get g = 1e5 */
         int cc = apply(bd, layer(bd, name, GN_NIN, PCNN_DOWN, 1, 1, 1,
-                                 c->cond_channels, 2 * F, 0.0f),
+                                 cond_features(c), 2 * F, 0.0f),
                        bd->cond[s]);
         c2 = op(bd, GN_ADD, c2, cc);
     }
+    return op(bd, GN_ADD, x, op(bd, GN_GATE, c2, -1));
+}
+
+/* The conditioning network's block: x + gate(conv_out(concat_elu(
+ * conv_in(concat_elu(x))))), 3x3 convs padded on every side (non-causal:
+ * the condition is known in full). */
+static int cond_resnet(builder *bd, const char *prefix, int x, int64_t F)
+{
+    char name[PCNN_PARAM_NAME + 16];
+    snprintf(name, sizeof name, "%s.conv_in", prefix);
+    int c1 = apply(bd, layer(bd, name, GN_CONV, CENTERED, 3, 3, 1, 2 * F, F,
+                             1.0f),
+                   op(bd, GN_CONCAT_ELU, x, -1));
+    snprintf(name, sizeof name, "%s.conv_out", prefix);
+    int c2 = apply(bd, layer(bd, name, GN_CONV, CENTERED, 3, 3, 1, 2 * F,
+                             2 * F, 0.1f),
+                   op(bd, GN_CONCAT_ELU, c1, -1));
     return op(bd, GN_ADD, x, op(bd, GN_GATE, c2, -1));
 }
 
@@ -156,8 +186,19 @@ static int build(builder *bd)
     /* at most 1 + S*R + S-1 entries on each stack */
     int us[1 + 8 * 64 + 8], uls[1 + 8 * 64 + 8], top = 0;
 
-    if (!bd->registering && c->cond_channels > 0) {
-        bd->cond[0] = bd->in_cond;
+    if (c->cond_channels > 0) {
+        int h = bd->registering ? 0 : bd->in_cond;
+        if (c->cond_nr_filters > 0) {
+            const int64_t Fc = c->cond_nr_filters;
+            h = apply(bd, layer(bd, "cond.in", GN_CONV, CENTERED, 3, 3, 1,
+                                c->cond_channels, Fc, 1.0f),
+                      h);
+            for (int i = 0; i < c->cond_nr_resnet; i++) {
+                snprintf(name, sizeof name, "cond.%d", i);
+                h = cond_resnet(bd, name, h, Fc);
+            }
+        }
+        bd->cond[0] = h;
         for (int s = 1; s < S; s++)
             bd->cond[s] = op(bd, GN_POOL, bd->cond[s - 1], -1);
     }
@@ -232,7 +273,13 @@ static int build(builder *bd)
 
 pcnn_model_config pcnn_model_config_default(void)
 {
-    return (pcnn_model_config){3, 32, 32, 5, 160, 10, 3, 0.5f, 0, 0};
+    pcnn_model_config c;
+    memset(&c, 0, sizeof c);
+    c.channels = 3, c.height = c.width = 32;
+    c.nr_resnet = 5, c.nr_filters = 160, c.nr_mix = 10;
+    c.nr_resolutions = 3, c.dropout = 0.5f;
+    c.head = PCNN_HEAD_DMOL, c.levels = 256;
+    return c;
 }
 
 static pcnn_status check_config(const pcnn_model_config *c)
@@ -269,6 +316,23 @@ static pcnn_status check_config(const pcnn_model_config *c)
                          "model: num_classes %d or cond_channels %d out of "
                          "range",
                          c->num_classes, c->cond_channels);
+    if (c->head == PCNN_HEAD_DMOL ? c->levels != 256
+        : c->head == PCNN_HEAD_CATEGORICAL
+            ? c->levels < 2 || c->levels > 256
+            : 1)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "model: head %d with %d levels (DMOL: 256; "
+                         "categorical: 2..256)",
+                         c->head, c->levels);
+    if (c->cond_nr_resnet < 0 || c->cond_nr_resnet > 64 ||
+        c->cond_nr_filters < 0 || c->cond_nr_filters > 4096 ||
+        (c->cond_nr_resnet > 0 && c->cond_nr_filters < 1) ||
+        ((c->cond_nr_resnet > 0 || c->cond_nr_filters > 0) &&
+         c->cond_channels < 1))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "model: conditioning network (%d resnets, %d "
+                         "filters) needs a condition map and filters",
+                         c->cond_nr_resnet, c->cond_nr_filters);
     return PCNN_OK;
 }
 
@@ -292,7 +356,9 @@ pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
     if (!m)
         return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_model_create: out of memory");
     m->cfg = *cfg;
-    m->head = pcnn_head_dmol(cfg->channels, cfg->nr_mix);
+    m->head = cfg->head == PCNN_HEAD_DMOL
+                  ? pcnn_head_dmol(cfg->channels, cfg->nr_mix)
+                  : pcnn_head_categorical(cfg->channels, cfg->levels);
     builder bd = {m, 1, 0, {0}, NULL, -1, -1};
     if (build(&bd) < 0 || (s = pcnn_params_alloc(&m->params)) != PCNN_OK) {
         pcnn_model_free(m);

@@ -588,11 +588,12 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
         } /* implied barrier */
         if (*st != PCNN_OK)
             return;
-        float *v = at(S, T, S->in_x, s); /* x/127.5 - 1 and the ones */
+        /* x * 2/(levels-1) - 1 and the ones */
+        float *v = at(S, T, S->in_x, s);
+        const float scale = 2.0f / (float)(m->cfg.levels - 1);
         for (int64_t b = 0; b < T->B; b++, v += C + 1) {
             for (int64_t c = 0; c < C; c++)
-                v[c] = (float)x.data[((T->b0 + b) * C + c) * HW + s] /
-                           127.5f -
+                v[c] = (float)x.data[((T->b0 + b) * C + c) * HW + s] * scale -
                        1.0f;
             v[C] = 1.0f;
         }

@@ -108,7 +108,27 @@ static pcnn_status put_config(pcnn_st_writer *w, const pcnn_model_config *c)
     PCNN_TRY(meta_put(w, "nr_resolutions", "%d", c->nr_resolutions));
     PCNN_TRY(meta_put(w, "dropout", "%.9g", (double)c->dropout));
     PCNN_TRY(meta_put(w, "num_classes", "%d", c->num_classes));
-    return meta_put(w, "cond_channels", "%d", c->cond_channels);
+    PCNN_TRY(meta_put(w, "cond_channels", "%d", c->cond_channels));
+    PCNN_TRY(meta_put(w, "head", "%s",
+                      c->head == PCNN_HEAD_DMOL ? "dmol" : "categorical"));
+    PCNN_TRY(meta_put(w, "levels", "%d", c->levels));
+    PCNN_TRY(meta_put(w, "cond_nr_resnet", "%d", c->cond_nr_resnet));
+    PCNN_TRY(meta_put(w, "cond_nr_filters", "%d", c->cond_nr_filters));
+    PCNN_TRY(meta_put(w, "view_halvings", "%d", c->view.halvings));
+    PCNN_TRY(meta_put(w, "view_gray4", "%d", c->view.gray4));
+    PCNN_TRY(meta_put(w, "cond_view_halvings", "%d", c->cond_view.halvings));
+    return meta_put(w, "cond_view_gray4", "%d", c->cond_view.gray4);
+}
+
+/* An integer key that files from before it existed lack: def then. */
+static pcnn_status meta_int_opt(const pcnn_st_file *f, const char *key,
+                                long lo, long hi, int def, int *out)
+{
+    if (!pcnn_st_meta(f, key)) {
+        *out = def;
+        return PCNN_OK;
+    }
+    return meta_int(f, key, lo, hi, out);
 }
 
 static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c)
@@ -128,7 +148,26 @@ static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c)
     PCNN_TRY(meta_int(f, "nr_resolutions", 1, 8, &c->nr_resolutions));
     PCNN_TRY(meta_float(f, "dropout", &c->dropout));
     PCNN_TRY(meta_int(f, "num_classes", 0, 65536, &c->num_classes));
-    return meta_int(f, "cond_channels", 0, 4096, &c->cond_channels);
+    PCNN_TRY(meta_int(f, "cond_channels", 0, 4096, &c->cond_channels));
+    const char *head = pcnn_st_meta(f, "head");
+    if (!head || !strcmp(head, "dmol"))
+        c->head = PCNN_HEAD_DMOL;
+    else if (!strcmp(head, "categorical"))
+        c->head = PCNN_HEAD_CATEGORICAL;
+    else
+        return pcnn_fail(PCNN_ERR_FORMAT,
+                         "%s: metadata \"head\" = \"%s\" is not dmol or "
+                         "categorical",
+                         pcnn_st_what(f), head);
+    PCNN_TRY(meta_int_opt(f, "levels", 2, 256, 256, &c->levels));
+    PCNN_TRY(meta_int_opt(f, "cond_nr_resnet", 0, 64, 0, &c->cond_nr_resnet));
+    PCNN_TRY(meta_int_opt(f, "cond_nr_filters", 0, 4096, 0,
+                          &c->cond_nr_filters));
+    PCNN_TRY(meta_int_opt(f, "view_halvings", 0, 6, 0, &c->view.halvings));
+    PCNN_TRY(meta_int_opt(f, "view_gray4", 0, 1, 0, &c->view.gray4));
+    PCNN_TRY(meta_int_opt(f, "cond_view_halvings", 0, 6, 0,
+                          &c->cond_view.halvings));
+    return meta_int_opt(f, "cond_view_gray4", 0, 1, 0, &c->cond_view.gray4);
 }
 
 static pcnn_status put_trainer(pcnn_st_writer *w, const pcnn_trainer *t)

@@ -1,5 +1,5 @@
 /* evaluate.c -- bits/dim of a model on a data set, with its standard error. */
-#include "../core/internal.h"
+#include "trainer.h"
 
 #include <math.h>
 #include <string.h>
@@ -20,7 +20,28 @@ pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
                          "%s: the model is class-conditional; the data "
                          "have no labels",
                          fn);
+    if (data->c != c->channels || data->h != c->height ||
+        data->w != c->width)
+        return pcnn_fail(PCNN_ERR_SHAPE,
+                         "%s: the data are %lldx%lldx%lld images, the model "
+                         "takes %dx%dx%d",
+                         fn, (long long)data->c, (long long)data->h,
+                         (long long)data->w, c->channels, c->height,
+                         c->width);
+    PCNN_TRY(pcnn_check_stage_data(fn, m, data));
     int64_t n = limit > 0 && limit < data->n ? limit : data->n;
+    const int64_t Cc = c->cond_channels;
+    uint8_t *cond = NULL;
+    float *map = NULL;
+    if (Cc > 0) {
+        cond = malloc((size_t)(batch * Cc * data->cond_h * data->cond_w));
+        map = malloc((size_t)(batch * Cc * c->height * c->width) *
+                     sizeof *map);
+        if (!cond || !map) {
+            free(cond), free(map);
+            return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+        }
+    }
     size_t img = (size_t)(data->c * data->h * data->w);
     uint8_t *x = malloc((size_t)batch * img);
     int32_t *labels = calloc((size_t)batch, sizeof *labels);
@@ -38,12 +59,19 @@ pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
                                 c->num_classes ? labels : NULL);
         pcnn_batch bt = {pcnn_img(x, b, data->c, data->h, data->w),
                          c->num_classes ? labels : NULL, pcnn_none()};
+        if (s == PCNN_OK && Cc > 0) {
+            bt.cond = pcnn_t4(map, b, Cc, c->height, c->width);
+            s = pcnn_dataset_gather_cond(data, idx, b, cond);
+            if (s == PCNN_OK)
+                s = pcnn_cond_map(bt.cond, cond, data->cond_h, data->cond_w,
+                                  data->cond_levels);
+        }
         if (s == PCNN_OK)
             s = pcnn_model_loss(ctx, m, &bt, 0, 0, NULL, bpd);
         for (int64_t i = 0; s == PCNN_OK && i < b; i++)
             sum += bpd[i], sq += bpd[i] * bpd[i];
     }
-    free(x), free(labels), free(bpd), free(idx);
+    free(x), free(labels), free(bpd), free(idx), free(cond), free(map);
     if (s != PCNN_OK)
         return s;
     *mean = sum / (double)n;

@@ -64,10 +64,7 @@ pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
         return pcnn_fail(PCNN_ERR_ARG,
                          "training: the model has %d classes, the data %d",
                          c->num_classes, data->num_classes);
-    if (c->cond_channels > 0)
-        return pcnn_fail(PCNN_ERR_UNSUPPORTED,
-                         "training: models with a condition map are trained "
-                         "as stages of a chain, not on a plain data set");
+    PCNN_TRY(pcnn_check_stage_data("training", m, data));
     pcnn_trainer *t = calloc(1, sizeof *t);
     if (!t)
         return pcnn_fail(PCNN_ERR_NOMEM, "training: out of memory");
@@ -83,8 +80,14 @@ pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
     t->perm = malloc((size_t)data->n * sizeof(int64_t));
     t->x = malloc((size_t)o->batch * img);
     t->labels = calloc((size_t)o->batch, sizeof(int32_t));
+    if (c->cond_channels > 0) {
+        t->cond = malloc((size_t)(o->batch * data->cond_c * data->cond_h *
+                                  data->cond_w));
+        t->cond_map = malloc((size_t)o->batch * (size_t)c->cond_channels *
+                             img / (size_t)c->channels * sizeof(float));
+    }
     if (!t->mom1 || !t->mom2 || !t->ema || !t->perm || !t->x ||
-        !t->labels) {
+        !t->labels || (c->cond_channels > 0 && (!t->cond || !t->cond_map))) {
         pcnn_trainer_free(t);
         return pcnn_fail(PCNN_ERR_NOMEM, "training: out of memory");
     }
@@ -100,7 +103,7 @@ void pcnn_trainer_free(pcnn_trainer *t)
     if (!t)
         return;
     free(t->mom1), free(t->mom2), free(t->ema), free(t->perm), free(t->x),
-        free(t->labels);
+        free(t->labels), free(t->cond), free(t->cond_map);
     free(t);
 }
 
@@ -129,6 +132,15 @@ static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
     *b = (pcnn_batch){pcnn_img(t->x, t->opts.batch, c->channels, c->height,
                                c->width),
                       c->num_classes ? t->labels : NULL, pcnn_none()};
+    if (c->cond_channels > 0) {
+        const pcnn_dataset *d = t->data;
+        PCNN_TRY(pcnn_dataset_gather_cond(d, t->perm + at->pos,
+                                          t->opts.batch, t->cond));
+        b->cond = pcnn_t4(t->cond_map, t->opts.batch, c->cond_channels,
+                          c->height, c->width);
+        PCNN_TRY(pcnn_cond_map(b->cond, t->cond, d->cond_h, d->cond_w,
+                               d->cond_levels));
+    }
     return PCNN_OK;
 }
 
@@ -221,4 +233,30 @@ void pcnn_trainer_reset_ema(pcnn_trainer *t)
     size_t n;
     const float *p = pcnn_model_params(t->m, &n);
     memcpy(t->ema, p, n * sizeof(float));
+}
+
+pcnn_status pcnn_check_stage_data(const char *fn, const pcnn_model *m,
+                                  const pcnn_dataset *d)
+{
+    const pcnn_model_config *c = pcnn_model_get_config(m);
+    if (c->cond_channels > 0 &&
+        (!d->cond || d->cond_c != c->cond_channels || d->cond_h < 1 ||
+         d->cond_w < 1 || c->height % d->cond_h || c->width % d->cond_w ||
+         d->cond_levels < 2 || d->cond_levels > 256))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: the model reads a condition map of %d "
+                         "channels at %dx%d; the data have %s",
+                         fn, c->cond_channels, c->height, c->width,
+                         d->cond ? "condition images that do not fit"
+                                 : "no condition images");
+    if (c->levels < 256) {
+        const size_t n = (size_t)(d->n * d->c * d->h * d->w);
+        for (size_t k = 0; k < n; k++)
+            if (d->images[k] >= c->levels)
+                return pcnn_fail(PCNN_ERR_VALUE,
+                                 "%s: a value %d in the data; the model has "
+                                 "%d levels",
+                                 fn, d->images[k], c->levels);
+    }
+    return PCNN_OK;
 }

@@ -17,7 +17,15 @@ struct pcnn_trainer {
     uint64_t perm_epoch;
     uint8_t *x;                /* (batch, C, H, W): the current batch */
     int32_t *labels;           /* (batch) */
+    uint8_t *cond;             /* (batch, cond item): condition images */
+    float *cond_map;           /* (batch, Cc, H, W): the model's map */
 };
+
+/* The data fit a model's condition input: condition images of
+ * cond_channels channels that tile the model's size; and values below
+ * the model's levels. */
+pcnn_status pcnn_check_stage_data(const char *fn, const pcnn_model *m,
+                                  const pcnn_dataset *d);
 
 /* Options in range (lr, decay, betas, EMA, batch). */
 pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o);

@@ -1,0 +1,180 @@
+/*
+ * view.c -- the deterministic views of a chain's stages (pixelcnn.h,
+ * docs/chains.md): half resolution and 4-bit grayscale, the data set of a
+ * stage, and the condition map a stage's model reads.
+ */
+#include "../core/internal.h"
+#include "../api/check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_HALVINGS 6
+
+static pcnn_status check_view(const char *fn, const pcnn_view *v)
+{
+    if (!v)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: view is NULL", fn);
+    if (v->halvings < 0 || v->halvings > MAX_HALVINGS ||
+        (v->gray4 != 0 && v->gray4 != 1))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: view (halvings %d, gray4 %d) out of range",
+                         fn, v->halvings, v->gray4);
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_view_shape(const pcnn_view *v, int64_t c, int64_t h,
+                            int64_t w, int64_t *vc, int64_t *vh, int64_t *vw,
+                            int *levels)
+{
+    static const char fn[] = "pcnn_view_shape";
+    PCNN_TRY(check_view(fn, v));
+    const int64_t u = (int64_t)1 << v->halvings;
+    if (c < 1 || h < 1 || w < 1 || h % u || w % u)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: a %lldx%lldx%lld image cannot be halved %d "
+                         "times",
+                         fn, (long long)c, (long long)h, (long long)w,
+                         v->halvings);
+    *vc = v->gray4 ? 1 : c;
+    *vh = h / u, *vw = w / u;
+    *levels = v->gray4 ? 16 : 256;
+    return PCNN_OK;
+}
+
+const char *pcnn_view_str(const pcnn_view *v, char *buf, size_t n)
+{
+    char tmp[96] = "x";
+    for (int i = 0; v && i < v->halvings && i < MAX_HALVINGS; i++) {
+        char t2[96];
+        snprintf(t2, sizeof t2, "half(%s)", tmp);
+        memcpy(tmp, t2, sizeof tmp);
+    }
+    snprintf(buf, n, v && v->gray4 ? "gray4(%s)" : "%s", tmp);
+    return buf;
+}
+
+/* One 2x2 block average of plane src (h, w) into dst (h/2, w/2). */
+static void half_plane(uint8_t *dst, const uint8_t *src, int64_t h,
+                       int64_t w)
+{
+    const int64_t ho = h / 2, wo = w / 2;
+    for (int64_t i = 0; i < ho; i++)
+        for (int64_t j = 0; j < wo; j++) {
+            const uint8_t *p = src + 2 * i * w + 2 * j;
+            dst[i * wo + j] = (uint8_t)((p[0] + p[1] + p[w] + p[w + 1] + 2) / 4);
+        }
+}
+
+pcnn_status pcnn_view_apply(const pcnn_view *v, pcnn_image x, uint8_t *out)
+{
+    static const char fn[] = "pcnn_view_apply";
+    int64_t vc, vh, vw;
+    int levels;
+    if (!x.data || !out || x.n < 1)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: no images", fn);
+    PCNN_TRY(pcnn_view_shape(v, x.c, x.h, x.w, &vc, &vh, &vw, &levels));
+    if (x.c != 1 && x.c != 3)
+        return pcnn_fail(PCNN_ERR_SHAPE, "%s: %lld channels (1 or 3)", fn,
+                         (long long)x.c);
+    const int64_t plane = x.h * x.w;
+    uint8_t *a = malloc((size_t)plane), *b = malloc((size_t)plane);
+    uint8_t *img = malloc((size_t)(x.c * vh * vw));
+    if (!a || !b || !img) {
+        free(a), free(b), free(img);
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+    }
+    for (int64_t n = 0; n < x.n; n++) {
+        for (int64_t c = 0; c < x.c; c++) {
+            memcpy(a, x.data + (n * x.c + c) * plane, (size_t)plane);
+            int64_t h = x.h, w = x.w;
+            for (int k = 0; k < v->halvings; k++, h /= 2, w /= 2) {
+                half_plane(b, a, h, w);
+                uint8_t *t = a;
+                a = b, b = t;
+            }
+            memcpy(img + c * vh * vw, a, (size_t)(vh * vw));
+        }
+        uint8_t *dst = out + n * vc * vh * vw;
+        const int64_t m = vh * vw;
+        if (!v->gray4) {
+            memcpy(dst, img, (size_t)(vc * m));
+        } else if (x.c == 3) {
+            for (int64_t k = 0; k < m; k++)
+                dst[k] = (uint8_t)((299 * img[k] + 587 * img[m + k] +
+                                    114 * img[2 * m + k]) /
+                                   16000);
+        } else {
+            for (int64_t k = 0; k < m; k++)
+                dst[k] = (uint8_t)(img[k] / 16);
+        }
+    }
+    free(a), free(b), free(img);
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_stage_dataset(const pcnn_dataset *x, const pcnn_view *view,
+                               const pcnn_view *cond_view, pcnn_dataset *out)
+{
+    static const char fn[] = "pcnn_stage_dataset";
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: out is NULL", fn);
+    memset(out, 0, sizeof *out);
+    if (!x || !x->images || x->n < 1)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: no data set", fn);
+    int64_t c, h, w;
+    int levels;
+    PCNN_TRY(pcnn_view_shape(view, x->c, x->h, x->w, &c, &h, &w, &levels));
+    pcnn_dataset d = {0};
+    d.n = x->n, d.c = c, d.h = h, d.w = w;
+    d.images = malloc((size_t)(x->n * c * h * w));
+    if (x->labels) {
+        d.labels = malloc((size_t)x->n * sizeof *d.labels);
+        d.num_classes = x->num_classes;
+        if (d.labels)
+            memcpy(d.labels, x->labels, (size_t)x->n * sizeof *d.labels);
+    }
+    pcnn_status s = d.images && (!x->labels || d.labels)
+                        ? PCNN_OK
+                        : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+    pcnn_image xi = pcnn_img(x->images, x->n, x->c, x->h, x->w);
+    if (s == PCNN_OK)
+        s = pcnn_view_apply(view, xi, d.images);
+    if (s == PCNN_OK && cond_view) {
+        s = pcnn_view_shape(cond_view, x->c, x->h, x->w, &d.cond_c,
+                            &d.cond_h, &d.cond_w, &d.cond_levels);
+        if (s == PCNN_OK) {
+            d.cond = malloc((size_t)(x->n * d.cond_c * d.cond_h * d.cond_w));
+            s = d.cond ? pcnn_view_apply(cond_view, xi, d.cond)
+                       : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+        }
+    }
+    if (s != PCNN_OK) {
+        pcnn_dataset_free(&d);
+        return s;
+    }
+    *out = d;
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond, int64_t h,
+                          int64_t w, int levels)
+{
+    static const char fn[] = "pcnn_cond_map";
+    PCNN_TRY(pcnn_check_tensor(fn, "map", map, 4));
+    if (!cond || h < 1 || w < 1 || map.dim[2] % h || map.dim[3] % w ||
+        levels < 2 || levels > 256)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: condition images %lldx%lld (%d levels) do not "
+                         "tile a %lldx%lld map",
+                         fn, (long long)h, (long long)w, levels,
+                         (long long)map.dim[2], (long long)map.dim[3]);
+    const int64_t H = map.dim[2], W = map.dim[3], fy = H / h, fx = W / w;
+    const float scale = 2.0f / (float)(levels - 1);
+    for (int64_t p = 0; p < map.dim[0] * map.dim[1]; p++)
+        for (int64_t i = 0; i < H; i++)
+            for (int64_t j = 0; j < W; j++)
+                map.data[(p * H + i) * W + j] =
+                    (float)cond[(p * h + i / fy) * w + j / fx] * scale - 1.0f;
+    return PCNN_OK;
+}
