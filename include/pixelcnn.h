@@ -566,6 +566,52 @@ pcnn_status pcnn_stage_dataset(const pcnn_dataset *x, const pcnn_view *view,
 pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond, int64_t h,
                           int64_t w, int levels);
 
+/* --------------------------------------------------------------- chains
+ *
+ * A chain of stages (docs/chains.md): stage i models view_i(X) given
+ * view_{i-1}(X) (its condition map), stage 0 unconditioned, and the last
+ * stage models X itself, so
+ *     log p(X) >= sum_i log p(view_i(X) | view_{i-1}(X))
+ * (an equality when each view is a function of the next; the sum is then
+ * log p(X) exactly, as views here are). A single model with the identity
+ * view is a chain of one stage.
+ */
+#define PCNN_MAX_STAGES 8
+
+typedef struct pcnn_chain pcnn_chain;
+
+/* A chain of the models stages[0 .. n), which it takes over (freed with
+ * the chain, also on failure). Checks that the stages fit: stage 0 has no
+ * condition map; stage i > 0 is conditioned on stage i-1's view; the last
+ * stage's view is the identity; every stage's size is its view of the
+ * last stage's images. */
+pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n);
+void pcnn_chain_free(pcnn_chain *c);
+int pcnn_chain_stages(const pcnn_chain *c);
+pcnn_model *pcnn_chain_stage(const pcnn_chain *c, int i);
+/* Writes the chain's configs and weights into one safetensors file,
+ * atomically (docs/checkpoint.md). */
+pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
+/* A chain file, or a model checkpoint as a chain of one stage (ema: its
+ * EMA weights; a chain file holds one set). */
+pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out);
+
+/* Bits/dim of images x (the last stage's size): stage_bpd[i] = -log2
+ * p(view_i(X) | view_{i-1}(X)) / dims(X), averaged over images (they sum
+ * to *total); own_bpd[i] (optional) per the stage's own dims; *total_se
+ * the standard error of the total over images. */
+pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
+                                const pcnn_dataset *x, int batch,
+                                int64_t limit, double *stage_bpd,
+                                double *own_bpd, double *total,
+                                double *total_se);
+/* Samples B images stage by stage, each with the cached sampler (opts:
+ * seed, sharpness, labels; stage i uses seed hash(seed, i)). out[i]
+ * receives stage i's images (B, c_i, h_i, w_i). */
+pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
+                              const pcnn_model_sample_opts *opts,
+                              uint8_t **out);
+
 /* -------------------------------------------------------------- training
  *
  * Adam on the mean bits/dim (Kingma & Ba 2015, with PixelCNN++'s moments

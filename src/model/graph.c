@@ -89,7 +89,6 @@ int pcnn_graph_op(pcnn_graph *g, const pcnn_layer *layers,
         grad = 1;
     } else if (kind == GN_POOL) {
         h = (h + 1) / 2, w = (w + 1) / 2;
-        grad = 0;
     }
     int out = pcnn_graph_value(g, n, c, h, w, grad);
     if (out < 0)
@@ -182,9 +181,9 @@ static uint64_t node_seed(const pcnn_genv *env, int i)
 }
 
 /* out[b] = in[b] + class_w[:, label_b] over every pixel. */
-static void class_bias_forward(float *out, const float *in,
-                               const float *cw, const int32_t *labels,
-                               const int64_t *dim, int64_t classes)
+static void class_bias_forward(float *out, const float *in, const float *cw,
+                               const int32_t *labels, const int64_t *dim,
+                               int64_t classes)
 {
     const int64_t C = dim[1], HW = dim[2] * dim[3];
     for (int64_t b = 0; b < dim[0]; b++)
@@ -211,6 +210,21 @@ static void pool_forward(float *out, const float *in, const int64_t *dim)
                     for (int64_t x = 2 * j; x < 2 * j + 2 && x < W; x++)
                         s += in[(p * H + y) * W + x], cnt++;
                 out[(p * Ho + i) * Wo + j] = s / (float)cnt;
+            }
+}
+
+/* The adjoint of pool_forward: dx += dy / count over each window. */
+static void pool_backward(float *dx, const float *dy, const int64_t *dim)
+{
+    const int64_t H = dim[2], W = dim[3], Ho = (H + 1) / 2, Wo = (W + 1) / 2;
+    for (int64_t p = 0; p < dim[0] * dim[1]; p++)
+        for (int64_t i = 0; i < Ho; i++)
+            for (int64_t j = 0; j < Wo; j++) {
+                const int cnt = (2 * i + 1 < H ? 2 : 1) * (2 * j + 1 < W ? 2 : 1);
+                const float g = dy[(p * Ho + i) * Wo + j] / (float)cnt;
+                for (int64_t y = 2 * i; y < 2 * i + 2 && y < H; y++)
+                    for (int64_t x = 2 * j; x < 2 * j + 2 && x < W; x++)
+                        dx[(p * H + y) * W + x] += g;
             }
 }
 
@@ -377,7 +391,10 @@ pcnn_status pcnn_graph_backward(pcnn_ctx *ctx, pcnn_graph *g,
                 s = pcnn_add_backward(ctx, dx, pcnn_none(), dy);
             break;
         }
-        case GN_POOL: break;
+        case GN_POOL:
+            if (dx.data)
+                pool_backward(dx.data, dy.data, x.dim);
+            break;
         }
         if (s != PCNN_OK)
             return s;

@@ -27,7 +27,7 @@ typedef enum {
     GN_DROPOUT,     /* rate p, seed from the step seed and the node index */
     GN_CONCAT,      /* channels of in0 then in1 */
     GN_CLASS_BIAS,  /* in0[b] + class_w[:, label_b]; param = class_w */
-    GN_POOL         /* 2x2 average pooling (of condition maps): no grad */
+    GN_POOL         /* 2x2 average pooling (of condition features) */
 } pcnn_gkind;
 
 /* A weight-normalized layer: w = g v / ||v|| (docs/model.md). */

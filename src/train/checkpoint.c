@@ -5,16 +5,19 @@
  * value finite, and the metadata must parse.
  */
 #include "trainer.h"
+#include "../chain/chain.h"
 #include "../io/safetensors.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FORMAT "pixelcnn-checkpoint-1"
+#define CHAIN_FORMAT "pixelcnn-chain-1"
 /* a parameter name (< 64 bytes, src/model/params.h) with its prefix */
 #define PCNN_NAME_MAX 80
 
@@ -95,34 +98,59 @@ static pcnn_status meta_float(const pcnn_st_file *f, const char *key,
     return PCNN_OK;
 }
 
-static pcnn_status put_config(pcnn_st_writer *w, const pcnn_model_config *c)
+static pcnn_status check_format(const pcnn_st_file *f, const char *want)
 {
-    PCNN_TRY(pcnn_st_writer_meta(w, "format", FORMAT));
-    PCNN_TRY(pcnn_st_writer_meta(w, "model", "pixelcnn++"));
-    PCNN_TRY(meta_put(w, "channels", "%d", c->channels));
-    PCNN_TRY(meta_put(w, "height", "%d", c->height));
-    PCNN_TRY(meta_put(w, "width", "%d", c->width));
-    PCNN_TRY(meta_put(w, "nr_resnet", "%d", c->nr_resnet));
-    PCNN_TRY(meta_put(w, "nr_filters", "%d", c->nr_filters));
-    PCNN_TRY(meta_put(w, "nr_mix", "%d", c->nr_mix));
-    PCNN_TRY(meta_put(w, "nr_resolutions", "%d", c->nr_resolutions));
-    PCNN_TRY(meta_put(w, "dropout", "%.9g", (double)c->dropout));
-    PCNN_TRY(meta_put(w, "num_classes", "%d", c->num_classes));
-    PCNN_TRY(meta_put(w, "cond_channels", "%d", c->cond_channels));
-    PCNN_TRY(meta_put(w, "head", "%s",
+    const char *v;
+    PCNN_TRY(meta_get(f, "format", &v));
+    if (strcmp(v, want))
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: format \"%s\" is not %s",
+                         pcnn_st_what(f), v, want);
+    return PCNN_OK;
+}
+
+/* prefix + key in buf (64 bytes) */
+static const char *pk(char *buf, const char *pre, const char *key)
+{
+    snprintf(buf, 64, "%s%s", pre, key);
+    return buf;
+}
+
+/* The model config under keys prefix + name ("" in a checkpoint, "s0."
+ * ... in a chain file). */
+static pcnn_status put_config(pcnn_st_writer *w, const pcnn_model_config *c,
+                              const char *pre)
+{
+    char kb[64];
+    PCNN_TRY(pcnn_st_writer_meta(w, pk(kb, pre, "model"), "pixelcnn++"));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "channels"), "%d", c->channels));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "height"), "%d", c->height));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "width"), "%d", c->width));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "nr_resnet"), "%d", c->nr_resnet));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "nr_filters"), "%d", c->nr_filters));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "nr_mix"), "%d", c->nr_mix));
+    PCNN_TRY(
+        meta_put(w, pk(kb, pre, "nr_resolutions"), "%d", c->nr_resolutions));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "dropout"), "%.9g", (double)c->dropout));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "num_classes"), "%d", c->num_classes));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_channels"), "%d", c->cond_channels));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "head"), "%s",
                       c->head == PCNN_HEAD_DMOL ? "dmol" : "categorical"));
-    PCNN_TRY(meta_put(w, "levels", "%d", c->levels));
-    PCNN_TRY(meta_put(w, "cond_nr_resnet", "%d", c->cond_nr_resnet));
-    PCNN_TRY(meta_put(w, "cond_nr_filters", "%d", c->cond_nr_filters));
-    PCNN_TRY(meta_put(w, "view_halvings", "%d", c->view.halvings));
-    PCNN_TRY(meta_put(w, "view_gray4", "%d", c->view.gray4));
-    PCNN_TRY(meta_put(w, "cond_view_halvings", "%d", c->cond_view.halvings));
-    return meta_put(w, "cond_view_gray4", "%d", c->cond_view.gray4);
+    PCNN_TRY(meta_put(w, pk(kb, pre, "levels"), "%d", c->levels));
+    PCNN_TRY(
+        meta_put(w, pk(kb, pre, "cond_nr_resnet"), "%d", c->cond_nr_resnet));
+    PCNN_TRY(
+        meta_put(w, pk(kb, pre, "cond_nr_filters"), "%d", c->cond_nr_filters));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "view_halvings"), "%d", c->view.halvings));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "view_gray4"), "%d", c->view.gray4));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_view_halvings"), "%d",
+                      c->cond_view.halvings));
+    return meta_put(w, pk(kb, pre, "cond_view_gray4"), "%d",
+                    c->cond_view.gray4);
 }
 
 /* An integer key that files from before it existed lack: def then. */
-static pcnn_status meta_int_opt(const pcnn_st_file *f, const char *key,
-                                long lo, long hi, int def, int *out)
+static pcnn_status meta_int_opt(const pcnn_st_file *f, const char *key, long lo,
+                                long hi, int def, int *out)
 {
     if (!pcnn_st_meta(f, key)) {
         *out = def;
@@ -131,25 +159,25 @@ static pcnn_status meta_int_opt(const pcnn_st_file *f, const char *key,
     return meta_int(f, key, lo, hi, out);
 }
 
-static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c)
+static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c,
+                              const char *pre)
 {
-    const char *v;
-    PCNN_TRY(meta_get(f, "format", &v));
-    if (strcmp(v, FORMAT))
-        return pcnn_fail(PCNN_ERR_FORMAT,
-                         "%s: format \"%s\" is not " FORMAT, pcnn_st_what(f),
-                         v);
-    PCNN_TRY(meta_int(f, "channels", 1, 3, &c->channels));
-    PCNN_TRY(meta_int(f, "height", 1, 4096, &c->height));
-    PCNN_TRY(meta_int(f, "width", 1, 4096, &c->width));
-    PCNN_TRY(meta_int(f, "nr_resnet", 1, 64, &c->nr_resnet));
-    PCNN_TRY(meta_int(f, "nr_filters", 1, 4096, &c->nr_filters));
-    PCNN_TRY(meta_int(f, "nr_mix", 1, 1024, &c->nr_mix));
-    PCNN_TRY(meta_int(f, "nr_resolutions", 1, 8, &c->nr_resolutions));
-    PCNN_TRY(meta_float(f, "dropout", &c->dropout));
-    PCNN_TRY(meta_int(f, "num_classes", 0, 65536, &c->num_classes));
-    PCNN_TRY(meta_int(f, "cond_channels", 0, 4096, &c->cond_channels));
-    const char *head = pcnn_st_meta(f, "head");
+    char kb[64];
+    memset(c, 0, sizeof *c);
+    PCNN_TRY(meta_int(f, pk(kb, pre, "channels"), 1, 3, &c->channels));
+    PCNN_TRY(meta_int(f, pk(kb, pre, "height"), 1, 4096, &c->height));
+    PCNN_TRY(meta_int(f, pk(kb, pre, "width"), 1, 4096, &c->width));
+    PCNN_TRY(meta_int(f, pk(kb, pre, "nr_resnet"), 1, 64, &c->nr_resnet));
+    PCNN_TRY(meta_int(f, pk(kb, pre, "nr_filters"), 1, 4096, &c->nr_filters));
+    PCNN_TRY(meta_int(f, pk(kb, pre, "nr_mix"), 1, 1024, &c->nr_mix));
+    PCNN_TRY(
+        meta_int(f, pk(kb, pre, "nr_resolutions"), 1, 8, &c->nr_resolutions));
+    PCNN_TRY(meta_float(f, pk(kb, pre, "dropout"), &c->dropout));
+    PCNN_TRY(
+        meta_int(f, pk(kb, pre, "num_classes"), 0, 65536, &c->num_classes));
+    PCNN_TRY(
+        meta_int(f, pk(kb, pre, "cond_channels"), 0, 4096, &c->cond_channels));
+    const char *head = pcnn_st_meta(f, pk(kb, pre, "head"));
     if (!head || !strcmp(head, "dmol"))
         c->head = PCNN_HEAD_DMOL;
     else if (!strcmp(head, "categorical"))
@@ -159,15 +187,15 @@ static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c)
                          "%s: metadata \"head\" = \"%s\" is not dmol or "
                          "categorical",
                          pcnn_st_what(f), head);
-    PCNN_TRY(meta_int_opt(f, "levels", 2, 256, 256, &c->levels));
-    PCNN_TRY(meta_int_opt(f, "cond_nr_resnet", 0, 64, 0, &c->cond_nr_resnet));
-    PCNN_TRY(meta_int_opt(f, "cond_nr_filters", 0, 4096, 0,
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "levels"), 2, 256, 256, &c->levels));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_nr_resnet"), 0, 64, 0, &c->cond_nr_resnet));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_nr_filters"), 0, 4096, 0,
                           &c->cond_nr_filters));
-    PCNN_TRY(meta_int_opt(f, "view_halvings", 0, 6, 0, &c->view.halvings));
-    PCNN_TRY(meta_int_opt(f, "view_gray4", 0, 1, 0, &c->view.gray4));
-    PCNN_TRY(meta_int_opt(f, "cond_view_halvings", 0, 6, 0,
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_halvings"), 0, 6, 0, &c->view.halvings));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_gray4"), 0, 1, 0, &c->view.gray4));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_view_halvings"), 0, 6, 0,
                           &c->cond_view.halvings));
-    return meta_int_opt(f, "cond_view_gray4", 0, 1, 0, &c->cond_view.gray4);
+    return meta_int_opt(f, pk(kb, pre, "cond_view_gray4"), 0, 1, 0, &c->cond_view.gray4);
 }
 
 static pcnn_status put_trainer(pcnn_st_writer *w, const pcnn_trainer *t)
@@ -305,7 +333,9 @@ pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
                           : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory",
                                       path);
     if (s == PCNN_OK)
-        s = put_config(w, pcnn_model_get_config(m));
+        s = pcnn_st_writer_meta(w, "format", FORMAT);
+    if (s == PCNN_OK)
+        s = put_config(w, pcnn_model_get_config(m), "");
     if (s == PCNN_OK)
         s = put_block(w, m, "", pcnn_model_params((pcnn_model *)m, NULL),
                       names);
@@ -333,7 +363,9 @@ static pcnn_status open_model(const char *path, pcnn_st_file **f,
         return pcnn_fail(PCNN_ERR_ARG, "checkpoint: path is NULL");
     PCNN_TRY(pcnn_st_load(path, f));
     pcnn_model_config c;
-    pcnn_status s = get_config(*f, &c);
+    pcnn_status s = check_format(*f, FORMAT);
+    if (s == PCNN_OK)
+        s = get_config(*f, &c, "");
     if (s == PCNN_OK) {
         s = pcnn_model_create(m, &c, 0);
         if (s != PCNN_OK)
@@ -419,7 +451,9 @@ pcnn_status pcnn_checkpoint_read_state(const char *path,
     pcnn_train_opts o = pcnn_train_opts_default();
     pcnn_train_state st = {0, 0, 0};
     uint64_t data_n;
-    pcnn_status s = get_config(f, &c);
+    pcnn_status s = check_format(f, FORMAT);
+    if (s == PCNN_OK)
+        s = get_config(f, &c, "");
     int trainer = pcnn_st_meta(f, "step") != NULL;
     if (s == PCNN_OK && trainer)
         s = get_trainer(f, &o, &st, &data_n);
@@ -434,5 +468,108 @@ pcnn_status pcnn_checkpoint_read_state(const char *path,
         *state = st;
     if (has_trainer)
         *has_trainer = trainer;
+    return PCNN_OK;
+}
+
+/* --------------------------------------------------------------- chains */
+
+pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c)
+{
+    if (!path || !c)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_chain_save: NULL argument");
+    int total = 0;
+    for (int i = 0; i < c->n; i++)
+        total += pcnn_model_param_count(c->m[i]);
+    char (*names)[PCNN_NAME_MAX] = calloc((size_t)total, PCNN_NAME_MAX);
+    pcnn_st_writer *w = NULL;
+    pcnn_status s = names ? pcnn_st_writer_create(&w)
+                          : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory",
+                                      path);
+    if (s == PCNN_OK)
+        s = pcnn_st_writer_meta(w, "format", CHAIN_FORMAT);
+    if (s == PCNN_OK)
+        s = meta_put(w, "stages", "%d", c->n);
+    char pre[16];
+    for (int i = 0, at = 0; s == PCNN_OK && i < c->n; i++) {
+        snprintf(pre, sizeof pre, "s%d.", i);
+        s = put_config(w, pcnn_model_get_config(c->m[i]), pre);
+        if (s == PCNN_OK)
+            s = put_block(w, c->m[i], pre, pcnn_model_params(c->m[i], NULL),
+                          names + at);
+        at += pcnn_model_param_count(c->m[i]);
+    }
+    if (s == PCNN_OK)
+        s = pcnn_st_writer_save(w, path);
+    pcnn_st_writer_free(w);
+    free(names);
+    return s;
+}
+
+/* Every tensor of a chain file belongs to one of its stages. */
+static pcnn_status check_chain_names(const pcnn_st_file *f,
+                                     pcnn_model *const *m, int n)
+{
+    for (size_t i = 0; i < pcnn_st_count(f); i++) {
+        const char *name = pcnn_st_at(f, i)->name;
+        int k = -1, len = 0;
+        if (sscanf(name, "s%d.%n", &k, &len) < 1 || len == 0 || k < 0 ||
+            k >= n || pcnn_model_find_param(m[k], name + len) < 0)
+            return pcnn_fail(PCNN_ERR_FORMAT,
+                             "%s: tensor \"%s\" is not part of the chain "
+                             "its metadata describes",
+                             pcnn_st_what(f), name);
+    }
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out)
+{
+    if (!out || !path)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_chain_load: NULL argument");
+    *out = NULL;
+    pcnn_st_file *f;
+    PCNN_TRY(pcnn_st_load(path, &f));
+    const char *fmt = pcnn_st_meta(f, "format");
+    if (fmt && !strcmp(fmt, FORMAT)) { /* a model checkpoint */
+        pcnn_st_free(f);
+        pcnn_model *m;
+        PCNN_TRY(pcnn_checkpoint_load_model(path, ema, &m));
+        pcnn_status s = pcnn_chain_create(out, &m, 1);
+        if (s != PCNN_OK)
+            return pcnn_fail(s, "%s: %s", path, pcnn_last_error());
+        return PCNN_OK;
+    }
+    pcnn_model *m[PCNN_MAX_STAGES] = {0};
+    int n = 0;
+    pcnn_status s = check_format(f, CHAIN_FORMAT);
+    if (s == PCNN_OK)
+        s = meta_int(f, "stages", 1, PCNN_MAX_STAGES, &n);
+    char pre[16];
+    for (int i = 0; s == PCNN_OK && i < n; i++) {
+        pcnn_model_config c;
+        snprintf(pre, sizeof pre, "s%d.", i);
+        s = get_config(f, &c, pre);
+        if (s == PCNN_OK) {
+            s = pcnn_model_create(&m[i], &c, 0);
+            if (s != PCNN_OK)
+                s = pcnn_fail(PCNN_ERR_FORMAT, "%s: stage %d: %s", path, i,
+                              pcnn_last_error());
+        }
+    }
+    if (s == PCNN_OK)
+        s = check_chain_names(f, m, n);
+    for (int i = 0; s == PCNN_OK && i < n; i++) {
+        snprintf(pre, sizeof pre, "s%d.", i);
+        s = get_block(f, m[i], pre, pcnn_model_params(m[i], NULL));
+    }
+    pcnn_st_free(f);
+    if (s != PCNN_OK) {
+        for (int i = 0; i < n; i++)
+            pcnn_model_free(m[i]);
+        return s;
+    }
+    s = pcnn_chain_create(out, m, n);
+    if (s != PCNN_OK)
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: %s", path, pcnn_last_error());
     return PCNN_OK;
 }
