@@ -35,7 +35,7 @@ static pcnn_model *make_model(pcnn_ctx *ctx, const pcnn_model_config *c,
     const int64_t B = 4, n = B * c->channels * c->height * c->width;
     uint8_t *x = xcalloc((size_t)n, 1);
     for (int64_t i = 0; i < n; i++)
-        x[i] = (uint8_t)(pcnn_uniform(seed + 7, (uint64_t)i) * 256);
+        x[i] = (uint8_t)(pcnn_uniform(seed + 7, (uint64_t)i) * c->levels);
     int32_t lab[4] = {0, 1, 0, 1};
     float *cond = NULL;
     pcnn_batch b = {pcnn_img(x, B, c->channels, c->height, c->width),
@@ -250,6 +250,34 @@ TEST(sample_seeds_batches_and_errors)
     CHECK(pcnn_model_sample(ctx, m, pcnn_img(a, 3, 1, 8, 8), &o) ==
               PCNN_ERR_SHAPE,
           "params of the wrong shape");
+    pcnn_model_free(m);
+    pcnn_ctx_free(ctx);
+}
+
+TEST(sample_cached_equals_naive_stage_models)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    /* a 16-level categorical head (the gray stage of a chain) */
+    pcnn_model_config c = small(1, 8, 3);
+    c.head = PCNN_HEAD_CATEGORICAL;
+    c.levels = 16;
+    pcnn_model *m = make_model(ctx, &c, 8);
+    REQUIRE(m, "model: %s", pcnn_last_error());
+    compare(ctx, m, 2, NULL, pcnn_none(), "categorical 16 levels");
+    pcnn_model_free(m);
+    /* a conditioning network over a one-channel map */
+    c = small(3, 8, 3);
+    c.cond_channels = 1;
+    c.cond_nr_resnet = 2;
+    c.cond_nr_filters = 5;
+    m = make_model(ctx, &c, 9);
+    REQUIRE(m, "model: %s", pcnn_last_error());
+    float cond[2 * 64];
+    for (int i = 0; i < 2 * 64; i++)
+        cond[i] = (float)pcnn_uniform(78, (uint64_t)i) * 2 - 1;
+    compare(ctx, m, 2, NULL, pcnn_t4(cond, 2, 1, 8, 8),
+            "conditioning network");
     pcnn_model_free(m);
     pcnn_ctx_free(ctx);
 }
