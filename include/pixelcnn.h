@@ -571,10 +571,11 @@ pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond, int64_t h,
  * A chain of stages (docs/chains.md): stage i models view_i(X) given
  * view_{i-1}(X) (its condition map), stage 0 unconditioned, and the last
  * stage models X itself, so
- *     log p(X) >= sum_i log p(view_i(X) | view_{i-1}(X))
- * (an equality when each view is a function of the next; the sum is then
- * log p(X) exactly, as views here are). A single model with the identity
- * view is a chain of one stage.
+ *     log p(X) >= sum_i log p(view_i(X) | view_{i-1}(X)):
+ * the model's p(X) sums p(X^) p(X | X^) over every X^, and the chain's
+ * terms are the one X^ = f(X). The summed bits/dim are an upper bound on
+ * -log2 p(X) (docs/chains.md). A single model with the identity view is a
+ * chain of one stage.
  */
 #define PCNN_MAX_STAGES 8
 

@@ -59,9 +59,9 @@ TEST(cli_help_and_bad_flags)
     if (!have_cli())
         return;
     static char out[8192];
-    const char *cmds[] = {"train", "eval", "info", "bench", "sample",
-                          "complete"};
-    for (size_t i = 0; i < 6; i++) {
+    const char *cmds[] = {"train", "eval",     "info", "bench",
+                          "sample", "complete", "chain"};
+    for (size_t i = 0; i < 7; i++) {
         CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
                   strstr(out, "usage: pixelcnn") != NULL,
               "%s --help", cmds[i]);
@@ -269,6 +269,71 @@ TEST(cli_sample_and_complete)
               cli(), dir) == 2 &&
               strstr(out, "--log-scale-offset"),
           "NaN offset: %s", out);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+TEST(cli_gray_chain)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    static char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s train --data mnist:%s --out %s/g0 " TINY
+                 " --steps 3 --chain gray --stage 0 && "
+                 "%s train --data mnist:%s --out %s/g1 " TINY
+                 " --steps 3 --chain gray --stage 1 --cond-nr-resnet 1 "
+                 "--cond-nr-filters 4",
+                 cli(), dir, dir, cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "models gray4(x) (categorical head, 16") &&
+              strstr(out, "models x given gray4(x)"),
+          "train the stages: %s", out);
+    /* each stage alone: its term per dim of the stage and of the image */
+    rc = run(out, sizeof out,
+             "%s eval --checkpoint %s/g0/checkpoint.safetensors --data "
+             "mnist:%s",
+             cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "-log2 p(gray4(x))"), "eval stage 0: %s",
+          out);
+    rc = run(out, sizeof out,
+             "%s chain --out %s/chain.safetensors "
+             "%s/g0/checkpoint.safetensors %s/g1/checkpoint.safetensors",
+             cli(), dir, dir, dir);
+    CHECK(rc == 0 && strstr(out, "stage 1: x given gray4(x)"), "chain: %s",
+          out);
+    rc = run(out, sizeof out,
+             "%s chain --out %s/bad.safetensors "
+             "%s/g1/checkpoint.safetensors %s/g0/checkpoint.safetensors",
+             cli(), dir, dir, dir);
+    CHECK(rc == 1 && strstr(out, "pcnn_chain_create: "),
+          "stages in the wrong order: %s", out);
+    rc = run(out, sizeof out,
+             "%s eval --checkpoint %s/chain.safetensors --data mnist:%s",
+             cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "stage 0: -log2 p(gray4(x))") &&
+              strstr(out, "stage 1: -log2 p(x | gray4(x))") &&
+              strstr(out, "upper bound"),
+          "eval chain: %s", out);
+    rc = run(out, sizeof out,
+             "%s sample --checkpoint %s/chain.safetensors -n 3 -o %s/s.png "
+             "--npy %s/s.npy",
+             cli(), dir, dir, dir);
+    CHECK(rc == 0 && strstr(out, "through 2 stages"), "sample chain: %s",
+          out);
+    char path[600];
+    snprintf(path, sizeof path, "%s/s.npy", dir);
+    CHECK(file_size(path) == 128 + 3 * 64, "chain npy: %ld",
+          file_size(path));
+    rc = run(out, sizeof out, "%s info --checkpoint %s/chain.safetensors",
+             cli(), dir);
+    CHECK(rc == 0 && strstr(out, "2 stages") && strstr(out, "categorical"),
+          "info chain: %s", out);
+    CHECK(run(out, sizeof out, "%s train --view half,gray4,half", cli()) ==
+                  2 &&
+              strstr(out, "--view half,gray4,half"),
+          "bad view: %s", out);
     run(out, sizeof out, "rm -rf %s", dir);
 }
 

@@ -15,6 +15,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_complete(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
 
 /* Loads the `split` ("train" or "test") of the data set named by spec,
  * KIND:PATH (cli_data.c); size is the image side for folders. Prints a
@@ -43,6 +44,11 @@ int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
 /* Writes x (n, c, h, w) as a NumPy .npy file of uint8. */
 int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
                   int h, int w);
+
+/* Parses a view: "x", or steps from the image separated by commas,
+ * "half" any number of times then optionally "gray4" ("half,half,gray4").
+ * Prints a message naming flag and returns 2 when it is not one. */
+int cli_parse_view(const char *flag, const char *spec, pcnn_view *v);
 
 /* Reads the integer after argv[*i] into *out, in [lo, hi]. On error
  * prints a one-line message naming the flag and returns non-zero. */

@@ -88,3 +88,35 @@ const char *cli_default_data(void)
     }
     return "fashion-mnist:/usr/share/datasets/fashion-mnist";
 }
+
+int cli_parse_view(const char *flag, const char *spec, pcnn_view *v)
+{
+    pcnn_view r = {0, 0};
+    const char *p = spec;
+    int ok = *p != 0;
+    if (!strcmp(spec, "x")) {
+        *v = r;
+        return 0;
+    }
+    while (ok && *p) {
+        size_t n = strcspn(p, ",");
+        if (n == 4 && !strncmp(p, "half", 4) && !r.gray4 && r.halvings < 6)
+            r.halvings++;
+        else if (n == 5 && !strncmp(p, "gray4", 5) && !r.gray4)
+            r.gray4 = 1;
+        else
+            ok = 0;
+        p += n;
+        if (*p == ',')
+            p++, ok = ok && *p;
+    }
+    if (!ok) {
+        fprintf(stderr,
+                "pixelcnn: %s %s: a view is x, or half repeated then "
+                "optionally gray4, comma-separated (half,half,gray4)\n",
+                flag, spec);
+        return 2;
+    }
+    *v = r;
+    return 0;
+}

@@ -8,7 +8,9 @@ static const char usage[] =
     "usage: pixelcnn eval --checkpoint FILE [--data KIND:PATH] [flags]\n"
     "\n"
     "Prints the mean bits/dim of the model on the data set and its standard\n"
-    "error over images.\n"
+    "error over images. For a chain file (pixelcnn chain) it prints each\n"
+    "stage's term and their sum; for the checkpoint of one stage, that\n"
+    "stage's term, on the views of the data set's images.\n"
     "\n"
     "  --checkpoint FILE  a checkpoint written by pixelcnn train\n"
     "  --data KIND:PATH   cifar10:DIR or FILE.bin, fashion-mnist:DIR,\n"
@@ -19,6 +21,57 @@ static const char usage[] =
     "  --batch N          batch size (default 16)\n"
     "  --size N           image side for folder data (default: the model's)\n"
     "  --threads N        threads (default: all cores)\n";
+
+/* A chain file: each stage's term and the total. */
+static int eval_chain(const char *path, const char *data, const char *split,
+                      int limit, int batch, int size, int threads)
+{
+    const char *cmd = "eval";
+    pcnn_chain *ch = NULL;
+    if (pcnn_chain_load(path, 0, &ch) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
+        return 1;
+    }
+    const int n = pcnn_chain_stages(ch);
+    const pcnn_model_config *last =
+        pcnn_model_get_config(pcnn_chain_stage(ch, n - 1));
+    pcnn_dataset d = {0};
+    int rc = cli_load_data(cmd, data, split, size ? size : last->height, &d);
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
+    pcnn_ctx *ctx = NULL;
+    double sb[PCNN_MAX_STAGES], own[PCNN_MAX_STAGES], total, se;
+    if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
+                pcnn_chain_evaluate(ctx, ch, &d, batch, limit, sb, own,
+                                    &total, &se) != PCNN_OK)) {
+        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
+        rc = 1;
+    }
+    if (!rc) {
+        long nimg = limit > 0 && limit < d.n ? limit : (long)d.n;
+        printf("chain of %d stages, %ld images of %s, %s split\n", n, nimg,
+               data, split);
+        for (int i = 0; i < n; i++) {
+            const pcnn_model_config *c =
+                pcnn_model_get_config(pcnn_chain_stage(ch, i));
+            char v1[96], v2[96];
+            printf("  stage %d: -log2 p(%s%s%s): %.4f bits per image dim "
+                   "(%.4f per dim of the stage)\n",
+                   i, pcnn_view_str(&c->view, v1, sizeof v1),
+                   c->cond_channels ? " | " : "",
+                   c->cond_channels
+                       ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                       : "",
+                   sb[i], own[i]);
+        }
+        printf("bits/dim: %.4f +- %.4f (the sum of the stages: an upper "
+               "bound on -log2 p(x))\n",
+               total, se);
+    }
+    pcnn_ctx_free(ctx);
+    pcnn_chain_free(ch);
+    pcnn_dataset_free(&d);
+    return rc;
+}
 
 int cmd_eval(int argc, char **argv)
 {
@@ -75,15 +128,30 @@ int cmd_eval(int argc, char **argv)
     int has_trainer = 0;
     pcnn_model_config cfg;
     if (pcnn_checkpoint_read_state(ckpt, &cfg, NULL, NULL, &has_trainer) !=
-        PCNN_OK) {
-        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
-        return 1;
-    }
+        PCNN_OK)
+        return eval_chain(ckpt, data, split, limit, batch, size, threads);
     int ema = weights ? !strcmp(weights, "ema") : has_trainer;
     pcnn_dataset d = {0};
-    int rc = cli_load_data(cmd, data, split, size ? size : cfg.height, &d);
+    const int stage = cfg.view.halvings || cfg.view.gray4 ||
+                      cfg.cond_channels > 0;
+    /* a stage reads views of the full-size images */
+    const int full = cfg.height << cfg.view.halvings;
+    int rc = cli_load_data(cmd, data, split, size ? size : full, &d);
     if (rc)
         return rc;
+    int64_t full_dims = d.c * d.h * d.w;
+    if (stage) {
+        pcnn_dataset sd;
+        if (pcnn_stage_dataset(&d, &cfg.view,
+                               cfg.cond_channels ? &cfg.cond_view : NULL,
+                               &sd) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
+            pcnn_dataset_free(&d);
+            return 1;
+        }
+        pcnn_dataset_free(&d);
+        d = sd;
+    }
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx = NULL;
     pcnn_model *m = NULL;
@@ -101,6 +169,19 @@ int cmd_eval(int argc, char **argv)
         printf("bits/dim: %.4f +- %.4f (%ld images of %s, %s split, %s "
                "weights)\n",
                mean, se, n, data, split, ema ? "EMA" : "raw");
+        if (stage) {
+            char v1[96], v2[96];
+            double own = (double)(d.c * d.h * d.w);
+            printf("a stage: -log2 p(%s%s%s) per dim of the stage; per dim "
+                   "of the image: %.4f +- %.4f\n",
+                   pcnn_view_str(&cfg.view, v1, sizeof v1),
+                   cfg.cond_channels ? " | " : "",
+                   cfg.cond_channels
+                       ? pcnn_view_str(&cfg.cond_view, v2, sizeof v2)
+                       : "",
+                   mean * own / (double)full_dims,
+                   se * own / (double)full_dims);
+        }
     }
     pcnn_model_free(m);
     pcnn_ctx_free(ctx);

@@ -8,7 +8,38 @@ static const char usage[] =
     "usage: pixelcnn info --checkpoint FILE\n"
     "\n"
     "Prints the model config, the parameter count and the training state\n"
-    "(step, epoch, optimizer settings) of a checkpoint.\n";
+    "(step, epoch, optimizer settings) of a checkpoint; for a chain file,\n"
+    "each stage's config.\n";
+
+/* The model lines of one stage or checkpoint. */
+static void describe(const char *indent, const pcnn_model *m)
+{
+    const pcnn_model_config *c = pcnn_model_get_config(m);
+    char v1[96], v2[96];
+    size_t n;
+    pcnn_model_params((pcnn_model *)m, &n);
+    printf("%smodel           PixelCNN++, %dx%dx%d images, %s head (%d "
+           "levels)\n",
+           indent, c->channels, c->height, c->width,
+           c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
+           c->levels);
+    printf("%sconfig          nr_resnet %d, nr_filters %d, nr_mix %d, "
+           "nr_resolutions %d, dropout %g\n",
+           indent, c->nr_resnet, c->nr_filters, c->nr_mix, c->nr_resolutions,
+           (double)c->dropout);
+    printf("%sconditioning    %d classes, %d condition channels", indent,
+           c->num_classes, c->cond_channels);
+    if (c->cond_nr_filters)
+        printf(" through a network of %d resnets x %d filters",
+               c->cond_nr_resnet, c->cond_nr_filters);
+    printf("\n%smodels          %s%s%s\n", indent,
+           pcnn_view_str(&c->view, v1, sizeof v1),
+           c->cond_channels ? " given " : "",
+           c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                            : "");
+    printf("%sparameters      %zu in %d tensors (%.1f MB float32)\n", indent,
+           n, pcnn_model_param_count(m), (double)n * 4 / 1e6);
+}
 
 int cmd_info(int argc, char **argv)
 {
@@ -34,24 +65,27 @@ int cmd_info(int argc, char **argv)
     int has_trainer;
     pcnn_model *m = NULL;
     if (pcnn_checkpoint_read_state(ckpt, &c, &o, &st, &has_trainer) !=
-            PCNN_OK ||
-        pcnn_checkpoint_load_model(ckpt, 0, &m) != PCNN_OK) {
+        PCNN_OK) {
+        pcnn_chain *ch = NULL;
+        if (pcnn_chain_load(ckpt, 0, &ch) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn info: %s\n", pcnn_last_error());
+            return 1;
+        }
+        printf("chain file      %s, %d stages\n", ckpt,
+               pcnn_chain_stages(ch));
+        for (int i = 0; i < pcnn_chain_stages(ch); i++) {
+            printf("stage %d\n", i);
+            describe("  ", pcnn_chain_stage(ch, i));
+        }
+        pcnn_chain_free(ch);
+        return 0;
+    }
+    if (pcnn_checkpoint_load_model(ckpt, 0, &m) != PCNN_OK) {
         fprintf(stderr, "pixelcnn info: %s\n", pcnn_last_error());
         return 1;
     }
-    size_t n;
-    pcnn_model_params(m, &n);
     printf("checkpoint      %s\n", ckpt);
-    printf("model           PixelCNN++, %dx%dx%d images\n", c.channels,
-           c.height, c.width);
-    printf("config          nr_resnet %d, nr_filters %d, nr_mix %d, "
-           "nr_resolutions %d, dropout %g\n",
-           c.nr_resnet, c.nr_filters, c.nr_mix, c.nr_resolutions,
-           (double)c.dropout);
-    printf("conditioning    %d classes, %d condition channels\n",
-           c.num_classes, c.cond_channels);
-    printf("parameters      %zu in %d tensors (%.1f MB float32)\n", n,
-           pcnn_model_param_count(m), (double)n * 4 / 1e6);
+    describe("", m);
     if (has_trainer) {
         printf("training        step %llu, epoch %llu, position %lld\n",
                (unsigned long long)st.step, (unsigned long long)st.epoch,

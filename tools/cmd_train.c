@@ -38,6 +38,18 @@ static const char usage[] =
     "  --nr-resolutions N  U-net scales (default 3)\n"
     "  --dropout P         dropout rate (default 0.5)\n"
     "  --class-conditional learn p(x | label)\n"
+    "stages of a chain (docs/chains.md; ignored with --resume):\n"
+    "  --chain gray --stage K  the grayscale chain: stage 0 models\n"
+    "                      gray4(x) (16 levels), stage 1 models x given\n"
+    "                      gray4(x); train them in two runs (in parallel\n"
+    "                      or not), then join them with pixelcnn chain\n"
+    "  --view V            the view the model models (default x): x, or\n"
+    "                      half repeated then optionally gray4, comma-\n"
+    "                      separated (half,half,gray4)\n"
+    "  --cond-view V       condition the model on this view of the image\n"
+    "  --cond-nr-resnet N  gated resnets of the conditioning network\n"
+    "                      (default 2)\n"
+    "  --cond-nr-filters N its filters (default: --nr-filters)\n"
     "training:\n"
     "  --steps N           stop after N steps in all (default: no limit)\n"
     "  --minutes M         stop after M minutes of this run (default 0: no "
@@ -73,7 +85,8 @@ static double now(void)
 typedef struct {
     const char *data, *out;
     int size, batch, save_every, log_every, threads, resume, no_test;
-    int class_cond, reset_ema;
+    int class_cond, reset_ema, has_cond, stage;
+    const char *chain;
     long limit, test_limit, steps;
     double minutes;
     pcnn_model_config cfg;
@@ -126,6 +139,27 @@ static int parse(int argc, char **argv, train_args *a)
         INT_FLAG("--save-every", 1, 2000000000, a->save_every)
         INT_FLAG("--log-every", 1, 2000000000, a->log_every)
         INT_FLAG("--threads", 1, 4096, a->threads)
+        INT_FLAG("--stage", 0, 7, a->stage)
+        INT_FLAG("--cond-nr-resnet", 0, 64, a->cfg.cond_nr_resnet)
+        INT_FLAG("--cond-nr-filters", 1, 4096, a->cfg.cond_nr_filters)
+        else if (!strcmp(f, "--chain")) {
+            if (!(a->chain = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+            if (strcmp(a->chain, "gray")) {
+                fprintf(stderr, "pixelcnn train: --chain %s: gray\n",
+                        a->chain);
+                return 2;
+            }
+        } else if (!strcmp(f, "--view")) {
+            const char *v = cli_str_arg(cmd, argc, argv, &i);
+            if (!v || cli_parse_view("--view", v, &a->cfg.view))
+                return 2;
+        } else if (!strcmp(f, "--cond-view")) {
+            const char *v = cli_str_arg(cmd, argc, argv, &i);
+            if (!v || cli_parse_view("--cond-view", v, &a->cfg.cond_view))
+                return 2;
+            a->has_cond = 1;
+        }
         else if (!strcmp(f, "--resume")) a->resume = 1;
         else if (!strcmp(f, "--no-test")) a->no_test = 1;
         else if (!strcmp(f, "--class-conditional")) a->class_cond = 1;
@@ -134,6 +168,35 @@ static int parse(int argc, char **argv, train_args *a)
 #undef INT_FLAG
 #undef NUM_FLAG
     }
+    if (a->chain) { /* gray: gray4(x), then x given gray4(x) */
+        if (a->stage > 1) {
+            fprintf(stderr, "pixelcnn train: --stage %d: the gray chain has "
+                            "stages 0 and 1\n",
+                    a->stage);
+            return 2;
+        }
+        a->cfg.view = (pcnn_view){0, a->stage == 0};
+        a->cfg.cond_view = (pcnn_view){0, 1};
+        a->has_cond = a->stage == 1;
+    }
+    return 0;
+}
+
+/* The stage's data set from images x, in place: view(x) and, for a
+ * conditioned stage, the condition images cond_view(x). */
+static int to_stage(const pcnn_model_config *c, int has_cond,
+                    pcnn_dataset *x)
+{
+    if (!c->view.halvings && !c->view.gray4 && !has_cond)
+        return 0;
+    pcnn_dataset d;
+    if (pcnn_stage_dataset(x, &c->view, has_cond ? &c->cond_view : NULL,
+                           &d) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    pcnn_dataset_free(x);
+    *x = d;
     return 0;
 }
 
@@ -214,6 +277,7 @@ int cmd_train(int argc, char **argv)
     a.out = "runs/train";
     a.size = 32, a.save_every = 500, a.log_every = 10;
     a.cfg = pcnn_model_config_default();
+    a.cfg.cond_nr_resnet = 2;
     a.opts = pcnn_train_opts_default();
     int rc = parse(argc, argv, &a);
     if (rc)
@@ -243,7 +307,18 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
                 ckpt);
     if (s == PCNN_OK && resuming) {
-        s = pcnn_checkpoint_load_model(ckpt, 0, &m);
+        pcnn_model_config saved;
+        s = pcnn_checkpoint_read_state(ckpt, &saved, NULL, NULL, NULL);
+        if (s == PCNN_OK) {
+            a.cfg = saved;
+            a.has_cond = saved.cond_channels > 0;
+            if (to_stage(&a.cfg, a.has_cond, &train)) {
+                rc = 1;
+                goto done;
+            }
+        }
+        if (s == PCNN_OK)
+            s = pcnn_checkpoint_load_model(ckpt, 0, &m);
         if (s == PCNN_OK)
             s = pcnn_checkpoint_load_trainer(ckpt, m, &train, &t);
         if (s == PCNN_OK)
@@ -251,6 +326,21 @@ int cmd_train(int argc, char **argv)
         if (s == PCNN_OK && a.reset_ema)
             pcnn_trainer_reset_ema(t);
     } else if (s == PCNN_OK) {
+        if (to_stage(&a.cfg, a.has_cond, &train)) {
+            rc = 1;
+            goto done;
+        }
+        if (a.cfg.view.gray4) {
+            a.cfg.head = PCNN_HEAD_CATEGORICAL;
+            a.cfg.levels = 16;
+        }
+        if (a.has_cond) {
+            a.cfg.cond_channels = (int)train.cond_c;
+            if (!a.cfg.cond_nr_filters)
+                a.cfg.cond_nr_filters = a.cfg.nr_filters;
+        } else {
+            a.cfg.cond_nr_resnet = a.cfg.cond_nr_filters = 0;
+        }
         a.cfg.channels = (int)train.c;
         a.cfg.height = (int)train.h, a.cfg.width = (int)train.w;
         a.cfg.num_classes = a.class_cond ? train.num_classes : 0;
@@ -277,6 +367,17 @@ int cmd_train(int argc, char **argv)
             (long long)train.c, (long long)train.h, (long long)train.w,
             c->nr_resnet, c->nr_filters, c->nr_mix, nparams,
             pcnn_ctx_describe(ctx));
+    if (c->view.halvings || c->view.gray4 || c->cond_channels) {
+        char v1[96], v2[96];
+        fprintf(stderr, "pixelcnn train: a stage: models %s%s%s (%s head, "
+                        "%d levels)\n",
+                pcnn_view_str(&c->view, v1, sizeof v1),
+                c->cond_channels ? " given " : "",
+                c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                                 : "",
+                c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
+                c->levels);
+    }
     FILE *log = fopen(metrics, "a");
     if (!log) {
         fprintf(stderr, "pixelcnn train: cannot append to %s\n", metrics);
@@ -339,7 +440,8 @@ int cmd_train(int argc, char **argv)
                     (unsigned long long)pcnn_trainer_state(t).step);
     }
     if (rc == 0 && !a.no_test && !stop_requested) {
-        if (cli_load_data("train", a.data, "test", a.size, &test) == 0) {
+        if (cli_load_data("train", a.data, "test", a.size, &test) == 0 &&
+            to_stage(c, c->cond_channels > 0, &test) == 0) {
             double mean, se;
             pcnn_trainer_swap_ema(t);
             s = pcnn_evaluate(ctx, m, &test, o.batch, a.test_limit, &mean,

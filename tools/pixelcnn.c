@@ -17,6 +17,7 @@ static const struct {
     {"info", cmd_info, "a checkpoint's config, size and training state"},
     {"sample", cmd_sample, "draw images from a checkpoint (PNG grid, .npy)"},
     {"complete", cmd_complete, "fill in the unknown part of images"},
+    {"chain", cmd_chain, "join stage checkpoints into one chain file"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -18,12 +18,13 @@ pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n)
 {
     static const char fn[] = "pcnn_chain_create";
     pcnn_status s = PCNN_OK;
+    if (out)
+        *out = NULL;
     if (!out || !stages || n < 1 || n > PCNN_MAX_STAGES) {
         s = pcnn_fail(PCNN_ERR_ARG, "%s: %d stages (1..%d)", fn, n,
                       PCNN_MAX_STAGES);
         goto fail;
     }
-    *out = NULL;
     const pcnn_model_config *last = pcnn_model_get_config(stages[n - 1]);
     const pcnn_view id = {0, 0};
     char a[96], b[96];
