@@ -39,10 +39,14 @@ static const char usage[] =
     "  --dropout P         dropout rate (default 0.5)\n"
     "  --class-conditional learn p(x | label)\n"
     "stages of a chain (docs/chains.md; ignored with --resume):\n"
-    "  --chain gray --stage K  the grayscale chain: stage 0 models\n"
-    "                      gray4(x) (16 levels), stage 1 models x given\n"
-    "                      gray4(x); train them in two runs (in parallel\n"
-    "                      or not), then join them with pixelcnn chain\n"
+    "  --chain C --stage K stage K of chain C, trained as its own run (in\n"
+    "                      parallel with the others or not); join the\n"
+    "                      stages with pixelcnn chain. C is\n"
+    "                        gray: gray4(x), then x given gray4(x)\n"
+    "                        pyramid: half^k(x), half^(k-1)(x) given it,\n"
+    "                          ..., x given half(x)\n"
+    "                        gray-pyramid: gray4(half^k(x)) first\n"
+    "  --halvings k        the pyramid's depth (default 2: 32 -> 8)\n"
     "  --view V            the view the model models (default x): x, or\n"
     "                      half repeated then optionally gray4, comma-\n"
     "                      separated (half,half,gray4)\n"
@@ -85,7 +89,7 @@ static double now(void)
 typedef struct {
     const char *data, *out;
     int size, batch, save_every, log_every, threads, resume, no_test;
-    int class_cond, reset_ema, has_cond, stage;
+    int class_cond, reset_ema, has_cond, stage, halvings;
     const char *chain;
     long limit, test_limit, steps;
     double minutes;
@@ -140,13 +144,16 @@ static int parse(int argc, char **argv, train_args *a)
         INT_FLAG("--log-every", 1, 2000000000, a->log_every)
         INT_FLAG("--threads", 1, 4096, a->threads)
         INT_FLAG("--stage", 0, 7, a->stage)
+        INT_FLAG("--halvings", 1, 6, a->halvings)
         INT_FLAG("--cond-nr-resnet", 0, 64, a->cfg.cond_nr_resnet)
         INT_FLAG("--cond-nr-filters", 1, 4096, a->cfg.cond_nr_filters)
         else if (!strcmp(f, "--chain")) {
             if (!(a->chain = cli_str_arg(cmd, argc, argv, &i)))
                 return 2;
-            if (strcmp(a->chain, "gray")) {
-                fprintf(stderr, "pixelcnn train: --chain %s: gray\n",
+            if (strcmp(a->chain, "gray") && strcmp(a->chain, "pyramid") &&
+                strcmp(a->chain, "gray-pyramid")) {
+                fprintf(stderr, "pixelcnn train: --chain %s: gray, pyramid "
+                                "or gray-pyramid\n",
                         a->chain);
                 return 2;
             }
@@ -168,16 +175,29 @@ static int parse(int argc, char **argv, train_args *a)
 #undef INT_FLAG
 #undef NUM_FLAG
     }
-    if (a->chain) { /* gray: gray4(x), then x given gray4(x) */
-        if (a->stage > 1) {
-            fprintf(stderr, "pixelcnn train: --stage %d: the gray chain has "
-                            "stages 0 and 1\n",
-                    a->stage);
+    if (a->chain) {
+        /* the chain's views, first to last (docs/chains.md) */
+        pcnn_view v[PCNN_MAX_STAGES];
+        int n = 0, k = a->halvings ? a->halvings : 2;
+        if (!strcmp(a->chain, "gray")) {
+            v[n++] = (pcnn_view){0, 1};
+        } else {
+            if (!strcmp(a->chain, "gray-pyramid"))
+                v[n++] = (pcnn_view){k, 1};
+            for (int h = k; h >= 1; h--)
+                v[n++] = (pcnn_view){h, 0};
+        }
+        v[n++] = (pcnn_view){0, 0};
+        if (a->stage >= n) {
+            fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
+                            "stages 0..%d\n",
+                    a->stage, a->chain, n - 1);
             return 2;
         }
-        a->cfg.view = (pcnn_view){0, a->stage == 0};
-        a->cfg.cond_view = (pcnn_view){0, 1};
-        a->has_cond = a->stage == 1;
+        a->cfg.view = v[a->stage];
+        a->has_cond = a->stage > 0;
+        if (a->has_cond)
+            a->cfg.cond_view = v[a->stage - 1];
     }
     return 0;
 }
