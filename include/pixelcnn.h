@@ -454,6 +454,14 @@ pcnn_model_sample_opts pcnn_model_sample_opts_default(void);
  * not depend on the batch size. */
 pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
                               const pcnn_model_sample_opts *opts);
+/* The cached sampler's plan for m at batch size `batch` (either out may
+ * be NULL): its steps, H*W when every output sees the whole image above
+ * it, fewer when the receptive field is small enough that the pixels
+ * (i, j) with equal a*i + j, a < W, can be drawn together; and the bytes
+ * of its layer caches, each value keeping a window of the rows still to
+ * be read (docs/sampling.md). */
+pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
+                                   int64_t *steps, size_t *cache_bytes);
 
 /* ------------------------------------------------------------ data sets
  *

@@ -281,3 +281,42 @@ TEST(sample_cached_equals_naive_stage_models)
     pcnn_model_free(m);
     pcnn_ctx_free(ctx);
 }
+
+TEST(sample_wavefront_schedule_equals_naive)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    /* one resolution, one resnet: a receptive field much narrower than
+     * 24 columns, so several pixels are drawn per step */
+    pcnn_model_config c = small(3, 8, 1);
+    c.width = 24;
+    c.nr_resnet = 1;
+    pcnn_model *m = make_model(ctx, &c, 10);
+    REQUIRE(m, "model: %s", pcnn_last_error());
+    int64_t steps = 0;
+    size_t bytes = 0;
+    REQUIRE_OK(pcnn_model_sample_plan(m, 2, &steps, &bytes));
+    CHECK(steps < 8 * 24 / 2, "%lld steps for 192 pixels", (long long)steps);
+    /* values keep windows of rows: four times the rows, not four times
+     * the memory */
+    pcnn_model_config tall = c;
+    tall.height = 32;
+    pcnn_model *mt;
+    REQUIRE_OK(pcnn_model_create(&mt, &tall, 1));
+    size_t tall_bytes = 0;
+    REQUIRE_OK(pcnn_model_sample_plan(mt, 2, NULL, &tall_bytes));
+    CHECK(bytes > 0 && tall_bytes < 2 * bytes,
+          "caches of 8 rows %zu bytes, of 32 rows %zu", bytes, tall_bytes);
+    pcnn_model_free(mt);
+    compare(ctx, m, 2, NULL, pcnn_none(), "wavefront, 1 resolution");
+    compare(ctx, m, 1, NULL, pcnn_none(), "wavefront, batch 1");
+    pcnn_model_free(m);
+    /* the full PixelCNN++ sees the whole image above: raster order */
+    c = small(3, 8, 3);
+    m = make_model(ctx, &c, 11);
+    REQUIRE(m, "model: %s", pcnn_last_error());
+    REQUIRE_OK(pcnn_model_sample_plan(m, 1, &steps, &bytes));
+    CHECK(steps == 64, "%lld steps for 64 pixels", (long long)steps);
+    pcnn_model_free(m);
+    pcnn_ctx_free(ctx);
+}

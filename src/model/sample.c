@@ -29,6 +29,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -41,6 +42,7 @@ typedef struct {
     int64_t C, H, W;
     int src;         /* the value whose storage this is (itself if own) */
     int32_t *ready;  /* (H*W) */
+    int64_t rows;    /* rows kept: a window of the last `rows` rows */
 } sval;
 
 typedef struct {
@@ -61,6 +63,8 @@ typedef struct {
     sval *v;
     snode *n;
     int64_t maxK, maxC;
+    /* the schedule: pixel (i, j) is drawn at step a*i + j, of T steps */
+    int64_t a, T;
     const pcnn_backend *be;
     const pcnn_params *params;
 } sampler;
@@ -154,6 +158,130 @@ static void ready_of(sampler *S, const pcnn_gnode *nd, const snode *sn)
         }
 }
 
+/* The step of pixel k under schedule a. */
+static int64_t step_of(const sampler *S, int64_t a, int64_t k)
+{
+    return a * (k / S->W) + k % S->W;
+}
+
+/* last[v][q] = max(last, the step at which node nd reads position q of
+ * its inputs), over the node's positions computed before step T. */
+static void use_of(const sampler *S, const pcnn_gnode *nd, const snode *sn,
+                   int32_t **last, int64_t T)
+{
+    const sval *o = &S->v[nd->out];
+    const int in[2] = {nd->in0, nd->in1};
+    for (int e = 0; e < 2; e++) {
+        if (in[e] < 0)
+            continue;
+        const int src = S->v[in[e]].src;
+        const sval *a = &S->v[in[e]];
+        int32_t *lu = last[src];
+        for (int64_t i = 0; i < o->H; i++)
+            for (int64_t j = 0; j < o->W; j++) {
+                const int64_t k = i * o->W + j;
+                const int32_t r = o->ready[k];
+                if (r >= T)
+                    continue;
+#define USE(q)                                                                \
+    do {                                                                      \
+        const int64_t q_ = (q);                                               \
+        if (q_ >= 0 && lu[q_] < r)                                            \
+            lu[q_] = r;                                                       \
+    } while (0)
+                switch (nd->kind) {
+                case GN_CONV:
+                case GN_NIN:
+                case GN_DECONV:
+                    for (int p = 0; p < sn->geom.kh; p++)
+                        for (int q = 0; q < sn->geom.kw; q++)
+                            USE(nd->kind == GN_DECONV
+                                    ? deconv_tap(&sn->geom, a->H, a->W, i, j,
+                                                 p, q)
+                                    : conv_tap(&sn->geom, a->H, a->W, i, j, p,
+                                               q));
+                    break;
+                case GN_DOWN_SHIFT: USE(i > 0 ? k - o->W : -1); break;
+                case GN_RIGHT_SHIFT: USE(j > 0 ? k - 1 : -1); break;
+                case GN_POOL:
+                    for (int64_t y = 2 * i; y < 2 * i + 2 && y < a->H; y++)
+                        for (int64_t x = 2 * j; x < 2 * j + 2 && x < a->W;
+                             x++)
+                            USE(y * a->W + x);
+                    break;
+                default: USE(k);
+                }
+#undef USE
+            }
+    }
+}
+
+/* Each stored value keeps only a window of rows: the fewest such that a
+ * row is overwritten (by the row `rows` below it) only after its last
+ * read. A row written at step r must not replace one read at step r or
+ * later: producers run before readers within a step. Values computed in
+ * full at step 0 (the conditioning network) keep every row. */
+static pcnn_status plan_windows(sampler *S)
+{
+    const int nv = S->g.nval;
+    int32_t **last = calloc((size_t)nv, sizeof *last);
+    pcnn_status st = last ? PCNN_OK
+                          : pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    for (int v = 0; st == PCNN_OK && v < nv; v++) {
+        if (S->v[v].src != v)
+            continue;
+        last[v] = malloc((size_t)(S->v[v].H * S->v[v].W) * sizeof **last);
+        if (!last[v])
+            st = pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+        for (int64_t q = 0; last[v] && q < S->v[v].H * S->v[v].W; q++)
+            last[v][q] = -1;
+    }
+    for (int i = 0; st == PCNN_OK && i < S->g.nnode; i++)
+        if (!S->n[i].skip)
+            use_of(S, &S->g.node[i], &S->n[i], last, S->T);
+    /* the draw reads the output at pixel k at its step */
+    for (int64_t k = 0; st == PCNN_OK && k < S->HW; k++) {
+        int32_t *lu = last[S->v[S->out].src];
+        const int32_t t = (int32_t)step_of(S, S->a, k);
+        if (lu[k] < t)
+            lu[k] = t;
+    }
+    for (int v = 0; st == PCNN_OK && v < nv; v++) {
+        sval *sv = &S->v[v];
+        if (sv->src != v)
+            continue;
+        const int64_t H = sv->H, W = sv->W;
+        sv->rows = H;
+        for (int64_t w = 1; w < H; w++) {
+            int fits = 1;
+            for (int64_t i = 0; fits && i + w < H; i++) {
+                int32_t used = -1, first = INT32_MAX;
+                for (int64_t j = 0; j < W; j++) {
+                    used = last[v][i * W + j] > used ? last[v][i * W + j]
+                                                     : used;
+                    /* the input's pixel is written at the end of step
+                     * ready - 1, after that step's reads: the same rule */
+                    const int32_t r = sv->ready[(i + w) * W + j];
+                    first = r < first ? r : first;
+                }
+                fits = used < first;
+            }
+            if (fits) {
+                sv->rows = w;
+                break;
+            }
+        }
+    }
+    for (int v = 0; v < nv; v++) {
+        if (S->v[v].src != v)
+            S->v[v].rows = S->v[S->v[v].src].rows;
+        if (last)
+            free(last[v]);
+    }
+    free(last);
+    return st;
+}
+
 /* ---------------------------------------------------------- planning */
 
 static void *falloc(size_t n)
@@ -197,7 +325,8 @@ static int slice_alloc(const sampler *S, slice *T)
     size_t total = 0;
     for (int i = 0; i < nv; i++)
         if (S->v[i].src == i)
-            total += (size_t)(T->B * S->v[i].H * S->v[i].W * S->v[i].C + 15) /
+            total += (size_t)(T->B * S->v[i].rows * S->v[i].W * S->v[i].C +
+                              15) /
                      16 * 16;
     const size_t bytes = (total * sizeof(float) + huge - 1) / huge * huge;
     T->arena = aligned_alloc(huge, bytes ? bytes : huge);
@@ -213,7 +342,7 @@ static int slice_alloc(const sampler *S, slice *T)
             T->data[i] = T->data[v->src];
             continue;
         }
-        const size_t n = (size_t)(T->B * v->H * v->W * v->C);
+        const size_t n = (size_t)(T->B * v->rows * v->W * v->C);
         T->data[i] = T->arena + off;
         off += (n + 15) / 16 * 16;
         /* zeros: pixels not drawn yet are never read, but be safe */
@@ -272,6 +401,21 @@ static pcnn_status pack_layer(snode *sn, const pcnn_model *m,
     return PCNN_OK;
 }
 
+/* Ready steps of every value when pixel k is drawn at step a*i + j (known
+ * from the next step on); 1 if every output is ready by its own pixel's
+ * step. */
+static int schedule_ok(sampler *S, int64_t a)
+{
+    for (int64_t k = 0; k < S->HW; k++)
+        S->v[S->in_x].ready[k] = (int32_t)(step_of(S, a, k) + 1);
+    for (int i = 0; i < S->g.nnode; i++)
+        ready_of(S, &S->g.node[i], &S->n[i]);
+    for (int64_t k = 0; k < S->HW; k++)
+        if (S->v[S->out].ready[k] > step_of(S, a, k))
+            return 0;
+    return 1;
+}
+
 static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
 {
     const pcnn_model_config *c = &m->cfg;
@@ -292,9 +436,7 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
         if (!v->ready)
             return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     }
-    for (int64_t k = 0; k < S->HW; k++)
-        S->v[S->in_x].ready[k] = (int32_t)(k + 1);
-    /* ready steps, aliases, geometry */
+    /* aliases, geometry */
     for (int i = 0; i < g->nnode; i++) {
         const pcnn_gnode *nd = &g->node[i];
         snode *sn = &S->n[i];
@@ -303,12 +445,32 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
             sn->geom = m->layers[nd->layer].geom;
         else if (nd->kind == GN_NIN)
             sn->geom = nin_geom();
-        ready_of(S, nd, sn);
         if (nd->kind == GN_DROPOUT) {
             S->v[nd->out].src = resolve(S, nd->in0);
             sn->skip = 1;
         }
     }
+    /* The schedule: the smallest a such that every pixel's output needs
+     * only pixels drawn at earlier steps. a = W is raster order (one pixel
+     * per step), which a causal network always allows; a network with a
+     * small receptive field allows less, and then the pixels of one step
+     * (a wavefront) are drawn together. Validity only grows with a. */
+    if (!schedule_ok(S, S->W))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "sampler: the network is not causal: an output "
+                         "reads its own pixel or a later one");
+    int64_t lo = 1, hi = S->W;
+    while (lo < hi) {
+        const int64_t mid = (lo + hi) / 2;
+        if (schedule_ok(S, mid))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    S->a = lo;
+    S->T = S->a * (S->H - 1) + S->W;
+    if (!schedule_ok(S, S->a)) /* leaves the ready steps of a */
+        return pcnn_fail(PCNN_ERR_ARG, "sampler: no schedule");
     S->maxK = S->maxC = 1;
     for (int i = 0; i < g->nnode; i++) {
         const pcnn_gnode *nd = &g->node[i];
@@ -323,8 +485,10 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
         if (S->v[nd->out].C > S->maxC)
             S->maxC = S->v[nd->out].C;
     }
+    PCNN_TRY(plan_windows(S));
     /* each computed node's positions, by ready step (counting sort) */
-    int64_t *count = calloc((size_t)S->HW + 2, sizeof *count);
+    const int64_t T = S->T;
+    int64_t *count = calloc((size_t)T + 2, sizeof *count);
     if (!count)
         return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     for (int i = 0; i < g->nnode; i++) {
@@ -333,13 +497,13 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
             continue;
         const sval *o = &S->v[g->node[i].out];
         const int64_t n = o->H * o->W;
-        memset(count, 0, ((size_t)S->HW + 2) * sizeof *count);
+        memset(count, 0, ((size_t)T + 2) * sizeof *count);
         for (int64_t k = 0; k < n; k++)
             count[o->ready[k] + 1]++;
-        for (int64_t r = 1; r <= S->HW + 1; r++)
+        for (int64_t r = 1; r <= T + 1; r++)
             count[r] += count[r - 1];
-        /* positions that need the last pixel are never needed */
-        sn->npos = count[S->HW];
+        /* positions that need the last step's pixels are never needed */
+        sn->npos = count[T];
         sn->order = malloc((size_t)(n ? n : 1) * sizeof *sn->order);
         if (!sn->order) {
             free(count);
@@ -349,13 +513,6 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
             sn->order[count[o->ready[k]]++] = (int32_t)k;
     }
     free(count);
-    /* causality: the output at pixel k must be ready by step k */
-    for (int64_t k = 0; k < S->HW; k++)
-        if (S->v[S->out].ready[k] > k)
-            return pcnn_fail(PCNN_ERR_ARG,
-                             "sampler: the network is not causal: output "
-                             "%lld needs pixel %d",
-                             (long long)k, (int)S->v[S->out].ready[k] - 1);
     return PCNN_OK;
 }
 
@@ -364,7 +521,9 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
 /* The channel vectors of the slice's images at position pos of value v. */
 static float *at(const sampler *S, const slice *T, int v, int64_t pos)
 {
-    return T->data[v] + pos * T->B * S->v[v].C;
+    const sval *sv = &S->v[v];
+    const int64_t r = pos / sv->W, c = pos % sv->W;
+    return T->data[v] + ((r % sv->rows) * sv->W + c) * T->B * sv->C;
 }
 
 static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
@@ -391,17 +550,20 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
                 }
             }
     }
-    /* rows t*B + b; consecutive positions are consecutive in storage */
-    int64_t t0 = 0;
-    while (t0 < n) {
-        int64_t t1 = t0 + 1;
-        while (t1 < n && pos[t1] == pos[t1 - 1] + 1)
-            t1++;
-        pcnn_gemm_packed(at(S, T, nd->out, pos[t0]), (int)Co,
-                         T->A + t0 * B * K, (int)K, (int)((t1 - t0) * B),
-                         sn->wp, sn->bias, (int)K, (int)Co, T->threads);
-        t0 = t1;
-    }
+    /* rows t*B + b: consecutive positions are consecutive in storage, and
+     * the product goes there directly; others go through Cb, in one GEMM */
+    int consecutive = 1;
+    for (int64_t t = 1; t < n && consecutive; t++)
+        consecutive = pos[t] == pos[t - 1] + 1;
+    for (int64_t t = 1; t < n && consecutive; t++) /* not across a wrap */
+        consecutive = at(S, T, nd->out, pos[t]) ==
+                      at(S, T, nd->out, pos[t - 1]) + B * Co;
+    float *dst = consecutive ? at(S, T, nd->out, pos[0]) : T->Cb;
+    pcnn_gemm_packed(dst, (int)Co, T->A, (int)K, (int)(n * B), sn->wp,
+                     sn->bias, (int)K, (int)Co, T->threads);
+    for (int64_t t = 0; !consecutive && t < n; t++)
+        memcpy(at(S, T, nd->out, pos[t]), T->Cb + t * B * Co,
+               (size_t)(B * Co) * sizeof(float));
 }
 
 /* A pointwise or shift op at the positions. */
@@ -573,29 +735,41 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
                       slice *T, pcnn_image x, const pcnn_model_sample_opts *o,
                       float *l, uint8_t *px, pcnn_status *st)
 {
-    const int64_t C = x.c, HW = S->HW;
+    const int64_t C = x.c, HW = S->HW, W = S->W, H = S->H, a = S->a;
+    const int64_t B = x.n;
     const int P = (int)S->v[S->out].C;
-    for (int64_t s = 0; s < HW; s++) {
+    const float scale = 2.0f / (float)(m->cfg.levels - 1);
+    for (int64_t s = 0; s < S->T; s++) {
         advance(S, T, s);
-        memcpy(l + T->b0 * P, at(S, T, S->out, s),
-               (size_t)(T->B * P) * sizeof *l);
+        /* the pixels of step s: (i, s - a*i) for the rows i that have one */
+        const int64_t i0 = s - (W - 1) > 0 ? (s - (W - 1) + a - 1) / a : 0;
+        const int64_t i1 = s / a < H - 1 ? s / a : H - 1;
+        for (int64_t i = i0; i <= i1; i++)
+            memcpy(l + ((i - i0) * B + T->b0) * P,
+                   at(S, T, S->out, i * W + s - a * i),
+                   (size_t)(T->B * P) * sizeof *l);
 #pragma omp barrier
 #pragma omp single
         {
-            if (*st == PCNN_OK)
-                *st = draw_pixel(ctx, m, o, l, px, x, s);
-            report(o, x, s);
+            for (int64_t i = i0; i <= i1 && *st == PCNN_OK; i++) {
+                const int64_t k = i * W + s - a * i;
+                *st = draw_pixel(ctx, m, o, l + (i - i0) * B * P, px, x, k);
+                report(o, x, k);
+            }
         } /* implied barrier */
         if (*st != PCNN_OK)
             return;
-        /* x * 2/(levels-1) - 1 and the ones */
-        float *v = at(S, T, S->in_x, s);
-        const float scale = 2.0f / (float)(m->cfg.levels - 1);
-        for (int64_t b = 0; b < T->B; b++, v += C + 1) {
-            for (int64_t c = 0; c < C; c++)
-                v[c] = (float)x.data[((T->b0 + b) * C + c) * HW + s] * scale -
-                       1.0f;
-            v[C] = 1.0f;
+        for (int64_t i = i0; i <= i1; i++) {
+            const int64_t k = i * W + s - a * i;
+            /* x * 2/(levels-1) - 1 and the ones */
+            float *v = at(S, T, S->in_x, k);
+            for (int64_t b = 0; b < T->B; b++, v += C + 1) {
+                for (int64_t c = 0; c < C; c++)
+                    v[c] = (float)x.data[((T->b0 + b) * C + c) * HW + k] *
+                               scale -
+                           1.0f;
+                v[C] = 1.0f;
+            }
         }
     }
 }
@@ -642,11 +816,22 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
                         at(&S, &T[t], S.in_cond, k)[b * Cc + c] =
                             o->cond.data[((T[t].b0 + b) * Cc + c) * HW + k];
         }
-    if (st == PCNN_OK) {
-#pragma omp parallel num_threads(nt) if (nt > 1)
-        run_slice(ctx, m, &S, &T[nt > 1 ? omp_get_thread_num() : 0], x, o, l,
-                  px, &st);
+    /* head parameters of one step's pixels: at most one per row */
+    const int64_t P = pcnn_head_params(&m->head);
+    float *lrows =
+        st == PCNN_OK ? malloc((size_t)(S.H * B * P) * sizeof *l) : NULL;
+    if (st == PCNN_OK && !lrows)
+        st = pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+    if (st == PCNN_OK && nt > 1) {
+#pragma omp parallel num_threads(nt)
+        run_slice(ctx, m, &S, &T[omp_get_thread_num()], x, o, lrows, px,
+                  &st);
+    } else if (st == PCNN_OK) {
+        /* not inside a parallel region, even an inactive one: libgomp
+         * would start new threads for every threaded GEMM inside it */
+        run_slice(ctx, m, &S, &T[0], x, o, lrows, px, &st);
     }
+    free(lrows);
     for (int t = 0; t < nt; t++)
         slice_free(&T[t]);
     free(T);
@@ -702,4 +887,27 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
                              : sample_cached(ctx, m, x, o, l, px);
     free(l), free(px);
     return s;
+}
+
+pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
+                                   int64_t *steps, size_t *cache_bytes)
+{
+    if (!m || batch < 1)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_model_sample_plan: NULL model "
+                                       "or batch < 1");
+    sampler S;
+    memset(&S, 0, sizeof S);
+    pcnn_status st = plan(&S, m, batch);
+    if (st == PCNN_OK && steps)
+        *steps = S.T;
+    if (st == PCNN_OK && cache_bytes) {
+        size_t total = 0;
+        for (int i = 0; i < S.g.nval; i++)
+            if (S.v[i].src == i)
+                total += (size_t)(batch * S.v[i].rows * S.v[i].W * S.v[i].C) *
+                         sizeof(float);
+        *cache_bytes = total;
+    }
+    sampler_free(&S);
+    return st;
 }
