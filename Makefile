@@ -108,7 +108,8 @@ deps:
 	@sh scripts/deps.sh
 
 # The main job on its embedded default: a small PixelCNN++ trained on
-# Fashion-MNIST for MINUTES minutes, then its test bits/dim (all 10,000).
+# Fashion-MNIST for MINUTES minutes, its test bits/dim (all 10,000), then
+# a grid of 64 samples (runs/fashion-mnist/samples.png).
 MINUTES ?= 4
 run:
 	@sh scripts/deps.sh run
@@ -116,6 +117,8 @@ run:
 	$(BUILD)/pixelcnn train --out runs/fashion-mnist --nr-resnet 1 \
 	    --nr-filters 32 --nr-mix 5 --dropout 0 --minutes $(MINUTES) \
 	    --save-every 200 $(if $(THREADS),--threads $(THREADS))
+	$(BUILD)/pixelcnn sample --checkpoint runs/fashion-mnist/checkpoint.safetensors \
+	    -n 64 -o runs/fashion-mnist/samples.png $(if $(THREADS),--threads $(THREADS))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
