@@ -118,6 +118,93 @@ pcnn_status pcnn_graph_alloc(pcnn_graph *g)
     return PCNN_OK;
 }
 
+pcnn_status pcnn_graph_alloc_forward(pcnn_graph *g, const int *keep,
+                                     int nkeep)
+{
+    if (g->failed)
+        return PCNN_ERR_SHAPE;
+    const int nv = g->nval;
+    int *last = malloc((size_t)nv * sizeof *last);
+    int *placed = calloc((size_t)nv, sizeof *placed);
+    size_t *fsize = malloc((size_t)nv * sizeof *fsize);
+    size_t *foff = malloc((size_t)nv * sizeof *foff);
+    if (!last || !placed || !fsize || !foff) {
+        free(last), free(placed), free(fsize), free(foff);
+        return pcnn_fail(PCNN_ERR_NOMEM, "graph: out of memory");
+    }
+    for (int v = 0; v < nv; v++)
+        last[v] = -1;
+    for (int i = 0; i < g->nnode; i++) {
+        last[g->node[i].in0] = i;
+        if (g->node[i].in1 >= 0)
+            last[g->node[i].in1] = i;
+    }
+    for (int k = 0; k < nkeep; k++)
+        if (keep[k] >= 0)
+            last[keep[k]] = g->nnode;
+    size_t total = 0;
+    int nfree = 0;
+/* the size of value v in floats, 64-byte aligned */
+#define VSIZE(v)                                                              \
+    ((size_t)(g->val[v].dim[0] * g->val[v].dim[1] * g->val[v].dim[2] *       \
+              g->val[v].dim[3] + 15) /                                        \
+     16 * 16)
+    /* values made by no node (the inputs) first, then each node's output
+     * in a freed block of its exact size if there is one */
+    int *made = calloc((size_t)nv, sizeof *made);
+    if (!made) {
+        free(last), free(placed), free(fsize), free(foff);
+        return pcnn_fail(PCNN_ERR_NOMEM, "graph: out of memory");
+    }
+    for (int i = 0; i < g->nnode; i++)
+        made[g->node[i].out] = 1;
+    for (int v = 0; v < nv; v++)
+        if (!made[v]) {
+            g->val[v].off = total;
+            total += VSIZE(v);
+            placed[v] = 1;
+        }
+    for (int i = 0; i < g->nnode; i++) {
+        const pcnn_gnode *nd = &g->node[i];
+        const int v = nd->out;
+        const size_t n = VSIZE(v);
+        int f;
+        for (f = 0; f < nfree && fsize[f] != n; f++)
+            ;
+        if (f < nfree) {
+            g->val[v].off = foff[f];
+            fsize[f] = fsize[nfree - 1], foff[f] = foff[nfree - 1];
+            nfree--;
+        } else {
+            g->val[v].off = total;
+            total += n;
+        }
+        placed[v] = 1;
+        /* inputs read for the last time here, and an output nobody reads,
+         * free their blocks for the nodes after this one */
+        const int rel[3] = {nd->in0, nd->in1, last[v] < 0 ? v : -1};
+        for (int r = 0; r < 3; r++) {
+            const int u = rel[r];
+            if (u < 0 || (r < 2 && last[u] != i) ||
+                (r == 1 && nd->in1 == nd->in0))
+                continue;
+            fsize[nfree] = VSIZE(u), foff[nfree] = g->val[u].off;
+            nfree++;
+        }
+    }
+#undef VSIZE
+    free(last), free(placed), free(fsize), free(foff), free(made);
+    g->arena = total;
+    g->act = aligned_alloc(64, (total ? total : 16) * sizeof(float));
+    g->gact = NULL;
+    g->ready = calloc((size_t)nv, 1);
+    if (!g->act || !g->ready)
+        return pcnn_fail(PCNN_ERR_NOMEM,
+                         "graph: out of memory for %zu MB of activations",
+                         total * sizeof(float) >> 20);
+    return PCNN_OK;
+}
+
 void pcnn_graph_free(pcnn_graph *g)
 {
     free(g->val);

@@ -85,6 +85,12 @@ int pcnn_graph_op(pcnn_graph *g, const pcnn_layer *layers,
                   int in1, int layer, float p);
 /* Sizes and allocates the arenas after the last node. */
 pcnn_status pcnn_graph_alloc(pcnn_graph *g);
+/* For forward passes only: one activation arena (no gradients) in which a
+ * value's block is reused by a later value of the same size once its last
+ * reader has run; the values keep[0 .. nkeep) (inputs, output; -1 is
+ * skipped) are never reused. */
+pcnn_status pcnn_graph_alloc_forward(pcnn_graph *g, const int *keep,
+                                     int nkeep);
 void pcnn_graph_free(pcnn_graph *g);
 
 float *pcnn_graph_data(const pcnn_graph *g, int v);

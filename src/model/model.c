@@ -92,9 +92,10 @@ static pcnn_status check_batch(const char *fn, const pcnn_model *m,
     return PCNN_OK;
 }
 
-static pcnn_genv env_of(pcnn_model *m, int train, uint64_t seed, int init)
+static pcnn_genv env_of(pcnn_model *m, const pcnn_plan *p, int train,
+                        uint64_t seed, int init)
 {
-    return (pcnn_genv){&m->params, m->layers, m->w,    m->dw, m->labels,
+    return (pcnn_genv){&m->params, m->layers, m->w,    m->dw, p->labels,
                        train,      seed,      init};
 }
 
@@ -112,17 +113,21 @@ pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m)
     return PCNN_OK;
 }
 
+/* Runs the training graph (train or init) or the evaluation graph on the
+ * batch; *used is the plan that ran. */
 static pcnn_status run_forward(pcnn_ctx *ctx, pcnn_model *m,
                                const pcnn_batch *b, int train, uint64_t seed,
-                               int init, const char *fn)
+                               int init, const char *fn, pcnn_plan **used)
 {
     PCNN_TRY(pcnn_check_ctx(fn, ctx));
     PCNN_TRY(check_batch(fn, m, b));
-    PCNN_TRY(pcnn_model_plan(m, b->x.n));
+    const int eval = !train && !init;
+    PCNN_TRY(pcnn_model_plan(m, b->x.n, eval));
+    pcnn_plan *p = eval ? &m->ev : &m->tr;
     const pcnn_model_config *c = &m->cfg;
     const int64_t B = b->x.n, C = c->channels, HW = c->height * c->width;
     /* x * 2/(levels-1) - 1 and a channel of ones */
-    float *in = pcnn_graph_data(&m->graph, m->in_x);
+    float *in = pcnn_graph_data(&p->graph, p->in_x);
     const float scale = 2.0f / (float)(c->levels - 1);
     for (int64_t n = 0; n < B; n++) {
         for (int64_t k = 0; k < C * HW; k++)
@@ -131,18 +136,22 @@ static pcnn_status run_forward(pcnn_ctx *ctx, pcnn_model *m,
         for (int64_t k = 0; k < HW; k++)
             in[(n * (C + 1) + C) * HW + k] = 1.0f;
     }
-    memcpy(m->x, b->x.data, (size_t)(B * C * HW));
+    memcpy(p->x, b->x.data, (size_t)(B * C * HW));
     if (c->num_classes > 0)
-        memcpy(m->labels, b->labels, (size_t)B * sizeof(int32_t));
+        memcpy(p->labels, b->labels, (size_t)B * sizeof(int32_t));
     if (c->cond_channels > 0)
-        memcpy(pcnn_graph_data(&m->graph, m->in_cond), b->cond.data,
+        memcpy(pcnn_graph_data(&p->graph, p->in_cond), b->cond.data,
                (size_t)pcnn_numel(b->cond) * sizeof(float));
-    m->backward_ready = 0;
+    if (!eval)
+        m->backward_ready = 0;
     PCNN_TRY(pcnn_model_refresh_weights(ctx, m));
-    pcnn_genv env = env_of(m, train, seed, init);
-    PCNN_TRY(pcnn_graph_forward(ctx, &m->graph, &env));
-    m->backward_ready = train;
-    m->seed = seed;
+    pcnn_genv env = env_of(m, p, train, seed, init);
+    PCNN_TRY(pcnn_graph_forward(ctx, &p->graph, &env));
+    if (!eval) {
+        m->backward_ready = train;
+        m->seed = seed;
+    }
+    *used = p;
     return PCNN_OK;
 }
 
@@ -152,8 +161,9 @@ pcnn_status pcnn_model_forward(pcnn_ctx *ctx, pcnn_model *m,
     static const char fn[] = "pcnn_model_forward";
     if (!m)
         return pcnn_fail(PCNN_ERR_ARG, "%s: model is NULL", fn);
-    PCNN_TRY(run_forward(ctx, m, b, 0, 0, 0, fn));
-    pcnn_tensor out = pcnn_graph_tensor(&m->graph, m->out_l);
+    pcnn_plan *p;
+    PCNN_TRY(run_forward(ctx, m, b, 0, 0, 0, fn, &p));
+    pcnn_tensor out = pcnn_graph_tensor(&p->graph, p->out);
     PCNN_TRY(pcnn_check_like(fn, "l", l, "the model output", out));
     memcpy(l.data, out.data, (size_t)pcnn_numel(out) * sizeof(float));
     return PCNN_OK;
@@ -166,13 +176,14 @@ pcnn_status pcnn_model_loss(pcnn_ctx *ctx, pcnn_model *m, const pcnn_batch *b,
     static const char fn[] = "pcnn_model_loss";
     if (!m)
         return pcnn_fail(PCNN_ERR_ARG, "%s: model is NULL", fn);
-    PCNN_TRY(run_forward(ctx, m, b, train, seed, 0, fn));
+    pcnn_plan *p;
+    PCNN_TRY(run_forward(ctx, m, b, train, seed, 0, fn, &p));
     const pcnn_model_config *c = &m->cfg;
     const int64_t B = b->x.n, HW = c->height * c->width;
-    pcnn_tensor l = pcnn_graph_tensor(&m->graph, m->out_l);
-    pcnn_image x = pcnn_img(m->x, B, c->channels, c->height, c->width);
+    pcnn_tensor l = pcnn_graph_tensor(&p->graph, p->out);
+    pcnn_image x = pcnn_img(p->x, B, c->channels, c->height, c->width);
     PCNN_TRY(pcnn_head_log_prob(ctx, &m->head,
-                                pcnn_t4(m->logp, B, 1, c->height, c->width),
+                                pcnn_t4(p->logp, B, 1, c->height, c->width),
                                 l, x));
     /* bits/dim of each image: -sum log p / (C H W ln 2) */
     const double per_dim = 1.0 / ((double)(c->channels * HW) * PCNN_LN2);
@@ -180,7 +191,7 @@ pcnn_status pcnn_model_loss(pcnn_ctx *ctx, pcnn_model *m, const pcnn_batch *b,
     for (int64_t n = 0; n < B; n++) {
         double s = 0;
         for (int64_t k = 0; k < HW; k++)
-            s += m->logp[n * HW + k];
+            s += p->logp[n * HW + k];
         double bpd = -s * per_dim;
         if (!isfinite(bpd))
             return pcnn_fail(PCNN_ERR_VALUE,
@@ -205,22 +216,23 @@ pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m)
         return pcnn_fail(PCNN_ERR_ARG,
                          "%s: call pcnn_model_loss with train = 1 first", fn);
     const pcnn_model_config *c = &m->cfg;
-    const int64_t B = m->batch, HW = c->height * c->width;
+    pcnn_plan *p = &m->tr;
+    const int64_t B = p->batch, HW = c->height * c->width;
     memset(m->params.grad, 0, m->params.total * sizeof(float));
     memset(m->dw, 0, m->wsize * sizeof(float));
-    pcnn_graph_grad_begin(&m->graph);
+    pcnn_graph_grad_begin(&p->graph);
     /* d(mean bits/dim) / d logp = -1 / (B C H W ln 2) at every pixel */
     const float d = (float)(-1.0 / ((double)(B * c->channels * HW) * PCNN_LN2));
     for (int64_t k = 0; k < B * HW; k++)
-        m->dlogp[k] = d;
-    pcnn_tensor l = pcnn_graph_tensor(&m->graph, m->out_l);
-    pcnn_tensor dl = pcnn_graph_grad(&m->graph, m->out_l);
-    pcnn_image x = pcnn_img(m->x, B, c->channels, c->height, c->width);
+        p->dlogp[k] = d;
+    pcnn_tensor l = pcnn_graph_tensor(&p->graph, p->out);
+    pcnn_tensor dl = pcnn_graph_grad(&p->graph, p->out);
+    pcnn_image x = pcnn_img(p->x, B, c->channels, c->height, c->width);
     PCNN_TRY(pcnn_head_backward(ctx, &m->head, dl,
-                                pcnn_t4(m->dlogp, B, 1, c->height, c->width),
+                                pcnn_t4(p->dlogp, B, 1, c->height, c->width),
                                 l, x));
-    pcnn_genv env = env_of(m, 1, m->seed, 0);
-    PCNN_TRY(pcnn_graph_backward(ctx, &m->graph, &env));
+    pcnn_genv env = env_of(m, p, 1, m->seed, 0);
+    PCNN_TRY(pcnn_graph_backward(ctx, &p->graph, &env));
     for (int i = 0; i < m->nlayers; i++) {
         const pcnn_layer *L = &m->layers[i];
         pcnn_tensor dw = pcnn_params_value(&m->params, L->v);
@@ -248,7 +260,8 @@ pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
         for (int64_t k = 0; k < g.dim[0]; k++)
             g.data[k] = 1.0f, bias.data[k] = 0.0f;
     }
-    pcnn_status s = run_forward(ctx, m, b, 0, 0, 1, fn);
+    pcnn_plan *p;
+    pcnn_status s = run_forward(ctx, m, b, 0, 0, 1, fn, &p);
     m->backward_ready = 0;
     return s;
 }

@@ -7,6 +7,16 @@
 
 #include "graph.h"
 
+/* A laid-out graph for one batch size, and the buffers of a forward. */
+typedef struct {
+    pcnn_graph graph;
+    int64_t batch;       /* 0: no graph */
+    int in_x, in_cond, out;
+    float *logp, *dlogp; /* (B, 1, H, W) */
+    uint8_t *x;          /* (B, C, H, W): the images of the last forward */
+    int32_t *labels;     /* (B) */
+} pcnn_plan;
+
 struct pcnn_model {
     pcnn_model_config cfg;
     pcnn_head head;
@@ -15,24 +25,23 @@ struct pcnn_model {
     int nlayers, caplayers;
     float *w, *dw;       /* effective layer weights and their gradients */
     size_t wsize;
-    /* the graph of the last batch size, and what backward needs */
-    pcnn_graph graph;
-    int64_t batch;       /* 0: no graph */
-    int in_x, in_cond, out_l;
-    float *logp, *dlogp; /* (B, 1, H, W) */
-    uint8_t *x;          /* (B, C, H, W): the images of the last forward */
-    int32_t *labels;     /* (B) */
+    /* the graphs of the last batch sizes: training (with gradients and
+     * dropout) and evaluation (forward only, dropout left out, buffers
+     * reused once their last reader has run) */
+    pcnn_plan tr, ev;
     int backward_ready;  /* the last forward was a training forward */
     uint64_t seed;       /* its dropout seed */
 };
 
-/* Lays out the graph for batch size `batch` (no-op if it is the current
- * one): values, nodes, arenas and the per-batch buffers. */
-pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch);
+/* Lays out the training (eval = 0) or evaluation graph for batch size
+ * `batch` (no-op if it is the current one): values, nodes, arenas and the
+ * per-batch buffers. */
+pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch, int eval);
+void pcnn_plan_free(pcnn_plan *p);
 /* Lays out the network's values and nodes for batch size `batch` into g
- * (zeroed first; no arenas): the input image value, the condition map
+ * (zeroed first; no arenas; eval: without dropout nodes): the input image value, the condition map
  * value (-1 without one) and the output value. Free with pcnn_graph_free. */
-pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch,
+pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch, int eval,
                                    pcnn_graph *g, int *in_x, int *in_cond,
                                    int *out);
 /* w = g v / ||v|| for every layer, into m->w. */

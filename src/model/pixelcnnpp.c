@@ -22,6 +22,7 @@ typedef struct {
     int next_layer;
     int cond[8];      /* the condition map at each resolution (graph) */
     pcnn_graph *g;    /* the graph being laid out (graph mode) */
+    int eval;         /* no dropout nodes (graph mode) */
     int in_x, in_cond; /* its input values (graph mode) */
 } builder;
 
@@ -100,6 +101,8 @@ static int op(builder *bd, pcnn_gkind kind, int a, int b)
 {
     if (bd->registering)
         return 0;
+    if (kind == GN_DROPOUT && bd->eval)
+        return a;
     pcnn_model *m = bd->m;
     return pcnn_graph_op(bd->g, m->layers, &m->params, kind, a, b, -1,
                          kind == GN_DROPOUT ? m->cfg.dropout : 0);
@@ -359,7 +362,7 @@ pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
     m->head = cfg->head == PCNN_HEAD_DMOL
                   ? pcnn_head_dmol(cfg->channels, cfg->nr_mix)
                   : pcnn_head_categorical(cfg->channels, cfg->levels);
-    builder bd = {m, 1, 0, {0}, NULL, -1, -1};
+    builder bd = {m, 1, 0, {0}, NULL, 0, -1, -1};
     if (build(&bd) < 0 || (s = pcnn_params_alloc(&m->params)) != PCNN_OK) {
         pcnn_model_free(m);
         return s != PCNN_OK ? s : PCNN_ERR_NOMEM;
@@ -392,20 +395,20 @@ void pcnn_model_free(pcnn_model *m)
     if (!m)
         return;
     pcnn_params_free(&m->params);
-    pcnn_graph_free(&m->graph);
+    pcnn_plan_free(&m->tr);
+    pcnn_plan_free(&m->ev);
     free(m->layers);
     free(m->w), free(m->dw);
-    free(m->logp), free(m->dlogp), free(m->x), free(m->labels);
     free(m);
 }
 
-pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch,
+pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch, int eval,
                                    pcnn_graph *g, int *in_x, int *in_cond,
                                    int *out)
 {
     const pcnn_model_config *c = &m->cfg;
     memset(g, 0, sizeof *g);
-    builder bd = {m, 0, 0, {0}, g, -1, -1};
+    builder bd = {m, 0, 0, {0}, g, eval, -1, -1};
     bd.in_x = pcnn_graph_value(g, batch, c->channels + 1, c->height,
                                c->width, 0);
     bd.in_cond = c->cond_channels > 0
@@ -420,28 +423,36 @@ pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch,
     return PCNN_OK;
 }
 
-pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch)
+void pcnn_plan_free(pcnn_plan *p)
 {
-    if (m->batch == batch)
+    pcnn_graph_free(&p->graph);
+    free(p->logp), free(p->dlogp), free(p->x), free(p->labels);
+    memset(p, 0, sizeof *p);
+}
+
+pcnn_status pcnn_model_plan(pcnn_model *m, int64_t batch, int eval)
+{
+    pcnn_plan *p = eval ? &m->ev : &m->tr;
+    if (p->batch == batch)
         return PCNN_OK;
     const pcnn_model_config *c = &m->cfg;
-    pcnn_graph_free(&m->graph);
-    free(m->logp), free(m->dlogp), free(m->x), free(m->labels);
-    m->logp = m->dlogp = NULL, m->x = NULL, m->labels = NULL;
-    m->batch = 0;
-    m->backward_ready = 0;
-    PCNN_TRY(pcnn_model_build_graph(m, batch, &m->graph, &m->in_x,
-                                    &m->in_cond, &m->out_l));
-    pcnn_status s = pcnn_graph_alloc(&m->graph);
+    pcnn_plan_free(p);
+    if (!eval)
+        m->backward_ready = 0;
+    PCNN_TRY(pcnn_model_build_graph(m, batch, eval, &p->graph, &p->in_x,
+                                    &p->in_cond, &p->out));
+    const int keep[3] = {p->in_x, p->in_cond, p->out};
+    pcnn_status s = eval ? pcnn_graph_alloc_forward(&p->graph, keep, 3)
+                         : pcnn_graph_alloc(&p->graph);
     if (s != PCNN_OK)
         return s;
     size_t hw = (size_t)(c->height * c->width), b = (size_t)batch;
-    m->logp = malloc(b * hw * sizeof(float));
-    m->dlogp = malloc(b * hw * sizeof(float));
-    m->x = malloc(b * hw * (size_t)c->channels);
-    m->labels = calloc(b, sizeof(int32_t));
-    if (!m->logp || !m->dlogp || !m->x || !m->labels)
+    p->logp = malloc(b * hw * sizeof(float));
+    p->dlogp = eval ? NULL : malloc(b * hw * sizeof(float));
+    p->x = malloc(b * hw * (size_t)c->channels);
+    p->labels = calloc(b, sizeof(int32_t));
+    if (!p->logp || (!eval && !p->dlogp) || !p->x || !p->labels)
         return pcnn_fail(PCNN_ERR_NOMEM, "model: out of memory");
-    m->batch = batch;
+    p->batch = batch;
     return PCNN_OK;
 }

@@ -419,7 +419,7 @@ static int schedule_ok(sampler *S, int64_t a)
 static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
 {
     const pcnn_model_config *c = &m->cfg;
-    PCNN_TRY(pcnn_model_build_graph(m, B, &S->g, &S->in_x, &S->in_cond,
+    PCNN_TRY(pcnn_model_build_graph(m, B, 1, &S->g, &S->in_x, &S->in_cond,
                                     &S->out));
     pcnn_graph *g = &S->g;
     S->B = B, S->H = c->height, S->W = c->width, S->HW = S->H * S->W;
