@@ -164,6 +164,13 @@ static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
     pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
                                                &has_trainer);
     int ema = c->weights ? !strcmp(c->weights, "ema") : has_trainer;
+    if (s != PCNN_OK && strstr(pcnn_last_error(), "pixelcnn-chain-1")) {
+        fprintf(stderr,
+                "pixelcnn %s: %s is a chain file; %s works on one model's "
+                "checkpoint (pixelcnn sample takes chains)\n",
+                cmd, c->ckpt, cmd);
+        return 1;
+    }
     if (s == PCNN_OK)
         s = pcnn_ctx_create(ctx, &co);
     if (s == PCNN_OK)
