@@ -620,6 +620,13 @@ pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
 pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
                               const pcnn_model_sample_opts *opts,
                               uint8_t **out);
+/* The same from stage `first` on, given stage first-1's images in
+ * out[first-1] (super-resolution from a small image, colors from a gray
+ * one); out[i] for i >= first receive the samples. */
+pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
+                                   int first,
+                                   const pcnn_model_sample_opts *opts,
+                                   uint8_t **out);
 
 /* -------------------------------------------------------------- training
  *

@@ -59,9 +59,9 @@ TEST(cli_help_and_bad_flags)
     if (!have_cli())
         return;
     static char out[8192];
-    const char *cmds[] = {"train", "eval",     "info", "bench",
-                          "sample", "complete", "chain"};
-    for (size_t i = 0; i < 7; i++) {
+    const char *cmds[] = {"train",    "eval",  "info",   "bench",
+                          "sample",   "complete", "chain", "upscale"};
+    for (size_t i = 0; i < 8; i++) {
         CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
                   strstr(out, "usage: pixelcnn") != NULL,
               "%s --help", cmds[i]);
@@ -326,6 +326,22 @@ TEST(cli_gray_chain)
     snprintf(path, sizeof path, "%s/s.npy", dir);
     CHECK(file_size(path) == 128 + 3 * 64, "chain npy: %ld",
           file_size(path));
+    /* colors given the gray view of each image: the view is kept */
+    rc = run(out, sizeof out,
+             "%s upscale --checkpoint %s/chain.safetensors --data mnist:%s "
+             "--count 2 -n 3 -o %s/u.npy",
+             cli(), dir, dir, dir);
+    CHECK(rc == 0 && strstr(out, "sampled stages 1..1 for 2 images x 3"),
+          "upscale: %s", out);
+    snprintf(path, sizeof path, "%s/u.npy", dir);
+    CHECK(file_size(path) == 128 + 6 * 64, "upscale npy: %ld",
+          file_size(path));
+    CHECK(run(out, sizeof out,
+              "%s upscale --checkpoint %s/chain.safetensors --data mnist:%s "
+              "--from 2",
+              cli(), dir, dir) == 2 &&
+              strstr(out, "--from 2"),
+          "upscale from a missing stage: %s", out);
     rc = run(out, sizeof out, "%s info --checkpoint %s/chain.safetensors",
              cli(), dir);
     CHECK(rc == 0 && strstr(out, "2 stages") && strstr(out, "categorical"),

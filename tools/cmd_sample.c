@@ -640,3 +640,197 @@ int cmd_complete(int argc, char **argv)
     pcnn_ctx_free(ctx);
     return rc;
 }
+
+static const char upscale_usage[] =
+    "usage: pixelcnn upscale --checkpoint CHAIN (--image F | --data D)\n"
+    "                        [--from K] [-n N] [-o OUT.png] [flags]\n"
+    "\n"
+    "Samples the stages K.. of a chain given each input image's view at\n"
+    "stage K-1: super-resolution with a pyramid chain (the view is the\n"
+    "small image), colors with the gray chain (the view is its 4-bit\n"
+    "gray). The grid has one row per image: the given view, N samples,\n"
+    "then the original.\n"
+    "\n"
+    "  --checkpoint CHAIN  a chain file (pixelcnn chain)\n"
+    "  --from K            the first stage to sample (default: the last)\n"
+    "  --image FILE        a PNG/JPEG, center-cropped and resized to the\n"
+    "                      chain's final size; its view is taken from that\n"
+    "  --data KIND:PATH    or images of a data set; --split, --index I,\n"
+    "                      --count K (default 4) as in pixelcnn complete\n"
+    "  -n N                samples per image (default 6)\n"
+    "  -o FILE            PNG grid (default upscaled.png), or .npy of the\n"
+    "                      final images\n"
+    "  --seed S, --log-scale-offset X, --temperature T, --class K,\n"
+    "  --naive, --scale N, --threads N: as in pixelcnn sample\n";
+
+int cmd_upscale(int argc, char **argv)
+{
+    const char *cmd = "upscale", *image = NULL, *data = NULL;
+    const char *split = "test";
+    int index = 0, count = 4, from = -1;
+    common c;
+    init_common(&c, "upscaled.png", 6);
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(upscale_usage, stdout);
+            return 0;
+        }
+        int r = common_flag(cmd, &c, argc, argv, &i);
+        if (r < 0)
+            return 2;
+        if (r == 1)
+            continue;
+        if (!strcmp(f, "--image")) {
+            if (!(image = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(f, "--data")) {
+            if (!(data = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(f, "--split")) {
+            if (!(split = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+            if (strcmp(split, "train") && strcmp(split, "test")) {
+                fprintf(stderr,
+                        "pixelcnn upscale: --split %s: train or test\n",
+                        split);
+                return 2;
+            }
+        } else if (!strcmp(f, "--index")) {
+            if (cli_int_arg(cmd, argc, argv, &i, 0, 2000000000, &index))
+                return 2;
+        } else if (!strcmp(f, "--count")) {
+            if (cli_int_arg(cmd, argc, argv, &i, 1, 1024, &count))
+                return 2;
+        } else if (!strcmp(f, "--from")) {
+            if (cli_int_arg(cmd, argc, argv, &i, 1, PCNN_MAX_STAGES - 1,
+                            &from))
+                return 2;
+        } else {
+            return cli_bad_flag(cmd, f);
+        }
+    }
+    if (!c.ckpt || (!image) == (!data)) {
+        fprintf(stderr, "pixelcnn upscale: --checkpoint CHAIN and one of "
+                        "--image FILE or --data KIND:PATH are required\n");
+        return 2;
+    }
+    pcnn_chain *ch = NULL;
+    if (pcnn_chain_load(c.ckpt, 0, &ch) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
+        return 1;
+    }
+    const int S = pcnn_chain_stages(ch);
+    if (from < 0)
+        from = S - 1;
+    if (from < 1 || from >= S) {
+        fprintf(stderr,
+                "pixelcnn upscale: --from %d: %s has stages 0..%d and the "
+                "first has nothing to start from\n",
+                from, c.ckpt, S - 1);
+        pcnn_chain_free(ch);
+        return S < 2 ? 1 : 2;
+    }
+    const pcnn_model_config *last =
+        pcnn_model_get_config(pcnn_chain_stage(ch, S - 1));
+    const pcnn_model_config *given =
+        pcnn_model_get_config(pcnn_chain_stage(ch, from - 1));
+    const int C = last->channels, H = last->height, W = last->width;
+    pcnn_dataset d = {0};
+    int rc = 0;
+    if (image) {
+        if (pcnn_dataset_load_image(image, C, H, &d) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
+            rc = 1;
+        }
+        index = 0, count = 1;
+    } else {
+        rc = cli_load_data(cmd, data, split, H, &d);
+    }
+    if (!rc && (d.c != C || d.h != H || d.w != W)) {
+        fprintf(stderr, "pixelcnn upscale: images are %lldx%lldx%lld, the "
+                        "chain makes %dx%dx%d\n",
+                (long long)d.c, (long long)d.h, (long long)d.w, C, H, W);
+        rc = 1;
+    }
+    if (!rc && index >= d.n) {
+        fprintf(stderr, "pixelcnn upscale: --index %d: the data set has %lld "
+                        "images\n",
+                index, (long long)d.n);
+        rc = 2;
+    }
+    const int64_t K = rc ? 0 : (index + count <= d.n ? count : d.n - index);
+    const int64_t N = c.n, item = (int64_t)C * H * W;
+    const int64_t gitem =
+        (int64_t)given->channels * given->height * given->width;
+    uint8_t *out[PCNN_MAX_STAGES] = {0};
+    uint8_t *grid = NULL, *view1 = NULL;
+    int32_t *labels = NULL;
+    for (int i = from - 1; !rc && i < S; i++) {
+        const pcnn_model_config *q =
+            pcnn_model_get_config(pcnn_chain_stage(ch, i));
+        out[i] = malloc((size_t)(K * N * q->channels * q->height * q->width));
+        rc = !out[i];
+    }
+    if (!rc) {
+        grid = malloc((size_t)(K * (N + 2) * item));
+        view1 = malloc((size_t)(K * gitem));
+        labels = calloc((size_t)(K * N), sizeof *labels);
+        rc = !grid || !view1 || !labels;
+        if (rc)
+            fprintf(stderr, "pixelcnn upscale: out of memory\n");
+    }
+    if (!rc && pcnn_view_apply(&given->view,
+                               pcnn_img(d.images + index * item, K, C, H, W),
+                               view1) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
+        rc = 1;
+    }
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c.threads};
+    pcnn_ctx *ctx = NULL;
+    if (!rc) {
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t j = 0; j < N; j++) {
+                memcpy(out[from - 1] + (k * N + j) * gitem, view1 + k * gitem,
+                       (size_t)gitem);
+                labels[k * N + j] = c.cls >= 0 ? c.cls : 0;
+            }
+        pcnn_model_sample_opts o =
+            opts_of(&c, c.cls >= 0 ? labels : NULL, cmd);
+        double t0 = now();
+        if (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
+            pcnn_chain_sample_from(ctx, ch, K * N, from, &o, out) !=
+                PCNN_OK) {
+            fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
+            rc = 1;
+        } else {
+            printf("sampled stages %d..%d for %lld images x %lld in %.2f s "
+                   "(%s sampler)\n",
+                   from, S - 1, (long long)K, (long long)N, now() - t0,
+                   c.naive ? "naive" : "cached");
+        }
+    }
+    if (!rc && ends_with(c.out, ".npy")) {
+        rc = cli_write_npy(c.out, out[S - 1], K * N, C, H, W);
+    } else if (!rc) {
+        for (int64_t k = 0; k < K; k++) {
+            uint8_t *row = grid + k * (N + 2) * item;
+            display(row, C, H, W, view1 + k * gitem, given->channels,
+                    given->height, given->width, given->levels);
+            memcpy(row + item, out[S - 1] + k * N * item, (size_t)(N * item));
+            memcpy(row + (N + 1) * item, d.images + (index + k) * item,
+                   (size_t)item);
+        }
+        rc = cli_write_grid(c.out, grid, K * (N + 2), C, H, W, (int)N + 2,
+                            c.scale ? c.scale : H < 64 ? 2 : 1);
+    }
+    if (!rc)
+        printf("wrote %s\n", c.out);
+    for (int i = 0; i < S; i++)
+        free(out[i]);
+    free(grid), free(view1), free(labels);
+    pcnn_dataset_free(&d);
+    pcnn_ctx_free(ctx);
+    pcnn_chain_free(ch);
+    return rc;
+}

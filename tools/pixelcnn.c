@@ -18,6 +18,8 @@ static const struct {
     {"sample", cmd_sample, "draw images from a checkpoint (PNG grid, .npy)"},
     {"complete", cmd_complete, "fill in the unknown part of images"},
     {"chain", cmd_chain, "join stage checkpoints into one chain file"},
+    {"upscale", cmd_upscale,
+     "sample a chain's later stages given an image (super-resolution)"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

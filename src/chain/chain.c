@@ -223,13 +223,26 @@ pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
                               const pcnn_model_sample_opts *opts,
                               uint8_t **out)
 {
+    return pcnn_chain_sample_from(ctx, ch, B, 0, opts, out);
+}
+
+pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
+                                   int first,
+                                   const pcnn_model_sample_opts *opts,
+                                   uint8_t **out)
+{
     static const char fn[] = "pcnn_chain_sample";
     if (!ch || !opts || !out || B < 1)
         return pcnn_fail(PCNN_ERR_ARG, "%s: NULL argument or batch %lld", fn,
                          (long long)B);
+    if (first < 0 || first >= ch->n || (first > 0 && !out[first - 1]))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: first stage %d of %d, or no images of stage "
+                         "%d given",
+                         fn, first, ch->n, first - 1);
     pcnn_status s = PCNN_OK;
     float *map = NULL;
-    for (int i = 0; s == PCNN_OK && i < ch->n; i++) {
+    for (int i = first; s == PCNN_OK && i < ch->n; i++) {
         const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
         pcnn_model_sample_opts o = *opts;
         o.seed = pcnn_hash64(opts->seed, (uint64_t)i);
