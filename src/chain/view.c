@@ -44,13 +44,26 @@ pcnn_status pcnn_view_shape(const pcnn_view *v, int64_t c, int64_t h,
 
 const char *pcnn_view_str(const pcnn_view *v, char *buf, size_t n)
 {
-    char tmp[96] = "x";
-    for (int i = 0; v && i < v->halvings && i < MAX_HALVINGS; i++) {
-        char t2[96];
-        snprintf(t2, sizeof t2, "half(%s)", tmp);
-        memcpy(tmp, t2, sizeof tmp);
+    /* gray4( half( ... half( x ) ... ) ): at most 6 halvings, 49 bytes */
+    char tmp[64];
+    size_t k = 0;
+    const int h = v && v->halvings > 0 && v->halvings <= MAX_HALVINGS
+                      ? v->halvings
+                      : 0;
+    const int g = v && v->gray4;
+    if (g)
+        memcpy(tmp + k, "gray4(", 6), k += 6;
+    for (int i = 0; i < h; i++)
+        memcpy(tmp + k, "half(", 5), k += 5;
+    tmp[k++] = 'x';
+    for (int i = 0; i < h + g; i++)
+        tmp[k++] = ')';
+    tmp[k] = 0;
+    if (n > 0) {
+        size_t m = k < n - 1 ? k : n - 1;
+        memcpy(buf, tmp, m);
+        buf[m] = 0;
     }
-    snprintf(buf, n, v && v->gray4 ? "gray4(%s)" : "%s", tmp);
     return buf;
 }
 
