@@ -138,6 +138,41 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
+/* The images a command starts from: one file or part of a data set. */
+typedef struct {
+    const char *image, *data, *split;
+    int index, count;
+} inputs;
+
+/* --image, --data, --split, --index, --count: 1 if taken, 0 if not one
+ * of these, -1 on a bad value (message printed). */
+static int input_flag(const char *cmd, inputs *in, int argc, char **argv,
+                      int *i)
+{
+    const char *f = argv[*i];
+    if (!strcmp(f, "--image"))
+        return (in->image = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
+    if (!strcmp(f, "--data"))
+        return (in->data = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
+    if (!strcmp(f, "--index"))
+        return cli_int_arg(cmd, argc, argv, i, 0, 2000000000, &in->index)
+                   ? -1
+                   : 1;
+    if (!strcmp(f, "--count"))
+        return cli_int_arg(cmd, argc, argv, i, 1, 1024, &in->count) ? -1 : 1;
+    if (!strcmp(f, "--split")) {
+        if (!(in->split = cli_str_arg(cmd, argc, argv, i)))
+            return -1;
+        if (strcmp(in->split, "train") && strcmp(in->split, "test")) {
+            fprintf(stderr, "pixelcnn %s: --split %s: train or test\n", cmd,
+                    in->split);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static void progress(void *arg, int64_t done, int64_t total)
 {
     const char *cmd = arg;
@@ -467,9 +502,8 @@ static int parse_known(const char *spec, int h, int w, uint8_t *known)
 
 int cmd_complete(int argc, char **argv)
 {
-    const char *cmd = "complete", *image = NULL, *data = NULL;
-    const char *split = "test", *spec = "top";
-    int index = 0, count = 4;
+    const char *cmd = "complete", *spec = "top";
+    inputs in = {NULL, NULL, "test", 0, 4};
     common c;
     init_common(&c, "completions.png", 6);
     for (int i = 1; i < argc; i++) {
@@ -479,38 +513,21 @@ int cmd_complete(int argc, char **argv)
             return 0;
         }
         int r = common_flag(cmd, &c, argc, argv, &i);
+        if (r == 0)
+            r = input_flag(cmd, &in, argc, argv, &i);
         if (r < 0)
             return 2;
         if (r == 1)
             continue;
-        if (!strcmp(f, "--image")) {
-            if (!(image = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--data")) {
-            if (!(data = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--split")) {
-            if (!(split = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-            if (strcmp(split, "train") && strcmp(split, "test")) {
-                fprintf(stderr,
-                        "pixelcnn complete: --split %s: train or test\n",
-                        split);
-                return 2;
-            }
-        } else if (!strcmp(f, "--known")) {
+        if (!strcmp(f, "--known")) {
             if (!(spec = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--index")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 0, 2000000000, &index))
-                return 2;
-        } else if (!strcmp(f, "--count")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 1024, &count))
                 return 2;
         } else {
             return cli_bad_flag(cmd, f);
         }
     }
+    const char *image = in.image, *data = in.data, *split = in.split;
+    int index = in.index, count = in.count;
     if (!c.ckpt || (!image) == (!data)) {
         fprintf(stderr, "pixelcnn complete: --checkpoint FILE and one of "
                         "--image FILE or --data KIND:PATH are required\n");
@@ -665,9 +682,9 @@ static const char upscale_usage[] =
 
 int cmd_upscale(int argc, char **argv)
 {
-    const char *cmd = "upscale", *image = NULL, *data = NULL;
-    const char *split = "test";
-    int index = 0, count = 4, from = -1;
+    const char *cmd = "upscale";
+    inputs in = {NULL, NULL, "test", 0, 4};
+    int from = -1;
     common c;
     init_common(&c, "upscaled.png", 6);
     for (int i = 1; i < argc; i++) {
@@ -677,32 +694,13 @@ int cmd_upscale(int argc, char **argv)
             return 0;
         }
         int r = common_flag(cmd, &c, argc, argv, &i);
+        if (r == 0)
+            r = input_flag(cmd, &in, argc, argv, &i);
         if (r < 0)
             return 2;
         if (r == 1)
             continue;
-        if (!strcmp(f, "--image")) {
-            if (!(image = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--data")) {
-            if (!(data = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--split")) {
-            if (!(split = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-            if (strcmp(split, "train") && strcmp(split, "test")) {
-                fprintf(stderr,
-                        "pixelcnn upscale: --split %s: train or test\n",
-                        split);
-                return 2;
-            }
-        } else if (!strcmp(f, "--index")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 0, 2000000000, &index))
-                return 2;
-        } else if (!strcmp(f, "--count")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 1024, &count))
-                return 2;
-        } else if (!strcmp(f, "--from")) {
+        if (!strcmp(f, "--from")) {
             if (cli_int_arg(cmd, argc, argv, &i, 1, PCNN_MAX_STAGES - 1,
                             &from))
                 return 2;
@@ -710,6 +708,8 @@ int cmd_upscale(int argc, char **argv)
             return cli_bad_flag(cmd, f);
         }
     }
+    const char *image = in.image, *data = in.data, *split = in.split;
+    int index = in.index, count = in.count;
     if (!c.ckpt || (!image) == (!data)) {
         fprintf(stderr, "pixelcnn upscale: --checkpoint CHAIN and one of "
                         "--image FILE or --data KIND:PATH are required\n");

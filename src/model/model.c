@@ -58,8 +58,8 @@ float *pcnn_model_grads(pcnn_model *m, size_t *n)
 /* The batch fits the model: images (B, C, H, W), labels in range when the
  * model has classes, a condition map (B, cond_channels, H, W) when it has
  * one. */
-static pcnn_status check_batch(const char *fn, const pcnn_model *m,
-                               const pcnn_batch *b)
+pcnn_status pcnn_model_check_batch(const char *fn, const pcnn_model *m,
+                                   const pcnn_batch *b)
 {
     const pcnn_model_config *c = &m->cfg;
     if (!b || !b->x.data)
@@ -120,7 +120,7 @@ static pcnn_status run_forward(pcnn_ctx *ctx, pcnn_model *m,
                                int init, const char *fn, pcnn_plan **used)
 {
     PCNN_TRY(pcnn_check_ctx(fn, ctx));
-    PCNN_TRY(check_batch(fn, m, b));
+    PCNN_TRY(pcnn_model_check_batch(fn, m, b));
     const int eval = !train && !init;
     PCNN_TRY(pcnn_model_plan(m, b->x.n, eval));
     pcnn_plan *p = eval ? &m->ev : &m->tr;

@@ -44,6 +44,10 @@ void pcnn_plan_free(pcnn_plan *p);
 pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch, int eval,
                                    pcnn_graph *g, int *in_x, int *in_cond,
                                    int *out);
+/* The batch fits the model: images (B, C, H, W), labels in range when it
+ * has classes, a condition map when it has one. */
+pcnn_status pcnn_model_check_batch(const char *fn, const pcnn_model *m,
+                                   const pcnn_batch *b);
 /* w = g v / ||v|| for every layer, into m->w. */
 pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m);
 

@@ -847,31 +847,8 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     if (!m || !o)
         return pcnn_fail(PCNN_ERR_ARG, "%s: model or opts is NULL", fn);
     const pcnn_model_config *c = &m->cfg;
-    if (!x.data || x.n < 1 || x.n > 65536 || x.c != c->channels ||
-        x.h != c->height || x.w != c->width)
-        return pcnn_fail(PCNN_ERR_SHAPE,
-                         "%s: x is (%lld,%lld,%lld,%lld), the model makes "
-                         "(B,%d,%d,%d)",
-                         fn, (long long)x.n, (long long)x.c, (long long)x.h,
-                         (long long)x.w, c->channels, c->height, c->width);
-    /* the batch checks of the model (labels, condition map) */
-    if (c->num_classes > 0) {
-        if (!o->labels)
-            return pcnn_fail(PCNN_ERR_ARG,
-                             "%s: the model is class-conditional: labels "
-                             "needed",
-                             fn);
-        for (int64_t i = 0; i < x.n; i++)
-            if (o->labels[i] < 0 || o->labels[i] >= c->num_classes)
-                return pcnn_fail(PCNN_ERR_VALUE,
-                                 "%s: label %d of image %lld not in 0..%d",
-                                 fn, (int)o->labels[i], (long long)i,
-                                 c->num_classes - 1);
-    }
-    if (c->cond_channels > 0) {
-        int64_t d[4] = {x.n, c->cond_channels, c->height, c->width};
-        PCNN_TRY(pcnn_check_dims(fn, "cond", o->cond, 4, d));
-    }
+    const pcnn_batch batch = {x, o->labels, o->cond};
+    PCNN_TRY(pcnn_model_check_batch(fn, m, &batch));
     const int P = pcnn_head_params(&m->head);
     if (o->params.data) {
         int64_t d[4] = {x.n, P, c->height, c->width};
