@@ -23,9 +23,11 @@ static void describe(const char *indent, const pcnn_model *m)
            indent, c->channels, c->height, c->width,
            c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
            c->levels);
-    printf("%sconfig          nr_resnet %d, nr_filters %d, nr_mix %d, "
-           "nr_resolutions %d, dropout %g\n",
-           indent, c->nr_resnet, c->nr_filters, c->nr_mix, c->nr_resolutions,
+    printf("%sconfig          nr_resnet %d, nr_filters %d, ", indent,
+           c->nr_resnet, c->nr_filters);
+    if (c->head == PCNN_HEAD_DMOL)
+        printf("nr_mix %d, ", c->nr_mix);
+    printf("nr_resolutions %d, dropout %g\n", c->nr_resolutions,
            (double)c->dropout);
     printf("%sconditioning    %d classes, %d condition channels", indent,
            c->num_classes, c->cond_channels);
