@@ -125,11 +125,10 @@ pcnn_status pcnn_graph_alloc_forward(pcnn_graph *g, const int *keep,
         return PCNN_ERR_SHAPE;
     const int nv = g->nval;
     int *last = malloc((size_t)nv * sizeof *last);
-    int *placed = calloc((size_t)nv, sizeof *placed);
     size_t *fsize = malloc((size_t)nv * sizeof *fsize);
     size_t *foff = malloc((size_t)nv * sizeof *foff);
-    if (!last || !placed || !fsize || !foff) {
-        free(last), free(placed), free(fsize), free(foff);
+    if (!last || !fsize || !foff) {
+        free(last), free(fsize), free(foff);
         return pcnn_fail(PCNN_ERR_NOMEM, "graph: out of memory");
     }
     for (int v = 0; v < nv; v++)
@@ -153,7 +152,7 @@ pcnn_status pcnn_graph_alloc_forward(pcnn_graph *g, const int *keep,
      * in a freed block of its exact size if there is one */
     int *made = calloc((size_t)nv, sizeof *made);
     if (!made) {
-        free(last), free(placed), free(fsize), free(foff);
+        free(last), free(fsize), free(foff);
         return pcnn_fail(PCNN_ERR_NOMEM, "graph: out of memory");
     }
     for (int i = 0; i < g->nnode; i++)
@@ -162,7 +161,6 @@ pcnn_status pcnn_graph_alloc_forward(pcnn_graph *g, const int *keep,
         if (!made[v]) {
             g->val[v].off = total;
             total += VSIZE(v);
-            placed[v] = 1;
         }
     for (int i = 0; i < g->nnode; i++) {
         const pcnn_gnode *nd = &g->node[i];
@@ -179,7 +177,6 @@ pcnn_status pcnn_graph_alloc_forward(pcnn_graph *g, const int *keep,
             g->val[v].off = total;
             total += n;
         }
-        placed[v] = 1;
         /* inputs read for the last time here, and an output nobody reads,
          * free their blocks for the nodes after this one */
         const int rel[3] = {nd->in0, nd->in1, last[v] < 0 ? v : -1};
@@ -193,7 +190,7 @@ pcnn_status pcnn_graph_alloc_forward(pcnn_graph *g, const int *keep,
         }
     }
 #undef VSIZE
-    free(last), free(placed), free(fsize), free(foff), free(made);
+    free(last), free(fsize), free(foff), free(made);
     g->arena = total;
     g->act = aligned_alloc(64, (total ? total : 16) * sizeof(float));
     g->gact = NULL;

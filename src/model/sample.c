@@ -18,7 +18,7 @@
  * Convs gather the taps of the positions into rows (channels of a tap are
  * contiguous) and multiply them by weights packed once (gemm_packed.c);
  * pointwise ops run the library's kernels on each position's channel
- * vector. Dropout (off when sampling) is an alias of its input.
+ * vector. The graph is the evaluation one, without dropout nodes.
  */
 /* madvise(MADV_HUGEPAGE) */
 #define _DEFAULT_SOURCE
@@ -40,14 +40,11 @@
  * positions are computed, the packed weights. */
 typedef struct {
     int64_t C, H, W;
-    int src;         /* the value whose storage this is (itself if own) */
     int32_t *ready;  /* (H*W) */
     int64_t rows;    /* rows kept: a window of the last `rows` rows */
 } sval;
 
 typedef struct {
-    int skip;        /* not computed: a dropout, an alias when sampling */
-    int src;         /* the value a conv gathers from */
     pcnn_conv_geom geom;
     int K;           /* gathered columns: taps * input channels */
     float *wp;       /* packed weights (K, Co) */
@@ -74,7 +71,7 @@ typedef struct {
  * contiguous block. */
 typedef struct {
     int64_t b0, B;
-    float **data;    /* per value, in the arena; aliases share */
+    float **data;    /* per value, in the arena */
     float *arena;
     float *A, *Cb;   /* gathered rows, GEMM output rows */
     int64_t chunk;   /* positions per GEMM */
@@ -174,9 +171,8 @@ static void use_of(const sampler *S, const pcnn_gnode *nd, const snode *sn,
     for (int e = 0; e < 2; e++) {
         if (in[e] < 0)
             continue;
-        const int src = S->v[in[e]].src;
         const sval *a = &S->v[in[e]];
-        int32_t *lu = last[src];
+        int32_t *lu = last[in[e]];
         for (int64_t i = 0; i < o->H; i++)
             for (int64_t j = 0; j < o->W; j++) {
                 const int64_t k = i * o->W + j;
@@ -228,8 +224,6 @@ static pcnn_status plan_windows(sampler *S)
     pcnn_status st = last ? PCNN_OK
                           : pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     for (int v = 0; st == PCNN_OK && v < nv; v++) {
-        if (S->v[v].src != v)
-            continue;
         last[v] = malloc((size_t)(S->v[v].H * S->v[v].W) * sizeof **last);
         if (!last[v])
             st = pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
@@ -237,19 +231,16 @@ static pcnn_status plan_windows(sampler *S)
             last[v][q] = -1;
     }
     for (int i = 0; st == PCNN_OK && i < S->g.nnode; i++)
-        if (!S->n[i].skip)
-            use_of(S, &S->g.node[i], &S->n[i], last, S->T);
+        use_of(S, &S->g.node[i], &S->n[i], last, S->T);
     /* the draw reads the output at pixel k at its step */
     for (int64_t k = 0; st == PCNN_OK && k < S->HW; k++) {
-        int32_t *lu = last[S->v[S->out].src];
+        int32_t *lu = last[S->out];
         const int32_t t = (int32_t)step_of(S, S->a, k);
         if (lu[k] < t)
             lu[k] = t;
     }
     for (int v = 0; st == PCNN_OK && v < nv; v++) {
         sval *sv = &S->v[v];
-        if (sv->src != v)
-            continue;
         const int64_t H = sv->H, W = sv->W;
         sv->rows = H;
         for (int64_t w = 1; w < H; w++) {
@@ -272,12 +263,8 @@ static pcnn_status plan_windows(sampler *S)
             }
         }
     }
-    for (int v = 0; v < nv; v++) {
-        if (S->v[v].src != v)
-            S->v[v].rows = S->v[S->v[v].src].rows;
-        if (last)
-            free(last[v]);
-    }
+    for (int v = 0; last && v < nv; v++)
+        free(last[v]);
     free(last);
     return st;
 }
@@ -324,10 +311,8 @@ static int slice_alloc(const sampler *S, slice *T)
     const size_t huge = (size_t)2 << 20;
     size_t total = 0;
     for (int i = 0; i < nv; i++)
-        if (S->v[i].src == i)
-            total += (size_t)(T->B * S->v[i].rows * S->v[i].W * S->v[i].C +
-                              15) /
-                     16 * 16;
+        total += (size_t)(T->B * S->v[i].rows * S->v[i].W * S->v[i].C + 15) /
+                 16 * 16;
     const size_t bytes = (total * sizeof(float) + huge - 1) / huge * huge;
     T->arena = aligned_alloc(huge, bytes ? bytes : huge);
     if (!T->arena)
@@ -338,10 +323,6 @@ static int slice_alloc(const sampler *S, slice *T)
     size_t off = 0;
     for (int i = 0; i < nv; i++) {
         const sval *v = &S->v[i];
-        if (v->src != i) {
-            T->data[i] = T->data[v->src];
-            continue;
-        }
         const size_t n = (size_t)(T->B * v->rows * v->W * v->C);
         T->data[i] = T->arena + off;
         off += (n + 15) / 16 * 16;
@@ -365,8 +346,6 @@ static int is_conv(pcnn_gkind k)
     return k == GN_CONV || k == GN_NIN || k == GN_DECONV;
 }
 
-/* The value that holds v's data, following dropout aliases. */
-static int resolve(const sampler *S, int v) { return S->v[v].src; }
 
 /* Packs a layer's effective weight as W (K, Co) with rows in gather order
  * (tap p, tap q, input channel c). */
@@ -431,24 +410,18 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
         sval *v = &S->v[i];
         v->C = g->val[i].dim[1], v->H = g->val[i].dim[2];
         v->W = g->val[i].dim[3];
-        v->src = i;
         v->ready = calloc((size_t)(v->H * v->W), sizeof *v->ready);
         if (!v->ready)
             return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     }
-    /* aliases, geometry */
+    /* geometry; the evaluation graph has no dropout nodes */
     for (int i = 0; i < g->nnode; i++) {
         const pcnn_gnode *nd = &g->node[i];
-        snode *sn = &S->n[i];
-        sn->src = nd->in0;
+        PCNN_ASSERT(nd->kind != GN_DROPOUT);
         if (nd->kind == GN_CONV || nd->kind == GN_DECONV)
-            sn->geom = m->layers[nd->layer].geom;
+            S->n[i].geom = m->layers[nd->layer].geom;
         else if (nd->kind == GN_NIN)
-            sn->geom = nin_geom();
-        if (nd->kind == GN_DROPOUT) {
-            S->v[nd->out].src = resolve(S, nd->in0);
-            sn->skip = 1;
-        }
+            S->n[i].geom = nin_geom();
     }
     /* The schedule: the smallest a such that every pixel's output needs
      * only pixels drawn at earlier steps. a = W is raster order (one pixel
@@ -477,8 +450,7 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
         snode *sn = &S->n[i];
         if (!is_conv(nd->kind))
             continue;
-        sn->src = resolve(S, nd->in0);
-        const int64_t ci = S->v[sn->src].C;
+        const int64_t ci = S->v[nd->in0].C;
         PCNN_TRY(pack_layer(sn, m, nd, ci, S->v[nd->out].C));
         if (sn->K > S->maxK)
             S->maxK = sn->K;
@@ -493,8 +465,6 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
         return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     for (int i = 0; i < g->nnode; i++) {
         snode *sn = &S->n[i];
-        if (sn->skip)
-            continue;
         const sval *o = &S->v[g->node[i].out];
         const int64_t n = o->H * o->W;
         memset(count, 0, ((size_t)T + 2) * sizeof *count);
@@ -529,7 +499,7 @@ static float *at(const sampler *S, const slice *T, int v, int64_t pos)
 static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
                       const snode *sn, const int32_t *pos, int64_t n)
 {
-    const sval *src = &S->v[sn->src], *o = &S->v[nd->out];
+    const sval *src = &S->v[nd->in0], *o = &S->v[nd->out];
     const int64_t B = T->B, Ci = src->C, K = sn->K, Co = o->C;
     const int kh = sn->geom.kh, kw = sn->geom.kw;
     for (int64_t t = 0; t < n; t++) {
@@ -541,7 +511,7 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
                         ? deconv_tap(&sn->geom, src->H, src->W, i, j, p, q)
                         : conv_tap(&sn->geom, src->H, src->W, i, j, p, q);
                 float *dst = T->A + t * B * K + (p * kw + q) * Ci;
-                const float *x = tap >= 0 ? at(S, T, sn->src, tap) : NULL;
+                const float *x = tap >= 0 ? at(S, T, nd->in0, tap) : NULL;
                 for (int64_t b = 0; b < B; b++, dst += K) {
                     if (x)
                         memcpy(dst, x + b * Ci, (size_t)Ci * sizeof *dst);
@@ -636,8 +606,6 @@ static void advance(const sampler *S, slice *T, int64_t s)
 {
     for (int i = 0; i < S->g.nnode; i++) {
         const snode *sn = &S->n[i];
-        if (sn->skip)
-            continue;
         const pcnn_gnode *nd = &S->g.node[i];
         const int32_t *ready = S->v[nd->out].ready;
         int64_t end = T->next[i];
@@ -816,22 +784,15 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
                         at(&S, &T[t], S.in_cond, k)[b * Cc + c] =
                             o->cond.data[((T[t].b0 + b) * Cc + c) * HW + k];
         }
-    /* head parameters of one step's pixels: at most one per row */
-    const int64_t P = pcnn_head_params(&m->head);
-    float *lrows =
-        st == PCNN_OK ? malloc((size_t)(S.H * B * P) * sizeof *l) : NULL;
-    if (st == PCNN_OK && !lrows)
-        st = pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     if (st == PCNN_OK && nt > 1) {
 #pragma omp parallel num_threads(nt)
-        run_slice(ctx, m, &S, &T[omp_get_thread_num()], x, o, lrows, px,
+        run_slice(ctx, m, &S, &T[omp_get_thread_num()], x, o, l, px,
                   &st);
     } else if (st == PCNN_OK) {
         /* not inside a parallel region, even an inactive one: libgomp
          * would start new threads for every threaded GEMM inside it */
-        run_slice(ctx, m, &S, &T[0], x, o, lrows, px, &st);
+        run_slice(ctx, m, &S, &T[0], x, o, l, px, &st);
     }
-    free(lrows);
     for (int t = 0; t < nt; t++)
         slice_free(&T[t]);
     free(T);
@@ -854,7 +815,9 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
         int64_t d[4] = {x.n, P, c->height, c->width};
         PCNN_TRY(pcnn_check_dims(fn, "params", o->params, 4, d));
     }
-    float *l = malloc((size_t)(x.n * P) * sizeof *l);
+    /* head parameters of one step's pixels: at most one per row (the
+     * naive sampler draws one pixel per step) */
+    float *l = malloc((size_t)(x.h * x.n * P) * sizeof *l);
     uint8_t *px = malloc((size_t)(x.n * x.c));
     if (!l || !px) {
         free(l), free(px);
@@ -880,9 +843,8 @@ pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
     if (st == PCNN_OK && cache_bytes) {
         size_t total = 0;
         for (int i = 0; i < S.g.nval; i++)
-            if (S.v[i].src == i)
-                total += (size_t)(batch * S.v[i].rows * S.v[i].W * S.v[i].C) *
-                         sizeof(float);
+            total += (size_t)(batch * S.v[i].rows * S.v[i].W * S.v[i].C) *
+                     sizeof(float);
         *cache_bytes = total;
     }
     sampler_free(&S);
