@@ -173,6 +173,39 @@ static int input_flag(const char *cmd, inputs *in, int argc, char **argv,
     return 0;
 }
 
+/* Loads the inputs as C x H x W images into d (a file: one image, center-
+ * cropped and resized); *K = the images from in->index on (at most
+ * in->count). 0, or 1/2 with a message. */
+static int load_inputs(const char *cmd, inputs *in, int C, int H, int W,
+                       pcnn_dataset *d, int64_t *K)
+{
+    int rc = 0;
+    if (in->image) {
+        if (pcnn_dataset_load_image(in->image, C, H, d) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
+            return 1;
+        }
+        in->index = 0, in->count = 1;
+    } else if ((rc = cli_load_data(cmd, in->data, in->split, H, d))) {
+        return rc;
+    }
+    if (d->c != C || d->h != H || d->w != W) {
+        fprintf(stderr, "pixelcnn %s: images are %lldx%lldx%lld, the model "
+                        "makes %dx%dx%d\n",
+                cmd, (long long)d->c, (long long)d->h, (long long)d->w, C, H,
+                W);
+        return 1;
+    }
+    if (in->index >= d->n) {
+        fprintf(stderr, "pixelcnn %s: --index %d: the data set has %lld "
+                        "images\n",
+                cmd, in->index, (long long)d->n);
+        return 2;
+    }
+    *K = in->index + in->count <= d->n ? in->count : d->n - in->index;
+    return 0;
+}
+
 static void progress(void *arg, int64_t done, int64_t total)
 {
     const char *cmd = arg;
@@ -526,9 +559,7 @@ int cmd_complete(int argc, char **argv)
             return cli_bad_flag(cmd, f);
         }
     }
-    const char *image = in.image, *data = in.data, *split = in.split;
-    int index = in.index, count = in.count;
-    if (!c.ckpt || (!image) == (!data)) {
+    if (!c.ckpt || (!in.image) == (!in.data)) {
         fprintf(stderr, "pixelcnn complete: --checkpoint FILE and one of "
                         "--image FILE or --data KIND:PATH are required\n");
         return 2;
@@ -540,35 +571,12 @@ int cmd_complete(int argc, char **argv)
     int32_t *labels = NULL;
     int rc = open_model(cmd, &c, &ctx, &m);
     const pcnn_model_config *cfg = m ? pcnn_model_get_config(m) : NULL;
-    if (!rc) {
-        if (image) {
-            if (pcnn_dataset_load_image(image, cfg->channels, cfg->height,
-                                        &d) != PCNN_OK) {
-                fprintf(stderr, "pixelcnn complete: %s\n", pcnn_last_error());
-                rc = 1;
-            }
-            index = 0, count = 1;
-        } else {
-            rc = cli_load_data(cmd, data, split, cfg->height, &d);
-        }
-    }
-    if (!rc && (d.c != cfg->channels || d.h != cfg->height ||
-                d.w != cfg->width)) {
-        fprintf(stderr, "pixelcnn complete: images are %lldx%lldx%lld, the "
-                        "model takes %dx%dx%d\n",
-                (long long)d.c, (long long)d.h, (long long)d.w,
-                cfg->channels, cfg->height, cfg->width);
-        rc = 1;
-    }
-    if (!rc && index >= d.n) {
-        fprintf(stderr, "pixelcnn complete: --index %d: the data set has "
-                        "%lld images\n",
-                index, (long long)d.n);
-        rc = 2;
-    }
     int64_t K = 0, N = c.n, img = 0, HW = 0, lateknown = 0;
+    if (!rc)
+        rc = load_inputs(cmd, &in, cfg->channels, cfg->height, cfg->width,
+                         &d, &K);
+    const int index = in.index;
     if (!rc) {
-        K = index + count <= d.n ? count : d.n - index;
         img = d.c * d.h * d.w;
         HW = d.h * d.w;
         x = malloc((size_t)(K * N * img));
@@ -708,9 +716,7 @@ int cmd_upscale(int argc, char **argv)
             return cli_bad_flag(cmd, f);
         }
     }
-    const char *image = in.image, *data = in.data, *split = in.split;
-    int index = in.index, count = in.count;
-    if (!c.ckpt || (!image) == (!data)) {
+    if (!c.ckpt || (!in.image) == (!in.data)) {
         fprintf(stderr, "pixelcnn upscale: --checkpoint CHAIN and one of "
                         "--image FILE or --data KIND:PATH are required\n");
         return 2;
@@ -737,29 +743,9 @@ int cmd_upscale(int argc, char **argv)
         pcnn_model_get_config(pcnn_chain_stage(ch, from - 1));
     const int C = last->channels, H = last->height, W = last->width;
     pcnn_dataset d = {0};
-    int rc = 0;
-    if (image) {
-        if (pcnn_dataset_load_image(image, C, H, &d) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
-            rc = 1;
-        }
-        index = 0, count = 1;
-    } else {
-        rc = cli_load_data(cmd, data, split, H, &d);
-    }
-    if (!rc && (d.c != C || d.h != H || d.w != W)) {
-        fprintf(stderr, "pixelcnn upscale: images are %lldx%lldx%lld, the "
-                        "chain makes %dx%dx%d\n",
-                (long long)d.c, (long long)d.h, (long long)d.w, C, H, W);
-        rc = 1;
-    }
-    if (!rc && index >= d.n) {
-        fprintf(stderr, "pixelcnn upscale: --index %d: the data set has %lld "
-                        "images\n",
-                index, (long long)d.n);
-        rc = 2;
-    }
-    const int64_t K = rc ? 0 : (index + count <= d.n ? count : d.n - index);
+    int64_t K = 0;
+    int rc = load_inputs(cmd, &in, C, H, W, &d, &K);
+    const int index = in.index;
     const int64_t N = c.n, item = (int64_t)C * H * W;
     const int64_t gitem =
         (int64_t)given->channels * given->height * given->width;
