@@ -211,11 +211,8 @@ pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
             own_bpd[i] /= (double)n;
     }
     *total = sum / (double)n;
-    if (total_se) {
-        double var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1)
-                           : 0;
-        *total_se = sqrt(var > 0 ? var : 0) / sqrt((double)n);
-    }
+    if (total_se)
+        *total_se = pcnn_std_error(sum, sq, n);
     return PCNN_OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 
 /* Constants that strict C11 <math.h> does not promise. */
@@ -57,5 +58,13 @@ void pcnn_ctx_use_threads(const pcnn_ctx *ctx);
 
 /* a * b, or 0 with *overflow set when it does not fit in size_t. */
 size_t pcnn_mul_size(size_t a, size_t b, int *overflow);
+
+/* The standard error of the mean of n values with sum `sum` and sum of
+ * squares `sq` (sample variance; 0 for n < 2). */
+static inline double pcnn_std_error(double sum, double sq, int64_t n)
+{
+    double var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1) : 0;
+    return sqrt(var > 0 ? var : 0) / sqrt((double)n);
+}
 
 #endif

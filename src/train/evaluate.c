@@ -75,10 +75,7 @@ pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
     if (s != PCNN_OK)
         return s;
     *mean = sum / (double)n;
-    if (se) {
-        double var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1)
-                           : 0;
-        *se = sqrt(var > 0 ? var : 0) / sqrt((double)n);
-    }
+    if (se)
+        *se = pcnn_std_error(sum, sq, n);
     return PCNN_OK;
 }
