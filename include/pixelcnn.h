@@ -311,6 +311,17 @@ pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
                           pcnn_tensor probs, pcnn_tensor l, pcnn_image x,
                           int c);
 
+/* out (B, C, H, W): log P(lo <= x_c <= hi | x_0..x_{c-1}) at every pixel
+ * and channel, the conditional of pcnn_head_pmf summed over [lo, hi]
+ * (each lo <= x <= hi, else PCNN_ERR_VALUE). Logistic mixture head only.
+ * Renormalizing each channel's conditional over an interval known to hold
+ * it gives a proper distribution of higher likelihood: the chains'
+ * tightened bound (docs/chains.md). */
+pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
+                                        pcnn_tensor out, pcnn_tensor l,
+                                        pcnn_image x, pcnn_image lo,
+                                        pcnn_image hi);
+
 /* ---------------------------------------------------------------- views
  *
  * A view is a deterministic function of an 8-bit image (docs/chains.md):
@@ -356,6 +367,13 @@ typedef struct {
      * 0: the map enters them as it is. */
     int cond_nr_resnet;
     int cond_nr_filters;
+    /* > 0: the conditioning network is a small down-up stack: after its
+     * full-resolution resnets, cond_down halvings (3x3 stride-2 convs),
+     * each followed by cond_nr_resnet resnets, then as many 2x2 stride-2
+     * transposed convs back up, each added to the features saved at its
+     * resolution and followed by cond_nr_resnet resnets. Height and
+     * width must be divisible by 2^cond_down. 0: a flat network. */
+    int cond_down;
     /* as a stage of a chain: the view of the image the model models, and
      * the view it is conditioned on (when cond_channels > 0); a plain
      * model models the identity view */
@@ -522,6 +540,17 @@ pcnn_status pcnn_dataset_load_folder(const char *dir, int channels, int size,
 pcnn_status pcnn_dataset_load_image(const char *path, int channels, int size,
                                     pcnn_dataset *out);
 
+/* Augmentation by crops: out = k images of side `size` per image of d
+ * (square images, no condition images yet), item i*k+j from image i.
+ * Crop j = 0 is the whole image; each other one is a square of side
+ * s in [ceil(min_frac * S), S] at a random position, s and the position
+ * drawn from seed, i and j. Each is resized to size x size by area
+ * averaging as pcnn_dataset_load_folder does; labels are kept. Load the
+ * images larger than size (e.g. twice) so crops keep their detail. */
+pcnn_status pcnn_dataset_crops(const pcnn_dataset *d, int size, int k,
+                               double min_frac, uint64_t seed,
+                               pcnn_dataset *out);
+
 /* Releases d's arrays and zeroes it. Safe on a zeroed struct and on NULL. */
 void pcnn_dataset_free(pcnn_dataset *d);
 
@@ -647,6 +676,10 @@ typedef struct {
                      * min(ema, (1+t)/(10+t)) at step t */
     int batch;      /* 16 */
     uint64_t seed;  /* data order and dropout */
+    int flip;       /* 1: mirror each training image left-right with
+                     * probability 1/2 (a function of seed, epoch and
+                     * position in the epoch), its condition image with
+                     * it; 0 (default): never */
 } pcnn_train_opts;
 
 pcnn_train_opts pcnn_train_opts_default(void);

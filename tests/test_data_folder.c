@@ -266,3 +266,82 @@ TEST(data_folder_errors)
     free(jpg);
     tmp_dir_remove(dir);
 }
+
+/* The area resize of the square (y0, x0, side) of an s x s image to n x n,
+ * straight from the definition (docs/data.md), for side a multiple of n
+ * or n a multiple of side... any: weights by overlap in 1/(side*n) units. */
+static void ref_crop(uint8_t *dst, const uint8_t *img, int s, int y0, int x0,
+                     int side, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            uint64_t acc = 0;
+            for (int y = 0; y < side; y++)
+                for (int x = 0; x < side; x++) {
+                    long oy = (long)((i + 1) * side < (y + 1) * n
+                                         ? (i + 1) * side
+                                         : (y + 1) * n) -
+                              (i * side > y * n ? i * side : y * n);
+                    long ox = (long)((j + 1) * side < (x + 1) * n
+                                         ? (j + 1) * side
+                                         : (x + 1) * n) -
+                              (j * side > x * n ? j * side : x * n);
+                    if (oy > 0 && ox > 0)
+                        acc += (uint64_t)(oy * ox) *
+                               img[(y0 + y) * s + x0 + x];
+                }
+            const uint64_t total = (uint64_t)side * side;
+            dst[i * n + j] = (uint8_t)((acc + total / 2) / total);
+        }
+}
+
+/* Crops: item 0 of each image is the whole image resized; the others are
+ * resized squares of side >= min_frac * S somewhere in it; the same seed
+ * gives the same crops; bad arguments are refused. */
+TEST(data_crops)
+{
+    pcnn_dataset d = {0}, r, r2;
+    d.n = 2, d.c = 1, d.h = d.w = 12;
+    d.images = xcalloc(2 * 144, 1);
+    for (int k = 0; k < 2 * 144; k++)
+        d.images[k] = (uint8_t)(pcnn_uniform(5, (uint64_t)k) * 256);
+    const int K = 6, n = 4;
+    REQUIRE_OK(pcnn_dataset_crops(&d, n, K, 0.5, 9, &r));
+    CHECK(r.n == 2 * K && r.c == 1 && r.h == n && r.w == n,
+          "crops: %lld x %lld x %lld", (long long)r.n, (long long)r.h,
+          (long long)r.w);
+    int distinct = 0;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < K; j++) {
+            const uint8_t *got = r.images + (i * K + j) * n * n;
+            int found = 0;
+            for (int side = 6; side <= 12 && !found; side++)
+                for (int y0 = 0; y0 + side <= 12 && !found; y0++)
+                    for (int x0 = 0; x0 + side <= 12 && !found; x0++) {
+                        if (j == 0 && side != 12)
+                            continue;
+                        uint8_t want[16];
+                        ref_crop(want, d.images + i * 144, 12, y0, x0, side,
+                                 n);
+                        found = !memcmp(want, got, 16);
+                    }
+            CHECK(found, "crop %d of image %d is no resized square of side "
+                         ">= 6%s", j, i, j ? "" : " (the whole image)");
+            distinct += j > 0 && memcmp(got, r.images + i * K * n * n, 16);
+        }
+    CHECK(distinct >= 6, "only %d of 10 random crops differ from the whole",
+          distinct);
+    REQUIRE_OK(pcnn_dataset_crops(&d, n, K, 0.5, 9, &r2));
+    CHECK(!memcmp(r.images, r2.images, (size_t)(2 * K * n * n)),
+          "the same seed gives other crops");
+    pcnn_dataset_free(&r2);
+    CHECK(pcnn_dataset_crops(&d, n, 0, 0.5, 9, &r2) == PCNN_ERR_ARG,
+          "0 crops accepted");
+    CHECK(pcnn_dataset_crops(&d, n, 2, 0, 9, &r2) == PCNN_ERR_ARG,
+          "fraction 0 accepted");
+    d.w = 6, d.n = 4;
+    CHECK(pcnn_dataset_crops(&d, n, 2, 0.5, 9, &r2) == PCNN_ERR_ARG,
+          "non-square images accepted");
+    CHECK(r2.images == NULL, "failure leaves out set");
+    pcnn_dataset_free(&d), pcnn_dataset_free(&r);
+}

@@ -279,6 +279,13 @@ TEST(sample_cached_equals_naive_stage_models)
     compare(ctx, m, 2, NULL, pcnn_t4(cond, 2, 1, 8, 8),
             "conditioning network");
     pcnn_model_free(m);
+    /* the same with a down-up stack (8 -> 4 -> 2 -> 4 -> 8) */
+    c.cond_down = 2;
+    m = make_model(ctx, &c, 11);
+    REQUIRE(m, "model: %s", pcnn_last_error());
+    compare(ctx, m, 2, NULL, pcnn_t4(cond, 2, 1, 8, 8),
+            "conditioning network, down-up");
+    pcnn_model_free(m);
     pcnn_ctx_free(ctx);
 }
 

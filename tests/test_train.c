@@ -256,3 +256,68 @@ TEST(checkpoint_roundtrip_and_rejects)
     pcnn_model_free(m);
     unlink(path), unlink(bad);
 }
+
+/* Mirrors every image of d left-right in place (images only). */
+static void mirror_all(pcnn_dataset *d)
+{
+    for (int64_t r = 0; r < d->n * d->c * d->h; r++) {
+        uint8_t *p = d->images + r * d->w;
+        for (int64_t j = 0; j < d->w / 2; j++) {
+            uint8_t v = p[j];
+            p[j] = p[d->w - 1 - j], p[d->w - 1 - j] = v;
+        }
+    }
+}
+
+/* --flip: each step trains on the image or its mirror, the condition
+ * image mirrored with it (a stage conditioned on half(x)), both occur,
+ * and without flip only the image does. A tiny lr keeps the weights
+ * (and so each step's loss) all but fixed. */
+TEST(train_flip_mirrors_images_and_conditions)
+{
+    pcnn_ctx *ctx;
+    pcnn_dataset all = toy_data(), one, plain, mirrored;
+    REQUIRE_OK(pcnn_dataset_subset(&all, 1, 1, &one));
+    const pcnn_view id = {0, 0}, half = {1, 0};
+    REQUIRE_OK(pcnn_stage_dataset(&one, &id, &half, &plain));
+    mirror_all(&one);
+    REQUIRE_OK(pcnn_stage_dataset(&one, &id, &half, &mirrored));
+    pcnn_model_config c = toy_config();
+    c.dropout = 0;
+    c.cond_channels = 1, c.cond_nr_resnet = 1, c.cond_nr_filters = 4;
+    c.cond_down = 1, c.cond_view = half;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    for (int flip = 0; flip <= 1; flip++) {
+        pcnn_model *m;
+        pcnn_trainer *t;
+        pcnn_train_opts o = toy_opts();
+        o.batch = 1, o.lr = 1e-8f, o.flip = flip;
+        REQUIRE_OK(pcnn_model_create(&m, &c, 3));
+        REQUIRE_OK(pcnn_trainer_create(&t, m, &plain, &o));
+        REQUIRE_OK(pcnn_trainer_init(ctx, t));
+        double a, b;
+        REQUIRE_OK(pcnn_evaluate(ctx, m, &plain, 1, 0, &a, NULL));
+        REQUIRE_OK(pcnn_evaluate(ctx, m, &mirrored, 1, 0, &b, NULL));
+        CHECK(fabs(a - b) > 1e-2, "image and mirror score alike: %g %g", a,
+              b);
+        int na = 0, nb = 0, other = 0;
+        for (int k = 0; k < 24; k++) {
+            pcnn_step_stats st;
+            REQUIRE_OK(pcnn_trainer_step(ctx, t, &st));
+            if (fabs(st.bpd - a) < 1e-3)
+                na++;
+            else if (fabs(st.bpd - b) < 1e-3)
+                nb++;
+            else
+                other++;
+        }
+        CHECK(other == 0, "flip %d: %d steps match neither", flip, other);
+        CHECK(flip ? na > 0 && nb > 0 : nb == 0,
+              "flip %d: %d plain and %d mirrored steps", flip, na, nb);
+        pcnn_trainer_free(t);
+        pcnn_model_free(m);
+    }
+    pcnn_ctx_free(ctx);
+    pcnn_dataset_free(&all), pcnn_dataset_free(&one);
+    pcnn_dataset_free(&plain), pcnn_dataset_free(&mirrored);
+}

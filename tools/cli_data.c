@@ -4,7 +4,10 @@
  *   cifar10:DIR        CIFAR-10 binary version (data_batch_K.bin, test_batch.bin)
  *   fashion-mnist:DIR  IDX files {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
  *   mnist:DIR          the same file names
- *   folder:DIR         every image file in DIR (no labels), --size for the side
+ *   folder:DIR         every image file in DIR (no labels), --size for the
+ *                      side; the last tenth in name order is the test
+ *                      split, the rest the training split (a folder of
+ *                      fewer than 10 images: all of them in both)
  */
 #include "cli.h"
 
@@ -58,6 +61,11 @@ int cli_load_data(const char *cmd, const char *spec, const char *split,
         s = pcnn_dataset_load_idx(img, lab, out);
     } else if (!strcmp(kind, "folder")) {
         s = pcnn_dataset_load_folder(path, 3, size, out);
+        const int64_t n = out->n, nt = n / 10;
+        if (s == PCNN_OK && nt > 0)
+            s = !strcmp(split, "train")
+                    ? pcnn_dataset_subset(out, 0, n - nt, out)
+                    : pcnn_dataset_subset(out, n - nt, nt, out);
     } else {
         fprintf(stderr,
                 "pixelcnn %s: --data %s: unknown kind '%s' (cifar10, "

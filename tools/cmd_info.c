@@ -34,6 +34,9 @@ static void describe(const char *indent, const pcnn_model *m)
     if (c->cond_nr_filters)
         printf(" through a network of %d resnets x %d filters",
                c->cond_nr_resnet, c->cond_nr_filters);
+    if (c->cond_down)
+        printf(" per level, %d halving%s down and up", c->cond_down,
+               c->cond_down > 1 ? "s" : "");
     printf("\n%smodels          %s%s%s\n", indent,
            pcnn_view_str(&c->view, v1, sizeof v1),
            c->cond_channels ? " given " : "",

@@ -27,8 +27,15 @@ static const char usage[] =
     "                      folder:DIR (default: Fashion-MNIST from\n"
     "                      ../shared/data or /usr/share/datasets)\n"
     "  --size N            image side for folder data (default 32); a\n"
-    "                      folder has no test split: the final test is on\n"
-    "                      the training images (use --no-test)\n"
+    "                      folder's last tenth of files (in name order)\n"
+    "                      is its test split\n"
+    "  --flip              mirror training images left-right at random\n"
+    "                      (p = 1/2, drawn from the seed; kept on resume)\n"
+    "  --crops K           K crops per training image, drawn once at load:\n"
+    "                      the whole image and K-1 random squares of at\n"
+    "                      least --crop-min of its side (default 0.8), each\n"
+    "                      resized to the model's size (folder data is\n"
+    "                      decoded at twice --size first)\n"
     "  --limit N           train on the first N images only\n"
     "  --test-limit N      evaluate on the first N test images (default all)\n"
     "model (ignored with --resume):\n"
@@ -54,6 +61,8 @@ static const char usage[] =
     "  --cond-nr-resnet N  gated resnets of the conditioning network\n"
     "                      (default 2)\n"
     "  --cond-nr-filters N its filters (default: --nr-filters)\n"
+    "  --cond-down N       halvings of its down-up stack (default 1; 0: a\n"
+    "                      flat network at the image's resolution)\n"
     "training:\n"
     "  --steps N           stop after N steps in all (default: no limit)\n"
     "  --minutes M         stop after M minutes of this run (default 0: no "
@@ -89,7 +98,8 @@ static double now(void)
 typedef struct {
     const char *data, *out;
     int size, batch, save_every, log_every, threads, resume, no_test;
-    int class_cond, reset_ema, has_cond, stage, halvings;
+    int class_cond, reset_ema, has_cond, stage, halvings, crops;
+    double crop_min;
     const char *chain;
     long limit, test_limit, steps;
     double minutes;
@@ -147,6 +157,9 @@ static int parse(int argc, char **argv, train_args *a)
         INT_FLAG("--halvings", 1, 6, a->halvings)
         INT_FLAG("--cond-nr-resnet", 0, 64, a->cfg.cond_nr_resnet)
         INT_FLAG("--cond-nr-filters", 1, 4096, a->cfg.cond_nr_filters)
+        INT_FLAG("--cond-down", 0, 8, a->cfg.cond_down)
+        INT_FLAG("--crops", 1, 1024, a->crops)
+        NUM_FLAG("--crop-min", 0.01, 1, a->crop_min)
         else if (!strcmp(f, "--chain")) {
             if (!(a->chain = cli_str_arg(cmd, argc, argv, &i)))
                 return 2;
@@ -168,6 +181,7 @@ static int parse(int argc, char **argv, train_args *a)
             a->has_cond = 1;
         }
         else if (!strcmp(f, "--resume")) a->resume = 1;
+        else if (!strcmp(f, "--flip")) a->opts.flip = 1;
         else if (!strcmp(f, "--no-test")) a->no_test = 1;
         else if (!strcmp(f, "--class-conditional")) a->class_cond = 1;
         else if (!strcmp(f, "--reset-ema")) a->reset_ema = 1;
@@ -295,9 +309,10 @@ int cmd_train(int argc, char **argv)
     train_args a = {0};
     a.data = cli_default_data();
     a.out = "runs/train";
-    a.size = 32, a.save_every = 500, a.log_every = 10;
+    a.size = 32, a.save_every = 500, a.log_every = 10, a.crop_min = 0.8;
     a.cfg = pcnn_model_config_default();
     a.cfg.cond_nr_resnet = 2;
+    a.cfg.cond_down = 1;
     a.opts = pcnn_train_opts_default();
     int rc = parse(argc, argv, &a);
     if (rc)
@@ -309,8 +324,27 @@ int cmd_train(int argc, char **argv)
     snprintf(png, sizeof png, "%s/loss.png", a.out);
 
     pcnn_dataset train = {0}, test = {0};
-    if ((rc = cli_load_data("train", a.data, "train", a.size, &train)))
+    const int folder = !strncmp(a.data, "folder:", 7);
+    struct stat st_;
+    int resuming = a.resume && stat(ckpt, &st_) == 0;
+    if (resuming && a.crops) {
+        /* the crops are drawn from the run's seed, not a new --seed */
+        pcnn_train_opts saved;
+        if (pcnn_checkpoint_read_state(ckpt, NULL, &saved, NULL, NULL) ==
+            PCNN_OK)
+            a.opts.seed = saved.seed;
+    }
+    if ((rc = cli_load_data("train", a.data, "train",
+                            a.crops && folder ? 2 * a.size : a.size,
+                            &train)))
         return rc;
+    if (a.crops &&
+        pcnn_dataset_crops(&train, folder ? a.size : (int)train.h, a.crops,
+                           a.crop_min, a.opts.seed, &train) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: --crops: %s\n", pcnn_last_error());
+        pcnn_dataset_free(&train);
+        return 1;
+    }
     if (a.limit > 0 && a.limit < train.n &&
         pcnn_dataset_subset(&train, 0, a.limit, &train) != PCNN_OK) {
         fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
@@ -321,8 +355,6 @@ int cmd_train(int argc, char **argv)
     pcnn_model *m = NULL;
     pcnn_trainer *t = NULL;
     pcnn_status s = pcnn_ctx_create(&ctx, &co);
-    struct stat st_;
-    int resuming = a.resume && stat(ckpt, &st_) == 0;
     if (a.resume && !resuming)
         fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
                 ckpt);
@@ -360,6 +392,7 @@ int cmd_train(int argc, char **argv)
                 a.cfg.cond_nr_filters = a.cfg.nr_filters;
         } else {
             a.cfg.cond_nr_resnet = a.cfg.cond_nr_filters = 0;
+            a.cfg.cond_down = 0;
         }
         a.cfg.channels = (int)train.c;
         a.cfg.height = (int)train.h, a.cfg.width = (int)train.w;

@@ -183,3 +183,32 @@ pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
     }
     return PCNN_OK;
 }
+
+pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
+                                        pcnn_tensor out, pcnn_tensor l,
+                                        pcnn_image x, pcnn_image lo,
+                                        pcnn_image hi)
+{
+    static const char fn[] = "pcnn_head_interval_log_mass";
+    pcnn_head_dims d;
+    PCNN_TRY(check_head(fn, ctx, h));
+    if (h->kind != PCNN_HEAD_DMOL)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: only for the logistic mixture "
+                         "head", fn);
+    PCNN_TRY(check_params(fn, h, l, &d));
+    PCNN_TRY(check_image(fn, h, x, l, h->channels, 1));
+    PCNN_TRY(check_image(fn, h, lo, l, h->channels, 1));
+    PCNN_TRY(check_image(fn, h, hi, l, h->channels, 1));
+    int64_t od[4] = {l.dim[0], h->channels, l.dim[2], l.dim[3]};
+    PCNN_TRY(pcnn_check_dims(fn, "out", out, 4, od));
+    const int64_t n = x.n * x.c * x.h * x.w;
+    for (int64_t k = 0; k < n; k++)
+        if (!(lo.data[k] <= x.data[k] && x.data[k] <= hi.data[k]))
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "%s: element %lld: %d is not in [%d, %d]", fn,
+                             (long long)k, x.data[k], lo.data[k],
+                             hi.data[k]);
+    ctx->be->dmol_interval_log_mass(out.data, l.data, x.data, lo.data,
+                                    hi.data, &d);
+    return PCNN_OK;
+}

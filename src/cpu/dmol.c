@@ -444,3 +444,63 @@ void KFN(dmol_pmf)(REAL *probs, const REAL *l, const uint8_t *x,
             out[(int64_t)v * HW] = (REAL)acc[v];
     }
 }
+
+/* The mass of the values [lo, hi] under logistic(mean, e^ls), the edge
+ * bins open: from the lower tails below the mean and the upper tails
+ * above it, so nothing cancels. */
+static double interval_mass(int lo, int hi, double mean, double ls)
+{
+    const double inv = exp(-ls);
+    /* F(t) at the interval's edges: 0 below value 0, 1 above 255 */
+    const double tl = lo == 0 ? -INFINITY : inv * (lower_edge(lo) - mean);
+    const double tu = hi == LEVELS - 1 ? INFINITY
+                                       : inv * (upper_edge(hi) - mean);
+    if (tl >= 0) /* (1 - F(tl)) - (1 - F(tu)) */
+        return 1 / (1 + exp(tl)) - (isinf(tu) ? 0 : 1 / (1 + exp(tu)));
+    if (tu <= 0)
+        return (isinf(tu) ? 1 : 1 / (1 + exp(-tu))) -
+               (isinf(tl) ? 0 : 1 / (1 + exp(-tl)));
+    /* the mean inside: 1 - lower tail - upper tail */
+    return 1 - (isinf(tl) ? 0 : 1 / (1 + exp(-tl))) -
+           (isinf(tu) ? 0 : 1 / (1 + exp(tu)));
+}
+
+void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
+                                 const uint8_t *lo, const uint8_t *hi,
+                                 const pcnn_head_dims *d)
+{
+    const int64_t HW = d->HW, n = d->B * HW;
+    const int C = d->C, M = d->M, P = M * (1 + 2 * C + C * (C - 1) / 2);
+#pragma omp parallel for schedule(static) if (n * M > PAR_MIN)
+    for (int64_t p = 0; p < n; p++) {
+        const int64_t b = p / HW, i = p % HW;
+        const REAL *l0 = l + b * P * HW + i;
+        int xv[3];
+        double xs[3];
+        for (int c = 0; c < C; c++) {
+            xv[c] = x[(b * C + c) * HW + i];
+            xs[c] = xv[c] / 127.5 - 1;
+        }
+        for (int c = 0; c < C; c++) {
+            const int64_t at = (b * C + c) * HW + i;
+            const int a = lo[at], z = hi[at];
+            /* the mixture weights after channels 0..c-1, normalized */
+            double m = -INFINITY, s = 0, mass = 0;
+            for (int k = 0; k < M; k++) {
+                const double lw =
+                    component_log_weight(l0, HW, M, C, k, c, xv, xs);
+                m = lw > m ? lw : m;
+            }
+            for (int k = 0; k < M; k++) {
+                const double w = exp(
+                    component_log_weight(l0, HW, M, C, k, c, xv, xs) - m);
+                double mean, ls;
+                channel_logistic(l0, HW, M, C, k, c, xs, 0, &mean, &ls);
+                s += w;
+                mass += w * interval_mass(a, z, mean, ls);
+            }
+            const double r = log(mass / s);
+            out[at] = (REAL)(r < 0 ? r : 0);
+        }
+    }
+}

@@ -64,6 +64,11 @@ void KFN(dmol_sample)(uint8_t *x, const REAL *l, const pcnn_head_dims *d,
                       uint64_t seed, REAL log_scale_offset);
 void KFN(dmol_pmf)(REAL *probs, const REAL *l, const uint8_t *x,
                    const pcnn_head_dims *d, int c);
+/* out (B,C,HW): log P(lo <= x_c <= hi | x_0..x_{c-1}) per channel, lo and
+ * hi (B,C,HW) uint8 with lo <= x <= hi. */
+void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
+                                 const uint8_t *lo, const uint8_t *hi,
+                                 const pcnn_head_dims *d);
 void KFN(cat_log_prob)(REAL *logp, const REAL *l, const uint8_t *x,
                        const pcnn_head_dims *d);
 void KFN(cat_backward)(REAL *dl, const REAL *dlogp, const REAL *l,

@@ -17,10 +17,12 @@
  */
 #include "data_internal.h"
 #include "../core/internal.h"
+#include "../core/rng.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -296,4 +298,86 @@ pcnn_status pcnn_dataset_load_image(const char *path, int channels, int size,
     if (s != PCNN_OK)
         pcnn_dataset_free(out);
     return s;
+}
+
+pcnn_status pcnn_dataset_crops(const pcnn_dataset *d, int size, int k,
+                               double min_frac, uint64_t seed,
+                               pcnn_dataset *out)
+{
+    static const char fn[] = "pcnn_dataset_crops";
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: out is NULL", fn);
+    size_t item, total;
+    pcnn_status s = pcnn_data_check(d, fn, &item, &total);
+    if (s == PCNN_OK && d->h != d->w)
+        s = pcnn_fail(PCNN_ERR_ARG, "%s: images are %lld x %lld, not square",
+                      fn, (long long)d->h, (long long)d->w);
+    if (s == PCNN_OK && (size < 1 || size > FOLDER_MAX_SIZE || k < 1 ||
+                         k > 1024 || !(min_frac > 0 && min_frac <= 1)))
+        s = pcnn_fail(PCNN_ERR_ARG,
+                      "%s: size %d, %d crops or fraction %g out of range",
+                      fn, size, k, min_frac);
+    if (s == PCNN_OK && d->cond)
+        s = pcnn_fail(PCNN_ERR_ARG, "%s: crop images before taking views",
+                      fn);
+    int of = 0;
+    int64_t n = 0;
+    if (s == PCNN_OK) {
+        n = d->n * k;
+        pcnn_mul_size((size_t)d->n, (size_t)k, &of);
+        if (of)
+            s = pcnn_fail(PCNN_ERR_NOMEM, "%s: too many crops", fn);
+    }
+    pcnn_dataset r;
+    memset(&r, 0, sizeof r);
+    if (s == PCNN_OK)
+        s = pcnn_data_alloc(&r, n, d->c, size, size, d->labels != NULL);
+    const int64_t S = d->h;
+    uint8_t *sq = s == PCNN_OK ? malloc((size_t)(S * S)) : NULL;
+    uint64_t *tmp = sq ? malloc((size_t)(S * size) * sizeof *tmp) : NULL;
+    if (s == PCNN_OK && !tmp)
+        s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+    const size_t plane = (size_t)size * (size_t)size;
+    for (int64_t i = 0; s == PCNN_OK && i < d->n; i++)
+        for (int j = 0; j < k; j++) {
+            /* crop 0: the whole image; others: a random square of side
+             * in [min_frac * S, S] at a random position */
+            const uint64_t q = (uint64_t)(i * k + j) * 3;
+            int64_t side = S, y0 = 0, x0 = 0;
+            if (j > 0) {
+                const int64_t lo = (int64_t)ceil(min_frac * (double)S);
+                side = lo + (int64_t)(pcnn_u01(seed, q) *
+                                      (double)(S - lo + 1));
+                side = side > S ? S : side < 1 ? 1 : side;
+                y0 = (int64_t)(pcnn_u01(seed, q + 1) *
+                               (double)(S - side + 1));
+                x0 = (int64_t)(pcnn_u01(seed, q + 2) *
+                               (double)(S - side + 1));
+            }
+            const int64_t o = i * k + j;
+            for (int64_t ch = 0; ch < d->c; ch++) {
+                const uint8_t *src = d->images + (size_t)i * item +
+                                     (size_t)(ch * S * S);
+                for (int64_t y = 0; y < side; y++)
+                    memcpy(sq + y * side, src + (y0 + y) * S + x0,
+                           (size_t)side);
+                area_resize(r.images + (size_t)o * (size_t)d->c * plane +
+                                (size_t)ch * plane,
+                            size, sq, side, tmp);
+            }
+            if (d->labels)
+                r.labels[o] = d->labels[i];
+        }
+    free(sq), free(tmp);
+    if (s != PCNN_OK) {
+        pcnn_dataset_free(&r);
+        if (out != d)
+            memset(out, 0, sizeof *out);
+        return s;
+    }
+    r.num_classes = d->num_classes;
+    if (out == d)
+        pcnn_dataset_free(out);
+    *out = r;
+    return PCNN_OK;
 }

@@ -68,6 +68,10 @@ static int layer(builder *bd, const char *name, pcnn_gkind kind,
     if (kind == GN_CONV && shift == CENTERED) {
         L.geom = (pcnn_conv_geom){kh, kw, stride, kh / 2, kh / 2, kw / 2,
                                   kw / 2};
+    } else if (kind == GN_DECONV && shift == CENTERED) {
+        /* kernel = stride, no crop: each output has exactly one tap */
+        L.geom = (pcnn_conv_geom){kh, kw, stride, 0, 0, 0, 0};
+        vshape[0] = ci, vshape[1] = co;
     } else if (kind == GN_CONV) {
         L.geom = pcnn_conv_geom_shifted(shift, kh, kw, stride);
     } else if (kind == GN_DECONV) {
@@ -200,6 +204,30 @@ static int build(builder *bd)
                 snprintf(name, sizeof name, "cond.%d", i);
                 h = cond_resnet(bd, name, h, Fc);
             }
+            int saved[8];
+            for (int d = 1; d <= c->cond_down; d++) {
+                saved[d - 1] = h;
+                snprintf(name, sizeof name, "cond.down%d", d);
+                h = apply(bd, layer(bd, name, GN_CONV, CENTERED, 3, 3, 2, Fc,
+                                    Fc, 1.0f),
+                          h);
+                for (int i = 0; i < c->cond_nr_resnet; i++) {
+                    snprintf(name, sizeof name, "cond.d%d.%d", d, i);
+                    h = cond_resnet(bd, name, h, Fc);
+                }
+            }
+            for (int d = c->cond_down; d >= 1; d--) {
+                snprintf(name, sizeof name, "cond.up%d", d);
+                h = op(bd, GN_ADD,
+                       apply(bd, layer(bd, name, GN_DECONV, CENTERED, 2, 2, 2,
+                                       Fc, Fc, 1.0f),
+                             h),
+                       saved[d - 1]);
+                for (int i = 0; i < c->cond_nr_resnet; i++) {
+                    snprintf(name, sizeof name, "cond.u%d.%d", d, i);
+                    h = cond_resnet(bd, name, h, Fc);
+                }
+            }
         }
         bd->cond[0] = h;
         for (int s = 1; s < S; s++)
@@ -329,13 +357,21 @@ static pcnn_status check_config(const pcnn_model_config *c)
                          c->head, c->levels);
     if (c->cond_nr_resnet < 0 || c->cond_nr_resnet > 64 ||
         c->cond_nr_filters < 0 || c->cond_nr_filters > 4096 ||
-        (c->cond_nr_resnet > 0 && c->cond_nr_filters < 1) ||
+        c->cond_down < 0 || c->cond_down > 8 ||
+        ((c->cond_nr_resnet > 0 || c->cond_down > 0) &&
+         c->cond_nr_filters < 1) ||
         ((c->cond_nr_resnet > 0 || c->cond_nr_filters > 0) &&
          c->cond_channels < 1))
         return pcnn_fail(PCNN_ERR_ARG,
                          "model: conditioning network (%d resnets, %d "
-                         "filters) needs a condition map and filters",
-                         c->cond_nr_resnet, c->cond_nr_filters);
+                         "filters, %d halvings) needs a condition map and "
+                         "filters",
+                         c->cond_nr_resnet, c->cond_nr_filters, c->cond_down);
+    if (c->height % (1 << c->cond_down) || c->width % (1 << c->cond_down))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "model: image %dx%d not divisible by 2^%d "
+                         "(cond_down)",
+                         c->height, c->width, c->cond_down);
     return PCNN_OK;
 }
 

@@ -140,6 +140,7 @@ static pcnn_status put_config(pcnn_st_writer *w, const pcnn_model_config *c,
         meta_put(w, pk(kb, pre, "cond_nr_resnet"), "%d", c->cond_nr_resnet));
     PCNN_TRY(
         meta_put(w, pk(kb, pre, "cond_nr_filters"), "%d", c->cond_nr_filters));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_down"), "%d", c->cond_down));
     PCNN_TRY(meta_put(w, pk(kb, pre, "view_halvings"), "%d", c->view.halvings));
     PCNN_TRY(meta_put(w, pk(kb, pre, "view_gray4"), "%d", c->view.gray4));
     PCNN_TRY(meta_put(w, pk(kb, pre, "cond_view_halvings"), "%d",
@@ -191,6 +192,7 @@ static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c,
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_nr_resnet"), 0, 64, 0, &c->cond_nr_resnet));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_nr_filters"), 0, 4096, 0,
                           &c->cond_nr_filters));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_down"), 0, 8, 0, &c->cond_down));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_halvings"), 0, 6, 0, &c->view.halvings));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_gray4"), 0, 1, 0, &c->view.gray4));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_view_halvings"), 0, 6, 0,
@@ -208,6 +210,7 @@ static pcnn_status put_trainer(pcnn_st_writer *w, const pcnn_trainer *t)
     PCNN_TRY(meta_put(w, "ema", "%.9g", (double)o->ema));
     PCNN_TRY(meta_put(w, "batch", "%d", o->batch));
     PCNN_TRY(meta_put(w, "seed", "%" PRIu64, o->seed));
+    PCNN_TRY(meta_put(w, "flip", "%d", o->flip));
     PCNN_TRY(meta_put(w, "step", "%" PRIu64, t->state.step));
     PCNN_TRY(meta_put(w, "epoch", "%" PRIu64, t->state.epoch));
     PCNN_TRY(meta_put(w, "pos", "%" PRId64, t->state.pos));
@@ -225,6 +228,7 @@ static pcnn_status get_trainer(const pcnn_st_file *f, pcnn_train_opts *o,
     PCNN_TRY(meta_float(f, "ema", &o->ema));
     PCNN_TRY(meta_int(f, "batch", 1, 65536, &o->batch));
     PCNN_TRY(meta_u64(f, "seed", &o->seed));
+    PCNN_TRY(meta_int_opt(f, "flip", 0, 1, 0, &o->flip));
     PCNN_TRY(meta_u64(f, "step", &s->step));
     PCNN_TRY(meta_u64(f, "epoch", &s->epoch));
     PCNN_TRY(meta_u64(f, "pos", &pos));

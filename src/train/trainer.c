@@ -14,7 +14,7 @@
 pcnn_train_opts pcnn_train_opts_default(void)
 {
     return (pcnn_train_opts){1e-3f, 0.999995f, 0.95f, 0.9995f, 0.9995f, 16,
-                             1};
+                             1, 0};
 }
 
 pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o)
@@ -35,6 +35,9 @@ pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o)
     if (o->batch < 1 || o->batch > 65536)
         return pcnn_fail(PCNN_ERR_ARG, "training: batch %d not in 1..65536",
                          o->batch);
+    if (o->flip != 0 && o->flip != 1)
+        return pcnn_fail(PCNN_ERR_ARG, "training: flip %d is not 0 or 1",
+                         o->flip);
     return PCNN_OK;
 }
 
@@ -114,6 +117,17 @@ pcnn_train_state pcnn_trainer_state(const pcnn_trainer *t)
 
 pcnn_train_opts pcnn_trainer_opts(const pcnn_trainer *t) { return t->opts; }
 
+/* Mirrors image k of x (n, c, h, w) left-right. */
+static void mirror(uint8_t *x, int64_t k, int64_t c, int64_t h, int64_t w)
+{
+    uint8_t *p = x + (size_t)(k * c * h * w);
+    for (int64_t r = 0; r < c * h; r++, p += w)
+        for (int64_t j = 0; j < w / 2; j++) {
+            uint8_t v = p[j];
+            p[j] = p[w - 1 - j], p[w - 1 - j] = v;
+        }
+}
+
 /* The batch at the cursor; an epoch's remainder smaller than a batch is
  * skipped. Does not move the cursor: pcnn_trainer_step does on success. */
 static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
@@ -132,10 +146,22 @@ static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
     *b = (pcnn_batch){pcnn_img(t->x, t->opts.batch, c->channels, c->height,
                                c->width),
                       c->num_classes ? t->labels : NULL, pcnn_none()};
-    if (c->cond_channels > 0) {
-        const pcnn_dataset *d = t->data;
+    const pcnn_dataset *d = t->data;
+    if (c->cond_channels > 0)
         PCNN_TRY(pcnn_dataset_gather_cond(d, t->perm + at->pos,
                                           t->opts.batch, t->cond));
+    for (int64_t k = 0; t->opts.flip && k < t->opts.batch; k++) {
+        /* mirroring commutes with the views: gray4 is per pixel and the
+         * halvings average aligned 2x2 blocks of an even width */
+        if (pcnn_hash64(t->opts.seed ^ 0x666c6970ULL,
+                        at->epoch * (uint64_t)d->n + (uint64_t)(at->pos + k)) &
+            1)
+            continue;
+        mirror(t->x, k, c->channels, c->height, c->width);
+        if (c->cond_channels > 0)
+            mirror(t->cond, k, d->cond_c, d->cond_h, d->cond_w);
+    }
+    if (c->cond_channels > 0) {
         b->cond = pcnn_t4(t->cond_map, t->opts.batch, c->cond_channels,
                           c->height, c->width);
         PCNN_TRY(pcnn_cond_map(b->cond, t->cond, d->cond_h, d->cond_w,
