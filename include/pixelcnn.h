@@ -634,15 +634,35 @@ pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
  * EMA weights; a chain file holds one set). */
 pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out);
 
-/* Bits/dim of images x (the last stage's size): stage_bpd[i] = -log2
- * p(view_i(X) | view_{i-1}(X)) / dims(X), averaged over images (they sum
- * to *total); own_bpd[i] (optional) per the stage's own dims; *total_se
- * the standard error of the total over images. */
+/* What pcnn_chain_evaluate measures, averaged over images, in bits per
+ * dim of X (the last stage's images) unless said otherwise. */
+typedef struct {
+    double stage[PCNN_MAX_STAGES]; /* -log2 p(view_i(X) | view_{i-1}(X)) */
+    double own[PCNN_MAX_STAGES];   /* the same per dim of the stage */
+    double total, total_se;        /* their sum; its standard error */
+    /* The tightened chain: a stage that models half^h(X) given
+     * half^(h+1)(X) renormalizes each subpixel's conditional over the
+     * values its parent and its earlier siblings allow (the four children
+     * average to the parent, docs/chains.md); other stages as above. */
+    double tight_stage[PCNN_MAX_STAGES], tight_own[PCNN_MAX_STAGES];
+    double tight_total, tight_se;
+    int tightened; /* how many stages were tightened */
+} pcnn_chain_eval;
+
+/* Evaluates the chain on the first `limit` images of x (all: limit <= 0)
+ * in batches of `batch`. */
 pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
                                 const pcnn_dataset *x, int batch,
-                                int64_t limit, double *stage_bpd,
-                                double *own_bpd, double *total,
-                                double *total_se);
+                                int64_t limit, pcnn_chain_eval *r);
+/* Whether stage i of a chain gets tightened: it models half^h(X) (no
+ * gray4) given half^(h+1)(X) with the logistic mixture head. */
+int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
+/* For x (B,C,H,W) and its half view parent (B,C,H/2,W/2): the interval
+ * [lo, hi] each subpixel can take given its parent and the children of
+ * its 2x2 block before it in raster order (B,C,H,W each).
+ * PCNN_ERR_VALUE if parent is not half(x). */
+pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
+                             uint8_t *hi);
 /* Samples B images stage by stage, each with the cached sampler (opts:
  * seed, sharpness, labels; stage i uses seed hash(seed, i)). out[i]
  * receives stage i's images (B, c_i, h_i, w_i). */

@@ -167,8 +167,12 @@ TEST(chain_gray_then_color)
     pcnn_model *st[2] = {m0, m1};
     pcnn_chain *ch;
     REQUIRE_OK(pcnn_chain_create(&ch, st, 2));
-    double sb[2], own[2], total, se;
-    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, 5, 0, sb, own, &total, &se));
+    pcnn_chain_eval r;
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, 5, 0, &r));
+    const double *sb = r.stage, *own = r.own, total = r.total,
+                 se = r.total_se;
+    CHECK(r.tightened == 0 && r.tight_total == r.total,
+          "a gray chain is not tightened");
     CHECK(fabs(own[0] - e0) < 1e-9 && fabs(own[1] - e1) < 1e-9,
           "stage bits/dim %g %g, alone %g %g", own[0], own[1], e0, e1);
     CHECK(fabs(sb[0] - e0 / 3) < 1e-9 && fabs(sb[1] - e1) < 1e-9 &&
@@ -178,11 +182,11 @@ TEST(chain_gray_then_color)
     REQUIRE_OK(pcnn_chain_save(path, ch));
     pcnn_chain *ch2;
     REQUIRE_OK(pcnn_chain_load(path, 0, &ch2));
-    double sb2[2], total2;
-    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch2, &x, 5, 0, sb2, NULL, &total2,
-                                   NULL));
-    CHECK(pcnn_chain_stages(ch2) == 2 && total2 == total && sb2[0] == sb[0],
-          "after load: %g vs %g", total2, total);
+    pcnn_chain_eval r2;
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch2, &x, 5, 0, &r2));
+    CHECK(pcnn_chain_stages(ch2) == 2 && r2.total == total &&
+              r2.stage[0] == sb[0],
+          "after load: %g vs %g", r2.total, total);
     /* sampling: stage 0 gray values, stage 1 RGB */
     uint8_t *out[2] = {xcalloc(3 * 64, 1), xcalloc(3 * 3 * 64, 1)};
     pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
@@ -227,4 +231,151 @@ TEST(chain_create_checks_the_stages)
     CHECK(pcnn_chain_create(&ch, m, 1) == PCNN_ERR_ARG &&
               strstr(pcnn_last_error(), "not x"),
           "last stage not x: %s", pcnn_last_error());
+}
+
+/* pcnn_half_bounds: x lies in its bounds; for the last two children of a
+ * block the bounds are exactly the values some completion allows
+ * (enumerated); a parent that is not half(x) is refused. */
+TEST(half_bounds_exact)
+{
+    const int64_t B = 2, C = 3, S = 8;
+    uint8_t *x = smooth_images(B, (int)C, (int)S);
+    for (int64_t k = 0; k < B * C * S * S; k += 7) /* some extremes */
+        x[k] = k % 2 ? 255 : 0;
+    uint8_t *par = xcalloc((size_t)(B * C * 16), 1);
+    uint8_t *lo = xcalloc((size_t)(B * C * S * S), 1);
+    uint8_t *hi = xcalloc((size_t)(B * C * S * S), 1);
+    const pcnn_view half = {1, 0};
+    pcnn_image xi = pcnn_img(x, B, C, S, S);
+    REQUIRE_OK(pcnn_view_apply(&half, xi, par));
+    REQUIRE_OK(pcnn_half_bounds(xi, par, lo, hi));
+    int bad = 0, narrowed = 0;
+    for (int64_t q = 0; q < B * C; q++)
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                const uint8_t *px = x + q * 64;
+                const int p = par[q * 16 + i * 4 + j];
+                const int at[4] = {2 * i * 8 + 2 * j, 2 * i * 8 + 2 * j + 1,
+                                   (2 * i + 1) * 8 + 2 * j,
+                                   (2 * i + 1) * 8 + 2 * j + 1};
+                for (int k = 0; k < 4; k++) {
+                    const int a = lo[q * 64 + at[k]], z = hi[q * 64 + at[k]];
+                    bad += px[at[k]] < a || px[at[k]] > z;
+                    narrowed += z - a < 255;
+                    if (k < 2)
+                        continue;
+                    int before = 0;
+                    for (int t = 0; t < k; t++)
+                        before += px[at[t]];
+                    for (int v = 0; v < 256; v++) {
+                        int ok = 0;
+                        for (int w = 0; w < (k == 2 ? 256 : 1) && !ok; w++)
+                            ok = (before + v + w + 2) / 4 == p;
+                        bad += ok != (v >= a && v <= z);
+                    }
+                }
+            }
+    CHECK(bad == 0, "%d bounds wrong", bad);
+    CHECK(narrowed > B * C * 16, "only %d of %lld intervals narrowed",
+          narrowed, (long long)(B * C * 64));
+    par[5]++;
+    CHECK(pcnn_half_bounds(xi, par, lo, hi) == PCNN_ERR_VALUE &&
+              strstr(pcnn_last_error(), "not consistent"),
+          "a wrong parent accepted: %s", pcnn_last_error());
+    free(x), free(par), free(lo), free(hi);
+}
+
+/* The interval mass equals the head's pmf summed over the interval, for
+ * each channel given the earlier ones; [0, 255] has mass 1. */
+TEST(head_interval_log_mass_matches_pmf)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    const int C = 3, M = 4, HW = 24;
+    pcnn_head h = pcnn_head_dmol(C, M);
+    const int P = pcnn_head_params(&h);
+    float *l = xcalloc((size_t)(P * HW), 4);
+    for (int k = 0; k < P * HW; k++)
+        l[k] = (float)(pcnn_uniform(41, (uint64_t)k) * 2 - 1);
+    uint8_t *x = xcalloc((size_t)(C * HW), 1), *lo = xcalloc((size_t)(C * HW), 1),
+            *hi = xcalloc((size_t)(C * HW), 1);
+    for (int k = 0; k < C * HW; k++) {
+        x[k] = (uint8_t)(pcnn_uniform(42, (uint64_t)k) * 256);
+        int a = x[k] - (int)(pcnn_uniform(43, (uint64_t)k) * 40);
+        int z = x[k] + (int)(pcnn_uniform(44, (uint64_t)k) * 40);
+        if (k % 5 == 0)
+            a = 0, z = 255;
+        if (k % 7 == 0)
+            a = z = x[k];
+        lo[k] = (uint8_t)(a < 0 ? 0 : a), hi[k] = (uint8_t)(z > 255 ? 255 : z);
+    }
+    float *out = xcalloc((size_t)(C * HW), 4), *pmf = xcalloc((size_t)(256 * HW), 4);
+    pcnn_tensor lt = pcnn_t4(l, 1, P, 1, HW);
+    pcnn_image xi = pcnn_img(x, 1, C, 1, HW);
+    REQUIRE_OK(pcnn_head_interval_log_mass(
+        ctx, &h, pcnn_t4(out, 1, C, 1, HW), lt, xi, pcnn_img(lo, 1, C, 1, HW),
+        pcnn_img(hi, 1, C, 1, HW)));
+    double worst = 0;
+    for (int c = 0; c < C; c++) {
+        REQUIRE_OK(pcnn_head_pmf(ctx, &h, pcnn_t4(pmf, 1, 256, 1, HW), lt, xi,
+                                 c));
+        for (int i = 0; i < HW; i++) {
+            double m = 0;
+            for (int v = lo[c * HW + i]; v <= hi[c * HW + i]; v++)
+                m += pmf[v * HW + i];
+            double e = fabs(out[c * HW + i] - log(m));
+            worst = e > worst ? e : worst;
+        }
+    }
+    CHECK(worst < 1e-4, "log mass off by %g", worst);
+    lo[3] = x[3] + 1 > 255 ? 255 : x[3] + 1;
+    if (lo[3] > x[3])
+        CHECK(pcnn_head_interval_log_mass(
+                  ctx, &h, pcnn_t4(out, 1, C, 1, HW), lt, xi,
+                  pcnn_img(lo, 1, C, 1, HW),
+                  pcnn_img(hi, 1, C, 1, HW)) == PCNN_ERR_VALUE,
+              "x outside its interval accepted");
+    free(l), free(x), free(lo), free(hi), free(out), free(pmf);
+    pcnn_ctx_free(ctx);
+}
+
+/* A two-stage pyramid (4x4, then 8x8 given it, down-up conditioning):
+ * stage 1 is tightened and gains, stage 0 is not, the totals add up. */
+TEST(chain_pyramid_tightened)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_dataset x = {0}, s0 = {0}, s1 = {0};
+    x.n = 8, x.c = 3, x.h = x.w = 8;
+    x.images = smooth_images(x.n, 3, 8);
+    const pcnn_view half = {1, 0}, id = {0, 0};
+    pcnn_model_config c0 = stage_config(3, &half, NULL);
+    c0.height = c0.width = 4;
+    pcnn_model_config c1 = stage_config(3, &id, &half);
+    c1.cond_down = 1;
+    pcnn_model *st[2] = {train_stage(ctx, &x, &c0, &s0),
+                         train_stage(ctx, &x, &c1, &s1)};
+    REQUIRE(st[0] && st[1], "stages: %s", pcnn_last_error());
+    pcnn_chain *ch;
+    REQUIRE_OK(pcnn_chain_create(&ch, st, 2));
+    CHECK(!pcnn_chain_stage_tightens(ch, 0) &&
+              pcnn_chain_stage_tightens(ch, 1),
+          "which stages tighten");
+    pcnn_chain_eval r;
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, 3, 0, &r));
+    CHECK(r.tightened == 1 && r.tight_stage[0] == r.stage[0] &&
+              r.tight_stage[1] < r.stage[1] - 0.01 && r.tight_se > 0 &&
+              fabs(r.tight_total - r.tight_stage[0] - r.tight_stage[1]) <
+                  1e-9 &&
+              fabs(r.tight_own[1] - r.tight_stage[1]) < 1e-9,
+          "tightened %d: stage 1 %g -> %g, total %g -> %g", r.tightened,
+          r.stage[1], r.tight_stage[1], r.total, r.tight_total);
+    /* the untightened figures are the stages' own losses */
+    double e1;
+    REQUIRE_OK(pcnn_evaluate(ctx, st[1], &s1, 3, 0, &e1, NULL));
+    CHECK(fabs(r.stage[1] - e1) < 1e-6, "stage 1 %g, alone %g", r.stage[1],
+          e1);
+    pcnn_chain_free(ch);
+    pcnn_dataset_free(&x), pcnn_dataset_free(&s0), pcnn_dataset_free(&s1);
+    pcnn_ctx_free(ctx);
 }

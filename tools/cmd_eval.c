@@ -39,10 +39,10 @@ static int eval_chain(const char *path, const char *data, const char *split,
     int rc = cli_load_data(cmd, data, split, size ? size : last->height, &d);
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx = NULL;
-    double sb[PCNN_MAX_STAGES], own[PCNN_MAX_STAGES], total, se;
+    pcnn_chain_eval r;
     if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
-                pcnn_chain_evaluate(ctx, ch, &d, batch, limit, sb, own,
-                                    &total, &se) != PCNN_OK)) {
+                pcnn_chain_evaluate(ctx, ch, &d, batch, limit, &r) !=
+                    PCNN_OK)) {
         fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
         rc = 1;
     }
@@ -61,11 +61,21 @@ static int eval_chain(const char *path, const char *data, const char *split,
                    c->cond_channels
                        ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
                        : "",
-                   sb[i], own[i]);
+                   r.stage[i], r.own[i]);
+            if (pcnn_chain_stage_tightens(ch, i))
+                printf("           tightened: %.4f (%.4f per dim of the "
+                       "stage)\n",
+                       r.tight_stage[i], r.tight_own[i]);
         }
         printf("bits/dim: %.4f +- %.4f (the sum of the stages: an upper "
                "bound on -log2 p(x))\n",
-               total, se);
+               r.total, r.total_se);
+        if (r.tightened)
+            printf("tightened bits/dim: %.4f +- %.4f (each subpixel's "
+                   "conditional renormalized over the values its parent "
+                   "and earlier siblings allow; %d stage%s)\n",
+                   r.tight_total, r.tight_se, r.tightened,
+                   r.tightened > 1 ? "s" : "");
     }
     pcnn_ctx_free(ctx);
     pcnn_chain_free(ch);

@@ -3,6 +3,7 @@
  * whole chain and of each stage, and sampling stage by stage.
  */
 #include "chain.h"
+#include "../model/model.h"
 #include "../core/rng.h"
 
 #include <math.h>
@@ -108,17 +109,74 @@ pcnn_model *pcnn_chain_stage(const pcnn_chain *c, int i)
 typedef struct {
     uint8_t *img, *cond;
     float *map;
+    /* tightened stages: head parameters, log p per pixel, log masses of
+     * the allowed intervals and their ends */
+    float *l, *logp, *lz;
+    uint8_t *lo, *hi;
 } stage_buf;
+
+int pcnn_chain_stage_tightens(const pcnn_chain *ch, int i)
+{
+    if (!ch || i < 1 || i >= ch->n)
+        return 0;
+    const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
+    return c->head == PCNN_HEAD_DMOL && !c->view.gray4 &&
+           !c->cond_view.gray4 &&
+           c->cond_view.halvings == c->view.halvings + 1;
+}
+
+/* Stage i on one batch bt: each image's -log2 p in bits (bits) and, for a
+ * tightened stage, the same with each subpixel renormalized over the
+ * values its parent (cond, the previous stage's images) allows (tight). */
+static pcnn_status stage_bits(pcnn_ctx *ctx, pcnn_chain *ch, int i,
+                              const pcnn_batch *bt, const uint8_t *parent,
+                              stage_buf *sb, double *bits, double *tight)
+{
+    pcnn_model *m = ch->m[i];
+    const pcnn_model_config *c = pcnn_model_get_config(m);
+    const int64_t B = bt->x.n, HW = (int64_t)c->height * c->width;
+    const double own = (double)(c->channels * HW);
+    if (!pcnn_chain_stage_tightens(ch, i)) {
+        PCNN_TRY(pcnn_model_loss(ctx, m, bt, 0, 0, NULL, bits));
+        for (int64_t k = 0; k < B; k++)
+            tight[k] = bits[k] *= own;
+        return PCNN_OK;
+    }
+    const int64_t P = pcnn_head_params(&m->head);
+    pcnn_tensor l = pcnn_t4(sb->l, B, P, c->height, c->width);
+    PCNN_TRY(pcnn_model_forward(ctx, m, bt, l));
+    PCNN_TRY(pcnn_head_log_prob(ctx, &m->head,
+                                pcnn_t4(sb->logp, B, 1, c->height, c->width),
+                                l, bt->x));
+    PCNN_TRY(pcnn_half_bounds(bt->x, parent, sb->lo, sb->hi));
+    pcnn_image lo = pcnn_img(sb->lo, B, c->channels, c->height, c->width);
+    pcnn_image hi = pcnn_img(sb->hi, B, c->channels, c->height, c->width);
+    PCNN_TRY(pcnn_head_interval_log_mass(
+        ctx, &m->head, pcnn_t4(sb->lz, B, c->channels, c->height, c->width),
+        l, bt->x, lo, hi));
+    for (int64_t k = 0; k < B; k++) {
+        double lp = 0, lz = 0;
+        for (int64_t q = 0; q < HW; q++)
+            lp += sb->logp[k * HW + q];
+        for (int64_t q = 0; q < c->channels * HW; q++)
+            lz += sb->lz[k * c->channels * HW + q];
+        bits[k] = -lp / PCNN_LN2;
+        tight[k] = -(lp - lz) / PCNN_LN2;
+        if (!isfinite(bits[k]) || !isfinite(tight[k]))
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "pcnn_chain_evaluate: stage %d: the loss of "
+                             "image %lld is not finite",
+                             i, (long long)k);
+    }
+    return PCNN_OK;
+}
 
 pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
                                 const pcnn_dataset *x, int batch,
-                                int64_t limit, double *stage_bpd,
-                                double *own_bpd, double *total,
-                                double *total_se)
+                                int64_t limit, pcnn_chain_eval *r)
 {
     static const char fn[] = "pcnn_chain_evaluate";
-    if (!ch || !x || !x->images || !stage_bpd || !total || batch < 1 ||
-        batch > 65536)
+    if (!ch || !x || !x->images || !r || batch < 1 || batch > 65536)
         return pcnn_fail(PCNN_ERR_ARG, "%s: NULL argument or batch %d", fn,
                          batch);
     const pcnn_model_config *last = pcnn_model_get_config(ch->m[ch->n - 1]);
@@ -136,33 +194,44 @@ pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
                              "%s: stage %d is class-conditional; the data "
                              "have no labels",
                              fn, i);
+    memset(r, 0, sizeof *r);
     const int64_t n = limit > 0 && limit < x->n ? limit : x->n;
     const int64_t item = x->c * x->h * x->w;
     const double dims = (double)item;
     stage_buf sb[PCNN_MAX_STAGES];
     memset(sb, 0, sizeof sb);
-    double *bpd = malloc((size_t)batch * sizeof *bpd);
-    double *img_bits = malloc((size_t)batch * sizeof *img_bits);
-    int32_t *labels = calloc((size_t)batch, sizeof *labels);
-    pcnn_status s = bpd && img_bits && labels
+    const size_t B = (size_t)batch;
+    double *bits = malloc(B * sizeof *bits), *tbits = malloc(B * sizeof *bits);
+    double *img_bits = calloc(B, sizeof *img_bits);
+    double *img_tight = calloc(B, sizeof *img_tight);
+    int32_t *labels = calloc(B, sizeof *labels);
+    pcnn_status s = bits && tbits && img_bits && img_tight && labels
                         ? PCNN_OK
                         : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     for (int i = 0; s == PCNN_OK && i < ch->n; i++) {
         const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
-        sb[i].img = malloc((size_t)(batch * c->channels * c->height *
-                                    c->width));
+        const size_t hw = (size_t)c->height * (size_t)c->width;
+        const size_t sub = B * (size_t)c->channels * hw;
+        sb[i].img = malloc(sub);
         sb[i].map = c->cond_channels
-                        ? malloc((size_t)(batch * c->cond_channels *
-                                          c->height * c->width) *
+                        ? malloc(B * (size_t)c->cond_channels * hw *
                                  sizeof(float))
                         : NULL;
+        if (pcnn_chain_stage_tightens(ch, i)) {
+            r->tightened++;
+            sb[i].l = malloc(B * hw * sizeof(float) *
+                             (size_t)pcnn_head_params(&ch->m[i]->head));
+            sb[i].logp = malloc(B * hw * sizeof(float));
+            sb[i].lz = malloc(sub * sizeof(float));
+            sb[i].lo = malloc(sub), sb[i].hi = malloc(sub);
+            if (!sb[i].l || !sb[i].logp || !sb[i].lz || !sb[i].lo ||
+                !sb[i].hi)
+                s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+        }
         if (!sb[i].img || (c->cond_channels && !sb[i].map))
             s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
-        stage_bpd[i] = 0;
-        if (own_bpd)
-            own_bpd[i] = 0;
     }
-    double sum = 0, sq = 0;
+    double sum = 0, sq = 0, tsum = 0, tsq = 0;
     for (int64_t start = 0; s == PCNN_OK && start < n; start += batch) {
         const int64_t b = n - start < batch ? n - start : batch;
         pcnn_image xb = pcnn_img(x->images + start * item, b, x->c, x->h,
@@ -170,7 +239,7 @@ pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
         if (x->labels)
             memcpy(labels, x->labels + start, (size_t)b * sizeof *labels);
         for (int64_t k = 0; k < b; k++)
-            img_bits[k] = 0;
+            img_bits[k] = img_tight[k] = 0;
         for (int i = 0; s == PCNN_OK && i < ch->n; i++) {
             const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
             s = pcnn_view_apply(&c->view, xb, sb[i].img);
@@ -186,33 +255,36 @@ pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
                                   p->width, p->levels);
             }
             if (s == PCNN_OK)
-                s = pcnn_model_loss(ctx, ch->m[i], &bt, 0, 0, NULL, bpd);
+                s = stage_bits(ctx, ch, i, &bt, i > 0 ? sb[i - 1].img : NULL,
+                               &sb[i], bits, tbits);
             const double own = (double)(c->channels * c->height * c->width);
             for (int64_t k = 0; s == PCNN_OK && k < b; k++) {
-                img_bits[k] += bpd[k] * own;
-                stage_bpd[i] += bpd[k] * own / dims;
-                if (own_bpd)
-                    own_bpd[i] += bpd[k];
+                img_bits[k] += bits[k], img_tight[k] += tbits[k];
+                r->stage[i] += bits[k] / dims;
+                r->own[i] += bits[k] / own;
+                r->tight_stage[i] += tbits[k] / dims;
+                r->tight_own[i] += tbits[k] / own;
             }
         }
         for (int64_t k = 0; s == PCNN_OK && k < b; k++) {
-            const double t = img_bits[k] / dims;
-            sum += t, sq += t * t;
+            const double t = img_bits[k] / dims, u = img_tight[k] / dims;
+            sum += t, sq += t * t, tsum += u, tsq += u * u;
         }
     }
     for (int i = 0; i < ch->n; i++)
-        free(sb[i].img), free(sb[i].map);
-    free(bpd), free(img_bits), free(labels);
+        free(sb[i].img), free(sb[i].map), free(sb[i].l), free(sb[i].logp),
+            free(sb[i].lz), free(sb[i].lo), free(sb[i].hi);
+    free(bits), free(tbits), free(img_bits), free(img_tight), free(labels);
     if (s != PCNN_OK)
         return s;
     for (int i = 0; i < ch->n; i++) {
-        stage_bpd[i] /= (double)n;
-        if (own_bpd)
-            own_bpd[i] /= (double)n;
+        r->stage[i] /= (double)n, r->own[i] /= (double)n;
+        r->tight_stage[i] /= (double)n, r->tight_own[i] /= (double)n;
     }
-    *total = sum / (double)n;
-    if (total_se)
-        *total_se = pcnn_std_error(sum, sq, n);
+    r->total = sum / (double)n;
+    r->total_se = pcnn_std_error(sum, sq, n);
+    r->tight_total = tsum / (double)n;
+    r->tight_se = pcnn_std_error(tsum, tsq, n);
     return PCNN_OK;
 }
 

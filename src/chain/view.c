@@ -191,3 +191,47 @@ pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond, int64_t h,
                     (float)cond[(p * h + i / fy) * w + j / fx] * scale - 1.0f;
     return PCNN_OK;
 }
+
+pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
+                             uint8_t *hi)
+{
+    static const char fn[] = "pcnn_half_bounds";
+    if (!x.data || !parent || !lo || !hi)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: NULL argument", fn);
+    if (x.h % 2 || x.w % 2)
+        return pcnn_fail(PCNN_ERR_SHAPE, "%s: %lldx%lld images are not even",
+                         fn, (long long)x.h, (long long)x.w);
+    const int64_t W = x.w, h2 = x.h / 2, w2 = x.w / 2;
+    for (int64_t q = 0; q < x.n * x.c; q++) {
+        const uint8_t *px = x.data + q * x.h * W;
+        const uint8_t *pp = parent + q * h2 * w2;
+        uint8_t *pl = lo + q * x.h * W, *ph = hi + q * x.h * W;
+        for (int64_t i = 0; i < h2; i++)
+            for (int64_t j = 0; j < w2; j++) {
+                /* the children in raster order; their sum S has
+                 * (S + 2) / 4 = p, i.e. 4p - 2 <= S <= 4p + 1 */
+                const int64_t at[4] = {2 * i * W + 2 * j, 2 * i * W + 2 * j + 1,
+                                       (2 * i + 1) * W + 2 * j,
+                                       (2 * i + 1) * W + 2 * j + 1};
+                const int p = pp[i * w2 + j];
+                int before = 0;
+                for (int k = 0; k < 4; k++) {
+                    const int rest = 255 * (3 - k);
+                    int a = 4 * p - 2 - before - rest, z = 4 * p + 1 - before;
+                    a = a < 0 ? 0 : a;
+                    z = z > 255 ? 255 : z;
+                    const int v = px[at[k]];
+                    if (v < a || v > z)
+                        return pcnn_fail(PCNN_ERR_VALUE,
+                                         "%s: image %lld is not consistent "
+                                         "with its half view at block "
+                                         "(%lld, %lld)",
+                                         fn, (long long)(q / x.c),
+                                         (long long)i, (long long)j);
+                    pl[at[k]] = (uint8_t)a, ph[at[k]] = (uint8_t)z;
+                    before += v;
+                }
+            }
+    }
+    return PCNN_OK;
+}
