@@ -327,3 +327,30 @@ TEST(sample_wavefront_schedule_equals_naive)
     pcnn_model_free(m);
     pcnn_ctx_free(ctx);
 }
+
+/* One image on a team of threads (they split each step's positions) equals
+ * the naive sampler, on a wavefront model with a down-up conditioning
+ * network, for teams of 1 and 2 threads. */
+TEST(sample_team_of_threads_equals_naive)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        pcnn_ctx *ctx;
+        pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
+        REQUIRE_OK(pcnn_ctx_create(&ctx, &co));
+        pcnn_model_config c = small(3, 8, 1);
+        c.width = 24;
+        c.nr_resnet = 1;
+        c.cond_channels = 1, c.cond_nr_resnet = 1, c.cond_nr_filters = 5;
+        c.cond_down = 1;
+        pcnn_model *m = make_model(ctx, &c, 12);
+        REQUIRE(m, "model: %s", pcnn_last_error());
+        float cond[8 * 24];
+        for (int i = 0; i < 8 * 24; i++)
+            cond[i] = (float)pcnn_uniform(79, (uint64_t)i) * 2 - 1;
+        char what[64];
+        snprintf(what, sizeof what, "one image, %d threads", threads);
+        compare(ctx, m, 1, NULL, pcnn_t4(cond, 1, 1, 8, 24), what);
+        pcnn_model_free(m);
+        pcnn_ctx_free(ctx);
+    }
+}

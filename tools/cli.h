@@ -35,6 +35,8 @@ const char *cli_str_arg(const char *cmd, int argc, char **argv, int *i);
 int bench_models(int reps, int threads, const char *only);
 /* Cached and naive sampling times (bench_models.c). */
 int bench_sampling(int reps, int threads, const char *only);
+/* Pyramid chains against single-stage sampling (bench_pyramid.c). */
+int bench_pyramid(int reps, int threads, const char *only);
 /* Draws the training curve (and test points) of metrics.jsonl as a PNG. */
 int cli_plot_metrics(const char *jsonl, const char *png);
 

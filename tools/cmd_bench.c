@@ -140,6 +140,7 @@ static const char bench_usage[] =
     "usage: pixelcnn bench [--reps N] [--threads N] [--quick]\n"
     "       pixelcnn bench --models [--config R,F,M] [--reps N]\n"
     "       pixelcnn bench --sampling [--config R,F,M] [--reps N]\n"
+    "       pixelcnn bench --pyramid [--config R,F,M] [--reps N]\n"
     "\n"
     "Measures the machine's SGEMM rate, then forward and backward GFLOP/s\n"
     "of PixelCNN++'s convolutions (batch 16, 32x32, 160 filters) and their\n"
@@ -156,11 +157,18 @@ static const char bench_usage[] =
     "               (1,32,5) and (5,160,10), cached and naive (the naive\n"
     "               time extrapolated from 3 forward passes), one JSON line\n"
     "               each (default --reps 3; 1 for (5,160,10))\n"
+    "  --pyramid    instead: seconds to sample 1 image of 32x32 and of\n"
+    "               128x128 (and 16 of 32x32) from pyramid chains (8x8\n"
+    "               base, then 2x stages of config R,F,M, default 1,100,5,\n"
+    "               one resolution, down-up conditioning network), per\n"
+    "               stage and in all; then single-stage PixelCNN++\n"
+    "               (1,48,5) at 32x32 and 128x128 (default --reps 3)\n"
     "  --config R,F,M  only this model config\n";
 
 int cmd_bench(int argc, char **argv)
 {
     int reps = 0, threads = 0, quick = 0, models = 0, sampling = 0;
+    int pyramid = 0;
     const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -178,6 +186,8 @@ int cmd_bench(int argc, char **argv)
             models = 1;
         } else if (!strcmp(argv[i], "--sampling")) {
             sampling = 1;
+        } else if (!strcmp(argv[i], "--pyramid")) {
+            pyramid = 1;
         } else if (!strcmp(argv[i], "--config")) {
             if (!(only = cli_str_arg("bench", argc, argv, &i)))
                 return 2;
@@ -185,6 +195,9 @@ int cmd_bench(int argc, char **argv)
             return cli_bad_flag("bench", argv[i]);
         }
     }
+    if (pyramid)
+        return bench_pyramid(reps ? (reps > 16 ? 16 : reps) : 3, threads,
+                             only);
     if (sampling)
         return bench_sampling(reps ? reps : 3, threads, only);
     if (models)

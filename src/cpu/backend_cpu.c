@@ -44,7 +44,7 @@ const pcnn_backend pcnn_backend_cpu = {
     K(deconv2d_forward), K(deconv2d_backward),
     K(down_shift_forward), K(down_shift_backward),
     K(right_shift_forward), K(right_shift_backward),
-    K(elu_forward), K(elu_backward),
+    K(elu_forward), K(elu_backward), K(elu_serial),
     K(concat_elu_forward), K(concat_elu_backward),
     K(gate_forward), K(gate_backward),
     K(add_forward), K(add_backward),

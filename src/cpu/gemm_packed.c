@@ -86,6 +86,20 @@ static void tile(float *C, int ldc, const float *A, int lda, int mr,
 #endif
 }
 
+void pcnn_gemm_packed_tiles(float *C, int ldc, const float *A, int lda,
+                            int M, const float *wp, const float *bias, int K,
+                            int N, long t0, long t1)
+{
+    const int nb = (M + MR - 1) / MR;
+    for (long t = t0; t < t1; t++) {
+        const int p = (int)(t / nb), rb = (int)(t % nb);
+        const int j0 = p * NR, nc = N - j0 < NR ? N - j0 : NR;
+        const int i0 = rb * MR, mr = M - i0 < MR ? M - i0 : MR;
+        tile(C + (size_t)i0 * ldc + j0, ldc, A + (size_t)i0 * lda, lda, mr,
+             wp + (size_t)p * NR * K, bias ? bias + j0 : NULL, K, nc);
+    }
+}
+
 void pcnn_gemm_packed(float *C, int ldc, const float *A, int lda, int M,
                       const float *wp, const float *bias, int K, int N,
                       int threads)

@@ -26,4 +26,11 @@ void pcnn_gemm_packed(float *C, int ldc, const float *A, int lda, int M,
                       const float *wp, const float *bias, int K, int N,
                       int threads);
 
+/* Only the tiles t0 <= t < t1 of the product, on this thread. Tile t
+ * covers rows MR * (t % nb) .. +MR and columns NR * (t / nb) .. +NR
+ * (clipped to M and N), nb = ceil(M / MR); there are nb * ceil(N / NR). */
+void pcnn_gemm_packed_tiles(float *C, int ldc, const float *A, int lda,
+                            int M, const float *wp, const float *bias, int K,
+                            int N, long t0, long t1);
+
 #endif

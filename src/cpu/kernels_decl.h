@@ -24,6 +24,9 @@ void KFN(right_shift_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
 void KFN(right_shift_backward)(REAL *dx, const REAL *dy, int64_t B,
                                int64_t C, int64_t H, int64_t W);
 /* n elements */
+/* y = elu(x) and, when neg is not NULL, neg = elu(-x), on this thread
+ * (the sampler's vectors of one position). */
+void KFN(elu_serial)(REAL *y, REAL *neg, const REAL *x, int64_t n);
 void KFN(elu_forward)(REAL *y, const REAL *x, int64_t n);
 void KFN(elu_backward)(REAL *dx, const REAL *dy, const REAL *x, int64_t n);
 /* x (B,C,HW) -> y (B,2C,HW) */

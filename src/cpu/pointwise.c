@@ -195,6 +195,11 @@ static void elu_grad_run(REAL *dx, const REAL *dy, const REAL *dneg,
     }
 }
 
+void KFN(elu_serial)(REAL *y, REAL *neg, const REAL *x, int64_t n)
+{
+    elu_run(y, neg, x, n);
+}
+
 void KFN(elu_forward)(REAL *y, const REAL *x, int64_t n)
 {
     const int64_t chunk = 4096;

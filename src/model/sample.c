@@ -7,10 +7,12 @@
  * the first raster step at which all the pixels it depends on are known
  * (the input pixel k is known from step k+1; a value's ready step is the
  * largest of those of the input positions it reads). Causality means the
- * output at pixel k is ready at step k. At step s, each node computes the
- * positions of its value whose ready step is s (most nodes: one position;
- * the u stream and the lower resolutions: a row or a few), in graph order,
- * then pixel s is drawn from the head and written into the input. This is
+ * output at pixel k is ready at step k. Each position is then computed as
+ * late as possible: at the first step that reads it (schedule_late). At
+ * step s, each node computes the positions due at s (most nodes: one
+ * position; the u stream and the lower resolutions: a row or a few), in
+ * graph order, then pixel s is drawn from the head and written into the
+ * input. This is
  * the caching of Ramachandran et al. (2017) derived from the graph itself,
  * so it holds across strided and transposed convs and for any network the
  * builder makes.
@@ -73,11 +75,14 @@ typedef struct {
     int64_t b0, B;
     float **data;    /* per value, in the arena */
     float *arena;
-    float *A, *Cb;   /* gathered rows, GEMM output rows */
+    /* the threads working on the slice together (a team: a batch smaller
+     * than the thread count), each with its gathered rows and GEMM
+     * output rows, and per node the positions computed so far */
+    int team;
+    float **A, **Cb;
+    int64_t *next;   /* (team, nodes) */
     int64_t chunk;   /* positions per GEMM */
-    int64_t *next;   /* per node: positions computed so far */
     const int32_t *labels; /* of these images */
-    int threads;     /* for the GEMMs */
 } slice;
 
 /* ------------------------------------------------------- ready steps */
@@ -161,62 +166,115 @@ static int64_t step_of(const sampler *S, int64_t a, int64_t k)
     return a * (k / S->W) + k % S->W;
 }
 
-/* last[v][q] = max(last, the step at which node nd reads position q of
- * its inputs), over the node's positions computed before step T. */
+/* The positions of input e (0: in0, 1: in1) that node nd reads for its
+ * output position (i, j), into q; returns how many (-1 entries: padding,
+ * nothing read). */
+static int reads_of(const sampler *S, const pcnn_gnode *nd, const snode *sn,
+                    int e, int64_t i, int64_t j, int64_t *q)
+{
+    const sval *a = &S->v[e ? nd->in1 : nd->in0];
+    const int64_t k = i * S->v[nd->out].W + j;
+    int n = 0;
+    switch (nd->kind) {
+    case GN_CONV:
+    case GN_NIN:
+    case GN_DECONV:
+        for (int p = 0; p < sn->geom.kh; p++)
+            for (int t = 0; t < sn->geom.kw; t++)
+                q[n++] = nd->kind == GN_DECONV
+                             ? deconv_tap(&sn->geom, a->H, a->W, i, j, p, t)
+                             : conv_tap(&sn->geom, a->H, a->W, i, j, p, t);
+        break;
+    case GN_DOWN_SHIFT: q[n++] = i > 0 ? k - a->W : -1; break;
+    case GN_RIGHT_SHIFT: q[n++] = j > 0 ? k - 1 : -1; break;
+    case GN_POOL:
+        for (int64_t y = 2 * i; y < 2 * i + 2 && y < a->H; y++)
+            for (int64_t x = 2 * j; x < 2 * j + 2 && x < a->W; x++)
+                q[n++] = y * a->W + x;
+        break;
+    default: q[n++] = k;
+    }
+    return n;
+}
+
+/* The most taps of any node (reads_of's q). */
+#define MAX_READS (64 * 64)
+
+/* Propagates the steps at which node nd computes its positions (step[out],
+ * those >= T never) to the positions of its inputs it reads: with
+ * latest, step[in][q] = max(step[in][q], ...) (the last read); else min
+ * (the first). */
 static void use_of(const sampler *S, const pcnn_gnode *nd, const snode *sn,
-                   int32_t **last, int64_t T)
+                   int32_t **step, const int32_t *out_step, int64_t T,
+                   int latest, int64_t *q)
 {
     const sval *o = &S->v[nd->out];
     const int in[2] = {nd->in0, nd->in1};
     for (int e = 0; e < 2; e++) {
         if (in[e] < 0)
             continue;
-        const sval *a = &S->v[in[e]];
-        int32_t *lu = last[in[e]];
+        int32_t *lu = step[in[e]];
         for (int64_t i = 0; i < o->H; i++)
             for (int64_t j = 0; j < o->W; j++) {
-                const int64_t k = i * o->W + j;
-                const int32_t r = o->ready[k];
+                const int32_t r = out_step[i * o->W + j];
                 if (r >= T)
                     continue;
-#define USE(q)                                                                \
-    do {                                                                      \
-        const int64_t q_ = (q);                                               \
-        if (q_ >= 0 && lu[q_] < r)                                            \
-            lu[q_] = r;                                                       \
-    } while (0)
-                switch (nd->kind) {
-                case GN_CONV:
-                case GN_NIN:
-                case GN_DECONV:
-                    for (int p = 0; p < sn->geom.kh; p++)
-                        for (int q = 0; q < sn->geom.kw; q++)
-                            USE(nd->kind == GN_DECONV
-                                    ? deconv_tap(&sn->geom, a->H, a->W, i, j,
-                                                 p, q)
-                                    : conv_tap(&sn->geom, a->H, a->W, i, j, p,
-                                               q));
-                    break;
-                case GN_DOWN_SHIFT: USE(i > 0 ? k - o->W : -1); break;
-                case GN_RIGHT_SHIFT: USE(j > 0 ? k - 1 : -1); break;
-                case GN_POOL:
-                    for (int64_t y = 2 * i; y < 2 * i + 2 && y < a->H; y++)
-                        for (int64_t x = 2 * j; x < 2 * j + 2 && x < a->W;
-                             x++)
-                            USE(y * a->W + x);
-                    break;
-                default: USE(k);
-                }
-#undef USE
+                const int n = reads_of(S, nd, sn, e, i, j, q);
+                for (int t = 0; t < n; t++)
+                    if (q[t] >= 0 &&
+                        (latest ? lu[q[t]] < r : lu[q[t]] > r))
+                        lu[q[t]] = r;
             }
     }
+}
+
+/* As late as possible: each position of each computed value is computed
+ * at the first step that reads it (the output: at its pixel's step), not
+ * at its ready step; positions nothing reads are never computed (step T).
+ * Replaces the ready steps (the later steps are never earlier: a reader
+ * is ready only after what it reads). So the conditioning network, whose
+ * values are all ready at step 0, is computed row by row as the pixels
+ * need it, and its values keep windows of rows instead of whole images. */
+static pcnn_status schedule_late(sampler *S)
+{
+    const int nv = S->g.nval;
+    int32_t **late = calloc((size_t)nv, sizeof *late);
+    int64_t *q = malloc(MAX_READS * sizeof *q);
+    pcnn_status st = late && q ? PCNN_OK
+                               : pcnn_fail(PCNN_ERR_NOMEM,
+                                           "sampler: out of memory");
+    for (int v = 0; st == PCNN_OK && v < nv; v++) {
+        const int64_t n = S->v[v].H * S->v[v].W;
+        late[v] = malloc((size_t)(n ? n : 1) * sizeof **late);
+        if (!late[v])
+            st = pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+        for (int64_t k = 0; late[v] && k < n; k++)
+            late[v][k] = (int32_t)S->T;
+    }
+    for (int64_t k = 0; st == PCNN_OK && k < S->HW; k++)
+        late[S->out][k] = (int32_t)step_of(S, S->a, k);
+    for (int i = S->g.nnode - 1; st == PCNN_OK && i >= 0; i--) {
+        const pcnn_gnode *nd = &S->g.node[i];
+        use_of(S, nd, &S->n[i], late, late[nd->out], S->T, 0, q);
+    }
+    for (int v = 0; st == PCNN_OK && v < nv; v++) {
+        if (v == S->in_x || v == S->in_cond)
+            continue; /* written by the draws and before the first step */
+        int32_t *t = S->v[v].ready;
+        S->v[v].ready = late[v];
+        late[v] = t;
+    }
+    for (int v = 0; late && v < nv; v++)
+        free(late[v]);
+    free(late), free(q);
+    return st;
 }
 
 /* Each stored value keeps only a window of rows: the fewest such that a
  * row is overwritten (by the row `rows` below it) only after its last
  * read. A row written at step r must not replace one read at step r or
- * later: producers run before readers within a step. Values computed in
- * full at step 0 (the conditioning network) keep every row. */
+ * later: producers run before readers within a step. The condition map,
+ * written before the first step, keeps every row. */
 static pcnn_status plan_windows(sampler *S)
 {
     const int nv = S->g.nval;
@@ -230,8 +288,13 @@ static pcnn_status plan_windows(sampler *S)
         for (int64_t q = 0; last[v] && q < S->v[v].H * S->v[v].W; q++)
             last[v][q] = -1;
     }
+    int64_t *q = st == PCNN_OK ? malloc(MAX_READS * sizeof *q) : NULL;
+    if (st == PCNN_OK && !q)
+        st = pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
     for (int i = 0; st == PCNN_OK && i < S->g.nnode; i++)
-        use_of(S, &S->g.node[i], &S->n[i], last, S->T);
+        use_of(S, &S->g.node[i], &S->n[i], last,
+               S->v[S->g.node[i].out].ready, S->T, 1, q);
+    free(q);
     /* the draw reads the output at pixel k at its step */
     for (int64_t k = 0; st == PCNN_OK && k < S->HW; k++) {
         int32_t *lu = last[S->out];
@@ -293,6 +356,12 @@ static void sampler_free(sampler *S)
 
 static void slice_free(slice *T)
 {
+    for (int t = 0; t < T->team; t++) {
+        if (T->A)
+            free(T->A[t]);
+        if (T->Cb)
+            free(T->Cb[t]);
+    }
     free(T->arena);
     free(T->data), free(T->A), free(T->Cb), free(T->next);
     memset(T, 0, sizeof *T);
@@ -303,8 +372,10 @@ static int slice_alloc(const sampler *S, slice *T)
 {
     const int nv = S->g.nval;
     T->data = calloc((size_t)nv, sizeof *T->data);
-    T->next = calloc((size_t)S->g.nnode, sizeof *T->next);
-    if (!T->data || !T->next)
+    T->next = calloc((size_t)(T->team * S->g.nnode), sizeof *T->next);
+    T->A = calloc((size_t)T->team, sizeof *T->A);
+    T->Cb = calloc((size_t)T->team, sizeof *T->Cb);
+    if (!T->data || !T->next || !T->A || !T->Cb)
         return -1;
     /* one arena in 2 MB pages where the kernel allows: every page is
      * written once, and 4 KB pages made page faults a third of the time */
@@ -333,11 +404,13 @@ static int slice_alloc(const sampler *S, slice *T)
     T->chunk = CHUNK_ROWS / T->B > 0 ? CHUNK_ROWS / T->B : 1;
     const int64_t rows = (T->chunk * T->B + PCNN_PACK_MR - 1) /
                          PCNN_PACK_MR * PCNN_PACK_MR;
-    T->A = falloc((size_t)(rows * S->maxK));
-    T->Cb = falloc((size_t)(rows * S->maxC));
-    if (!T->A || !T->Cb)
-        return -1;
-    memset(T->A, 0, (size_t)(rows * S->maxK) * sizeof(float));
+    for (int t = 0; t < T->team; t++) {
+        T->A[t] = falloc((size_t)(rows * S->maxK));
+        T->Cb[t] = falloc((size_t)(rows * S->maxC));
+        if (!T->A[t] || !T->Cb[t])
+            return -1;
+        memset(T->A[t], 0, (size_t)(rows * S->maxK) * sizeof(float));
+    }
     return 0;
 }
 
@@ -444,6 +517,7 @@ static pcnn_status plan(sampler *S, pcnn_model *m, int64_t B)
     S->T = S->a * (S->H - 1) + S->W;
     if (!schedule_ok(S, S->a)) /* leaves the ready steps of a */
         return pcnn_fail(PCNN_ERR_ARG, "sampler: no schedule");
+    PCNN_TRY(schedule_late(S));
     S->maxK = S->maxC = 1;
     for (int i = 0; i < g->nnode; i++) {
         const pcnn_gnode *nd = &g->node[i];
@@ -496,9 +570,14 @@ static float *at(const sampler *S, const slice *T, int v, int64_t pos)
     return T->data[v] + ((r % sv->rows) * sv->W + c) * T->B * sv->C;
 }
 
+/* The node's output at the positions pos[0 .. n). On a team of P
+ * threads, each gathers every row and computes its share of the GEMM's
+ * tiles. */
 static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
-                      const snode *sn, const int32_t *pos, int64_t n)
+                      const snode *sn, const int32_t *pos, int64_t n,
+                      int tid, int P)
 {
+    float *A = T->A[tid], *Cb = T->Cb[tid];
     const sval *src = &S->v[nd->in0], *o = &S->v[nd->out];
     const int64_t B = T->B, Ci = src->C, K = sn->K, Co = o->C;
     const int kh = sn->geom.kh, kw = sn->geom.kw;
@@ -510,7 +589,7 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
                     nd->kind == GN_DECONV
                         ? deconv_tap(&sn->geom, src->H, src->W, i, j, p, q)
                         : conv_tap(&sn->geom, src->H, src->W, i, j, p, q);
-                float *dst = T->A + t * B * K + (p * kw + q) * Ci;
+                float *dst = A + t * B * K + (p * kw + q) * Ci;
                 const float *x = tap >= 0 ? at(S, T, nd->in0, tap) : NULL;
                 for (int64_t b = 0; b < B; b++, dst += K) {
                     if (x)
@@ -528,12 +607,28 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
     for (int64_t t = 1; t < n && consecutive; t++) /* not across a wrap */
         consecutive = at(S, T, nd->out, pos[t]) ==
                       at(S, T, nd->out, pos[t - 1]) + B * Co;
-    float *dst = consecutive ? at(S, T, nd->out, pos[0]) : T->Cb;
-    pcnn_gemm_packed(dst, (int)Co, T->A, (int)K, (int)(n * B), sn->wp,
-                     sn->bias, (int)K, (int)Co, T->threads);
-    for (int64_t t = 0; !consecutive && t < n; t++)
-        memcpy(at(S, T, nd->out, pos[t]), T->Cb + t * B * Co,
-               (size_t)(B * Co) * sizeof(float));
+    float *dst = consecutive ? at(S, T, nd->out, pos[0]) : Cb;
+    const int M = (int)(n * B);
+    if (P == 1) {
+        pcnn_gemm_packed(dst, (int)Co, A, (int)K, M, sn->wp, sn->bias,
+                         (int)K, (int)Co, 1);
+        for (int64_t t = 0; !consecutive && t < n; t++)
+            memcpy(at(S, T, nd->out, pos[t]), Cb + t * B * Co,
+                   (size_t)(B * Co) * sizeof(float));
+        return;
+    }
+    const long nb = (M + PCNN_PACK_MR - 1) / PCNN_PACK_MR;
+    const long ntiles = nb * ((Co + PCNN_PACK_NR - 1) / PCNN_PACK_NR);
+    const long t0 = ntiles * tid / P, t1 = ntiles * (tid + 1) / P;
+    pcnn_gemm_packed_tiles(dst, (int)Co, A, (int)K, M, sn->wp, sn->bias,
+                           (int)K, (int)Co, t0, t1);
+    for (long t = t0; !consecutive && t < t1; t++) {
+        const int64_t j0 = t / nb * PCNN_PACK_NR, r0 = t % nb * PCNN_PACK_MR;
+        const int64_t nc = Co - j0 < PCNN_PACK_NR ? Co - j0 : PCNN_PACK_NR;
+        for (int64_t r = r0; r < r0 + PCNN_PACK_MR && r < M; r++)
+            memcpy(at(S, T, nd->out, pos[r / B]) + r % B * Co + j0,
+                   Cb + r * Co + j0, (size_t)nc * sizeof(float));
+    }
 }
 
 /* A pointwise or shift op at the positions. */
@@ -548,10 +643,26 @@ static void point_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
         float *y = at(S, T, nd->out, k);
         const float *x = at(S, T, nd->in0, k);
         switch (nd->kind) {
-        case GN_ELU: be->elu_forward(y, x, BC); break;
-        case GN_CONCAT_ELU: be->concat_elu_forward(y, x, B, 1, a->C); break;
-        case GN_GATE: be->gate_forward(y, x, B, 1, C); break;
-        case GN_ADD: be->add_forward(y, x, at(S, T, nd->in1, k), BC); break;
+        /* this thread's kernels: no parallel region per position */
+        case GN_ELU: be->elu_serial(y, NULL, x, BC); break;
+        case GN_CONCAT_ELU:
+            for (int64_t b = 0; b < B; b++)
+                be->elu_serial(y + 2 * b * a->C, y + (2 * b + 1) * a->C,
+                               x + b * a->C, a->C);
+            break;
+        case GN_GATE:
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t c = 0; c < C; c++)
+                    y[b * C + c] =
+                        x[2 * b * C + c] /
+                        (1.0f + expf(-x[(2 * b + 1) * C + c]));
+            break;
+        case GN_ADD: {
+            const float *x1 = at(S, T, nd->in1, k);
+            for (int64_t c = 0; c < BC; c++)
+                y[c] = x[c] + x1[c];
+            break;
+        }
         case GN_CONCAT: {
             const int64_t Cb = S->v[nd->in1].C;
             const float *x1 = at(S, T, nd->in1, k);
@@ -601,24 +712,52 @@ static void point_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
     }
 }
 
-/* Computes every position of the slice that becomes ready at step s. */
-static void advance(const sampler *S, slice *T, int64_t s)
+/* Computes every position of the slice that becomes ready at step s.
+ * Thread tid of the slice's team of P takes its share of each node's work
+ * (GEMM tiles of a conv, positions of a pointwise op); the team waits for
+ * each node's positions before the next node reads them. */
+static void advance(const sampler *S, slice *T, int64_t s, int tid, int P)
 {
+    int64_t *next = T->next + (int64_t)tid * S->g.nnode;
     for (int i = 0; i < S->g.nnode; i++) {
         const snode *sn = &S->n[i];
         const pcnn_gnode *nd = &S->g.node[i];
         const int32_t *ready = S->v[nd->out].ready;
-        int64_t end = T->next[i];
+        int64_t lo = next[i], end = lo;
         while (end < sn->npos && ready[sn->order[end]] <= s)
             end++;
-        for (int64_t c = T->next[i]; c < end; c += T->chunk) {
-            const int64_t n = end - c < T->chunk ? end - c : T->chunk;
-            if (is_conv(nd->kind))
-                conv_rows(S, T, nd, sn, sn->order + c, n);
-            else
-                point_rows(S, T, nd, sn->order + c, n);
+        next[i] = end;
+        if (end == lo)
+            continue;
+        if (is_conv(nd->kind)) {
+            for (int64_t c = lo; c < end; c += T->chunk)
+                conv_rows(S, T, nd, sn, sn->order + c,
+                          end - c < T->chunk ? end - c : T->chunk, tid, P);
+        } else {
+            const int64_t first = lo, n = end - lo;
+            lo = first + n * tid / P;
+            const int64_t hi = first + n * (tid + 1) / P;
+            for (int64_t c = lo; c < hi; c += T->chunk)
+                point_rows(S, T, nd, sn->order + c,
+                           hi - c < T->chunk ? hi - c : T->chunk);
         }
-        T->next[i] = end;
+        if (P > 1) {
+#pragma omp barrier
+        }
+    }
+}
+
+/* x * 2/(levels-1) - 1 and the ones into the slice's input at pixel k. */
+static void write_input(const sampler *S, const slice *T, pcnn_image x,
+                        float scale, int64_t k)
+{
+    const int64_t C = x.c, HW = S->HW;
+    float *v = at(S, T, S->in_x, k);
+    for (int64_t b = 0; b < T->B; b++, v += C + 1) {
+        for (int64_t c = 0; c < C; c++)
+            v[c] = (float)x.data[((T->b0 + b) * C + c) * HW + k] * scale -
+                   1.0f;
+        v[C] = 1.0f;
     }
 }
 
@@ -696,23 +835,25 @@ static pcnn_status sample_naive(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     return st;
 }
 
-/* Runs slice T through every step; with several slices this runs on
- * each thread of a parallel region, and one thread draws each pixel for
- * the whole batch between two barriers. */
+/* Runs slice T through every step, as thread tid of its team. With
+ * several slices (or a team) this runs on each thread of a parallel
+ * region, and one thread draws each pixel for the whole batch between
+ * two barriers. */
 static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
                       slice *T, pcnn_image x, const pcnn_model_sample_opts *o,
-                      float *l, uint8_t *px, pcnn_status *st)
+                      float *l, uint8_t *px, pcnn_status *st, int tid,
+                      int team)
 {
-    const int64_t C = x.c, HW = S->HW, W = S->W, H = S->H, a = S->a;
+    const int64_t W = S->W, H = S->H, a = S->a;
     const int64_t B = x.n;
     const int P = (int)S->v[S->out].C;
     const float scale = 2.0f / (float)(m->cfg.levels - 1);
     for (int64_t s = 0; s < S->T; s++) {
-        advance(S, T, s);
+        advance(S, T, s, tid, team);
         /* the pixels of step s: (i, s - a*i) for the rows i that have one */
         const int64_t i0 = s - (W - 1) > 0 ? (s - (W - 1) + a - 1) / a : 0;
         const int64_t i1 = s / a < H - 1 ? s / a : H - 1;
-        for (int64_t i = i0; i <= i1; i++)
+        for (int64_t i = i0; tid == 0 && i <= i1; i++)
             memcpy(l + ((i - i0) * B + T->b0) * P,
                    at(S, T, S->out, i * W + s - a * i),
                    (size_t)(T->B * P) * sizeof *l);
@@ -723,22 +864,14 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
                 const int64_t k = i * W + s - a * i;
                 *st = draw_pixel(ctx, m, o, l + (i - i0) * B * P, px, x, k);
                 report(o, x, k);
+                if (team > 1) /* the team's one slice */
+                    write_input(S, T, x, scale, k);
             }
         } /* implied barrier */
         if (*st != PCNN_OK)
             return;
-        for (int64_t i = i0; i <= i1; i++) {
-            const int64_t k = i * W + s - a * i;
-            /* x * 2/(levels-1) - 1 and the ones */
-            float *v = at(S, T, S->in_x, k);
-            for (int64_t b = 0; b < T->B; b++, v += C + 1) {
-                for (int64_t c = 0; c < C; c++)
-                    v[c] = (float)x.data[((T->b0 + b) * C + c) * HW + k] *
-                               scale -
-                           1.0f;
-                v[C] = 1.0f;
-            }
-        }
+        for (int64_t i = i0; team == 1 && i <= i1; i++)
+            write_input(S, T, x, scale, i * W + s - a * i);
     }
 }
 
@@ -761,6 +894,7 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     /* threads split the batch (no synchronization inside a step); a batch
      * smaller than the thread count runs whole, its GEMMs threaded */
     const int nt = ctx->threads < B ? ctx->threads : (int)B;
+    const int team = nt == 1 ? ctx->threads : 1;
     slice *T = calloc((size_t)nt, sizeof *T);
     if (!T) {
         sampler_free(&S);
@@ -770,7 +904,7 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
         T[t].b0 = B * t / nt;
         T[t].B = B * (t + 1) / nt - T[t].b0;
         T[t].labels = o->labels ? o->labels + T[t].b0 : NULL;
-        T[t].threads = nt > 1 ? 1 : ctx->threads;
+        T[t].team = team;
         if (slice_alloc(&S, &T[t]))
             st = pcnn_fail(PCNN_ERR_NOMEM,
                            "sampler: out of memory for the layer caches");
@@ -786,12 +920,14 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
         }
     if (st == PCNN_OK && nt > 1) {
 #pragma omp parallel num_threads(nt)
-        run_slice(ctx, m, &S, &T[omp_get_thread_num()], x, o, l, px,
-                  &st);
+        run_slice(ctx, m, &S, &T[omp_get_thread_num()], x, o, l, px, &st,
+                  0, 1);
+    } else if (st == PCNN_OK && team > 1) {
+#pragma omp parallel num_threads(team)
+        run_slice(ctx, m, &S, &T[0], x, o, l, px, &st,
+                  omp_get_thread_num(), omp_get_num_threads());
     } else if (st == PCNN_OK) {
-        /* not inside a parallel region, even an inactive one: libgomp
-         * would start new threads for every threaded GEMM inside it */
-        run_slice(ctx, m, &S, &T[0], x, o, l, px, &st);
+        run_slice(ctx, m, &S, &T[0], x, o, l, px, &st, 0, 1);
     }
     for (int t = 0; t < nt; t++)
         slice_free(&T[t]);

@@ -1,0 +1,181 @@
+/*
+ * bench_pyramid.c -- `pixelcnn bench --pyramid`: seconds to sample images
+ * from pyramid chains (8x8 base, then 2x upscaling stages) of random
+ * weights, stage by stage, against a single-stage PixelCNN++ at the same
+ * size, all with the cached sampler. One JSON line per measurement.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The stages of an 8 -> size pyramid: stage 0 at 8x8 (two resolutions),
+ * each next one 2x larger given the previous (one resolution, a down-up
+ * conditioning network of R resnets x F filters). */
+static int pyramid_stages(int size, int R, int F, int M, pcnn_model **st)
+{
+    int n = 0;
+    for (int s = 8; s <= size; s *= 2, n++) {
+        pcnn_model_config c = pcnn_model_config_default();
+        c.height = c.width = s;
+        c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
+        c.dropout = 0;
+        int h = 0;
+        for (int t = s; t < size; t *= 2)
+            h++;
+        c.view = (pcnn_view){h, 0};
+        if (n == 0) {
+            c.nr_resolutions = 2;
+        } else {
+            c.nr_resolutions = 1;
+            c.cond_channels = 3;
+            c.cond_view = (pcnn_view){h + 1, 0};
+            c.cond_nr_resnet = R, c.cond_nr_filters = F, c.cond_down = 1;
+        }
+        if (pcnn_model_create(&st[n], &c, (uint64_t)(n + 1)) != PCNN_OK)
+            return -1;
+    }
+    return n;
+}
+
+/* Samples B images from the chain `reps` times; per stage and total
+ * medians in one JSON line. */
+static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
+                       int reps)
+{
+    pcnn_model *st[PCNN_MAX_STAGES];
+    const int n = pyramid_stages(size, R, F, M, st);
+    pcnn_chain *ch;
+    if (n < 1 || pcnn_chain_create(&ch, st, n) != PCNN_OK)
+        return 1;
+    uint8_t *img[PCNN_MAX_STAGES];
+    float *map[PCNN_MAX_STAGES];
+    double t[PCNN_MAX_STAGES][16], tot[16];
+    for (int i = 0; i < n; i++) {
+        int s = 8 << i;
+        img[i] = calloc((size_t)(B * 3 * s * s), 1);
+        map[i] = calloc((size_t)(B * 3 * s * s), sizeof(float));
+        if (!img[i] || !map[i])
+            return 1;
+    }
+    for (int r = 0; r < reps; r++) {
+        pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
+        double t0 = now();
+        for (int i = 0; i < n; i++) {
+            const int s = 8 << i;
+            double ts = now();
+            o.seed = (uint64_t)(r * 16 + i);
+            o.cond = pcnn_none();
+            if (i > 0) {
+                o.cond = pcnn_t4(map[i], B, 3, s, s);
+                if (pcnn_cond_map(o.cond, img[i - 1], s / 2, s / 2, 256))
+                    return 1;
+            }
+            if (pcnn_model_sample(ctx, pcnn_chain_stage(ch, i),
+                                  pcnn_img(img[i], B, 3, s, s), &o)) {
+                fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+                return 1;
+            }
+            t[i][r] = now() - ts;
+        }
+        tot[r] = now() - t0;
+    }
+    printf("{\"pyramid\": \"8->%d\", \"config\": [%d, %d, %d], "
+           "\"batch\": %d, \"runs\": %d, \"sample_s\": ",
+           size, R, F, M, B, reps);
+    qsort(tot, (size_t)reps, sizeof *tot, cmp);
+    printf("%.3f, \"per_image_s\": %.3f, \"stages_s\": [", tot[reps / 2],
+           tot[reps / 2] / B);
+    for (int i = 0; i < n; i++) {
+        qsort(t[i], (size_t)reps, sizeof *t[i], cmp);
+        printf("%s%.3f", i ? ", " : "", t[i][reps / 2]);
+    }
+    size_t params = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k;
+        pcnn_model_params(pcnn_chain_stage(ch, i), &k);
+        params += k;
+    }
+    printf("], \"parameters\": %zu}\n", params);
+    fflush(stdout);
+    for (int i = 0; i < n; i++)
+        free(img[i]), free(map[i]);
+    pcnn_chain_free(ch);
+    return 0;
+}
+
+/* A single-stage PixelCNN++ (R, F, M), 3 resolutions, at size x size. */
+static int bench_single(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
+                        int reps)
+{
+    pcnn_model_config c = pcnn_model_config_default();
+    c.height = c.width = size;
+    c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M, c.dropout = 0;
+    pcnn_model *m;
+    uint8_t *x = calloc((size_t)(B * 3 * size * size), 1);
+    if (!x || pcnn_model_create(&m, &c, 1) != PCNN_OK)
+        return 1;
+    double t[16];
+    for (int r = 0; r < reps; r++) {
+        pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
+        o.seed = (uint64_t)r;
+        double t0 = now();
+        if (pcnn_model_sample(ctx, m, pcnn_img(x, B, 3, size, size), &o)) {
+            fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+            return 1;
+        }
+        t[r] = now() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp);
+    size_t params;
+    pcnn_model_params(m, &params);
+    printf("{\"single\": %d, \"config\": [%d, %d, %d], \"batch\": %d, "
+           "\"runs\": %d, \"sample_s\": %.3f, \"per_image_s\": %.3f, "
+           "\"parameters\": %zu}\n",
+           size, R, F, M, B, reps, t[reps / 2], t[reps / 2] / B, params);
+    fflush(stdout);
+    pcnn_model_free(m);
+    free(x);
+    return 0;
+}
+
+int bench_pyramid(int reps, int threads, const char *only)
+{
+    int R = 1, F = 100, M = 5;
+    if (only && sscanf(only, "%d,%d,%d", &R, &F, &M) != 3) {
+        fprintf(stderr, "pixelcnn bench: --config %s: R,F,M\n", only);
+        return 2;
+    }
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
+    pcnn_ctx *ctx;
+    if (pcnn_ctx_create(&ctx, &co) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+        return 1;
+    }
+    printf("Pyramid sampling, random weights, %s; medians of %d runs\n",
+           pcnn_ctx_describe(ctx), reps);
+    int rc = bench_chain(ctx, 32, R, F, M, 1, reps) ||
+             bench_chain(ctx, 128, R, F, M, 1, reps) ||
+             bench_chain(ctx, 32, R, F, M, 16, reps) ||
+             bench_single(ctx, 32, 1, 48, 5, 1, reps) ||
+             bench_single(ctx, 128, 1, 48, 5, 1, 1);
+    pcnn_ctx_free(ctx);
+    return rc;
+}
