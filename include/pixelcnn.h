@@ -117,7 +117,8 @@ int64_t pcnn_numel(pcnn_tensor t);
  * where xpad is x padded with zeros: pad_top rows above, pad_bottom below,
  * pad_left columns on the left and pad_right on the right. The output is
  *   Ho = (H + pad_top + pad_bottom - kh) / s + 1   (same for Wo),
- * and y must have exactly that size. PixelCNN++'s causal convs are
+ * and y must have exactly that size (with a dilation d, kh and kw count as
+ * (kh-1)*d + 1 and (kw-1)*d + 1). PixelCNN++'s causal convs are
  * padding choices (pcnn_conv_geom_shifted):
  *   PCNN_DOWN:       pad kh-1 on top, (kw-1)/2 left and (kw-1)/2 right;
  *   PCNN_DOWN_RIGHT: pad kh-1 on top, kw-1 on the left.
@@ -129,6 +130,10 @@ typedef struct {
     int kh, kw, stride;
     /* conv: zero padding; transposed conv: rows/columns cropped */
     int pad_top, pad_bottom, pad_left, pad_right;
+    /* convs only: taps `dilation` apart, xpad[b,c, i*s + p*dilation,
+     * j*s + q*dilation], the kernel spanning (kh-1)*dilation + 1 rows;
+     * 0 or 1: none (Yu & Koltun 2016). Transposed convs take 0 or 1. */
+    int dilation;
 } pcnn_conv_geom;
 
 pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
@@ -374,6 +379,10 @@ typedef struct {
      * resolution and followed by cond_nr_resnet resnets. Height and
      * width must be divisible by 2^cond_down. 0: a flat network. */
     int cond_down;
+    /* 1: the conditioning network's full-resolution resnets (before any
+     * halving) dilate their 3x3 convs 1, 2, 4, ... (2^i for resnet i, at
+     * most 64) for a wide context at full resolution; 0: no dilation */
+    int cond_dilate;
     /* as a stage of a chain: the view of the image the model models, and
      * the view it is conditioned on (when cond_channels > 0); a plain
      * model models the identity view */
@@ -480,6 +489,42 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
  * be read (docs/sampling.md). */
 pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
                                    int64_t *steps, size_t *cache_bytes);
+
+/* --------------------------------------------------------- color (Lab)
+ *
+ * CIE Lab for colorization (docs/color.md). sRGB is IEC 61966-2-1 (D65):
+ * 8-bit values decoded to linear light, the standard's 4-digit matrix to
+ * XYZ, CIE 1976 L*a*b* relative to the white the matrix gives (1, 1, 1):
+ * Xn, Yn, Zn = 0.9505, 1.0000, 1.0890, so every gray R = G = B has
+ * a = b = 0 up to rounding (|a|, |b| < 1e-12). Maths in double.
+ * Lab8, the 8-bit form: L8 = round(L * 255/100), a8 = round(a) + 128,
+ * b8 = round(b) + 128 (round half up, clamped to 0..255), planes L8, a8,
+ * b8 like R, G, B; back: L = L8 * 100/255, a = a8 - 128, b = b8 - 128.
+ * Over the sRGB gamut a is in [GAMUT_A], b in [GAMUT_B] (no clamping),
+ * and sRGB -> Lab8 -> sRGB changes a channel by at most LAB8_ERR.
+ */
+/* One 8-bit sRGB color -> Lab (L in [0, 100]); exact inverse of the next
+ * within double rounding: lab_to_srgb(srgb_to_lab(c)) == c for all 2^24. */
+void pcnn_srgb_to_lab(const uint8_t rgb[3], double lab[3]);
+/* Lab -> 8-bit sRGB: linear values clamped to [0, 1] (out-of-gamut Lab
+ * comes back clipped), encoded, rounded half up. */
+void pcnn_lab_to_srgb(const double lab[3], uint8_t rgb[3]);
+/* rgb (B, 3, H, W) -> lab (B, 3, H, W) in Lab8 (planes L8, a8, b8).
+ * PCNN_ERR_ARG for NULL or an empty batch, PCNN_ERR_SHAPE unless C = 3. */
+pcnn_status pcnn_rgb_to_lab8(pcnn_image rgb, uint8_t *lab);
+/* lab (B, 3, H, W) in Lab8 -> rgb, the output, whose shape (B, 3, H, W)
+ * it takes; errors as pcnn_rgb_to_lab8. */
+pcnn_status pcnn_lab8_to_rgb(const uint8_t *lab, pcnn_image rgb);
+/* PSNR in dB between a and b (n bytes each, peak 255):
+ * 10 log10(255^2 / MSE); +INFINITY when equal; NaN (and a message in
+ * pcnn_last_error()) when a or b is NULL or n = 0. */
+double pcnn_psnr(const uint8_t *a, const uint8_t *b, size_t n);
+/* Colorfulness of one RGB image rgb (3, H, W), Hasler & Suesstrunk
+ * (2003): rg = R - G, yb = (R + G)/2 - B over the pixels,
+ * M = sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2) with
+ * population standard deviations; 0 for a gray image. NaN (and a
+ * message) when rgb is NULL or h, w < 1. */
+double pcnn_colorfulness(const uint8_t *rgb, int64_t h, int64_t w);
 
 /* ------------------------------------------------------------ data sets
  *

@@ -103,7 +103,7 @@ static pcnn_status stack_forward(net_t *st, pcnn_tensor out, pcnn_tensor x)
     } while (0)
     /* u stream: down_shift(down_shifted_conv 2x3 (x)) */
     if (st->leaky) {
-        pcnn_conv_geom g = {3, 3, 1, 1, 1, 1, 1}; /* sees the pixel, below */
+        pcnn_conv_geom g = {3, 3, 1, 1, 1, 1, 1, 1}; /* sees the pixel, below */
         t0 = mk4(B, F, S, S);
         GO(pcnn_conv2d_forward(st->ctx, t0, x, st->w_leak, pcnn_none(), &g));
     } else {

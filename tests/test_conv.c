@@ -41,8 +41,11 @@ static conv_case case_make(int deconv, int64_t B, int64_t Ci, int64_t H,
 {
     conv_case c = {0};
     c.deconv = deconv;
-    c.d = (pcnn_conv_dims){B, Ci, H, W, Co, Ho, Wo, g->kh, g->kw, g->stride,
-                           g->pad_top, g->pad_left};
+    c.d = (pcnn_conv_dims){B,        Ci,          H,
+                           W,        Co,          Ho,
+                           Wo,       g->kh,       g->kw,
+                           g->stride, g->pad_top, g->pad_left,
+                           g->dilation > 1 ? g->dilation : 1};
     c.nx = (size_t)(B * Ci * H * W);
     c.nw = (size_t)(Ci * Co * g->kh * g->kw);
     c.ny = (size_t)(B * Co * Ho * Wo);
@@ -114,12 +117,66 @@ TEST(conv_gradcheck_shifted)
 TEST(conv_gradcheck_general_and_1x1)
 {
     /* a centred 3x3 "same" conv: padding on all four sides */
-    pcnn_conv_geom g = {3, 3, 1, 1, 1, 1, 1};
+    pcnn_conv_geom g = {3, 3, 1, 1, 1, 1, 1, 1};
     conv_case c = case_make(0, 2, 3, 5, 6, 4, &g, 5, 6);
     check_case_grads("conv 3x3 same", &c);
     case_free(&c);
+    /* dilated 3x3 "same" (dilation 2, padding 2) and a dilation 3 one
+     * with uneven padding, through the public size rule */
+    pcnn_conv_geom d2 = {3, 3, 1, 2, 2, 2, 2, 2};
+    int64_t ho, wo;
+    pcnn_conv_out_size(&d2, 7, 6, &ho, &wo);
+    CHECK(ho == 7 && wo == 6, "dilated same conv: %lldx%lld", (long long)ho,
+          (long long)wo);
+    conv_case dc = case_make(0, 2, 3, 7, 6, 4, &d2, ho, wo);
+    check_case_grads("conv 3x3 dilation 2", &dc);
+    case_free(&dc);
+    pcnn_conv_geom d3 = {2, 3, 1, 3, 0, 1, 4, 3};
+    pcnn_conv_out_size(&d3, 7, 8, &ho, &wo);
+    CHECK(ho == 7 && wo == 7, "dilation 3: %lldx%lld", (long long)ho,
+          (long long)wo);
+    conv_case dd = case_make(0, 2, 2, 7, 8, 3, &d3, ho, wo);
+    check_case_grads("conv 2x3 dilation 3", &dd);
+    /* against the definition: y[o,i,j] = b + sum w xpad[i + 3p, j + 3q] */
+    case_forward(&dd);
+    double worst = 0;
+    for (int64_t o = 0; o < 3; o++)
+        for (int64_t i = 0; i < ho; i++)
+            for (int64_t j = 0; j < wo; j++) {
+                double acc = dd.b[o];
+                for (int64_t ci = 0; ci < 2; ci++)
+                    for (int p = 0; p < 2; p++)
+                        for (int q = 0; q < 3; q++) {
+                            int64_t y = i + 3 * p - 3, x = j + 3 * q - 1;
+                            if (y >= 0 && y < 7 && x >= 0 && x < 8)
+                                acc += dd.w[((o * 2 + ci) * 2 + p) * 3 + q] *
+                                       dd.x[(ci * 7 + y) * 8 + x];
+                        }
+                double e = fabs(acc - dd.y[(o * ho + i) * wo + j]);
+                worst = e > worst ? e : worst;
+            }
+    CHECK(worst < 1e-12, "dilated conv off the definition by %g", worst);
+    case_free(&dd);
+    /* the padding must stay inside the dilated kernel's span (5 rows) */
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    float xs[1 * 1 * 5 * 5] = {0}, ws[9] = {0}, ys[1 * 1 * 5 * 5];
+    pcnn_tensor xt = pcnn_t4(xs, 1, 1, 5, 5), yt = pcnn_t4(ys, 1, 1, 5, 5);
+    pcnn_tensor wt = pcnn_t4(ws, 1, 1, 3, 3);
+    REQUIRE_OK(pcnn_conv2d_forward(ctx, yt, xt, wt, pcnn_none(), &d2));
+    pcnn_conv_geom bad = {3, 3, 1, 5, 2, 2, 2, 2};
+    CHECK(pcnn_conv2d_forward(ctx, yt, xt, wt, pcnn_none(), &bad) ==
+                  PCNN_ERR_ARG &&
+              strstr(pcnn_last_error(), "padding top 5"),
+          "padding 5 for a dilated 3x3: %s", pcnn_last_error());
+    bad = d2;
+    bad.dilation = -1;
+    CHECK(pcnn_conv2d_forward(ctx, yt, xt, wt, pcnn_none(), &bad) ==
+              PCNN_ERR_ARG,
+          "dilation -1 accepted");
+    pcnn_ctx_free(ctx);
     /* 1x1 takes the no-im2col path */
-    pcnn_conv_geom one = {1, 1, 1, 0, 0, 0, 0};
+    pcnn_conv_geom one = {1, 1, 1, 0, 0, 0, 0, 1};
     conv_case n = case_make(0, 3, 5, 4, 3, 2, &one, 4, 3);
     check_case_grads("conv 1x1", &n);
     case_free(&n);
@@ -160,7 +217,7 @@ TEST(deconv_is_adjoint_of_conv)
     double lhs = dot64(c.y, c.r, c.ny); /* <conv(x), r> */
     /* deconv from r (B,Co,Ho,Wo) to (B,Ci,H,W) with w as (Co,Ci,kh,kw) */
     pcnn_conv_dims dd = {B, Co, Ho, Wo, Ci, H, W, 2, 3, 2, g.pad_top,
-                         g.pad_left};
+                         g.pad_left, 1};
     double *z = xcalloc(c.nx, sizeof *z);
     double *work = xcalloc(pcnn_cpu_deconv2d_work(&dd), sizeof *work);
     pcnn_cpu_deconv2d_forward_f64(z, c.r, c.w, NULL, &dd, work);

@@ -126,7 +126,9 @@ static void fd_spot_check(int channels, int classes, int cond, float dropout,
     if (cond_net) {
         c.cond_nr_resnet = 1;
         c.cond_nr_filters = 4;
-        c.cond_down = cond_net - 1; /* 2: a down-up stack */
+        c.cond_down = cond_net >= 2; /* 2: a down-up stack */
+        c.cond_nr_resnet = cond_net == 3 ? 3 : 1; /* 3: dilated 1, 2, 4 */
+        c.cond_dilate = cond_net == 3;
     }
     REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
     REQUIRE_OK(pcnn_model_create(&m, &c, 4));
@@ -199,6 +201,7 @@ TEST(model_gradient_spot_checks)
     fd_spot_check(1, 0, 0, 0.0f, 16, 0);
     fd_spot_check(3, 0, 1, 0.0f, 256, 1);
     fd_spot_check(3, 0, 1, 0.0f, 256, 2);
+    fd_spot_check(3, 0, 1, 0.0f, 256, 3);
 }
 
 TEST(model_rejects_bad_batches_and_configs)

@@ -329,8 +329,8 @@ TEST(sample_wavefront_schedule_equals_naive)
 }
 
 /* One image on a team of threads (they split each step's positions) equals
- * the naive sampler, on a wavefront model with a down-up conditioning
- * network, for teams of 1 and 2 threads. */
+ * the naive sampler, on a wavefront model with a dilated down-up
+ * conditioning network, for teams of 1 and 2 threads. */
 TEST(sample_team_of_threads_equals_naive)
 {
     for (int threads = 1; threads <= 2; threads++) {
@@ -340,8 +340,8 @@ TEST(sample_team_of_threads_equals_naive)
         pcnn_model_config c = small(3, 8, 1);
         c.width = 24;
         c.nr_resnet = 1;
-        c.cond_channels = 1, c.cond_nr_resnet = 1, c.cond_nr_filters = 5;
-        c.cond_down = 1;
+        c.cond_channels = 1, c.cond_nr_resnet = 3, c.cond_nr_filters = 5;
+        c.cond_down = 1, c.cond_dilate = 1; /* dilations 1, 2, 4 */
         pcnn_model *m = make_model(ctx, &c, 12);
         REQUIRE(m, "model: %s", pcnn_last_error());
         float cond[8 * 24];

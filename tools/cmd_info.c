@@ -37,6 +37,8 @@ static void describe(const char *indent, const pcnn_model *m)
     if (c->cond_down)
         printf(" per level, %d halving%s down and up", c->cond_down,
                c->cond_down > 1 ? "s" : "");
+    if (c->cond_dilate)
+        printf(", dilated");
     printf("\n%smodels          %s%s%s\n", indent,
            pcnn_view_str(&c->view, v1, sizeof v1),
            c->cond_channels ? " given " : "",

@@ -63,6 +63,7 @@ static const char usage[] =
     "  --cond-nr-filters N its filters (default: --nr-filters)\n"
     "  --cond-down N       halvings of its down-up stack (default 1; 0: a\n"
     "                      flat network at the image's resolution)\n"
+    "  --cond-dilate       dilate its full-resolution resnets 1, 2, 4, ...\n"
     "training:\n"
     "  --steps N           stop after N steps in all (default: no limit)\n"
     "  --minutes M         stop after M minutes of this run (default 0: no "
@@ -182,6 +183,7 @@ static int parse(int argc, char **argv, train_args *a)
         }
         else if (!strcmp(f, "--resume")) a->resume = 1;
         else if (!strcmp(f, "--flip")) a->opts.flip = 1;
+        else if (!strcmp(f, "--cond-dilate")) a->cfg.cond_dilate = 1;
         else if (!strcmp(f, "--no-test")) a->no_test = 1;
         else if (!strcmp(f, "--class-conditional")) a->class_cond = 1;
         else if (!strcmp(f, "--reset-ema")) a->reset_ema = 1;
@@ -392,7 +394,7 @@ int cmd_train(int argc, char **argv)
                 a.cfg.cond_nr_filters = a.cfg.nr_filters;
         } else {
             a.cfg.cond_nr_resnet = a.cfg.cond_nr_filters = 0;
-            a.cfg.cond_down = 0;
+            a.cfg.cond_down = a.cfg.cond_dilate = 0;
         }
         a.cfg.channels = (int)train.c;
         a.cfg.height = (int)train.h, a.cfg.width = (int)train.w;

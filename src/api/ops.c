@@ -10,7 +10,7 @@
 pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
                                       int stride)
 {
-    pcnn_conv_geom g = {kh, kw, stride, kh - 1, 0, 0, 0};
+    pcnn_conv_geom g = {kh, kw, stride, kh - 1, 0, 0, 0, 1};
     g.pad_left = kind == PCNN_DOWN ? (kw - 1) / 2 : kw - 1;
     g.pad_right = kind == PCNN_DOWN ? (kw - 1) / 2 : 0;
     return g;
@@ -19,7 +19,7 @@ pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
 pcnn_conv_geom pcnn_deconv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
                                         int stride)
 {
-    pcnn_conv_geom g = {kh, kw, stride, 0, kh - stride, 0, 0};
+    pcnn_conv_geom g = {kh, kw, stride, 0, kh - stride, 0, 0, 1};
     g.pad_left = kind == PCNN_DOWN ? (kw - 1) / 2 : 0;
     g.pad_right = kw - stride - g.pad_left;
     return g;
@@ -28,8 +28,9 @@ pcnn_conv_geom pcnn_deconv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
 void pcnn_conv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
                         int64_t *ho, int64_t *wo)
 {
-    int64_t eh = h + g->pad_top + g->pad_bottom - g->kh;
-    int64_t ew = w + g->pad_left + g->pad_right - g->kw;
+    const int d = g->dilation > 1 ? g->dilation : 1;
+    int64_t eh = h + g->pad_top + g->pad_bottom - ((g->kh - 1) * d + 1);
+    int64_t ew = w + g->pad_left + g->pad_right - ((g->kw - 1) * d + 1);
     /* floor division; a negative extent has no output */
     *ho = eh < 0 ? 0 : eh / g->stride + 1;
     *wo = ew < 0 ? 0 : ew / g->stride + 1;
@@ -53,12 +54,19 @@ static pcnn_status check_geom(const char *fn, int deconv,
     if (g->stride < 1 || g->stride > 16)
         return pcnn_fail(PCNN_ERR_ARG, "%s: stride %d out of range 1..16", fn,
                          g->stride);
-    /* conv: padding in [0, k); deconv: crops in [-(s-1), k) with the
-     * top/left ones >= 0 (they are offsets into the full output) */
+    if (g->dilation < 0 || g->dilation > 64 || (deconv && g->dilation > 1))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: dilation %d out of range (%s)", fn,
+                         g->dilation, deconv ? "0 or 1" : "0..64");
+    /* conv: padding in [0, span) with span the dilated kernel; deconv:
+     * crops in [-(s-1), k) with the top/left ones >= 0 (they are offsets
+     * into the full output) */
+    const int d = g->dilation > 1 ? g->dilation : 1;
+    const int sh = (g->kh - 1) * d + 1, sw = (g->kw - 1) * d + 1;
     int lo = deconv ? 1 - g->stride : 0;
-    if (g->pad_top < 0 || g->pad_left < 0 || g->pad_top >= g->kh ||
-        g->pad_left >= g->kw || g->pad_bottom < lo || g->pad_right < lo ||
-        g->pad_bottom >= g->kh || g->pad_right >= g->kw)
+    if (g->pad_top < 0 || g->pad_left < 0 || g->pad_top >= sh ||
+        g->pad_left >= sw || g->pad_bottom < lo || g->pad_right < lo ||
+        g->pad_bottom >= sh || g->pad_right >= sw)
         return pcnn_fail(PCNN_ERR_ARG,
                          "%s: %s top %d bottom %d left %d right %d out of "
                          "range for a %dx%d kernel",
@@ -84,6 +92,7 @@ static pcnn_status conv_dims(const char *fn, int deconv, pcnn_tensor y,
     d->Ho = y.dim[2], d->Wo = y.dim[3];
     d->kh = g->kh, d->kw = g->kw, d->stride = g->stride;
     d->pt = g->pad_top, d->pl = g->pad_left;
+    d->dil = g->dilation > 1 ? g->dilation : 1;
     int64_t wd[4] = {deconv ? d->Ci : d->Co, deconv ? d->Co : d->Ci, g->kh,
                      g->kw};
     PCNN_TRY(pcnn_check_dims(fn, "w", w, 4, wd));
@@ -209,7 +218,7 @@ static pcnn_status check_nin_weight(const char *fn, pcnn_tensor w)
     return pcnn_check_tensor(fn, "w", w, 2);
 }
 
-static const pcnn_conv_geom nin_geom = {1, 1, 1, 0, 0, 0, 0};
+static const pcnn_conv_geom nin_geom = {1, 1, 1, 0, 0, 0, 0, 1};
 
 pcnn_status pcnn_nin_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
                              pcnn_tensor w, pcnn_tensor b)

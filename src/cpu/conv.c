@@ -34,13 +34,14 @@ typedef struct {
     int64_t Hg, Wg;    /* the grid side */
     int kh, kw, s, pt, pl;
     int64_t ld;        /* row stride of col */
+    int dil;           /* taps dil apart */
 } movement;
 
 /* The range of grid columns j with 0 <= j*s + q - pl < Ws. */
 static void valid_cols(const movement *m, int q, int64_t *j0, int64_t *j1)
 {
     int64_t lo = 0, hi = m->Wg;
-    int64_t off = q - m->pl;
+    int64_t off = (int64_t)q * m->dil - m->pl;
     /* j*s + off >= 0  <=>  j >= ceil(-off / s) */
     if (off < 0)
         lo = (-off + m->s - 1) / m->s;
@@ -68,12 +69,12 @@ static void gather(REAL *col, const REAL *src, const movement *m)
         REAL *out = col + r * m->ld;
         const REAL *plane = src + c * m->Hs * m->Ws;
         for (int64_t i = 0; i < m->Hg; i++, out += m->Wg) {
-            const int64_t y = i * m->s + p - m->pt;
+            const int64_t y = i * m->s + (int64_t)p * m->dil - m->pt;
             if (y < 0 || y >= m->Hs || j0 >= j1) {
                 memset(out, 0, (size_t)m->Wg * sizeof *out);
                 continue;
             }
-            const REAL *row = plane + y * m->Ws + q - m->pl;
+            const REAL *row = plane + y * m->Ws + (int64_t)q * m->dil - m->pl;
             for (int64_t j = 0; j < j0; j++)
                 out[j] = 0;
             if (m->s == 1) {
@@ -101,10 +102,10 @@ static void scatter(REAL *dst, const REAL *col, const movement *m)
             valid_cols(m, q, &j0, &j1);
             const REAL *in = col + (c * taps + t) * m->ld;
             for (int64_t i = 0; i < m->Hg; i++) {
-                const int64_t y = i * m->s + p - m->pt;
+                const int64_t y = i * m->s + (int64_t)p * m->dil - m->pt;
                 if (y < 0 || y >= m->Hs)
                     continue;
-                REAL *row = plane + y * m->Ws + q - m->pl;
+                REAL *row = plane + y * m->Ws + (int64_t)q * m->dil - m->pl;
                 const REAL *src = in + i * m->Wg;
                 if (m->s == 1) {
                     for (int64_t j = j0; j < j1; j++)
@@ -187,14 +188,14 @@ static int64_t group_of(int64_t B, int64_t N, int64_t per_col)
 static movement conv_gather(const pcnn_conv_dims *d, int64_t ld)
 {
     return (movement){d->Ci, d->H, d->W, d->Ho, d->Wo,
-                      d->kh, d->kw, d->stride, d->pt, d->pl, ld};
+                      d->kh, d->kw, d->stride, d->pt, d->pl, ld, d->dil};
 }
 
 /* A transposed conv scatters into y (Co, Ho, Wo) from a grid of H x W. */
 static movement deconv_scatter(const pcnn_conv_dims *d, int64_t ld)
 {
     return (movement){d->Co, d->Ho, d->Wo, d->H, d->W,
-                      d->kh, d->kw, d->stride, d->pt, d->pl, ld};
+                      d->kh, d->kw, d->stride, d->pt, d->pl, ld, 1};
 }
 
 /* conv: col, its gradient and the output (or dy) of a group, per column */

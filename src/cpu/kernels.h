@@ -17,6 +17,7 @@
 typedef struct {
     int64_t B, Ci, H, W, Co, Ho, Wo;
     int kh, kw, stride, pt, pl;
+    int dil; /* >= 1; transposed convs: 1 */
 } pcnn_conv_dims;
 
 /* Workspace, in elements, that conv2d / deconv2d kernels need. */

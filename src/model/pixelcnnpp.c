@@ -62,15 +62,15 @@ static int layer(builder *bd, const char *name, pcnn_gkind kind,
         return bd->next_layer++;
     }
     char buf[PCNN_PARAM_NAME + 32];
-    pcnn_layer L = {kind, {1, 1, 1, 0, 0, 0, 0}, 0, 0, 0, init_scale, 0};
+    pcnn_layer L = {kind, {1, 1, 1, 0, 0, 0, 0, 1}, 0, 0, 0, init_scale, 0};
     int64_t vshape[4] = {co, ci, kh, kw};
     int ndim = 4;
     if (kind == GN_CONV && shift == CENTERED) {
         L.geom = (pcnn_conv_geom){kh, kw, stride, kh / 2, kh / 2, kw / 2,
-                                  kw / 2};
+                                  kw / 2, 1};
     } else if (kind == GN_DECONV && shift == CENTERED) {
         /* kernel = stride, no crop: each output has exactly one tap */
-        L.geom = (pcnn_conv_geom){kh, kw, stride, 0, 0, 0, 0};
+        L.geom = (pcnn_conv_geom){kh, kw, stride, 0, 0, 0, 0, 1};
         vshape[0] = ci, vshape[1] = co;
     } else if (kind == GN_CONV) {
         L.geom = pcnn_conv_geom_shifted(shift, kh, kw, stride);
@@ -89,6 +89,16 @@ static int layer(builder *bd, const char *name, pcnn_gkind kind,
     if (L.v < 0 || L.g < 0 || L.b < 0 || add_layer(m, &L) != PCNN_OK)
         return -1;
     return m->nlayers - 1;
+}
+
+/* Layer id (a centered 3x3 conv) with its taps dil apart and padding dil
+ * on every side (same size out); returns id. */
+static int dilated(builder *bd, int id, int dil)
+{
+    if (bd->registering && id >= 0 && dil > 1)
+        bd->m->layers[id].geom = (pcnn_conv_geom){3, 3, 1, dil, dil, dil,
+                                                  dil, dil};
+    return id;
 }
 
 /* The node applying layer id to x (graph mode); 0 while registering. */
@@ -167,16 +177,19 @@ static int gated_resnet(builder *bd, const char *prefix, int x, int a,
 /* The conditioning network's block: x + gate(conv_out(concat_elu(
  * conv_in(concat_elu(x))))), 3x3 convs padded on every side (non-causal:
  * the condition is known in full). */
-static int cond_resnet(builder *bd, const char *prefix, int x, int64_t F)
+static int cond_resnet(builder *bd, const char *prefix, int x, int64_t F,
+                       int dil)
 {
     char name[PCNN_PARAM_NAME + 16];
     snprintf(name, sizeof name, "%s.conv_in", prefix);
-    int c1 = apply(bd, layer(bd, name, GN_CONV, CENTERED, 3, 3, 1, 2 * F, F,
-                             1.0f),
+    int c1 = apply(bd, dilated(bd, layer(bd, name, GN_CONV, CENTERED, 3, 3, 1,
+                                         2 * F, F, 1.0f),
+                               dil),
                    op(bd, GN_CONCAT_ELU, x, -1));
     snprintf(name, sizeof name, "%s.conv_out", prefix);
-    int c2 = apply(bd, layer(bd, name, GN_CONV, CENTERED, 3, 3, 1, 2 * F,
-                             2 * F, 0.1f),
+    int c2 = apply(bd, dilated(bd, layer(bd, name, GN_CONV, CENTERED, 3, 3, 1,
+                                         2 * F, 2 * F, 0.1f),
+                               dil),
                    op(bd, GN_CONCAT_ELU, c1, -1));
     return op(bd, GN_ADD, x, op(bd, GN_GATE, c2, -1));
 }
@@ -202,7 +215,8 @@ static int build(builder *bd)
                       h);
             for (int i = 0; i < c->cond_nr_resnet; i++) {
                 snprintf(name, sizeof name, "cond.%d", i);
-                h = cond_resnet(bd, name, h, Fc);
+                h = cond_resnet(bd, name, h, Fc,
+                                c->cond_dilate ? 1 << (i < 6 ? i : 6) : 1);
             }
             int saved[8];
             for (int d = 1; d <= c->cond_down; d++) {
@@ -213,7 +227,7 @@ static int build(builder *bd)
                           h);
                 for (int i = 0; i < c->cond_nr_resnet; i++) {
                     snprintf(name, sizeof name, "cond.d%d.%d", d, i);
-                    h = cond_resnet(bd, name, h, Fc);
+                    h = cond_resnet(bd, name, h, Fc, 1);
                 }
             }
             for (int d = c->cond_down; d >= 1; d--) {
@@ -225,7 +239,7 @@ static int build(builder *bd)
                        saved[d - 1]);
                 for (int i = 0; i < c->cond_nr_resnet; i++) {
                     snprintf(name, sizeof name, "cond.u%d.%d", d, i);
-                    h = cond_resnet(bd, name, h, Fc);
+                    h = cond_resnet(bd, name, h, Fc, 1);
                 }
             }
         }
@@ -358,6 +372,7 @@ static pcnn_status check_config(const pcnn_model_config *c)
     if (c->cond_nr_resnet < 0 || c->cond_nr_resnet > 64 ||
         c->cond_nr_filters < 0 || c->cond_nr_filters > 4096 ||
         c->cond_down < 0 || c->cond_down > 8 ||
+        (c->cond_dilate != 0 && c->cond_dilate != 1) ||
         ((c->cond_nr_resnet > 0 || c->cond_down > 0) &&
          c->cond_nr_filters < 1) ||
         ((c->cond_nr_resnet > 0 || c->cond_nr_filters > 0) &&

@@ -93,8 +93,9 @@ static int32_t max32(int32_t a, int32_t b) { return a > b ? a : b; }
 static int64_t conv_tap(const pcnn_conv_geom *g, int64_t H, int64_t W,
                         int64_t i, int64_t j, int p, int q)
 {
-    const int64_t y = i * g->stride + p - g->pad_top;
-    const int64_t x = j * g->stride + q - g->pad_left;
+    const int d = g->dilation > 1 ? g->dilation : 1;
+    const int64_t y = i * g->stride + (int64_t)p * d - g->pad_top;
+    const int64_t x = j * g->stride + (int64_t)q * d - g->pad_left;
     return y < 0 || y >= H || x < 0 || x >= W ? -1 : y * W + x;
 }
 
@@ -113,7 +114,7 @@ static int64_t deconv_tap(const pcnn_conv_geom *g, int64_t H, int64_t W,
 
 static pcnn_conv_geom nin_geom(void)
 {
-    return (pcnn_conv_geom){1, 1, 1, 0, 0, 0, 0};
+    return (pcnn_conv_geom){1, 1, 1, 0, 0, 0, 0, 1};
 }
 
 static void ready_of(sampler *S, const pcnn_gnode *nd, const snode *sn)

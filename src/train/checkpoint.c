@@ -141,6 +141,7 @@ static pcnn_status put_config(pcnn_st_writer *w, const pcnn_model_config *c,
     PCNN_TRY(
         meta_put(w, pk(kb, pre, "cond_nr_filters"), "%d", c->cond_nr_filters));
     PCNN_TRY(meta_put(w, pk(kb, pre, "cond_down"), "%d", c->cond_down));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_dilate"), "%d", c->cond_dilate));
     PCNN_TRY(meta_put(w, pk(kb, pre, "view_halvings"), "%d", c->view.halvings));
     PCNN_TRY(meta_put(w, pk(kb, pre, "view_gray4"), "%d", c->view.gray4));
     PCNN_TRY(meta_put(w, pk(kb, pre, "cond_view_halvings"), "%d",
@@ -193,6 +194,8 @@ static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c,
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_nr_filters"), 0, 4096, 0,
                           &c->cond_nr_filters));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_down"), 0, 8, 0, &c->cond_down));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_dilate"), 0, 1, 0,
+                          &c->cond_dilate));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_halvings"), 0, 6, 0, &c->view.halvings));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_gray4"), 0, 1, 0, &c->view.gray4));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_view_halvings"), 0, 6, 0,
