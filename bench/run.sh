@@ -3,7 +3,8 @@
 #   1. conv GFLOP/s against the machine's SGEMM rate (pixelcnn bench)
 #   2. whole-model training and evaluation images/s and peak memory
 #      (pixelcnn bench --models)
-#   3. sampling 16 images: cached and naive (pixelcnn bench --sampling)
+#   3. sampling 16 images: cached and naive (pixelcnn bench --sampling),
+#      and pyramid chains against single-stage models (bench --pyramid)
 #   4. when Debian's python3-torch is there, the PyTorch twin's same figures
 #      (twin/bench_twin.py --sampling, same threads) and our ratios to it.
 # Usage: sh bench/run.sh BUILD_DIR [THREADS]
@@ -20,6 +21,9 @@ echo "== whole models"
 echo
 echo "== sampling"
 "$build/pixelcnn" bench --sampling --threads "$threads" | tee "$out/sampling.jsonl"
+echo
+echo "== pyramid sampling"
+"$build/pixelcnn" bench --pyramid --threads "$threads"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo
     echo "== PyTorch twin ($(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)'), $threads threads)"

@@ -20,7 +20,7 @@ TEST(view_gray4_and_half_exact)
                      255, 16, 15, 0, /* G */
                      255, 16, 15, 200 /* B */};
     uint8_t y[4];
-    pcnn_view g = {0, 1};
+    pcnn_view g = {0, 1, 0};
     REQUIRE_OK(pcnn_view_apply(&g, pcnn_img(x, 1, 3, 2, 2), y));
     /* (299 R + 587 G + 114 B) / 16000: 255 -> 15, 16 -> 1, 15 -> 0,
      * B = 200 alone -> 22800 / 16000 = 1 */
@@ -29,7 +29,7 @@ TEST(view_gray4_and_half_exact)
     /* half: (a + b + c + d + 2) / 4 */
     uint8_t p[16] = {1, 2, 0, 0, 3, 4, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0};
     uint8_t h[4];
-    pcnn_view half = {1, 0};
+    pcnn_view half = {1, 0, 0};
     REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(p, 1, 1, 4, 4), h));
     /* blocks: {1,2,3,4}=12/4 -> 3; {0,0,0,1}=3/4 -> 0 (0.25 down);
      * {1,0,1,1}=5/4 -> 1; {0,1,1,0}=4/4 -> 1 (0.5 up) */
@@ -41,7 +41,7 @@ TEST(view_gray4_and_half_exact)
     CHECK(r[0] == 15 && r[1] == 1, "gray4 of gray: %d %d", r[0], r[1]);
     int64_t c, hh, w;
     int levels;
-    pcnn_view hg = {2, 1};
+    pcnn_view hg = {2, 1, 0};
     REQUIRE_OK(pcnn_view_shape(&hg, 3, 32, 32, &c, &hh, &w, &levels));
     CHECK(c == 1 && hh == 8 && w == 8 && levels == 16, "shape");
     CHECK(pcnn_view_shape(&hg, 3, 6, 8, &c, &hh, &w, &levels) ==
@@ -137,7 +137,7 @@ TEST(chain_gray_then_color)
     pcnn_dataset x = {0};
     x.n = 12, x.c = 3, x.h = x.w = 8;
     x.images = smooth_images(x.n, 3, 8);
-    const pcnn_view id = {0, 0}, gray = {0, 1};
+    const pcnn_view id = {0, 0, 0}, gray = {0, 1, 0};
     pcnn_model_config c0 = stage_config(1, &gray, NULL);
     pcnn_model_config c1 = stage_config(3, &id, &gray);
     pcnn_dataset d0, d1;
@@ -217,7 +217,7 @@ TEST(chain_gray_then_color)
 
 TEST(chain_create_checks_the_stages)
 {
-    const pcnn_view id = {0, 0}, gray = {0, 1}, half = {1, 0};
+    const pcnn_view id = {0, 0, 0}, gray = {0, 1, 0}, half = {1, 0, 0};
     pcnn_model_config a = stage_config(1, &gray, NULL);
     pcnn_model_config b = stage_config(3, &id, &half);
     pcnn_model *m[2];
@@ -245,7 +245,7 @@ TEST(half_bounds_exact)
     uint8_t *par = xcalloc((size_t)(B * C * 16), 1);
     uint8_t *lo = xcalloc((size_t)(B * C * S * S), 1);
     uint8_t *hi = xcalloc((size_t)(B * C * S * S), 1);
-    const pcnn_view half = {1, 0};
+    const pcnn_view half = {1, 0, 0};
     pcnn_image xi = pcnn_img(x, B, C, S, S);
     REQUIRE_OK(pcnn_view_apply(&half, xi, par));
     REQUIRE_OK(pcnn_half_bounds(xi, par, lo, hi));
@@ -348,7 +348,7 @@ TEST(chain_pyramid_tightened)
     pcnn_dataset x = {0}, s0 = {0}, s1 = {0};
     x.n = 8, x.c = 3, x.h = x.w = 8;
     x.images = smooth_images(x.n, 3, 8);
-    const pcnn_view half = {1, 0}, id = {0, 0};
+    const pcnn_view half = {1, 0, 0}, id = {0, 0, 0};
     pcnn_model_config c0 = stage_config(3, &half, NULL);
     c0.height = c0.width = 4;
     pcnn_model_config c1 = stage_config(3, &id, &half);
@@ -378,4 +378,67 @@ TEST(chain_pyramid_tightened)
     pcnn_chain_free(ch);
     pcnn_dataset_free(&x), pcnn_dataset_free(&s0), pcnn_dataset_free(&s1);
     pcnn_ctx_free(ctx);
+}
+
+/* Lab views: L is Lab8's first plane; ab,half the halved a8 and b8
+ * planes; their shapes and names. The space-to-depth condition map of
+ * full-resolution L at a half-resolution model. */
+TEST(view_lab_and_space_to_depth)
+{
+    const int64_t B = 2, S = 8;
+    uint8_t *x = smooth_images(B, 3, (int)S);
+    uint8_t *lab = xcalloc((size_t)(B * 3 * S * S), 1);
+    REQUIRE_OK(pcnn_rgb_to_lab8(pcnn_img(x, B, 3, S, S), lab));
+    const pcnn_view vl = {0, 0, PCNN_LAB_L}, vab = {1, 0, PCNN_LAB_AB};
+    int64_t c, h, w;
+    int levels;
+    REQUIRE_OK(pcnn_view_shape(&vab, 3, S, S, &c, &h, &w, &levels));
+    CHECK(c == 2 && h == 4 && w == 4 && levels == 256, "ab,half shape");
+    char name[64];
+    CHECK(!strcmp(pcnn_view_str(&vab, name, sizeof name), "half(ab(x))") &&
+              !strcmp(pcnn_view_str(&vl, name, sizeof name), "L(x)"),
+          "names: %s", name);
+    uint8_t *l = xcalloc((size_t)(B * S * S), 1);
+    uint8_t *ab = xcalloc((size_t)(B * 2 * 16), 1);
+    REQUIRE_OK(pcnn_view_apply(&vl, pcnn_img(x, B, 3, S, S), l));
+    REQUIRE_OK(pcnn_view_apply(&vab, pcnn_img(x, B, 3, S, S), ab));
+    int bad = 0;
+    for (int64_t n = 0; n < B; n++) {
+        bad += memcmp(l + n * 64, lab + n * 3 * 64, 64) != 0;
+        for (int ch = 0; ch < 2; ch++)
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    const uint8_t *p = lab + (n * 3 + 1 + ch) * 64;
+                    int want = (p[2 * i * 8 + 2 * j] + p[2 * i * 8 + 2 * j + 1] +
+                                p[(2 * i + 1) * 8 + 2 * j] +
+                                p[(2 * i + 1) * 8 + 2 * j + 1] + 2) /
+                               4;
+                    bad += ab[(n * 2 + ch) * 16 + i * 4 + j] != want;
+                }
+    }
+    CHECK(bad == 0, "%d Lab view values wrong", bad);
+    const pcnn_view gl = {0, 1, PCNN_LAB_L};
+    CHECK(pcnn_view_shape(&gl, 3, S, S, &c, &h, &w, &levels) == PCNN_ERR_ARG,
+          "gray4 with lab accepted");
+    CHECK(pcnn_view_shape(&vl, 1, S, S, &c, &h, &w, &levels) == PCNN_ERR_ARG,
+          "Lab view of a gray image accepted");
+    /* L (B, 1, 8, 8) into a (B, 4, 4, 4) map: channel dy*2 + dx */
+    float *map = xcalloc((size_t)(B * 4 * 16), sizeof *map);
+    REQUIRE_OK(pcnn_cond_map(pcnn_t4(map, B, 4, 4, 4), l, S, S, 256));
+    bad = 0;
+    for (int64_t n = 0; n < B; n++)
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    float want = (float)l[n * 64 + (2 * i + k / 2) * 8 +
+                                          2 * j + k % 2] *
+                                     (2.0f / 255) -
+                                 1.0f;
+                    bad += map[((n * 4 + k) * 4 + i) * 4 + j] != want;
+                }
+    CHECK(bad == 0, "%d space-to-depth values wrong", bad);
+    CHECK(pcnn_cond_map(pcnn_t4(map, B, 3, 4, 4), l, S, S, 256) ==
+              PCNN_ERR_SHAPE,
+          "3 map channels for 2x2 blocks accepted");
+    free(x), free(lab), free(l), free(ab), free(map);
 }

@@ -59,9 +59,10 @@ TEST(cli_help_and_bad_flags)
     if (!have_cli())
         return;
     static char out[8192];
-    const char *cmds[] = {"train",    "eval",  "info",   "bench",
-                          "sample",   "complete", "chain", "upscale"};
-    for (size_t i = 0; i < 8; i++) {
+    const char *cmds[] = {"train",    "eval",     "info",    "bench",
+                          "sample",   "complete", "chain",   "upscale",
+                          "colorize"};
+    for (size_t i = 0; i < 9; i++) {
         CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
                   strstr(out, "usage: pixelcnn") != NULL,
               "%s --help", cmds[i]);
@@ -421,4 +422,98 @@ TEST(cli_kill9_never_damages_checkpoint)
           backwards);
     char out[256];
     run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* A P6 PPM of w x h pixels with smooth colors (seed s). */
+static int write_ppm(const char *path, int w, int h, int s)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    fprintf(f, "P6\n%d %d\n255\n", w, h);
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) {
+            unsigned char p[3] = {(unsigned char)(20 * s + 9 * i),
+                                  (unsigned char)(200 - 7 * j + s),
+                                  (unsigned char)(60 + 5 * (i + j) * s)};
+            fwrite(p, 1, 3, f);
+        }
+    return fclose(f);
+}
+
+/* PNG width and height from its header, or -1. */
+static void png_size(const char *path, long *w, long *h)
+{
+    unsigned char b[24] = {0};
+    FILE *f = fopen(path, "rb");
+    *w = *h = -1;
+    if (!f)
+        return;
+    if (fread(b, 1, 24, f) == 24) {
+        *w = (long)b[16] << 24 | (long)b[17] << 16 | (long)b[18] << 8 | b[19];
+        *h = (long)b[20] << 24 | (long)b[21] << 16 | (long)b[22] << 8 | b[23];
+    }
+    fclose(f);
+}
+
+/* A colorizer: trained on a folder of color images (chroma at half size
+ * given L), then colorizing a file of another size, with metrics on the
+ * folder; wrong uses fail with a message. */
+TEST(cli_colorize)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    char path[600];
+    snprintf(path, sizeof path, "%s/img", dir);
+    REQUIRE(mkdir(path, 0777) == 0, "mkdir");
+    for (int k = 0; k < 12; k++) {
+        snprintf(path, sizeof path, "%s/img/%02d.ppm", dir, k);
+        REQUIRE(write_ppm(path, 16, 16, k) == 0, "write %s", path);
+    }
+    snprintf(path, sizeof path, "%s/big.ppm", dir);
+    REQUIRE(write_ppm(path, 20, 14, 3) == 0, "write %s", path);
+    static char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s train --data folder:%s/img --size 16 --out %s/c " TINY
+                 " --steps 2 --view ab,half --cond-view L --cond-nr-resnet 2 "
+                 "--cond-nr-filters 4 --cond-dilate --no-test",
+                 cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "models half(ab(x)) given L(x)"),
+          "train a colorizer: %s", out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/big.ppm -n 3 --scale 1 -o %s/g.png",
+             cli(), dir, dir, dir);
+    long w, h;
+    snprintf(path, sizeof path, "%s/g.png", dir);
+    png_size(path, &w, &h);
+    CHECK(rc == 0 && w == 5 * 20 + 6 * 2 && h == 14 + 2 * 2, /* gaps of 2 */
+          "colorize a 20x14 file: %ldx%ld: %s", w, h, out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors --data "
+             "folder:%s/img --count 1 -n 2 --metrics -o %s/m.png",
+             cli(), dir, dir, dir);
+    CHECK(rc == 0 && strstr(out, "best of 2") && strstr(out, "mean chroma") &&
+              strstr(out, "colorfulness"),
+          "metrics: %s", out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors %s/big.ppm "
+             "--metrics",
+             cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "--metrics needs --data"),
+          "metrics without data: %s", out);
+    rc = run(out, sizeof out,
+             "%s train --data folder:%s/img --size 16 --out %s/p " TINY
+             " --steps 1 --no-test && %s colorize --checkpoint "
+             "%s/p/checkpoint.safetensors %s/big.ppm",
+             cli(), dir, dir, cli(), dir, dir);
+    CHECK(rc == 1 && strstr(out, "not the chroma"),
+          "a plain model as a colorizer: %s", out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/none.png",
+             cli(), dir, dir);
+    CHECK(rc == 1 && strstr(out, "none.png"), "a missing file: %s", out);
 }

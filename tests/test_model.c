@@ -232,8 +232,8 @@ TEST(model_rejects_bad_batches_and_configs)
     bad.height = 10; /* not divisible by 4 */
     CHECK(pcnn_model_create(&m, &bad, 1) == PCNN_ERR_ARG,
           "10x8 image with 3 resolutions accepted");
-    bad = tiny(2);
+    bad = tiny(4); /* 1 gray, 2 Lab chroma, 3 RGB */
     CHECK(pcnn_model_create(&m, &bad, 1) == PCNN_ERR_ARG,
-          "2 channels accepted");
+          "4 channels accepted");
     pcnn_ctx_free(ctx);
 }

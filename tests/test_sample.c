@@ -328,6 +328,25 @@ TEST(sample_wavefront_schedule_equals_naive)
     pcnn_ctx_free(ctx);
 }
 
+/* A colorizer's stage: 2 chroma channels at 8x8 given a 4-channel
+ * space-to-depth map of 16x16 lightness, dilated conditioning network. */
+TEST(sample_cached_equals_naive_chroma_stage)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_model_config c = small(2, 8, 2);
+    c.cond_channels = 4, c.cond_nr_resnet = 2, c.cond_nr_filters = 6;
+    c.cond_dilate = 1, c.cond_down = 1;
+    pcnn_model *m = make_model(ctx, &c, 13);
+    REQUIRE(m, "model: %s", pcnn_last_error());
+    float cond[2 * 4 * 64];
+    for (int i = 0; i < 2 * 4 * 64; i++)
+        cond[i] = (float)pcnn_uniform(80, (uint64_t)i) * 2 - 1;
+    compare(ctx, m, 2, NULL, pcnn_t4(cond, 2, 4, 8, 8), "chroma stage");
+    pcnn_model_free(m);
+    pcnn_ctx_free(ctx);
+}
+
 /* One image on a team of threads (they split each step's positions) equals
  * the naive sampler, on a wavefront model with a dilated down-up
  * conditioning network, for teams of 1 and 2 threads. */

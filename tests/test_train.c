@@ -278,7 +278,7 @@ TEST(train_flip_mirrors_images_and_conditions)
     pcnn_ctx *ctx;
     pcnn_dataset all = toy_data(), one, plain, mirrored;
     REQUIRE_OK(pcnn_dataset_subset(&all, 1, 1, &one));
-    const pcnn_view id = {0, 0}, half = {1, 0};
+    const pcnn_view id = {0, 0, 0}, half = {1, 0, 0};
     REQUIRE_OK(pcnn_stage_dataset(&one, &id, &half, &plain));
     mirror_all(&one);
     REQUIRE_OK(pcnn_stage_dataset(&one, &id, &half, &mirrored));

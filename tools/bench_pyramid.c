@@ -40,13 +40,13 @@ static int pyramid_stages(int size, int R, int F, int M, pcnn_model **st)
         int h = 0;
         for (int t = s; t < size; t *= 2)
             h++;
-        c.view = (pcnn_view){h, 0};
+        c.view = (pcnn_view){h, 0, 0};
         if (n == 0) {
             c.nr_resolutions = 2;
         } else {
             c.nr_resolutions = 1;
             c.cond_channels = 3;
-            c.cond_view = (pcnn_view){h + 1, 0};
+            c.cond_view = (pcnn_view){h + 1, 0, 0};
             c.cond_nr_resnet = R, c.cond_nr_filters = F, c.cond_down = 1;
         }
         if (pcnn_model_create(&st[n], &c, (uint64_t)(n + 1)) != PCNN_OK)

@@ -99,7 +99,7 @@ const char *cli_default_data(void)
 
 int cli_parse_view(const char *flag, const char *spec, pcnn_view *v)
 {
-    pcnn_view r = {0, 0};
+    pcnn_view r = {0, 0, 0};
     const char *p = spec;
     int ok = *p != 0;
     if (!strcmp(spec, "x")) {
@@ -110,8 +110,12 @@ int cli_parse_view(const char *flag, const char *spec, pcnn_view *v)
         size_t n = strcspn(p, ",");
         if (n == 4 && !strncmp(p, "half", 4) && !r.gray4 && r.halvings < 6)
             r.halvings++;
-        else if (n == 5 && !strncmp(p, "gray4", 5) && !r.gray4)
+        else if (n == 5 && !strncmp(p, "gray4", 5) && !r.gray4 && !r.lab)
             r.gray4 = 1;
+        else if (n == 1 && *p == 'L' && p == spec)
+            r.lab = PCNN_LAB_L;
+        else if (n == 2 && !strncmp(p, "ab", 2) && p == spec)
+            r.lab = PCNN_LAB_AB;
         else
             ok = 0;
         p += n;
@@ -121,7 +125,8 @@ int cli_parse_view(const char *flag, const char *spec, pcnn_view *v)
     if (!ok) {
         fprintf(stderr,
                 "pixelcnn: %s %s: a view is x, or half repeated then "
-                "optionally gray4, comma-separated (half,half,gray4)\n",
+                "optionally gray4, comma-separated (half,half,gray4), or "
+                "L or ab (Lab) then half repeated (ab,half)\n",
                 flag, spec);
         return 2;
     }

@@ -56,7 +56,8 @@ static const char usage[] =
     "  --halvings k        the pyramid's depth (default 2: 32 -> 8)\n"
     "  --view V            the view the model models (default x): x, or\n"
     "                      half repeated then optionally gray4, comma-\n"
-    "                      separated (half,half,gray4)\n"
+    "                      separated (half,half,gray4), or L or ab (Lab\n"
+    "                      lightness or chroma) then halves (ab,half)\n"
     "  --cond-view V       condition the model on this view of the image\n"
     "  --cond-nr-resnet N  gated resnets of the conditioning network\n"
     "                      (default 2)\n"
@@ -196,14 +197,14 @@ static int parse(int argc, char **argv, train_args *a)
         pcnn_view v[PCNN_MAX_STAGES];
         int n = 0, k = a->halvings ? a->halvings : 2;
         if (!strcmp(a->chain, "gray")) {
-            v[n++] = (pcnn_view){0, 1};
+            v[n++] = (pcnn_view){0, 1, 0};
         } else {
             if (!strcmp(a->chain, "gray-pyramid"))
-                v[n++] = (pcnn_view){k, 1};
+                v[n++] = (pcnn_view){k, 1, 0};
             for (int h = k; h >= 1; h--)
-                v[n++] = (pcnn_view){h, 0};
+                v[n++] = (pcnn_view){h, 0, 0};
         }
-        v[n++] = (pcnn_view){0, 0};
+        v[n++] = (pcnn_view){0, 0, 0};
         if (a->stage >= n) {
             fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
                             "stages 0..%d\n",
@@ -389,7 +390,10 @@ int cmd_train(int argc, char **argv)
             a.cfg.levels = 16;
         }
         if (a.has_cond) {
-            a.cfg.cond_channels = (int)train.cond_c;
+            /* condition images larger than the model: space to depth */
+            const int64_t f =
+                train.cond_h > train.h ? train.cond_h / train.h : 1;
+            a.cfg.cond_channels = (int)(train.cond_c * f * f);
             if (!a.cfg.cond_nr_filters)
                 a.cfg.cond_nr_filters = a.cfg.nr_filters;
         } else {

@@ -12,7 +12,8 @@
 
 static int same_view(const pcnn_view *a, const pcnn_view *b)
 {
-    return a->halvings == b->halvings && a->gray4 == b->gray4;
+    return a->halvings == b->halvings && a->gray4 == b->gray4 &&
+           a->lab == b->lab;
 }
 
 pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n)
@@ -27,7 +28,7 @@ pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n)
         goto fail;
     }
     const pcnn_model_config *last = pcnn_model_get_config(stages[n - 1]);
-    const pcnn_view id = {0, 0};
+    const pcnn_view id = {0, 0, 0};
     char a[96], b[96];
     if (!same_view(&last->view, &id)) {
         s = pcnn_fail(PCNN_ERR_ARG, "%s: the last stage models %s, not x",
@@ -57,7 +58,8 @@ pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n)
                           fn);
         if (s == PCNN_OK && i > 0) {
             const pcnn_model_config *p = pcnn_model_get_config(stages[i - 1]);
-            if (c->cond_channels != p->channels ||
+            const int f = p->height > c->height ? p->height / c->height : 1;
+            if (c->cond_channels != p->channels * f * f ||
                 !same_view(&c->cond_view, &p->view))
                 s = pcnn_fail(PCNN_ERR_ARG,
                               "%s: stage %d is conditioned on %s (%d "
@@ -121,7 +123,7 @@ int pcnn_chain_stage_tightens(const pcnn_chain *ch, int i)
         return 0;
     const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
     return c->head == PCNN_HEAD_DMOL && !c->view.gray4 &&
-           !c->cond_view.gray4 &&
+           !c->cond_view.gray4 && !c->view.lab && !c->cond_view.lab &&
            c->cond_view.halvings == c->view.halvings + 1;
 }
 

@@ -16,10 +16,12 @@ static pcnn_status check_view(const char *fn, const pcnn_view *v)
     if (!v)
         return pcnn_fail(PCNN_ERR_ARG, "%s: view is NULL", fn);
     if (v->halvings < 0 || v->halvings > MAX_HALVINGS ||
-        (v->gray4 != 0 && v->gray4 != 1))
+        (v->gray4 != 0 && v->gray4 != 1) || v->lab < 0 ||
+        v->lab > PCNN_LAB_AB || (v->gray4 && v->lab))
         return pcnn_fail(PCNN_ERR_ARG,
-                         "%s: view (halvings %d, gray4 %d) out of range",
-                         fn, v->halvings, v->gray4);
+                         "%s: view (halvings %d, gray4 %d, lab %d) out of "
+                         "range",
+                         fn, v->halvings, v->gray4, v->lab);
     return PCNN_OK;
 }
 
@@ -36,7 +38,10 @@ pcnn_status pcnn_view_shape(const pcnn_view *v, int64_t c, int64_t h,
                          "times",
                          fn, (long long)c, (long long)h, (long long)w,
                          v->halvings);
-    *vc = v->gray4 ? 1 : c;
+    if (v->lab && c != 3)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: a Lab view of %lld-channel "
+                         "images (RGB only)", fn, (long long)c);
+    *vc = v->gray4 || v->lab == PCNN_LAB_L ? 1 : v->lab ? 2 : c;
     *vh = h / u, *vw = w / u;
     *levels = v->gray4 ? 16 : 256;
     return PCNN_OK;
@@ -44,19 +49,26 @@ pcnn_status pcnn_view_shape(const pcnn_view *v, int64_t c, int64_t h,
 
 const char *pcnn_view_str(const pcnn_view *v, char *buf, size_t n)
 {
-    /* gray4( half( ... half( x ) ... ) ): at most 6 halvings, 49 bytes */
+    /* gray4( half( ... half( x ) ... ) ) or half( ... ab( x ) ... ): at
+     * most 6 halvings, 49 bytes */
     char tmp[64];
     size_t k = 0;
     const int h = v && v->halvings > 0 && v->halvings <= MAX_HALVINGS
                       ? v->halvings
                       : 0;
     const int g = v && v->gray4;
+    const int lab = v && (v->lab == PCNN_LAB_L || v->lab == PCNN_LAB_AB)
+                        ? v->lab
+                        : 0;
     if (g)
         memcpy(tmp + k, "gray4(", 6), k += 6;
     for (int i = 0; i < h; i++)
         memcpy(tmp + k, "half(", 5), k += 5;
+    if (lab)
+        memcpy(tmp + k, lab == PCNN_LAB_L ? "L(" : "ab(", 2 + (lab > 1)),
+            k += 2 + (lab > 1);
     tmp[k++] = 'x';
-    for (int i = 0; i < h + g; i++)
+    for (int i = 0; i < h + g + (lab > 0); i++)
         tmp[k++] = ')';
     tmp[k] = 0;
     if (n > 0) {
@@ -93,13 +105,27 @@ pcnn_status pcnn_view_apply(const pcnn_view *v, pcnn_image x, uint8_t *out)
     const int64_t plane = x.h * x.w;
     uint8_t *a = malloc((size_t)plane), *b = malloc((size_t)plane);
     uint8_t *img = malloc((size_t)(x.c * vh * vw));
-    if (!a || !b || !img) {
-        free(a), free(b), free(img);
+    uint8_t *lab = v->lab ? malloc((size_t)(3 * plane)) : NULL;
+    if (!a || !b || !img || (v->lab && !lab)) {
+        free(a), free(b), free(img), free(lab);
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     }
+    /* Lab views: the planes of Lab8(x) they keep, then the halvings */
+    const int64_t c0 = v->lab == PCNN_LAB_AB ? 1 : 0;
+    const int64_t nc = v->lab ? vc : x.c;
     for (int64_t n = 0; n < x.n; n++) {
-        for (int64_t c = 0; c < x.c; c++) {
-            memcpy(a, x.data + (n * x.c + c) * plane, (size_t)plane);
+        const uint8_t *src = x.data + n * x.c * plane;
+        if (v->lab) {
+            pcnn_status s = pcnn_rgb_to_lab8(
+                pcnn_img((uint8_t *)src, 1, 3, x.h, x.w), lab);
+            if (s != PCNN_OK) {
+                free(a), free(b), free(img), free(lab);
+                return s;
+            }
+            src = lab + c0 * plane;
+        }
+        for (int64_t c = 0; c < nc; c++) {
+            memcpy(a, src + c * plane, (size_t)plane);
             int64_t h = x.h, w = x.w;
             for (int k = 0; k < v->halvings; k++, h /= 2, w /= 2) {
                 half_plane(b, a, h, w);
@@ -110,7 +136,7 @@ pcnn_status pcnn_view_apply(const pcnn_view *v, pcnn_image x, uint8_t *out)
         }
         uint8_t *dst = out + n * vc * vh * vw;
         const int64_t m = vh * vw;
-        if (!v->gray4) {
+        if (!v->gray4) { /* nc = vc */
             memcpy(dst, img, (size_t)(vc * m));
         } else if (x.c == 3) {
             for (int64_t k = 0; k < m; k++)
@@ -122,7 +148,7 @@ pcnn_status pcnn_view_apply(const pcnn_view *v, pcnn_image x, uint8_t *out)
                 dst[k] = (uint8_t)(img[k] / 16);
         }
     }
-    free(a), free(b), free(img);
+    free(a), free(b), free(img), free(lab);
     return PCNN_OK;
 }
 
@@ -175,14 +201,43 @@ pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond, int64_t h,
 {
     static const char fn[] = "pcnn_cond_map";
     PCNN_TRY(pcnn_check_tensor(fn, "map", map, 4));
-    if (!cond || h < 1 || w < 1 || map.dim[2] % h || map.dim[3] % w ||
-        levels < 2 || levels > 256)
+    const int64_t H = map.dim[2], W = map.dim[3];
+    if (cond && h > H && w > W && h % H == 0 && w % W == 0 &&
+        h / H == w / W && levels >= 2 && levels <= 256) {
+        /* larger than the map: space to depth, f x f blocks into
+         * channels (c f + dy) f + dx */
+        const int64_t f = h / H, B = map.dim[0], Cm = map.dim[1];
+        if (Cm % (f * f))
+            return pcnn_fail(PCNN_ERR_SHAPE,
+                             "%s: %lld map channels for %lldx%lld blocks",
+                             fn, (long long)Cm, (long long)f, (long long)f);
+        const int64_t Cc = Cm / (f * f);
+        const float scale = 2.0f / (float)(levels - 1);
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t c = 0; c < Cc; c++)
+                for (int64_t dy = 0; dy < f; dy++)
+                    for (int64_t dx = 0; dx < f; dx++) {
+                        float *o =
+                            map.data +
+                            ((b * Cm + (c * f + dy) * f + dx) * H) * W;
+                        const uint8_t *p = cond + (b * Cc + c) * h * w;
+                        for (int64_t i = 0; i < H; i++)
+                            for (int64_t j = 0; j < W; j++)
+                                o[i * W + j] =
+                                    (float)p[(i * f + dy) * w + j * f + dx] *
+                                        scale -
+                                    1.0f;
+                    }
+        return PCNN_OK;
+    }
+    if (!cond || h < 1 || w < 1 || H % h || W % w || levels < 2 ||
+        levels > 256)
         return pcnn_fail(PCNN_ERR_ARG,
                          "%s: condition images %lldx%lld (%d levels) do not "
                          "tile a %lldx%lld map",
                          fn, (long long)h, (long long)w, levels,
-                         (long long)map.dim[2], (long long)map.dim[3]);
-    const int64_t H = map.dim[2], W = map.dim[3], fy = H / h, fx = W / w;
+                         (long long)H, (long long)W);
+    const int64_t fy = H / h, fx = W / w;
     const float scale = 2.0f / (float)(levels - 1);
     for (int64_t p = 0; p < map.dim[0] * map.dim[1]; p++)
         for (int64_t i = 0; i < H; i++)

@@ -121,19 +121,19 @@ static pcnn_status list_images(const char *dir, path_list *l)
     return PCNN_OK;
 }
 
-/* dst (channels, side, side) = the centered square of the decoded image
- * img (h, w, comp) interleaved, converted to `channels`. */
-static void crop_convert(uint8_t *dst, int channels, const uint8_t *img,
-                         int64_t h, int64_t w, int comp, int64_t side)
+/* dst (channels, rh, rw) = the rectangle at (y0, x0) of the decoded
+ * image img (h, w, comp) interleaved, converted to `channels`. */
+static void convert_rect(uint8_t *dst, int channels, const uint8_t *img,
+                         int64_t w, int comp, int64_t y0, int64_t x0,
+                         int64_t rh, int64_t rw)
 {
-    const int64_t y0 = (h - side) / 2, x0 = (w - side) / 2;
-    const size_t plane = (size_t)side * (size_t)side;
-    for (int64_t y = 0; y < side; y++)
-        for (int64_t x = 0; x < side; x++) {
+    const size_t plane = (size_t)rh * (size_t)rw;
+    for (int64_t y = 0; y < rh; y++)
+        for (int64_t x = 0; x < rw; x++) {
             const uint8_t *p =
                 img + ((size_t)(y0 + y) * (size_t)w + (size_t)(x0 + x)) *
                           (size_t)comp;
-            const size_t at = (size_t)y * (size_t)side + (size_t)x;
+            const size_t at = (size_t)y * (size_t)rw + (size_t)x;
             if (comp >= 3 && channels == 1) {
                 dst[at] = (uint8_t)((299u * p[0] + 587u * p[1] +
                                      114u * p[2] + 500u) / 1000u);
@@ -193,9 +193,10 @@ static void area_resize(uint8_t *dst, int64_t size, const uint8_t *src,
     }
 }
 
-/* Decodes the file at path into dst (channels, size, size). */
-static pcnn_status load_one(const char *path, int channels, int64_t size,
-                            uint8_t *dst)
+/* Decodes the file at path: *img (h, w, comp) interleaved, for
+ * stbi_image_free. */
+static pcnn_status decode(const char *path, uint8_t **out, int *pw, int *ph,
+                          int *pcomp)
 {
     uint8_t *file;
     size_t len;
@@ -218,6 +219,17 @@ static pcnn_status load_one(const char *path, int channels, int64_t size,
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: decoded to %d x %d x %d",
                          path, w, h, comp);
     }
+    *out = img, *pw = w, *ph = h, *pcomp = comp;
+    return PCNN_OK;
+}
+
+/* Decodes the file at path into dst (channels, size, size). */
+static pcnn_status load_one(const char *path, int channels, int64_t size,
+                            uint8_t *dst)
+{
+    uint8_t *img;
+    int w, h, comp;
+    PCNN_TRY(decode(path, &img, &w, &h, &comp));
     const int64_t side = w < h ? w : h;
     int of = 0;
     const size_t plane = pcnn_mul_size((size_t)side, (size_t)side, &of);
@@ -232,7 +244,8 @@ static pcnn_status load_one(const char *path, int channels, int64_t size,
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: cannot allocate for a %d x "
                          "%d image", path, w, h);
     }
-    crop_convert(square, channels, img, h, w, comp, side);
+    convert_rect(square, channels, img, w, comp, (h - side) / 2,
+                 (w - side) / 2, side, side);
     stbi_image_free(img);
     for (int ch = 0; ch < channels; ch++)
         area_resize(dst + (size_t)ch * (size_t)size * (size_t)size, size,
@@ -379,5 +392,70 @@ pcnn_status pcnn_dataset_crops(const pcnn_dataset *d, int size, int k,
     if (out == d)
         pcnn_dataset_free(out);
     *out = r;
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_image_load(const char *path, int channels, pcnn_dataset *out)
+{
+    static const char fn[] = "pcnn_image_load";
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: out is NULL", fn);
+    memset(out, 0, sizeof *out);
+    if (!path || (channels != 1 && channels != 3))
+        return pcnn_fail(PCNN_ERR_ARG, "%s: no path or channels %d (1 or 3)",
+                         fn, channels);
+    uint8_t *img;
+    int w, h, comp;
+    PCNN_TRY(decode(path, &img, &w, &h, &comp));
+    pcnn_status s = pcnn_data_alloc(out, 1, channels, h, w, 0);
+    if (s == PCNN_OK)
+        convert_rect(out->images, channels, img, w, comp, 0, 0, h, w);
+    stbi_image_free(img);
+    return s;
+}
+
+/* One axis of an area resize: output k of n covers [k*m, (k+1)*m) in
+ * units of 1/(m*n) of the axis, source t of m covers [t*n, (t+1)*n). */
+static uint64_t cover(int64_t k, int64_t t, int64_t m, int64_t n)
+{
+    const int64_t lo = k * m > t * n ? k * m : t * n;
+    const int64_t hi = (k + 1) * m < (t + 1) * n ? (k + 1) * m : (t + 1) * n;
+    return hi > lo ? (uint64_t)(hi - lo) : 0;
+}
+
+pcnn_status pcnn_resize_area(const uint8_t *src, int64_t h, int64_t w,
+                             uint8_t *dst, int64_t H, int64_t W)
+{
+    static const char fn[] = "pcnn_resize_area";
+    if (!src || !dst || h < 1 || w < 1 || H < 1 || W < 1 ||
+        h > FOLDER_MAX_SIZE || w > FOLDER_MAX_SIZE || H > FOLDER_MAX_SIZE ||
+        W > FOLDER_MAX_SIZE)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: %lldx%lld -> %lldx%lld", fn,
+                         (long long)h, (long long)w, (long long)H,
+                         (long long)W);
+    uint64_t *tmp = malloc((size_t)(h * W) * sizeof *tmp);
+    if (!tmp)
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+    /* rows: tmp[y][j] = sum_x cover(j, x) src[y][x], weight w per output */
+    for (int64_t j = 0; j < W; j++) {
+        const int64_t x0 = j * w / W, x1 = ((j + 1) * w - 1) / W;
+        for (int64_t y = 0; y < h; y++) {
+            uint64_t acc = 0;
+            for (int64_t x = x0; x <= x1 && x < w; x++)
+                acc += cover(j, x, w, W) * src[y * w + x];
+            tmp[y * W + j] = acc;
+        }
+    }
+    const uint64_t total = (uint64_t)h * (uint64_t)w;
+    for (int64_t i = 0; i < H; i++) {
+        const int64_t y0 = i * h / H, y1 = ((i + 1) * h - 1) / H;
+        for (int64_t j = 0; j < W; j++) {
+            uint64_t acc = 0;
+            for (int64_t y = y0; y <= y1 && y < h; y++)
+                acc += cover(i, y, h, H) * tmp[y * W + j];
+            dst[i * W + j] = (uint8_t)((acc + total / 2) / total);
+        }
+    }
+    free(tmp);
     return PCNN_OK;
 }

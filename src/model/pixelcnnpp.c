@@ -329,9 +329,9 @@ pcnn_model_config pcnn_model_config_default(void)
 
 static pcnn_status check_config(const pcnn_model_config *c)
 {
-    if (c->channels != 1 && c->channels != 3)
-        return pcnn_fail(PCNN_ERR_ARG, "model: channels %d must be 1 or 3",
-                         c->channels);
+    if (c->channels < 1 || c->channels > 3)
+        return pcnn_fail(PCNN_ERR_ARG, "model: channels %d must be 1, 2 "
+                         "(Lab chroma) or 3", c->channels);
     if (c->nr_resolutions < 1 || c->nr_resolutions > 8)
         return pcnn_fail(PCNN_ERR_ARG,
                          "model: nr_resolutions %d not in 1..8",

@@ -144,6 +144,9 @@ static pcnn_status put_config(pcnn_st_writer *w, const pcnn_model_config *c,
     PCNN_TRY(meta_put(w, pk(kb, pre, "cond_dilate"), "%d", c->cond_dilate));
     PCNN_TRY(meta_put(w, pk(kb, pre, "view_halvings"), "%d", c->view.halvings));
     PCNN_TRY(meta_put(w, pk(kb, pre, "view_gray4"), "%d", c->view.gray4));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "view_lab"), "%d", c->view.lab));
+    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_view_lab"), "%d",
+                      c->cond_view.lab));
     PCNN_TRY(meta_put(w, pk(kb, pre, "cond_view_halvings"), "%d",
                       c->cond_view.halvings));
     return meta_put(w, pk(kb, pre, "cond_view_gray4"), "%d",
@@ -198,6 +201,9 @@ static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c,
                           &c->cond_dilate));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_halvings"), 0, 6, 0, &c->view.halvings));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_gray4"), 0, 1, 0, &c->view.gray4));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_lab"), 0, 2, 0, &c->view.lab));
+    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_view_lab"), 0, 2, 0,
+                          &c->cond_view.lab));
     PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_view_halvings"), 0, 6, 0,
                           &c->cond_view.halvings));
     return meta_int_opt(f, pk(kb, pre, "cond_view_gray4"), 0, 1, 0, &c->cond_view.gray4);

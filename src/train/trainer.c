@@ -265,10 +265,22 @@ pcnn_status pcnn_check_stage_data(const char *fn, const pcnn_model *m,
                                   const pcnn_dataset *d)
 {
     const pcnn_model_config *c = pcnn_model_get_config(m);
-    if (c->cond_channels > 0 &&
-        (!d->cond || d->cond_c != c->cond_channels || d->cond_h < 1 ||
-         d->cond_w < 1 || c->height % d->cond_h || c->width % d->cond_w ||
-         d->cond_levels < 2 || d->cond_levels > 256))
+    /* condition images at most the model's size, or f times larger
+     * (space to depth: f^2 map channels per image channel) */
+    int fits = 0;
+    if (d->cond && d->cond_h >= 1 && d->cond_w >= 1 &&
+        d->cond_levels >= 2 && d->cond_levels <= 256) {
+        if (d->cond_h <= c->height)
+            fits = d->cond_c == c->cond_channels &&
+                   c->height % d->cond_h == 0 && c->width % d->cond_w == 0;
+        else
+            fits = d->cond_h % c->height == 0 &&
+                   d->cond_w == d->cond_h / c->height * c->width &&
+                   d->cond_c * (d->cond_h / c->height) *
+                           (d->cond_h / c->height) ==
+                       c->cond_channels;
+    }
+    if (c->cond_channels > 0 && !fits)
         return pcnn_fail(PCNN_ERR_ARG,
                          "%s: the model reads a condition map of %d "
                          "channels at %dx%d; the data have %s",
