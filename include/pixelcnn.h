@@ -316,6 +316,15 @@ pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
                           pcnn_tensor probs, pcnn_tensor l, pcnn_image x,
                           int c);
 
+/* Draws channel c of x (B, C, H, W) at every pixel from its conditional
+ * given channels 0..c-1 of x (as pcnn_head_pmf) restricted to the values
+ * [lo, hi] (each (B, H, W), lo <= hi) and renormalized; exact (rejection
+ * from the mixture for wide intervals, the inverse CDF of the interval's
+ * bin masses for narrow ones). Logistic mixture head only. */
+pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
+                                   pcnn_image x, pcnn_tensor l, int c,
+                                   const uint8_t *lo, const uint8_t *hi,
+                                   uint64_t seed);
 /* out (B, C, H, W): log P(lo <= x_c <= hi | x_0..x_{c-1}) at every pixel
  * and channel, the conditional of pcnn_head_pmf summed over [lo, hi]
  * (each lo <= x <= hi, else PCNN_ERR_VALUE). Logistic mixture head only.
@@ -478,6 +487,13 @@ typedef struct {
     /* optional: called after each row with (rows done, rows) */
     void (*progress)(void *arg, int64_t done, int64_t total);
     void *progress_arg;
+    /* optional (B, C, H/2, W/2): the half view the images must have. Each
+     * subpixel is drawn from its conditional renormalized over the values
+     * that its parent and the children of its 2x2 block drawn before it
+     * allow (pcnn_half_bounds), so half(x) = parent exactly: a pyramid
+     * stage's tightened distribution. Not with log_scale_offset or a
+     * temperature other than 1. */
+    const uint8_t *parent;
 } pcnn_model_sample_opts;
 
 /* Defaults: seed 0, offset 0, temperature 1, nothing else. */
@@ -754,7 +770,10 @@ pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
                              uint8_t *hi);
 /* Samples B images stage by stage, each with the cached sampler (opts:
  * seed, sharpness, labels; stage i uses seed hash(seed, i)). out[i]
- * receives stage i's images (B, c_i, h_i, w_i). */
+ * receives stage i's images (B, c_i, h_i, w_i). A stage that is tightened
+ * (pcnn_chain_stage_tightens) draws from its tightened distribution
+ * (opts parent): its images halve exactly to the previous stage's,
+ * unless a log-scale offset or temperature is set. */
 pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
                               const pcnn_model_sample_opts *opts,
                               uint8_t **out);

@@ -442,3 +442,66 @@ TEST(view_lab_and_space_to_depth)
           "3 map channels for 2x2 blocks accepted");
     free(x), free(lab), free(l), free(ab), free(map);
 }
+
+/* Sampling a pyramid chain: the top stage's images halve exactly to the
+ * base stage's (drawn from the tightened distribution); the cached and
+ * naive samplers agree with a parent; super-resolution from given small
+ * images keeps them; bad combinations are refused. */
+TEST(chain_pyramid_samples_are_consistent)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_dataset x = {0}, s0 = {0}, s1 = {0};
+    x.n = 8, x.c = 3, x.h = x.w = 8;
+    x.images = smooth_images(x.n, 3, 8);
+    const pcnn_view half = {1, 0, 0}, id = {0, 0, 0};
+    pcnn_model_config c0 = stage_config(3, &half, NULL);
+    c0.height = c0.width = 4;
+    pcnn_model_config c1 = stage_config(3, &id, &half);
+    pcnn_model *st[2] = {train_stage(ctx, &x, &c0, &s0),
+                         train_stage(ctx, &x, &c1, &s1)};
+    REQUIRE(st[0] && st[1], "stages: %s", pcnn_last_error());
+    pcnn_chain *ch;
+    REQUIRE_OK(pcnn_chain_create(&ch, st, 2));
+    const int64_t B = 3;
+    uint8_t *out[2] = {xcalloc((size_t)(B * 3 * 16), 1),
+                       xcalloc((size_t)(B * 3 * 64), 1)};
+    uint8_t *h = xcalloc((size_t)(B * 3 * 16), 1);
+    pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
+    o.seed = 5;
+    REQUIRE_OK(pcnn_chain_sample(ctx, ch, B, &o, out));
+    REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(out[1], B, 3, 8, 8), h));
+    CHECK(!memcmp(h, out[0], (size_t)(B * 3 * 16)),
+          "the 8x8 samples do not halve to the 4x4 ones");
+    /* super-resolution of the data's own half views */
+    REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(x.images, B, 3, 8, 8),
+                               out[0]));
+    REQUIRE_OK(pcnn_chain_sample_from(ctx, ch, B, 1, &o, out));
+    REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(out[1], B, 3, 8, 8), h));
+    CHECK(!memcmp(h, out[0], (size_t)(B * 3 * 16)),
+          "upscaled images do not halve to their inputs");
+    int differ = 0;
+    for (int64_t k = 0; k < B * 3 * 64; k++)
+        differ += out[1][k] != x.images[k];
+    CHECK(differ > 0, "upscaling returned the originals");
+    /* stage 1 alone, cached and naive, with the parent */
+    float *map = xcalloc((size_t)(B * 3 * 64), sizeof *map);
+    uint8_t *a = xcalloc((size_t)(B * 3 * 64), 1), *b = xcalloc((size_t)(B * 3 * 64), 1);
+    o.cond = pcnn_t4(map, B, 3, 8, 8);
+    REQUIRE_OK(pcnn_cond_map(o.cond, out[0], 4, 4, 256));
+    o.parent = out[0];
+    REQUIRE_OK(pcnn_model_sample(ctx, st[1], pcnn_img(a, B, 3, 8, 8), &o));
+    o.naive = 1;
+    REQUIRE_OK(pcnn_model_sample(ctx, st[1], pcnn_img(b, B, 3, 8, 8), &o));
+    CHECK(!memcmp(a, b, (size_t)(B * 3 * 64)),
+          "cached and naive differ with a parent");
+    o.naive = 0;
+    o.log_scale_offset = -0.5f;
+    CHECK(pcnn_model_sample(ctx, st[1], pcnn_img(a, B, 3, 8, 8), &o) ==
+              PCNN_ERR_ARG,
+          "a parent with a log-scale offset accepted");
+    pcnn_chain_free(ch);
+    free(out[0]), free(out[1]), free(h), free(map), free(a), free(b);
+    pcnn_dataset_free(&x), pcnn_dataset_free(&s0), pcnn_dataset_free(&s1);
+    pcnn_ctx_free(ctx);
+}

@@ -13,6 +13,7 @@
 #include "../src/core/rng.h"
 
 #include <math.h>
+#include <string.h>
 
 /* The draws of the spec at pixel p, straight from pixelcnn.h's contract:
  * component by inversion of softmax(logits) with u(seed, p(C+1)), then
@@ -281,5 +282,58 @@ TEST(heads_cat_sample_temperature)
     }
     CHECK(entropy[1] < entropy[0] - 0.1, "entropy %.4f at T=0.5, %.4f at T=1",
           entropy[1], entropy[0]);
+    tmp_free();
+}
+
+/* Drawing x_1 given x_0 = 90 within [lo, hi]: a wide interval (rejection)
+ * and a narrow one (inverse CDF over its bins) against the pmf restricted
+ * to the interval and renormalized, over 100000 pixels each; x_0 is left
+ * alone and nothing falls outside. */
+TEST(heads_dmol_sample_range_matches_restricted_pmf)
+{
+    enum { C = 2, M = 3, P = 18, N = 100000 };
+    const double one[P] = {0.3,  -0.2, 0.1,  -0.3, 0.25, -0.97,
+                           0.1,  -0.4, 0.9,  -2.5, -3.0, -2.0,
+                           -2.2, -2.8, -3.5, 0.8,  -1.2, 0.3};
+    const pcnn_head h = pcnn_head_dmol(C, M);
+    float *l = tmp((size_t)P * N, sizeof *l);
+    uint8_t *x = tmp((size_t)C * N, 1), *lo = tmp(N, 1), *hi = tmp(N, 1);
+    replicate_f32(l, one, 1, P, N);
+    float *pf = tmp(256, sizeof *pf), *l1 = tmp(P, sizeof *l1);
+    double *pr = tmp(256, sizeof *pr);
+    replicate_f32(l1, one, 1, P, 1); /* one pixel's parameters */
+    int *cnt = tmp(256, sizeof *cnt);
+    const int ranges[2][2] = {{60, 230}, {150, 153}};
+    for (int r = 0; r < 2; r++) {
+        for (int64_t i = 0; i < N; i++)
+            x[i] = 90, x[N + i] = 0, lo[i] = (uint8_t)ranges[r][0],
+            hi[i] = (uint8_t)ranges[r][1];
+        REQUIRE_OK(pcnn_head_sample_range(ctx(), &h,
+                                          pcnn_img(x, 1, C, 1, N),
+                                          pcnn_t4(l, 1, P, 1, N), 1, lo, hi,
+                                          77 + (uint64_t)r));
+        REQUIRE_OK(pcnn_head_pmf(ctx(), &h, pcnn_t4(pf, 1, 256, 1, 1),
+                                 pcnn_t4(l1, 1, P, 1, 1),
+                                 pcnn_img(x, 1, C, 1, 1), 1));
+        double mass = 0;
+        for (int v = ranges[r][0]; v <= ranges[r][1]; v++)
+            mass += pf[v];
+        int outside = 0, moved = 0;
+        memset(cnt, 0, 256 * sizeof *cnt);
+        for (int64_t i = 0; i < N; i++) {
+            cnt[x[N + i]]++;
+            outside += x[N + i] < ranges[r][0] || x[N + i] > ranges[r][1];
+            moved += x[i] != 90;
+        }
+        for (int v = 0; v < 256; v++)
+            pr[v] = v >= ranges[r][0] && v <= ranges[r][1] ? pf[v] / mass : 0;
+        int dof;
+        double chi = chi_square(cnt, pr, 256, N, &dof);
+        CHECK(outside == 0 && moved == 0, "range %d: %d outside, %d x_0 "
+              "changed", r, outside, moved);
+        CHECK(dof >= 3 && CHI_OK(chi, dof),
+              "range [%d, %d] (mass %.3g): chi-square %.1f, dof %d",
+              ranges[r][0], ranges[r][1], mass, chi, dof);
+    }
     tmp_free();
 }

@@ -55,8 +55,10 @@ static int pyramid_stages(int size, int R, int F, int M, pcnn_model **st)
     return n;
 }
 
-/* Samples B images from the chain `reps` times; per stage and total
- * medians in one JSON line. */
+/* Samples B images from the chain `reps` times, each upper stage drawn
+ * consistent with the one below (its tightened distribution, as
+ * pcnn_chain_sample does); per stage and total medians in one JSON
+ * line. */
 static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
                        int reps)
 {
@@ -83,7 +85,10 @@ static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
             double ts = now();
             o.seed = (uint64_t)(r * 16 + i);
             o.cond = pcnn_none();
+            o.parent = NULL;
             if (i > 0) {
+                /* as pcnn_chain_sample: consistent with the stage below */
+                o.parent = img[i - 1];
                 o.cond = pcnn_t4(map[i], B, 3, s, s);
                 if (pcnn_cond_map(o.cond, img[i - 1], s / 2, s / 2, 256))
                     return 1;

@@ -212,3 +212,27 @@ pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
                                     hi.data, &d);
     return PCNN_OK;
 }
+
+pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
+                                   pcnn_image x, pcnn_tensor l, int c,
+                                   const uint8_t *lo, const uint8_t *hi,
+                                   uint64_t seed)
+{
+    static const char fn[] = "pcnn_head_sample_range";
+    pcnn_head_dims d;
+    PCNN_TRY(check_head(fn, ctx, h));
+    if (h->kind != PCNN_HEAD_DMOL)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: only for the logistic mixture "
+                         "head", fn);
+    PCNN_TRY(check_params(fn, h, l, &d));
+    PCNN_TRY(check_image(fn, h, x, l, c, 1));
+    if (c < 0 || c >= h->channels || !lo || !hi)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: channel %d not in [0, %d) or no "
+                         "interval", fn, c, h->channels);
+    for (int64_t p = 0; p < d.B * d.HW; p++)
+        if (lo[p] > hi[p])
+            return pcnn_fail(PCNN_ERR_VALUE, "%s: empty interval [%d, %d] "
+                             "at %lld", fn, lo[p], hi[p], (long long)p);
+    ctx->be->dmol_draw_range(x.data, l.data, &d, c, lo, hi, seed);
+    return PCNN_OK;
+}

@@ -51,7 +51,7 @@ const pcnn_backend pcnn_backend_cpu = {
     K(dropout_forward), K(dropout_backward),
     K(weightnorm_forward), K(weightnorm_backward), K(weightnorm_data_init),
     K(dmol_log_prob), K(dmol_backward), K(dmol_sample), K(dmol_pmf),
-    K(dmol_interval_log_mass),
+    K(dmol_interval_log_mass), K(dmol_draw_range),
     K(cat_log_prob), K(cat_backward), K(cat_sample), K(cat_pmf),
 };
 #undef K

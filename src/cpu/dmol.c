@@ -504,3 +504,130 @@ void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
         }
     }
 }
+
+/* F(t) and 1 - F(t) of the standard logistic, each to full relative
+ * precision, at the upper edge of value v under (mean, ls); the last
+ * value's edge is +inf. */
+static inline void edge_cdf(int v, double mean, double inv, double *f,
+                            double *tail)
+{
+    if (v >= LEVELS - 1) {
+        *f = 1, *tail = 0;
+        return;
+    }
+    if (v < 0) {
+        *f = 0, *tail = 1;
+        return;
+    }
+    const double t = inv * (upper_edge(v) - mean), e = exp(-fabs(t));
+    *f = t >= 0 ? 1 / (1 + e) : e / (1 + e);
+    *tail = t >= 0 ? e / (1 + e) : 1 / (1 + e);
+}
+
+/* Channel c at one pixel (see dmol_draw_range). */
+static int draw_range_one(const REAL *l0, int64_t HW, int M, int C, int c,
+                          const int *xv, const double *xs, int a, int z,
+                          uint64_t seed, uint64_t base)
+{
+    double w[1024], mean[1024], ls[1024]; /* M <= 1024 */
+    double m = -INFINITY, total = 0;
+    for (int k = 0; k < M; k++) {
+        w[k] = component_log_weight(l0, HW, M, C, k, c, xv, xs);
+        m = w[k] > m ? w[k] : m;
+        channel_logistic(l0, HW, M, C, k, c, xs, 0, &mean[k], &ls[k]);
+    }
+    for (int k = 0; k < M; k++)
+        total += w[k] = exp(w[k] - m);
+    for (int t = 0; z - a >= 16 && t < 16; t++) {
+        const double target =
+            pcnn_u01_open(seed, base + 2 * (uint64_t)t) * total;
+        double cum = 0;
+        int k = M - 1;
+        for (int q = 0; q < M; q++) {
+            cum += w[q];
+            if (target < cum) {
+                k = q;
+                break;
+            }
+        }
+        const double u = pcnn_u01_open(seed, base + 2 * (uint64_t)t + 1);
+        const double cont = mean[k] + exp(ls[k]) * (log(u) - log1p(-u));
+        const double r = floor((cont + 1) * 127.5 + 0.5);
+        const int y = !(r > 0) ? 0 : r > LEVELS - 1 ? LEVELS - 1 : (int)r;
+        if (y >= a && y <= z)
+            return y;
+    }
+    /* bin masses of [a, z] from the CDF at its edges, each bin the
+     * difference of lower tails below the mean and of upper tails above */
+    double mass[LEVELS], sum = 0;
+    for (int y = a; y <= z; y++)
+        mass[y] = 0;
+    for (int k = 0; k < M; k++) {
+        if (!(w[k] > 0))
+            continue;
+        const double inv = exp(-ls[k]);
+        double f0, t0;
+        edge_cdf(a - 1, mean[k], inv, &f0, &t0);
+        for (int y = a; y <= z; y++) {
+            double f1, t1;
+            edge_cdf(y, mean[k], inv, &f1, &t1);
+            mass[y] += w[k] * (t1 < f1 ? t0 - t1 : f1 - f0);
+            f0 = f1, t0 = t1;
+        }
+    }
+    for (int y = a; y <= z; y++)
+        sum += mass[y];
+    const double u = pcnn_u01(seed, base + 31);
+    if (!(sum > 0)) { /* underflow: uniform */
+        const int v = a + (int)(u * (z - a + 1));
+        return v > z ? z : v;
+    }
+    double cum = 0, target = u * sum;
+    int v = a;
+    for (; v < z; v++) {
+        cum += mass[v];
+        if (target < cum)
+            break;
+    }
+    return v;
+}
+
+/* Channel c of x (B, C, HW) drawn from its conditional given channels
+ * 0..c-1 of x (the mixture with weights pi_k prod_{j<c} P_k(x_j)) and
+ * restricted to [lo, hi] (B, HW), renormalized. A wide interval is drawn
+ * by rejection: a component from the weights, a logistic draw by
+ * inversion, kept when inside (up to 16 tries, random numbers u(seed,
+ * 32 p + 2 t), u(seed, 32 p + 2 t + 1)); a narrow one, or when every try
+ * fell outside, by the inverse CDF over the interval's exact bin masses
+ * (u(seed, 32 p + 31)), uniformly if they underflow. Few pixels (the
+ * sampler: one per image) run on this thread, without a parallel
+ * region. */
+void KFN(dmol_draw_range)(uint8_t *x, const REAL *l, const pcnn_head_dims *d,
+                          int c, const uint8_t *lo, const uint8_t *hi,
+                          uint64_t seed)
+{
+    const int64_t HW = d->HW, n = d->B * HW;
+    const int C = d->C, M = d->M, P = M * (1 + 2 * C + C * (C - 1) / 2);
+#define DRAW_ONE(p)                                                           \
+    do {                                                                      \
+        const int64_t b_ = (p) / HW, i_ = (p) % HW;                           \
+        int xv_[3];                                                           \
+        double xs_[3];                                                        \
+        for (int j_ = 0; j_ < c; j_++) {                                      \
+            xv_[j_] = x[(b_ * C + j_) * HW + i_];                             \
+            xs_[j_] = xv_[j_] / 127.5 - 1;                                    \
+        }                                                                     \
+        x[(b_ * C + c) * HW + i_] = (uint8_t)draw_range_one(                  \
+            l + b_ * P * HW + i_, HW, M, C, c, xv_, xs_, lo[p], hi[p], seed,  \
+            (uint64_t)(p) * 32);                                              \
+    } while (0)
+    if (n * M > PAR_MIN) {
+#pragma omp parallel for schedule(static)
+        for (int64_t p = 0; p < n; p++)
+            DRAW_ONE(p);
+    } else {
+        for (int64_t p = 0; p < n; p++)
+            DRAW_ONE(p);
+    }
+#undef DRAW_ONE
+}

@@ -772,6 +772,52 @@ pcnn_model_sample_opts pcnn_model_sample_opts_default(void)
     return o;
 }
 
+/* Draws channel after channel of pixel k of every image from the head's
+ * conditionals restricted to the values its parent allows (opts parent)
+ * into px (B, C); lo, hi: (B) scratch. */
+static pcnn_status draw_consistent(pcnn_ctx *ctx, const pcnn_model *m,
+                                   const pcnn_model_sample_opts *o,
+                                   const float *l, uint8_t *px, uint8_t *lo,
+                                   uint8_t *hi, pcnn_image x, int64_t k)
+{
+    const int64_t B = x.n, C = x.c, H = x.h, W = x.w, HW = H * W;
+    const int64_t i = k / W, j = k % W, w2 = W / 2;
+    const int P = pcnn_head_params(&m->head), L = m->head.levels;
+    const int child = (int)(i % 2 * 2 + j % 2);
+    /* the block's children before this one, in raster order */
+    const int64_t at[3] = {(i - i % 2) * W + (j - j % 2),
+                           (i - i % 2) * W + (j - j % 2) + 1,
+                           (i - i % 2 + 1) * W + (j - j % 2)};
+    pcnn_tensor lt = pcnn_t4((float *)l, B, P, 1, 1);
+    pcnn_image pi = pcnn_img(px, B, C, 1, 1);
+    const uint64_t seed = pcnn_hash64(o->seed ^ 0x706172656e74ULL,
+                                      (uint64_t)k);
+    for (int64_t c = 0; c < C; c++) {
+        for (int64_t b = 0; b < B; b++) {
+            const uint8_t *xb = x.data + (b * C + c) * HW;
+            const int p = o->parent[((b * C + c) * (H / 2) + i / 2) * w2 +
+                                    j / 2];
+            int before = 0;
+            for (int t = 0; t < child; t++)
+                before += xb[at[t]];
+            int a = 4 * p - 2 - before - 255 * (3 - child);
+            int z = 4 * p + 1 - before;
+            a = a < 0 ? 0 : a;
+            z = z > L - 1 ? L - 1 : z;
+            if (a > z)
+                return pcnn_fail(PCNN_ERR_VALUE,
+                                 "sampler: pixel %lld of image %lld cannot "
+                                 "match its parent %d",
+                                 (long long)k, (long long)b, p);
+            lo[b] = (uint8_t)a, hi[b] = (uint8_t)z;
+        }
+        /* image b's numbers come from (seed, b): not the batch size */
+        PCNN_TRY(pcnn_head_sample_range(ctx, &m->head, pi, lt, (int)c, lo,
+                                        hi, pcnn_hash64(seed, (uint64_t)c)));
+    }
+    return PCNN_OK;
+}
+
 /* Draws pixel s of every image from l (B, P) into x, keeping known
  * pixels; records l in opts->params. */
 static pcnn_status draw_pixel(pcnn_ctx *ctx, const pcnn_model *m,
@@ -780,10 +826,19 @@ static pcnn_status draw_pixel(pcnn_ctx *ctx, const pcnn_model *m,
 {
     const int64_t B = x.n, C = x.c, HW = x.h * x.w;
     const int P = pcnn_head_params(&m->head);
-    pcnn_sample_opts so = {pcnn_hash64(o->seed, (uint64_t)s),
-                           o->log_scale_offset, o->temperature};
-    PCNN_TRY(pcnn_head_sample(ctx, &m->head, pcnn_img(px, B, C, 1, 1),
-                              pcnn_t4(l, B, P, 1, 1), &so));
+    if (o->parent) {
+        uint8_t *lo = malloc((size_t)(2 * B));
+        if (!lo)
+            return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
+        pcnn_status st = draw_consistent(ctx, m, o, l, px, lo, lo + B, x, s);
+        free(lo);
+        PCNN_TRY(st);
+    } else {
+        pcnn_sample_opts so = {pcnn_hash64(o->seed, (uint64_t)s),
+                               o->log_scale_offset, o->temperature};
+        PCNN_TRY(pcnn_head_sample(ctx, &m->head, pcnn_img(px, B, C, 1, 1),
+                                  pcnn_t4(l, B, P, 1, 1), &so));
+    }
     for (int64_t b = 0; b < B; b++) {
         if (o->known && o->known[b * HW + s])
             continue;
@@ -947,6 +1002,14 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     const pcnn_model_config *c = &m->cfg;
     const pcnn_batch batch = {x, o->labels, o->cond};
     PCNN_TRY(pcnn_model_check_batch(fn, m, &batch));
+    if (o->parent && (x.h % 2 || x.w % 2 || o->known ||
+                      o->log_scale_offset != 0.0f ||
+                      o->temperature != 1.0f))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: drawing consistent with a parent needs even "
+                         "sizes, and no known pixels, log-scale offset or "
+                         "temperature",
+                         fn);
     const int P = pcnn_head_params(&m->head);
     if (o->params.data) {
         int64_t d[4] = {x.n, P, c->height, c->width};
