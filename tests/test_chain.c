@@ -339,6 +339,28 @@ TEST(head_interval_log_mass_matches_pmf)
     pcnn_ctx_free(ctx);
 }
 
+/* A two-stage pyramid trained a few steps on 8 smooth 8x8 images x:
+ * 4x4 (stage 0), then 8x8 given it with a down-up conditioning network
+ * (stage 1); st receives the stages, s0 and s1 their data sets. */
+static pcnn_chain *pyramid_chain(pcnn_ctx *ctx, pcnn_dataset *x,
+                                 pcnn_dataset *s0, pcnn_dataset *s1,
+                                 pcnn_model **st)
+{
+    x->n = 8, x->c = 3, x->h = x->w = 8;
+    x->images = smooth_images(x->n, 3, 8);
+    const pcnn_view half = {1, 0, 0}, id = {0, 0, 0};
+    pcnn_model_config c0 = stage_config(3, &half, NULL);
+    c0.height = c0.width = 4;
+    pcnn_model_config c1 = stage_config(3, &id, &half);
+    c1.cond_down = 1;
+    st[0] = train_stage(ctx, x, &c0, s0);
+    st[1] = train_stage(ctx, x, &c1, s1);
+    pcnn_chain *ch;
+    if (!st[0] || !st[1] || pcnn_chain_create(&ch, st, 2) != PCNN_OK)
+        return NULL;
+    return ch;
+}
+
 /* A two-stage pyramid (4x4, then 8x8 given it, down-up conditioning):
  * stage 1 is tightened and gains, stage 0 is not, the totals add up. */
 TEST(chain_pyramid_tightened)
@@ -346,18 +368,9 @@ TEST(chain_pyramid_tightened)
     pcnn_ctx *ctx;
     REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
     pcnn_dataset x = {0}, s0 = {0}, s1 = {0};
-    x.n = 8, x.c = 3, x.h = x.w = 8;
-    x.images = smooth_images(x.n, 3, 8);
-    const pcnn_view half = {1, 0, 0}, id = {0, 0, 0};
-    pcnn_model_config c0 = stage_config(3, &half, NULL);
-    c0.height = c0.width = 4;
-    pcnn_model_config c1 = stage_config(3, &id, &half);
-    c1.cond_down = 1;
-    pcnn_model *st[2] = {train_stage(ctx, &x, &c0, &s0),
-                         train_stage(ctx, &x, &c1, &s1)};
-    REQUIRE(st[0] && st[1], "stages: %s", pcnn_last_error());
-    pcnn_chain *ch;
-    REQUIRE_OK(pcnn_chain_create(&ch, st, 2));
+    pcnn_model *st[2];
+    pcnn_chain *ch = pyramid_chain(ctx, &x, &s0, &s1, st);
+    REQUIRE(ch, "pyramid chain: %s", pcnn_last_error());
     CHECK(!pcnn_chain_stage_tightens(ch, 0) &&
               pcnn_chain_stage_tightens(ch, 1),
           "which stages tighten");
@@ -452,17 +465,10 @@ TEST(chain_pyramid_samples_are_consistent)
     pcnn_ctx *ctx;
     REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
     pcnn_dataset x = {0}, s0 = {0}, s1 = {0};
-    x.n = 8, x.c = 3, x.h = x.w = 8;
-    x.images = smooth_images(x.n, 3, 8);
-    const pcnn_view half = {1, 0, 0}, id = {0, 0, 0};
-    pcnn_model_config c0 = stage_config(3, &half, NULL);
-    c0.height = c0.width = 4;
-    pcnn_model_config c1 = stage_config(3, &id, &half);
-    pcnn_model *st[2] = {train_stage(ctx, &x, &c0, &s0),
-                         train_stage(ctx, &x, &c1, &s1)};
-    REQUIRE(st[0] && st[1], "stages: %s", pcnn_last_error());
-    pcnn_chain *ch;
-    REQUIRE_OK(pcnn_chain_create(&ch, st, 2));
+    pcnn_model *st[2];
+    pcnn_chain *ch = pyramid_chain(ctx, &x, &s0, &s1, st);
+    REQUIRE(ch, "pyramid chain: %s", pcnn_last_error());
+    const pcnn_view half = {1, 0, 0};
     const int64_t B = 3;
     uint8_t *out[2] = {xcalloc((size_t)(B * 3 * 16), 1),
                        xcalloc((size_t)(B * 3 * 64), 1)};

@@ -13,19 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Times `reps` training steps and evaluation passes (after one warm-up
  * each) of config (R, F, M) and writes one JSON line to fd. */
 static int bench_one(int R, int F, int M, int reps, int threads, int fd)
@@ -53,32 +40,31 @@ static int bench_one(int R, int F, int M, int reps, int threads, int fd)
     }
     double tt[64], te[64], mean;
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = cli_now();
         if (pcnn_trainer_step(ctx, t, NULL) != PCNN_OK) {
             fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
             return 1;
         }
         if (r >= 0)
-            tt[r] = now() - t0;
+            tt[r] = cli_now() - t0;
     }
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = cli_now();
         if (pcnn_evaluate(ctx, m, &d, B, B, &mean, NULL) != PCNN_OK) {
             fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
             return 1;
         }
         if (r >= 0)
-            te[r] = now() - t0;
+            te[r] = cli_now() - t0;
     }
-    qsort(tt, (size_t)reps, sizeof *tt, cmp);
-    qsort(te, (size_t)reps, sizeof *te, cmp);
+    const double mt = cli_median(tt, reps), me = cli_median(te, reps);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     char line[256];
     int n = snprintf(line, sizeof line,
                      "{\"config\": [%d, %d, %d], \"train_img_s\": %.2f, "
                      "\"eval_img_s\": %.2f, \"peak_rss_mb\": %.0f}\n",
-                     R, F, M, B / tt[reps / 2], B / te[reps / 2],
+                     R, F, M, B / mt, B / me,
                      (double)ru.ru_maxrss / 1024);
     if (write(fd, line, (size_t)n) != n)
         return 1;
@@ -144,29 +130,28 @@ static int bench_sample_one(int R, int F, int M, int reps, int threads,
     pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
     for (int r = 0; r < reps; r++) {
         o.seed = (uint64_t)r;
-        double t0 = now();
+        double t0 = cli_now();
         if (pcnn_model_sample(ctx, m, img, &o) != PCNN_OK) {
             fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
             return 1;
         }
-        ts[r] = now() - t0;
+        ts[r] = cli_now() - t0;
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     const double rss = (double)ru.ru_maxrss / 1024;
     pcnn_batch b = {img, NULL, pcnn_none()};
     for (int r = -1; r < steps; r++) {
-        double t0 = now();
+        double t0 = cli_now();
         if (!l || pcnn_model_forward(ctx, m, &b,
                                      pcnn_t4(l, B, P, 32, 32)) != PCNN_OK) {
             fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
             return 1;
         }
         if (r >= 0)
-            tn[r] = now() - t0;
+            tn[r] = cli_now() - t0;
     }
-    qsort(ts, (size_t)reps, sizeof *ts, cmp);
-    qsort(tn, (size_t)steps, sizeof *tn, cmp);
+    const double ms = cli_median(ts, reps), mn = cli_median(tn, steps);
     char line[320];
     int n = snprintf(line, sizeof line,
                      "{\"config\": [%d, %d, %d], \"sample_cached_s\": "
@@ -174,7 +159,7 @@ static int bench_sample_one(int R, int F, int M, int reps, int threads,
                      "\"sample_naive_s\": %.1f, "
                      "\"naive_extrapolated_from_steps\": %d, "
                      "\"sample_peak_rss_mb\": %.0f}\n",
-                     R, F, M, ts[reps / 2], reps, tn[steps / 2] * 1024, steps,
+                     R, F, M, ms, reps, mn * 1024, steps,
                      rss);
     if (write(fd, line, (size_t)n) != n)
         return 1;

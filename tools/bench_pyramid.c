@@ -13,19 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The stages of an 8 -> size pyramid: stage 0 at 8x8 (two resolutions),
  * each next one 2x larger given the previous (one resolution, a down-up
  * conditioning network of R resnets x F filters). */
@@ -79,10 +66,10 @@ static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
     }
     for (int r = 0; r < reps; r++) {
         pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
-        double t0 = now();
+        double t0 = cli_now();
         for (int i = 0; i < n; i++) {
             const int s = 8 << i;
-            double ts = now();
+            double ts = cli_now();
             o.seed = (uint64_t)(r * 16 + i);
             o.cond = pcnn_none();
             o.parent = NULL;
@@ -98,20 +85,17 @@ static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
                 fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
                 return 1;
             }
-            t[i][r] = now() - ts;
+            t[i][r] = cli_now() - ts;
         }
-        tot[r] = now() - t0;
+        tot[r] = cli_now() - t0;
     }
     printf("{\"pyramid\": \"8->%d\", \"config\": [%d, %d, %d], "
            "\"batch\": %d, \"runs\": %d, \"sample_s\": ",
            size, R, F, M, B, reps);
-    qsort(tot, (size_t)reps, sizeof *tot, cmp);
-    printf("%.3f, \"per_image_s\": %.3f, \"stages_s\": [", tot[reps / 2],
-           tot[reps / 2] / B);
-    for (int i = 0; i < n; i++) {
-        qsort(t[i], (size_t)reps, sizeof *t[i], cmp);
-        printf("%s%.3f", i ? ", " : "", t[i][reps / 2]);
-    }
+    const double mt = cli_median(tot, reps);
+    printf("%.3f, \"per_image_s\": %.3f, \"stages_s\": [", mt, mt / B);
+    for (int i = 0; i < n; i++)
+        printf("%s%.3f", i ? ", " : "", cli_median(t[i], reps));
     size_t params = 0;
     for (int i = 0; i < n; i++) {
         size_t k;
@@ -141,20 +125,20 @@ static int bench_single(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
     for (int r = 0; r < reps; r++) {
         pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
         o.seed = (uint64_t)r;
-        double t0 = now();
+        double t0 = cli_now();
         if (pcnn_model_sample(ctx, m, pcnn_img(x, B, 3, size, size), &o)) {
             fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
             return 1;
         }
-        t[r] = now() - t0;
+        t[r] = cli_now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp);
+    const double mt = cli_median(t, reps);
     size_t params;
     pcnn_model_params(m, &params);
     printf("{\"single\": %d, \"config\": [%d, %d, %d], \"batch\": %d, "
            "\"runs\": %d, \"sample_s\": %.3f, \"per_image_s\": %.3f, "
            "\"parameters\": %zu}\n",
-           size, R, F, M, B, reps, t[reps / 2], t[reps / 2] / B, params);
+           size, R, F, M, B, reps, mt, mt / B, params);
     fflush(stdout);
     pcnn_model_free(m);
     free(x);

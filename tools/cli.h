@@ -58,6 +58,12 @@ int cli_parse_view(const char *flag, const char *spec, pcnn_view *v);
  * prints a one-line message naming the flag and returns non-zero. */
 int cli_int_arg(const char *cmd, int argc, char **argv, int *i, int lo,
                 int hi, int *out);
+/* Seconds on a monotonic clock (cli_util.c). */
+double cli_now(void);
+/* The median of v[0 .. n), n >= 1 (sorts v; the mean of the middle two
+ * for even n). */
+double cli_median(double *v, int n);
+
 /* Prints "pixelcnn CMD: unknown flag F (see pixelcnn CMD --help)"; 2. */
 int cli_bad_flag(const char *cmd, const char *flag);
 

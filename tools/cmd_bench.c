@@ -18,25 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static float *rand_buf(size_t n, unsigned seed)
 {
     float *p = malloc(n * sizeof *p);
@@ -56,14 +37,14 @@ static double sgemm_gflops(int reps)
     float *c = rand_buf((size_t)n * n, 3);
     double t[64];
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = cli_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
                     a, n, b, n, 0.0f, c, n);
         if (r >= 0)
-            t[r] = now() - t0;
+            t[r] = cli_now() - t0;
     }
     free(a), free(b), free(c);
-    return 2.0 * n * n * (double)n / median(t, reps) / 1e9;
+    return 2.0 * n * n * (double)n / cli_median(t, reps) / 1e9;
 }
 
 typedef struct {
@@ -107,17 +88,17 @@ static void bench_conv(pcnn_ctx *ctx, const conv_shape *s, int64_t B,
     tdy.data = dy, tdx.data = dx, tdw.data = dw, tdb.data = db;
     double tf[64], tb_[64];
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = cli_now();
         pcnn_status st =
             s->deconv ? pcnn_deconv2d_forward(ctx, ty, tx, tw, tb, &g)
                       : pcnn_conv2d_forward(ctx, ty, tx, tw, tb, &g);
-        double t1 = now();
+        double t1 = cli_now();
         if (st != PCNN_OK)
             fail("forward");
         st = s->deconv
                  ? pcnn_deconv2d_backward(ctx, tdx, tdw, tdb, tdy, tx, tw, &g)
                  : pcnn_conv2d_backward(ctx, tdx, tdw, tdb, tdy, tx, tw, &g);
-        double t2 = now();
+        double t2 = cli_now();
         if (st != PCNN_OK)
             fail("backward");
         if (r >= 0)
@@ -127,7 +108,7 @@ static void bench_conv(pcnn_ctx *ctx, const conv_shape *s, int64_t B,
      * of the deconv) meets ci*kh*kw (co*kh*kw) weights */
     double fw = s->deconv ? 2.0 * (double)nx * (double)(s->co * s->kh * s->kw)
                           : 2.0 * (double)ny * (double)(s->ci * s->kh * s->kw);
-    double mf = median(tf, reps), mb = median(tb_, reps);
+    double mf = cli_median(tf, reps), mb = cli_median(tb_, reps);
     double gf = fw / mf / 1e9, gb = 2 * fw / mb / 1e9;
     printf("| %-34s | %8.2f | %7.1f | %5.0f%% | %8.2f | %7.1f | %5.0f%% |\n",
            s->name, mf * 1e3, gf, 100 * gf / sgemm, mb * 1e3, gb,

@@ -215,13 +215,6 @@ static void progress(void *arg, int64_t done, int64_t total)
         fputc('\n', stderr);
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Loads the checkpoint and a context; 0, or 1 with a message. */
 static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
                       pcnn_model **m)
@@ -349,7 +342,7 @@ static int sample_chain(const common *c)
     for (int64_t k = 0; !rc && k < n; k++)
         labels[k] = c->cls;
     pcnn_model_sample_opts o = opts_of(c, c->cls >= 0 ? labels : NULL, cmd);
-    double t0 = now();
+    double t0 = cli_now();
     if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
                 pcnn_chain_sample(ctx, ch, n, &o, out) != PCNN_OK)) {
         fprintf(stderr, "pixelcnn sample: %s\n", pcnn_last_error());
@@ -358,7 +351,7 @@ static int sample_chain(const common *c)
     if (!rc) {
         printf("sampled %lld images of %dx%dx%d through %d stages in %.2f s "
                "(%s sampler, %d threads)\n",
-               (long long)n, C, H, W, S, now() - t0,
+               (long long)n, C, H, W, S, cli_now() - t0,
                c->naive ? "naive" : "cached", pcnn_ctx_threads(ctx));
         for (int64_t k = 0; k < n; k++)
             for (int i = 0; i < S; i++) {
@@ -432,7 +425,7 @@ int cmd_sample(int argc, char **argv)
             labels[k] = c.cls;
         pcnn_model_sample_opts o =
             opts_of(&c, cfg->num_classes ? labels : NULL, cmd);
-        double t0 = now();
+        double t0 = cli_now();
         if (!rc && pcnn_model_sample(ctx, m,
                                      pcnn_img(x, n, cfg->channels,
                                               cfg->height, cfg->width),
@@ -444,7 +437,7 @@ int cmd_sample(int argc, char **argv)
             printf("sampled %lld images of %dx%dx%d in %.2f s (%s sampler, "
                    "%d threads)\n",
                    (long long)n, cfg->channels, cfg->height, cfg->width,
-                   now() - t0, c.naive ? "naive" : "cached",
+                   cli_now() - t0, c.naive ? "naive" : "cached",
                    pcnn_ctx_threads(ctx));
             int cols = c.cols;
             while (!cols || (int64_t)cols * cols < n)
@@ -626,7 +619,7 @@ int cmd_complete(int argc, char **argv)
         pcnn_model_sample_opts o =
             opts_of(&c, cfg->num_classes ? labels : NULL, cmd);
         o.known = known;
-        double t0 = now();
+        double t0 = cli_now();
         if (pcnn_model_sample(ctx, m,
                               pcnn_img(x, K * N, cfg->channels, cfg->height,
                                        cfg->width),
@@ -635,7 +628,7 @@ int cmd_complete(int argc, char **argv)
             rc = 1;
         } else {
             printf("completed %lld images x %lld in %.2f s (%s sampler)\n",
-                   (long long)K, (long long)N, now() - t0,
+                   (long long)K, (long long)N, cli_now() - t0,
                    c.naive ? "naive" : "cached");
         }
     }
@@ -783,7 +776,7 @@ int cmd_upscale(int argc, char **argv)
             }
         pcnn_model_sample_opts o =
             opts_of(&c, c.cls >= 0 ? labels : NULL, cmd);
-        double t0 = now();
+        double t0 = cli_now();
         if (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
             pcnn_chain_sample_from(ctx, ch, K * N, from, &o, out) !=
                 PCNN_OK) {
@@ -792,7 +785,7 @@ int cmd_upscale(int argc, char **argv)
         } else {
             printf("sampled stages %d..%d for %lld images x %lld in %.2f s "
                    "(%s sampler)\n",
-                   from, S - 1, (long long)K, (long long)N, now() - t0,
+                   from, S - 1, (long long)K, (long long)N, cli_now() - t0,
                    c.naive ? "naive" : "cached");
         }
     }

@@ -90,13 +90,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 typedef struct {
     const char *data, *out;
     int size, batch, save_every, log_every, threads, resume, no_test;
@@ -241,7 +234,7 @@ static int to_stage(const pcnn_model_config *c, int has_cond,
 static void progress(uint64_t step, long steps, double t0, double budget,
                      const pcnn_step_stats *st, double img_s, int tty)
 {
-    double elapsed = now() - t0, frac = -1;
+    double elapsed = cli_now() - t0, frac = -1;
     if (steps > 0)
         frac = (double)step / (double)steps;
     if (budget > 0) {
@@ -446,7 +439,7 @@ int cmd_train(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     const int tty = isatty(2);
-    const double t0 = now(), budget = a.minutes * 60;
+    const double t0 = cli_now(), budget = a.minutes * 60;
     double tlog = t0;
     uint64_t logged = pcnn_trainer_state(t).step;
     pcnn_train_opts o = pcnn_trainer_opts(t);
@@ -456,7 +449,7 @@ int cmd_train(int argc, char **argv)
         pcnn_train_state ts = pcnn_trainer_state(t);
         if (a.steps > 0 && ts.step >= (uint64_t)a.steps)
             break;
-        if (budget > 0 && now() - t0 >= budget)
+        if (budget > 0 && cli_now() - t0 >= budget)
             break;
         s = pcnn_trainer_step(ctx, t, &st);
         if (s != PCNN_OK) {
@@ -471,7 +464,7 @@ int cmd_train(int argc, char **argv)
         }
         ts = pcnn_trainer_state(t);
         if (ts.step % (uint64_t)a.log_every == 0) {
-            double tn = now();
+            double tn = cli_now();
             double img_s = (double)(ts.step - logged) * o.batch / (tn - tlog);
             fprintf(log,
                     "{\"step\": %llu, \"epoch\": %llu, \"bpd\": %.6f, "
