@@ -293,32 +293,46 @@ static int pick_component(const REAL *l0, int64_t HW, int M, double u)
  * Rounding the continuous draw gives exactly the discretized logistic,
  * edge bins included, as bin v covers cont in [xs_v - 1/255, xs_v + 1/255).
  */
+/* Pixel p of dmol_sample. */
+static void sample_one(uint8_t *x, const REAL *l, const pcnn_head_dims *d,
+                       uint64_t seed, REAL log_scale_offset, int64_t p)
+{
+    const int64_t HW = d->HW;
+    const int C = d->C, M = d->M, P = M * (1 + 2 * C + C * (C - 1) / 2);
+    const int64_t b = p / HW, i = p % HW;
+    const REAL *l0 = l + b * P * HW + i;
+    const uint64_t base = (uint64_t)p * (uint64_t)(C + 1);
+    const int k = pick_component(l0, HW, M, pcnn_u01_open(seed, base));
+    double xs[3];
+    for (int c = 0; c < C; c++) {
+        const double u = pcnn_u01_open(seed, base + 1 + (uint64_t)c);
+        double mean, ls;
+        channel_logistic(l0, HW, M, C, k, c, xs, (double)log_scale_offset,
+                         &mean, &ls);
+        const double cont = mean + exp(ls) * (log(u) - log1p(-u));
+        const double v = floor((cont + 1) * 127.5 + 0.5);
+        /* !(v > 0) also catches a NaN from non-finite parameters */
+        const int xv = !(v > 0)         ? 0
+                       : v > LEVELS - 1 ? LEVELS - 1
+                                        : (int)v;
+        x[(b * C + c) * HW + i] = (uint8_t)xv;
+        xs[c] = xv / 127.5 - 1;
+    }
+}
+
+/* Few pixels (the sampler: one per image) run on this thread without
+ * entering a parallel region at all. */
 void KFN(dmol_sample)(uint8_t *x, const REAL *l, const pcnn_head_dims *d,
                       uint64_t seed, REAL log_scale_offset)
 {
-    const int64_t HW = d->HW, n = d->B * HW;
-    const int C = d->C, M = d->M, P = M * (1 + 2 * C + C * (C - 1) / 2);
-#pragma omp parallel for schedule(static) if (n * M > PAR_MIN)
-    for (int64_t p = 0; p < n; p++) {
-        const int64_t b = p / HW, i = p % HW;
-        const REAL *l0 = l + b * P * HW + i;
-        const uint64_t base = (uint64_t)p * (uint64_t)(C + 1);
-        const int k = pick_component(l0, HW, M, pcnn_u01_open(seed, base));
-        double xs[3];
-        for (int c = 0; c < C; c++) {
-            const double u = pcnn_u01_open(seed, base + 1 + (uint64_t)c);
-            double mean, ls;
-            channel_logistic(l0, HW, M, C, k, c, xs, (double)log_scale_offset,
-                             &mean, &ls);
-            const double cont = mean + exp(ls) * (log(u) - log1p(-u));
-            const double v = floor((cont + 1) * 127.5 + 0.5);
-            /* !(v > 0) also catches a NaN from non-finite parameters */
-            const int xv = !(v > 0)         ? 0
-                           : v > LEVELS - 1 ? LEVELS - 1
-                                            : (int)v;
-            x[(b * C + c) * HW + i] = (uint8_t)xv;
-            xs[c] = xv / 127.5 - 1;
-        }
+    const int64_t n = d->B * d->HW;
+    if (n * d->M > PAR_MIN) {
+#pragma omp parallel for schedule(static)
+        for (int64_t p = 0; p < n; p++)
+            sample_one(x, l, d, seed, log_scale_offset, p);
+    } else {
+        for (int64_t p = 0; p < n; p++)
+            sample_one(x, l, d, seed, log_scale_offset, p);
     }
 }
 
