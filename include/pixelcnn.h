@@ -494,6 +494,9 @@ typedef struct {
      * stage's tightened distribution. Not with log_scale_offset or a
      * temperature other than 1. */
     const uint8_t *parent;
+    /* chains (pcnn_chain_sample): 1 draws each tightened stage
+     * consistent with the stage below (parent above); 0: freely */
+    int consistent;
 } pcnn_model_sample_opts;
 
 /* Defaults: seed 0, offset 0, temperature 1, nothing else. */
@@ -770,10 +773,10 @@ pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
                              uint8_t *hi);
 /* Samples B images stage by stage, each with the cached sampler (opts:
  * seed, sharpness, labels; stage i uses seed hash(seed, i)). out[i]
- * receives stage i's images (B, c_i, h_i, w_i). A stage that is tightened
- * (pcnn_chain_stage_tightens) draws from its tightened distribution
- * (opts parent): its images halve exactly to the previous stage's,
- * unless a log-scale offset or temperature is set. */
+ * receives stage i's images (B, c_i, h_i, w_i). With opts->consistent a
+ * stage that is tightened (pcnn_chain_stage_tightens) draws from its
+ * tightened distribution (opts parent): its images halve exactly to the
+ * previous stage's (not with a log-scale offset or temperature). */
 pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
                               const pcnn_model_sample_opts *opts,
                               uint8_t **out);

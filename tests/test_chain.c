@@ -456,8 +456,9 @@ TEST(view_lab_and_space_to_depth)
     free(x), free(lab), free(l), free(ab), free(map);
 }
 
-/* Sampling a pyramid chain: the top stage's images halve exactly to the
- * base stage's (drawn from the tightened distribution); the cached and
+/* Sampling a pyramid chain consistently: the top stage's images halve
+ * exactly to the base stage's (drawn from the tightened distribution),
+ * and freely they do not; the cached and
  * naive samplers agree with a parent; super-resolution from given small
  * images keeps them; bad combinations are refused. */
 TEST(chain_pyramid_samples_are_consistent)
@@ -475,10 +476,17 @@ TEST(chain_pyramid_samples_are_consistent)
     uint8_t *h = xcalloc((size_t)(B * 3 * 16), 1);
     pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
     o.seed = 5;
+    o.consistent = 1;
     REQUIRE_OK(pcnn_chain_sample(ctx, ch, B, &o, out));
     REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(out[1], B, 3, 8, 8), h));
     CHECK(!memcmp(h, out[0], (size_t)(B * 3 * 16)),
           "the 8x8 samples do not halve to the 4x4 ones");
+    o.consistent = 0;
+    REQUIRE_OK(pcnn_chain_sample(ctx, ch, B, &o, out));
+    REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(out[1], B, 3, 8, 8), h));
+    CHECK(memcmp(h, out[0], (size_t)(B * 3 * 16)),
+          "free draws halve exactly too");
+    o.consistent = 1;
     /* super-resolution of the data's own half views */
     REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(x.images, B, 3, 8, 8),
                                out[0]));

@@ -42,12 +42,12 @@ static int pyramid_stages(int size, int R, int F, int M, pcnn_model **st)
     return n;
 }
 
-/* Samples B images from the chain `reps` times, each upper stage drawn
- * consistent with the one below (its tightened distribution, as
- * pcnn_chain_sample does); per stage and total medians in one JSON
- * line. */
+/* Samples B images from the chain `reps` times, with consistent: each
+ * upper stage drawn consistent with the one below (its tightened
+ * distribution, as pcnn_chain_sample with opts consistent); per stage and
+ * total medians in one JSON line. */
 static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
-                       int reps)
+                       int reps, int consistent)
 {
     pcnn_model *st[PCNN_MAX_STAGES];
     const int n = pyramid_stages(size, R, F, M, st);
@@ -74,8 +74,8 @@ static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
             o.cond = pcnn_none();
             o.parent = NULL;
             if (i > 0) {
-                /* as pcnn_chain_sample: consistent with the stage below */
-                o.parent = img[i - 1];
+                /* as pcnn_chain_sample */
+                o.parent = consistent ? img[i - 1] : NULL;
                 o.cond = pcnn_t4(map[i], B, 3, s, s);
                 if (pcnn_cond_map(o.cond, img[i - 1], s / 2, s / 2, 256))
                     return 1;
@@ -90,8 +90,9 @@ static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
         tot[r] = cli_now() - t0;
     }
     printf("{\"pyramid\": \"8->%d\", \"config\": [%d, %d, %d], "
-           "\"batch\": %d, \"runs\": %d, \"sample_s\": ",
-           size, R, F, M, B, reps);
+           "\"consistent\": %s, \"batch\": %d, \"runs\": %d, "
+           "\"sample_s\": ",
+           size, R, F, M, consistent ? "true" : "false", B, reps);
     const double mt = cli_median(tot, reps);
     printf("%.3f, \"per_image_s\": %.3f, \"stages_s\": [", mt, mt / B);
     for (int i = 0; i < n; i++)
@@ -160,9 +161,10 @@ int bench_pyramid(int reps, int threads, const char *only)
     }
     printf("Pyramid sampling, random weights, %s; medians of %d runs\n",
            pcnn_ctx_describe(ctx), reps);
-    int rc = bench_chain(ctx, 32, R, F, M, 1, reps) ||
-             bench_chain(ctx, 128, R, F, M, 1, reps) ||
-             bench_chain(ctx, 32, R, F, M, 16, reps) ||
+    int rc = bench_chain(ctx, 32, R, F, M, 1, reps, 0) ||
+             bench_chain(ctx, 128, R, F, M, 1, reps, 0) ||
+             bench_chain(ctx, 128, R, F, M, 1, reps, 1) ||
+             bench_chain(ctx, 32, R, F, M, 16, reps, 0) ||
              bench_single(ctx, 32, 1, 48, 5, 1, reps) ||
              bench_single(ctx, 128, 1, 48, 5, 1, 1);
     pcnn_ctx_free(ctx);

@@ -36,6 +36,9 @@ static const char sample_usage[] =
     "  --weights W           ema (default, when the file has them) or raw\n"
     "  --naive               the reference sampler: one full forward pass\n"
     "                        per pixel (slow; for checking)\n"
+    "  --consistent          chains: draw each pyramid stage from its\n"
+    "                        tightened distribution, so its images halve\n"
+    "                        exactly to the stage below (docs/chains.md)\n"
     "  --threads N           threads (default: all cores)\n";
 
 static const char complete_usage[] =
@@ -74,7 +77,7 @@ static const char complete_usage[] =
 
 typedef struct {
     const char *ckpt, *out, *npy, *weights;
-    int n, cols, scale, cls, threads, naive;
+    int n, cols, scale, cls, threads, naive, consistent;
     double seed, offset, temperature;
 } common;
 
@@ -117,6 +120,10 @@ static int common_flag(const char *cmd, common *c, int argc, char **argv,
                    : 1;
     if (!strcmp(f, "--naive")) {
         c->naive = 1;
+        return 1;
+    }
+    if (!strcmp(f, "--consistent")) {
+        c->consistent = 1;
         return 1;
     }
     if (!strcmp(f, "--weights")) {
@@ -283,6 +290,7 @@ static pcnn_model_sample_opts opts_of(const common *c, const int32_t *labels,
     o.temperature = (float)c->temperature;
     o.labels = labels;
     o.naive = c->naive;
+    o.consistent = c->consistent;
     o.progress = isatty(2) ? progress : NULL;
     o.progress_arg = (void *)cmd;
     return o;
@@ -679,7 +687,8 @@ static const char upscale_usage[] =
     "  -o FILE            PNG grid (default upscaled.png), or .npy of the\n"
     "                      final images\n"
     "  --seed S, --log-scale-offset X, --temperature T, --class K,\n"
-    "  --naive, --scale N, --threads N: as in pixelcnn sample\n";
+    "  --naive, --consistent, --scale N, --threads N: as in pixelcnn\n"
+    "  sample (--consistent: the samples halve exactly to the input)\n";
 
 int cmd_upscale(int argc, char **argv)
 {

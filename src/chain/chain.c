@@ -321,11 +321,11 @@ pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
         o.params = pcnn_none();
         o.cond = pcnn_none();
         o.parent = NULL;
-        /* a pyramid stage draws from its tightened distribution: its
-         * images halve exactly to the previous stage's (unless the draws
-         * are sharpened) */
-        if (pcnn_chain_stage_tightens(ch, i) && o.log_scale_offset == 0.0f &&
-            o.temperature == 1.0f)
+        /* consistent: a pyramid stage draws from its tightened
+         * distribution, its images halving exactly to the previous
+         * stage's */
+        if (opts->consistent && pcnn_chain_stage_tightens(ch, i) &&
+            o.log_scale_offset == 0.0f && o.temperature == 1.0f)
             o.parent = out[i - 1];
         if (i > 0) {
             const pcnn_model_config *p = pcnn_model_get_config(ch->m[i - 1]);
