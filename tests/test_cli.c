@@ -61,8 +61,8 @@ TEST(cli_help_and_bad_flags)
     static char out[8192];
     const char *cmds[] = {"train",    "eval",     "info",    "bench",
                           "sample",   "complete", "chain",   "upscale",
-                          "colorize"};
-    for (size_t i = 0; i < 9; i++) {
+                          "colorize", "export"};
+    for (size_t i = 0; i < 10; i++) {
         CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
                   strstr(out, "usage: pixelcnn") != NULL,
               "%s --help", cmds[i]);
@@ -498,6 +498,18 @@ TEST(cli_colorize)
     CHECK(rc == 0 && strstr(out, "best of 2") && strstr(out, "mean chroma") &&
               strstr(out, "colorfulness"),
           "metrics: %s", out);
+    /* the exported model colorizes the same way, from a smaller file */
+    rc = run(out, sizeof out,
+             "%s export --checkpoint %s/c/checkpoint.safetensors --out "
+             "%s/c.safetensors && %s colorize --checkpoint %s/c.safetensors "
+             "%s/big.ppm -n 3 --scale 1 -o %s/g2.png && cmp %s/g.png "
+             "%s/g2.png",
+             cli(), dir, dir, cli(), dir, dir, dir, dir, dir);
+    char p1[600];
+    snprintf(p1, sizeof p1, "%s/c/checkpoint.safetensors", dir);
+    snprintf(path, sizeof path, "%s/c.safetensors", dir);
+    CHECK(rc == 0 && file_size(path) > 0 && file_size(path) < file_size(p1) / 2,
+          "export: %ld of %ld bytes: %s", file_size(path), file_size(p1), out);
     rc = run(out, sizeof out,
              "%s colorize --checkpoint %s/c/checkpoint.safetensors %s/big.ppm "
              "--metrics",

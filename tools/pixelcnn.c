@@ -20,6 +20,7 @@ static const struct {
     {"chain", cmd_chain, "join stage checkpoints into one chain file"},
     {"upscale", cmd_upscale,
      "sample a chain's later stages given an image (super-resolution)"},
+    {"export", cmd_export, "a model's weights without its training state"},
     {"colorize", cmd_colorize,
      "colorize gray or color images with a chroma model"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},

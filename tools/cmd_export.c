@@ -1,0 +1,71 @@
+/*
+ * cmd_export.c -- `pixelcnn export`: a model's weights without its
+ * training state, for deployment (a quarter of the checkpoint's size).
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: pixelcnn export --checkpoint FILE --out FILE [--weights ema|raw]\n"
+    "\n"
+    "Writes the model of a training checkpoint (its config and one set of\n"
+    "weights, no optimizer state or EMA copy) as a checkpoint that every\n"
+    "command reads (atomically; docs/checkpoint.md). It cannot be resumed.\n"
+    "\n"
+    "  --checkpoint FILE  a checkpoint written by pixelcnn train\n"
+    "  --out FILE         the model file\n"
+    "  --weights W        ema (default, when the file has them) or raw\n";
+
+int cmd_export(int argc, char **argv)
+{
+    const char *cmd = "export", *in = NULL, *out = NULL, *weights = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(f, "--checkpoint")) {
+            if (!(in = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(f, "--out")) {
+            if (!(out = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+        } else if (!strcmp(f, "--weights")) {
+            if (!(weights = cli_str_arg(cmd, argc, argv, &i)))
+                return 2;
+            if (strcmp(weights, "ema") && strcmp(weights, "raw")) {
+                fprintf(stderr, "pixelcnn export: --weights %s: ema or raw\n",
+                        weights);
+                return 2;
+            }
+        } else {
+            return cli_bad_flag(cmd, f);
+        }
+    }
+    if (!in || !out) {
+        fprintf(stderr, "pixelcnn export: give --checkpoint and --out\n");
+        return 2;
+    }
+    int has_trainer = 0;
+    pcnn_model *m = NULL;
+    pcnn_status s = pcnn_checkpoint_read_state(in, NULL, NULL, NULL,
+                                               &has_trainer);
+    const int ema = weights ? !strcmp(weights, "ema") : has_trainer;
+    if (s == PCNN_OK)
+        s = pcnn_checkpoint_load_model(in, ema, &m);
+    if (s == PCNN_OK)
+        s = pcnn_checkpoint_save(out, m, NULL);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn export: %s\n", pcnn_last_error());
+        pcnn_model_free(m);
+        return 1;
+    }
+    size_t n;
+    pcnn_model_params(m, &n);
+    printf("wrote %s: %zu parameters (%s weights of %s)\n", out, n,
+           ema ? "EMA" : "raw", in);
+    pcnn_model_free(m);
+    return 0;
+}
