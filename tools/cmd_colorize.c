@@ -31,6 +31,8 @@ static const char usage[] =
     "  --split S          test (default) or train\n"
     "  --index I          first item (default 0)\n"
     "  --count K          items (default 8)\n"
+    "  --stride S         every S-th item from --index on (default 1; the\n"
+    "                     CIFAR-10 test file is sorted by class)\n"
     "  -n N               colorizations per image (default 8)\n"
     "  -o FILE            the grid (default colorize.png)\n"
     "  --scale K          grid pixels per image pixel (default 2)\n"
@@ -78,6 +80,7 @@ int cmd_colorize(int argc, char **argv)
     const char *data = NULL, *split = "test";
     const char *files[256];
     int nfiles = 0, n = 8, index = 0, count = 8, scale = 2, threads = 0;
+    int stride = 1;
     int want_metrics = 0;
     double seed = 1, offset = 0;
     for (int i = 1; i < argc; i++) {
@@ -111,6 +114,9 @@ int cmd_colorize(int argc, char **argv)
                 return 2;
         } else if (!strcmp(f, "--count")) {
             if (cli_int_arg(cmd, argc, argv, &i, 1, 100000, &count))
+                return 2;
+        } else if (!strcmp(f, "--stride")) {
+            if (cli_int_arg(cmd, argc, argv, &i, 1, 1000000, &stride))
                 return 2;
         } else if (!strcmp(f, "--scale")) {
             if (cli_int_arg(cmd, argc, argv, &i, 1, 32, &scale))
@@ -186,7 +192,8 @@ int cmd_colorize(int argc, char **argv)
             rc = 1;
             goto done;
         }
-        K = d.n - index < count ? d.n - index : count;
+        K = (d.n - index + stride - 1) / stride;
+        K = K < count ? K : count;
     } else {
         for (int k = 0; k < nfiles; k++) {
             pcnn_dataset one;
@@ -229,7 +236,7 @@ int cmd_colorize(int argc, char **argv)
     /* a gray input has R = G = B: no true colors to show or measure */
     int colored = 0;
     for (int64_t k = 0; k < K && !colored; k++) {
-        const uint8_t *p = d.images + (index + k) * img;
+        const uint8_t *p = d.images + (index + k * stride) * img;
         for (int64_t q = 0; q < h * w && !colored; q++)
             colored = p[q] != p[h * w + q] || p[q] != p[2 * h * w + q];
     }
@@ -249,7 +256,7 @@ int cmd_colorize(int argc, char **argv)
     pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
     o.log_scale_offset = (float)offset;
     for (int64_t k = 0; k < K; k++) {
-        const uint8_t *x = d.images + (index + k) * img;
+        const uint8_t *x = d.images + (index + k * stride) * img;
         pcnn_image xi = pcnn_img((uint8_t *)x, 1, 3, h, w);
         o.seed = (uint64_t)seed * 1000003u + (uint64_t)k;
         uint8_t *row = grid + k * cols * img;
@@ -292,18 +299,10 @@ int cmd_colorize(int argc, char **argv)
         sum.color_gray += pcnn_colorfulness(gray, h, w) / (double)K;
         sum.color_meanab += pcnn_colorfulness(res, h, w) / (double)K;
     }
-    if (cli_write_grid(out, grid, K * cols, 3, (int)h, (int)w, cols,
-                       scale)) {
-        rc = 1;
-        goto done;
-    }
-    printf("wrote %s: %lld image%s x (gray%s + %d colorizations), %lldx%lld\n",
-           out, (long long)K, K > 1 ? "s" : "", colored ? ", original" : "",
-           n, (long long)w, (long long)h);
     if (want_metrics) {
-        printf("%lld images of %s (%s split), %d colorizations each, seed "
-               "%.0f\n",
-               (long long)K, data, split, n, seed);
+        printf("%lld images of %s (%s split, items %d + %d k), %d "
+               "colorizations each, seed %.0f\n",
+               (long long)K, data, split, index, stride, n, seed);
         printf("  PSNR (dB, RGB, mean over images):\n");
         printf("    samples, best of %d     %.2f\n", n, sum.psnr_best);
         printf("    samples, mean of %d     %.2f\n", n, sum.psnr_mean);
@@ -316,6 +315,14 @@ int cmd_colorize(int argc, char **argv)
         printf("    gray                    %.2f\n", sum.color_gray);
         printf("    mean chroma             %.2f\n", sum.color_meanab);
     }
+    if (cli_write_grid(out, grid, K * cols, 3, (int)h, (int)w, cols,
+                       scale)) {
+        rc = 1;
+        goto done;
+    }
+    printf("wrote %s: %lld image%s x (gray%s + %d colorizations), %lldx%lld\n",
+           out, (long long)K, K > 1 ? "s" : "", colored ? ", original" : "",
+           n, (long long)w, (long long)h);
 done:
     free(grid), free(res), free(gray);
     pcnn_dataset_free(&d);
