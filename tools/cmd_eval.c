@@ -176,9 +176,13 @@ int cmd_eval(int argc, char **argv)
         rc = 1;
     } else {
         long n = limit > 0 && limit < d.n ? limit : (long)d.n;
-        printf("bits/dim: %.4f +- %.4f (%ld images of %s, %s split, %s "
-               "weights)\n",
-               mean, se, n, data, split, ema ? "EMA" : "raw");
+        /* a file without training state (pixelcnn export) holds one
+         * set of weights, whichever it was exported with */
+        printf("bits/dim: %.4f +- %.4f (%ld images of %s, %s split, %s)\n",
+               mean, se, n, data, split,
+               !has_trainer ? "the file's weights"
+               : ema        ? "EMA weights"
+                            : "raw weights");
         if (stage) {
             char v1[96], v2[96];
             double own = (double)(d.c * d.h * d.w);
