@@ -148,51 +148,6 @@ static void convert_rect(uint8_t *dst, int channels, const uint8_t *img,
         }
 }
 
-/* The part of source pixel k (covering [k*size, (k+1)*size) in units of
- * 1/(side*size) of the image) that lies in output pixel j (covering
- * [j*side, (j+1)*side)); the weights of one output sum to side. */
-static uint64_t overlap(int64_t j, int64_t k, int64_t side, int64_t size)
-{
-    const int64_t lo = j * side > k * size ? j * side : k * size;
-    const int64_t hi = (j + 1) * side < (k + 1) * size ? (j + 1) * side
-                                                       : (k + 1) * size;
-    return hi > lo ? (uint64_t)(hi - lo) : 0;
-}
-
-/* dst (size, size) = src (side, side) resized by area averaging (see the
- * top of the file); tmp: side * size words. Sums stay below
- * 255 * side^2 < 2^64 for side <= 2^24 (stb_image's largest). */
-static void area_resize(uint8_t *dst, int64_t size, const uint8_t *src,
-                        int64_t side, uint64_t *tmp)
-{
-    /* rows: tmp[y][j] = sum_k overlap(j, k) src[y][k], weight side */
-    for (int64_t j = 0; j < size; j++) {
-        const int64_t k0 = j * side / size;
-        const int64_t k1 = ((j + 1) * side - 1) / size;
-        for (int64_t y = 0; y < side; y++) {
-            const uint8_t *row = src + (size_t)y * (size_t)side;
-            uint64_t acc = 0;
-            for (int64_t k = k0; k <= k1; k++)
-                acc += overlap(j, k, side, size) * row[k];
-            tmp[(size_t)y * (size_t)size + (size_t)j] = acc;
-        }
-    }
-    /* columns: weight side * side in all */
-    const uint64_t total = (uint64_t)side * (uint64_t)side;
-    for (int64_t i = 0; i < size; i++) {
-        const int64_t k0 = i * side / size;
-        const int64_t k1 = ((i + 1) * side - 1) / size;
-        for (int64_t j = 0; j < size; j++) {
-            uint64_t acc = 0;
-            for (int64_t k = k0; k <= k1; k++)
-                acc += overlap(i, k, side, size) *
-                       tmp[(size_t)k * (size_t)size + (size_t)j];
-            dst[(size_t)i * (size_t)size + (size_t)j] =
-                (uint8_t)((acc + total / 2) / total);
-        }
-    }
-}
-
 /* Decodes the file at path: *img (h, w, comp) interleaved, for
  * stbi_image_free. */
 static pcnn_status decode(const char *path, uint8_t **out, int *pw, int *ph,
@@ -234,12 +189,8 @@ static pcnn_status load_one(const char *path, int channels, int64_t size,
     int of = 0;
     const size_t plane = pcnn_mul_size((size_t)side, (size_t)side, &of);
     const size_t sq_bytes = pcnn_mul_size(plane, (size_t)channels, &of);
-    const size_t tmp_n = pcnn_mul_size((size_t)side, (size_t)size, &of);
-    pcnn_mul_size(tmp_n, sizeof(uint64_t), &of);
     uint8_t *square = of ? NULL : malloc(sq_bytes);
-    uint64_t *tmp = square ? malloc(tmp_n * sizeof *tmp) : NULL;
-    if (!tmp) {
-        free(square);
+    if (!square) {
         stbi_image_free(img);
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: cannot allocate for a %d x "
                          "%d image", path, w, h);
@@ -247,12 +198,13 @@ static pcnn_status load_one(const char *path, int channels, int64_t size,
     convert_rect(square, channels, img, w, comp, (h - side) / 2,
                  (w - side) / 2, side, side);
     stbi_image_free(img);
-    for (int ch = 0; ch < channels; ch++)
-        area_resize(dst + (size_t)ch * (size_t)size * (size_t)size, size,
-                    square + (size_t)ch * plane, side, tmp);
-    free(tmp);
+    pcnn_status s = PCNN_OK;
+    for (int ch = 0; s == PCNN_OK && ch < channels; ch++)
+        s = pcnn_resize_area(square + (size_t)ch * plane, side, side,
+                             dst + (size_t)ch * (size_t)size * (size_t)size,
+                             size, size);
     free(square);
-    return PCNN_OK;
+    return s;
 }
 
 pcnn_status pcnn_dataset_load_folder(const char *dir, int channels, int size,
@@ -347,8 +299,7 @@ pcnn_status pcnn_dataset_crops(const pcnn_dataset *d, int size, int k,
         s = pcnn_data_alloc(&r, n, d->c, size, size, d->labels != NULL);
     const int64_t S = d->h;
     uint8_t *sq = s == PCNN_OK ? malloc((size_t)(S * S)) : NULL;
-    uint64_t *tmp = sq ? malloc((size_t)(S * size) * sizeof *tmp) : NULL;
-    if (s == PCNN_OK && !tmp)
+    if (s == PCNN_OK && !sq)
         s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     const size_t plane = (size_t)size * (size_t)size;
     for (int64_t i = 0; s == PCNN_OK && i < d->n; i++)
@@ -368,20 +319,22 @@ pcnn_status pcnn_dataset_crops(const pcnn_dataset *d, int size, int k,
                                (double)(S - side + 1));
             }
             const int64_t o = i * k + j;
-            for (int64_t ch = 0; ch < d->c; ch++) {
+            for (int64_t ch = 0; s == PCNN_OK && ch < d->c; ch++) {
                 const uint8_t *src = d->images + (size_t)i * item +
                                      (size_t)(ch * S * S);
                 for (int64_t y = 0; y < side; y++)
                     memcpy(sq + y * side, src + (y0 + y) * S + x0,
                            (size_t)side);
-                area_resize(r.images + (size_t)o * (size_t)d->c * plane +
-                                (size_t)ch * plane,
-                            size, sq, side, tmp);
+                s = pcnn_resize_area(sq, side, side,
+                                     r.images + (size_t)o * (size_t)d->c *
+                                                    plane +
+                                         (size_t)ch * plane,
+                                     size, size);
             }
             if (d->labels)
                 r.labels[o] = d->labels[i];
         }
-    free(sq), free(tmp);
+    free(sq);
     if (s != PCNN_OK) {
         pcnn_dataset_free(&r);
         if (out != d)
