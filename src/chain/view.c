@@ -3,7 +3,7 @@
  * docs/chains.md): half resolution and 4-bit grayscale, the data set of a
  * stage, and the condition map a stage's model reads.
  */
-#include "../core/internal.h"
+#include "chain.h"
 #include "../api/check.h"
 
 #include <stdio.h>
@@ -263,18 +263,15 @@ pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
         uint8_t *pl = lo + q * x.h * W, *ph = hi + q * x.h * W;
         for (int64_t i = 0; i < h2; i++)
             for (int64_t j = 0; j < w2; j++) {
-                /* the children in raster order; their sum S has
-                 * (S + 2) / 4 = p, i.e. 4p - 2 <= S <= 4p + 1 */
+                /* the children in raster order */
                 const int64_t at[4] = {2 * i * W + 2 * j, 2 * i * W + 2 * j + 1,
                                        (2 * i + 1) * W + 2 * j,
                                        (2 * i + 1) * W + 2 * j + 1};
                 const int p = pp[i * w2 + j];
                 int before = 0;
                 for (int k = 0; k < 4; k++) {
-                    const int rest = 255 * (3 - k);
-                    int a = 4 * p - 2 - before - rest, z = 4 * p + 1 - before;
-                    a = a < 0 ? 0 : a;
-                    z = z > 255 ? 255 : z;
+                    int a, z;
+                    pcnn_half_child_range(p, before, k, &a, &z);
                     const int v = px[at[k]];
                     if (v < a || v > z)
                         return pcnn_fail(PCNN_ERR_VALUE,

@@ -26,6 +26,7 @@
 #define _DEFAULT_SOURCE
 #include "sample_internal.h"
 #include "../api/check.h"
+#include "../chain/chain.h"
 #include "../core/rng.h"
 #include "gemm_packed.h"
 
@@ -336,7 +337,7 @@ static pcnn_status draw_consistent(pcnn_ctx *ctx, const pcnn_model *m,
 {
     const int64_t B = x.n, C = x.c, H = x.h, W = x.w, HW = H * W;
     const int64_t i = k / W, j = k % W, w2 = W / 2;
-    const int P = pcnn_head_params(&m->head), L = m->head.levels;
+    const int P = pcnn_head_params(&m->head);
     const int child = (int)(i % 2 * 2 + j % 2);
     /* the block's children before this one, in raster order */
     const int64_t at[3] = {(i - i % 2) * W + (j - j % 2),
@@ -354,10 +355,8 @@ static pcnn_status draw_consistent(pcnn_ctx *ctx, const pcnn_model *m,
             int before = 0;
             for (int t = 0; t < child; t++)
                 before += xb[at[t]];
-            int a = 4 * p - 2 - before - 255 * (3 - child);
-            int z = 4 * p + 1 - before;
-            a = a < 0 ? 0 : a;
-            z = z > L - 1 ? L - 1 : z;
+            int a, z;
+            pcnn_half_child_range(p, before, child, &a, &z);
             if (a > z)
                 return pcnn_fail(PCNN_ERR_VALUE,
                                  "sampler: pixel %lld of image %lld cannot "
