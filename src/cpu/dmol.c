@@ -459,24 +459,35 @@ void KFN(dmol_pmf)(REAL *probs, const REAL *l, const uint8_t *x,
     }
 }
 
+/* F(t) and 1 - F(t) of the standard logistic, each to full relative
+ * precision, at the upper edge of value v under (mean, ls); the last
+ * value's edge is +inf. */
+static inline void edge_cdf(int v, double mean, double inv, double *f,
+                            double *tail)
+{
+    if (v >= LEVELS - 1) {
+        *f = 1, *tail = 0;
+        return;
+    }
+    if (v < 0) {
+        *f = 0, *tail = 1;
+        return;
+    }
+    const double t = inv * (upper_edge(v) - mean), e = exp(-fabs(t));
+    *f = t >= 0 ? 1 / (1 + e) : e / (1 + e);
+    *tail = t >= 0 ? e / (1 + e) : 1 / (1 + e);
+}
+
 /* The mass of the values [lo, hi] under logistic(mean, e^ls), the edge
- * bins open: from the lower tails below the mean and the upper tails
- * above it, so nothing cancels. */
+ * bins open: a difference of upper tails when the interval's upper edge
+ * is above the mean, else of lower ones, so nothing small cancels. */
 static double interval_mass(int lo, int hi, double mean, double ls)
 {
     const double inv = exp(-ls);
-    /* F(t) at the interval's edges: 0 below value 0, 1 above 255 */
-    const double tl = lo == 0 ? -INFINITY : inv * (lower_edge(lo) - mean);
-    const double tu = hi == LEVELS - 1 ? INFINITY
-                                       : inv * (upper_edge(hi) - mean);
-    if (tl >= 0) /* (1 - F(tl)) - (1 - F(tu)) */
-        return 1 / (1 + exp(tl)) - (isinf(tu) ? 0 : 1 / (1 + exp(tu)));
-    if (tu <= 0)
-        return (isinf(tu) ? 1 : 1 / (1 + exp(-tu))) -
-               (isinf(tl) ? 0 : 1 / (1 + exp(-tl)));
-    /* the mean inside: 1 - lower tail - upper tail */
-    return 1 - (isinf(tl) ? 0 : 1 / (1 + exp(-tl))) -
-           (isinf(tu) ? 0 : 1 / (1 + exp(tu)));
+    double f0, t0, f1, t1;
+    edge_cdf(lo - 1, mean, inv, &f0, &t0);
+    edge_cdf(hi, mean, inv, &f1, &t1);
+    return t1 < f1 ? t0 - t1 : f1 - f0;
 }
 
 void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
@@ -517,25 +528,6 @@ void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
             out[at] = (REAL)(r < 0 ? r : 0);
         }
     }
-}
-
-/* F(t) and 1 - F(t) of the standard logistic, each to full relative
- * precision, at the upper edge of value v under (mean, ls); the last
- * value's edge is +inf. */
-static inline void edge_cdf(int v, double mean, double inv, double *f,
-                            double *tail)
-{
-    if (v >= LEVELS - 1) {
-        *f = 1, *tail = 0;
-        return;
-    }
-    if (v < 0) {
-        *f = 0, *tail = 1;
-        return;
-    }
-    const double t = inv * (upper_edge(v) - mean), e = exp(-fabs(t));
-    *f = t >= 0 ? 1 / (1 + e) : e / (1 + e);
-    *tail = t >= 0 ? e / (1 + e) : 1 / (1 + e);
 }
 
 /* Channel c at one pixel (see dmol_draw_range). */
