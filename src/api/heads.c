@@ -184,6 +184,19 @@ pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
     return PCNN_OK;
 }
 
+/* The checks of the interval functions: a logistic mixture head and
+ * its parameters l; fills d. */
+static pcnn_status check_dmol_params(const char *fn, const pcnn_ctx *ctx,
+                                     const pcnn_head *h, pcnn_tensor l,
+                                     pcnn_head_dims *d)
+{
+    PCNN_TRY(check_head(fn, ctx, h));
+    if (h->kind != PCNN_HEAD_DMOL)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: only for the logistic mixture "
+                         "head", fn);
+    return check_params(fn, h, l, d);
+}
+
 pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
                                         pcnn_tensor out, pcnn_tensor l,
                                         pcnn_image x, pcnn_image lo,
@@ -191,11 +204,7 @@ pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
 {
     static const char fn[] = "pcnn_head_interval_log_mass";
     pcnn_head_dims d;
-    PCNN_TRY(check_head(fn, ctx, h));
-    if (h->kind != PCNN_HEAD_DMOL)
-        return pcnn_fail(PCNN_ERR_ARG, "%s: only for the logistic mixture "
-                         "head", fn);
-    PCNN_TRY(check_params(fn, h, l, &d));
+    PCNN_TRY(check_dmol_params(fn, ctx, h, l, &d));
     PCNN_TRY(check_image(fn, h, x, l, h->channels, 1));
     PCNN_TRY(check_image(fn, h, lo, l, h->channels, 1));
     PCNN_TRY(check_image(fn, h, hi, l, h->channels, 1));
@@ -220,11 +229,7 @@ pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
 {
     static const char fn[] = "pcnn_head_sample_range";
     pcnn_head_dims d;
-    PCNN_TRY(check_head(fn, ctx, h));
-    if (h->kind != PCNN_HEAD_DMOL)
-        return pcnn_fail(PCNN_ERR_ARG, "%s: only for the logistic mixture "
-                         "head", fn);
-    PCNN_TRY(check_params(fn, h, l, &d));
+    PCNN_TRY(check_dmol_params(fn, ctx, h, l, &d));
     PCNN_TRY(check_image(fn, h, x, l, c, 1));
     if (c < 0 || c >= h->channels || !lo || !hi)
         return pcnn_fail(PCNN_ERR_ARG, "%s: channel %d not in [0, %d) or no "
