@@ -65,6 +65,11 @@ double cli_now(void);
  * for even n). */
 double cli_median(double *v, int n);
 
+/* The value of --weights after argv[*i]: "ema" or "raw" into *out; else
+ * a one-line message and 2. */
+int cli_weights_arg(const char *cmd, int argc, char **argv, int *i,
+                    const char **out);
+
 /* Prints "pixelcnn CMD: unknown flag F (see pixelcnn CMD --help)"; 2. */
 int cli_bad_flag(const char *cmd, const char *flag);
 

@@ -33,13 +33,8 @@ int cmd_chain(int argc, char **argv)
             if (!(out = cli_str_arg(cmd, argc, argv, &i)))
                 return 2;
         } else if (!strcmp(f, "--weights")) {
-            if (!(weights = cli_str_arg(cmd, argc, argv, &i)))
+            if (cli_weights_arg(cmd, argc, argv, &i, &weights))
                 return 2;
-            if (strcmp(weights, "ema") && strcmp(weights, "raw")) {
-                fprintf(stderr, "pixelcnn chain: --weights %s: ema or raw\n",
-                        weights);
-                return 2;
-            }
         } else if (f[0] == '-') {
             return cli_bad_flag(cmd, f);
         } else if (n == PCNN_MAX_STAGES) {

@@ -108,13 +108,8 @@ int cmd_eval(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(f, "--weights")) {
-            if (!(weights = cli_str_arg(cmd, argc, argv, &i)))
+            if (cli_weights_arg(cmd, argc, argv, &i, &weights))
                 return 2;
-            if (strcmp(weights, "ema") && strcmp(weights, "raw")) {
-                fprintf(stderr, "pixelcnn eval: --weights %s: ema or raw\n",
-                        weights);
-                return 2;
-            }
         } else if (!strcmp(f, "--limit")) {
             if (cli_int_arg(cmd, argc, argv, &i, 1, 2000000000, &limit))
                 return 2;

@@ -126,16 +126,8 @@ static int common_flag(const char *cmd, common *c, int argc, char **argv,
         c->consistent = 1;
         return 1;
     }
-    if (!strcmp(f, "--weights")) {
-        if (!(c->weights = cli_str_arg(cmd, argc, argv, i)))
-            return -1;
-        if (strcmp(c->weights, "ema") && strcmp(c->weights, "raw")) {
-            fprintf(stderr, "pixelcnn %s: --weights %s: ema or raw\n", cmd,
-                    c->weights);
-            return -1;
-        }
-        return 1;
-    }
+    if (!strcmp(f, "--weights"))
+        return cli_weights_arg(cmd, argc, argv, i, &c->weights) ? -1 : 1;
     return 0;
 }
 
