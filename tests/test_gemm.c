@@ -2,7 +2,9 @@
  * test_gemm.c -- the library's AVX-512 SGEMM (src/cpu/gemm_avx512.c)
  * against cblas_sgemm: odd shapes with edge tiles, all transposes, beta 0,
  * 1 and 0.5, leading dimensions wider than the matrices; and bitwise the
- * same results on 1, 2 and 3 threads.
+ * same results on 1, 2 and 3 threads. And the implicit-im2col conv
+ * (src/cpu/conv_avx512.c) bit for bit against im2col + that SGEMM + the
+ * bias, the path it replaced, on every kind of panel it packs.
  */
 #include "test.h"
 
@@ -13,6 +15,7 @@
 
 #ifdef __AVX512F__
 #include "gemm_avx512.h"
+#include "kernels.h"
 
 static void check_shape(int ta, int tb, int M, int N, int K, float beta)
 {
@@ -61,9 +64,103 @@ TEST(gemm_avx512_matches_cblas)
                                                                    : 0.5f);
             }
 }
+/* The im2col path for one image: col (K, N) by the definition, then
+ * out (Co, N) = w col with beta 0, then + bias: the sums, their order and
+ * their roundings that conv_avx512.c promises to reproduce. */
+static void conv_reference(float *y, const float *x, const float *w,
+                           const float *b, const pcnn_conv_dims *d)
+{
+    const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
+    float *col = xcalloc((size_t)(K * N), 4), *out = xcalloc((size_t)(d->Co * N), 4);
+    for (int64_t n = 0; n < d->B; n++) {
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t c = k / (d->kh * d->kw);
+            const int p = (int)(k / d->kw % d->kh), q = (int)(k % d->kw);
+            for (int64_t i = 0; i < d->Ho; i++)
+                for (int64_t j = 0; j < d->Wo; j++) {
+                    const int64_t yy = i * d->stride + p * d->dil - d->pt;
+                    const int64_t xx = j * d->stride + q * d->dil - d->pl;
+                    col[k * N + i * d->Wo + j] =
+                        yy >= 0 && yy < d->H && xx >= 0 && xx < d->W
+                            ? x[((n * d->Ci + c) * d->H + yy) * d->W + xx]
+                            : 0;
+                }
+        }
+        REQUIRE(pcnn_sgemm_avx512(0, 0, (int)d->Co, (int)N, (int)K, 1, w,
+                                  (int)K, col, (int)N, 0, out, (int)N,
+                                  1) == 0,
+                "no buffers");
+        for (int64_t c = 0; c < d->Co; c++)
+            for (int64_t k = 0; k < N; k++)
+                y[(n * d->Co + c) * N + k] = out[c * N + k] + (b ? b[c] : 0);
+    }
+    free(col), free(out);
+}
+
+TEST(conv_implicit_im2col_matches_im2col)
+{
+    /* B, Ci, H, W, Co, kh, kw, stride, pt, pl, dil: every panel kind */
+    static const int shapes[][11] = {
+        {2, 7, 32, 32, 20, 2, 3, 1, 1, 1, 1},   /* down 2x3, one row/panel */
+        {2, 70, 32, 32, 16, 2, 3, 1, 1, 1, 1},  /* K = 420: three K blocks */
+        {3, 9, 16, 16, 24, 2, 2, 1, 1, 1, 1},   /* down-right, 2 rows/panel */
+        {3, 5, 8, 8, 12, 2, 3, 1, 1, 1, 1},     /* 8 wide: 4 rows/panel */
+        {3, 4, 28, 28, 9, 2, 3, 1, 1, 1, 1},    /* panels cross rows, images */
+        {2, 6, 5, 5, 8, 3, 3, 1, 1, 1, 1},      /* rows narrower than 8 */
+        {2, 6, 17, 19, 10, 3, 3, 2, 1, 1, 1},   /* stride 2 */
+        {2, 5, 20, 40, 11, 3, 3, 1, 4, 4, 4},   /* dilation 4 */
+        {2, 33, 64, 64, 40, 1, 1, 1, 0, 0, 1},  /* 1x1, two panels per row */
+        {1, 20, 32, 32, 300, 2, 2, 1, 1, 1, 1}, /* Co = 300 */
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *v = shapes[s];
+        pcnn_conv_dims d = {v[0], v[1], v[2], v[3], v[4], 0, 0,
+                            v[5], v[6], v[7], v[8], v[9], v[10]};
+        d.Ho = (d.H + 2 * d.pt - d.dil * (d.kh - 1) - 1) / d.stride + 1;
+        d.Wo = (d.W + 2 * d.pl - d.dil * (d.kw - 1) - 1) / d.stride + 1;
+        if (d.kh == 2) /* causal: padding on top (and left) only */
+            d.Ho = d.H, d.Wo = d.W;
+        const size_t nx = (size_t)(d.B * d.Ci * d.H * d.W);
+        const size_t ny = (size_t)(d.B * d.Co * d.Ho * d.Wo);
+        const size_t nw = (size_t)(d.Co * d.Ci * d.kh * d.kw);
+        float *x = xcalloc(nx, 4), *w = xcalloc(nw, 4), *b = xcalloc((size_t)d.Co, 4);
+        float *ref = xcalloc(ny, 4), *y = xcalloc(ny, 4);
+        fill_uniform_f32(x, nx, 81 + s, -1, 1);
+        fill_uniform_f32(w, nw, 91 + s, -1, 1);
+        fill_uniform_f32(b, (size_t)d.Co, 101 + s, -1, 1);
+        conv_reference(ref, x, w, b, &d);
+        for (int t = 1; t <= 3; t++) {
+            memset(y, 0xff, ny * 4); /* NaNs: every element must be written */
+            REQUIRE(pcnn_conv_forward_avx512(y, x, w, b, &d, t) == 0,
+                    "shape %zu: not taken", s);
+            size_t bad = 0;
+            while (bad < ny && memcmp(&y[bad], &ref[bad], 4) == 0)
+                bad++;
+            CHECK(bad == ny,
+                  "shape %zu, %d threads: y[%zu] = %.9g, im2col %.9g", s, t,
+                  bad, bad < ny ? (double)y[bad] : 0.0,
+                  bad < ny ? (double)ref[bad] : 0.0);
+        }
+        free(x), free(w), free(b), free(ref), free(y);
+    }
+    /* more output channels than its kernel's fused path: declined, y
+     * untouched (conv.c then takes the im2col path) */
+    pcnn_conv_dims big = {1, 2, 4, 4, 400, 4, 4, 1, 1, 1, 0, 0, 1};
+    float x[32] = {0}, *w = xcalloc(800, 4), y[6400];
+    memset(y, 0x5a, sizeof y);
+    CHECK(pcnn_conv_forward_avx512(y, x, w, NULL, &big, 2) == -1,
+          "Co = 400 taken");
+    CHECK(y[0] == y[6399] && ((unsigned char *)y)[0] == 0x5a, "y written");
+    free(w);
+}
 #else
 TEST(gemm_avx512_matches_cblas)
 {
     printf("    skipped: built without AVX-512 (cblas_sgemm is used)\n");
+}
+
+TEST(conv_implicit_im2col_matches_im2col)
+{
+    printf("    skipped: built without AVX-512 (im2col is used)\n");
 }
 #endif

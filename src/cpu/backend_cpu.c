@@ -46,7 +46,7 @@ const pcnn_backend pcnn_backend_cpu = {
     K(right_shift_forward), K(right_shift_backward),
     K(elu_forward), K(elu_backward), K(elu_serial),
     K(concat_elu_forward), K(concat_elu_backward),
-    K(gate_forward), K(gate_backward),
+    K(gate_forward), K(gate_backward), K(gate_serial),
     K(add_forward), K(add_backward),
     K(dropout_forward), K(dropout_backward),
     K(weightnorm_forward), K(weightnorm_backward), K(weightnorm_data_init),

@@ -230,6 +230,10 @@ size_t pcnn_cpu_deconv2d_work(const pcnn_conv_dims *d)
 void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                          const REAL *b, const pcnn_conv_dims *d, REAL *work)
 {
+#if !defined(PCNN_F64) && defined(__AVX512F__)
+    if (pcnn_conv_forward_avx512(y, x, w, b, d, omp_get_max_threads()) == 0)
+        return;
+#endif
     const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
     const int64_t XN = d->Ci * d->H * d->W;
     const int64_t G = group_of(d->B, N, conv_per_col(d));

@@ -29,6 +29,7 @@
 #ifndef PCNN_F64 /* float only: the double tests use cblas_dgemm */
 #ifdef __AVX512F__
 #include "gemm_avx512.h"
+#include "gemm_avx512_kern.h"
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,56 +37,7 @@
 #include <omp.h>
 #endif
 
-#ifndef SG_MR
-#define SG_MR 8
-#endif
-#define SG_NR 32
-#ifndef SG_KC
-#define SG_KC 192
-#endif
-#ifndef SG_MC
-#define SG_MC 192
-#endif
-#ifndef SG_NC
-#define SG_NC 4096
-#endif
-
-#define SG_PRAGMA_(x) _Pragma(#x)
-#define SG_PRAGMA(x) SG_PRAGMA_(x)
-#ifndef SG_KUNROLL
-#define SG_KUNROLL 4
-#endif
-#ifndef SG_MFUSE
-#define SG_MFUSE 384
-#endif
-#define MR SG_MR
-#define NR SG_NR
-
 /* ---------------------------------------------------------------- kernel */
-/* c: pointer to C tile, ldc; computes acc = Ap*Bp over kc, then
- * C = alpha*acc + beta*C (beta==0 -> C not read). Full tile only. */
-static inline __attribute__((always_inline)) void
-kern_core(int kc, const float *restrict Ap, const float *restrict Bp,
-          __m512 acc[MR][2])
-{
-#pragma GCC unroll 32
-    for (int r = 0; r < MR; r++) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
-    SG_PRAGMA(GCC unroll SG_KUNROLL)
-    for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_load_ps(Bp);
-        __m512 b1 = _mm512_load_ps(Bp + 16);
-        _mm_prefetch((const char *)(Bp + 8 * NR), _MM_HINT_T0);
-#pragma GCC unroll 32
-        for (int r = 0; r < MR; r++) {
-            __m512 a = _mm512_set1_ps(Ap[r]);
-            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-        }
-        Ap += MR;
-        Bp += NR;
-    }
-}
-
 static void kernel_full(int kc, const float *restrict Ap, const float *restrict Bp,
                         float *restrict C, int ldc, float alpha, float beta)
 {
@@ -138,48 +90,6 @@ static void kernel_edge(int kc, const float *restrict Ap, const float *restrict 
 }
 
 /* ---------------------------------------------------------------- packing */
-/* A block rows [i0,i0+mc), k [p0,p0+kc) -> Ap[(ir/MR)][k][MR], zero padded.
- * op(A)(i,k) = transA ? A[k*lda+i] : A[i*lda+k] */
-static void pack_A(int transA, const float *A, int lda, int i0, int mc, int p0, int kc, float *Ap)
-{
-    for (int ir = 0; ir < mc; ir += MR) {
-        int mr = mc - ir < MR ? mc - ir : MR;
-        float *dst = Ap + (size_t)ir * kc;
-        if (transA) {
-            const float *src = A + (size_t)p0 * lda + i0 + ir;
-            if (mr == MR) {
-                for (int k = 0; k < kc; k++) {
-                    memcpy(dst + (size_t)k * MR, src + (size_t)k * lda, MR * sizeof(float));
-                }
-            } else {
-                for (int k = 0; k < kc; k++) {
-                    int r = 0;
-                    for (; r < mr; r++) dst[(size_t)k * MR + r] = src[(size_t)k * lda + r];
-                    for (; r < MR; r++) dst[(size_t)k * MR + r] = 0.0f;
-                }
-            }
-        } else {
-            const float *src = A + (size_t)(i0 + ir) * lda + p0;
-            /* transpose mr x kc -> kc x MR; do 16 k at a time with vector loads */
-            int k = 0;
-            for (; k + 16 <= kc; k += 16) {
-                float tmp[MR][16];
-                int r = 0;
-                for (; r < mr; r++) _mm512_storeu_ps(tmp[r], _mm512_loadu_ps(src + (size_t)r * lda + k));
-                for (; r < MR; r++) _mm512_storeu_ps(tmp[r], _mm512_setzero_ps());
-                for (int kk = 0; kk < 16; kk++)
-#pragma GCC unroll 16
-                    for (int rr = 0; rr < MR; rr++) dst[(size_t)(k + kk) * MR + rr] = tmp[rr][kk];
-            }
-            for (; k < kc; k++) {
-                int r = 0;
-                for (; r < mr; r++) dst[(size_t)k * MR + r] = src[(size_t)r * lda + k];
-                for (; r < MR; r++) dst[(size_t)k * MR + r] = 0.0f;
-            }
-        }
-    }
-}
-
 /* 16x16 in-register transpose: rows r[0..15] -> columns */
 static inline void transpose16(__m512 r[16])
 {
@@ -311,16 +221,15 @@ static void sgemm_range(int transA, int transB, int M, int j_begin, int j_end, i
     }
 }
 
-/* Pack buffers, grown on demand and kept (no page faults per call): one
- * pair per worker, owned by the calling thread, so concurrent callers on
- * other threads (each with its own context) never share them. All are
- * allocated before any C is written, so a failed allocation changes
- * nothing. */
-#define SG_MAX_THREADS 64
-static _Thread_local float *tl_buf[SG_MAX_THREADS][2];
-static _Thread_local size_t tl_cap[SG_MAX_THREADS][2];
+/* Pack buffers, grown on demand and kept (no page faults per call): four
+ * per worker (0, 1: the SGEMM's A and B; 2, 3: conv_avx512.c's), owned by
+ * the calling thread, so concurrent callers on other threads (each with
+ * its own context) never share them. All are allocated before any C is
+ * written, so a failed allocation changes nothing. */
+static _Thread_local float *tl_buf[SG_MAX_THREADS][4];
+static _Thread_local size_t tl_cap[SG_MAX_THREADS][4];
 
-static float *get_buf(int t, int which, size_t nfloats)
+float *pcnn_sgemm_buf(int t, int which, size_t nfloats)
 {
     size_t bytes = (nfloats * sizeof(float) + 63) / 64 * 64;
     if (tl_cap[t][which] < bytes) {
@@ -372,8 +281,8 @@ int pcnn_sgemm_avx512(int transA, int transB, int M, int N, int K,
      * thread-local copies are other, empty arrays) */
     float *bufA[SG_MAX_THREADS], *bufB[SG_MAX_THREADS];
     for (int t = 0; t < nthreads; t++) {
-        bufA[t] = get_buf(t, 0, mc_pad * kc_max);
-        bufB[t] = get_buf(t, 1, nc_pad * kc_max);
+        bufA[t] = pcnn_sgemm_buf(t, 0, mc_pad * kc_max);
+        bufB[t] = pcnn_sgemm_buf(t, 1, nc_pad * kc_max);
         if (!bufA[t] || !bufB[t])
             return -1;
     }

@@ -10,8 +10,15 @@
 #ifndef PCNN_CPU_GEMM_AVX512_H
 #define PCNN_CPU_GEMM_AVX512_H
 
+#include <stddef.h>
+
 int pcnn_sgemm_avx512(int transA, int transB, int M, int N, int K,
                       float alpha, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc, int nthreads);
+
+/* Worker t's pack buffer `which` (0..3), at least nfloats, 64-byte
+ * aligned, kept for the calling thread's next calls; NULL when out of
+ * memory. */
+float *pcnn_sgemm_buf(int t, int which, size_t nfloats);
 
 #endif

@@ -39,6 +39,9 @@ void KFN(gate_forward)(REAL *y, const REAL *x, int64_t B, int64_t C,
                        int64_t HW);
 void KFN(gate_backward)(REAL *dx, const REAL *dy, const REAL *x, int64_t B,
                         int64_t C, int64_t HW);
+/* y[0..n) = a sigmoid(g), on this thread (the sampler's vectors of one
+ * position) */
+void KFN(gate_serial)(REAL *y, const REAL *a, const REAL *g, int64_t n);
 void KFN(add_forward)(REAL *y, const REAL *a, const REAL *b, int64_t n);
 void KFN(add_backward)(REAL *da, REAL *db, const REAL *dy, int64_t n);
 void KFN(dropout_forward)(REAL *y, const REAL *x, int64_t n, REAL p,

@@ -208,10 +208,8 @@ static void point_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
             break;
         case GN_GATE:
             for (int64_t b = 0; b < B; b++)
-                for (int64_t c = 0; c < C; c++)
-                    y[b * C + c] =
-                        x[2 * b * C + c] /
-                        (1.0f + expf(-x[(2 * b + 1) * C + c]));
+                be->gate_serial(y + b * C, x + 2 * b * C,
+                                x + (2 * b + 1) * C, C);
             break;
         case GN_ADD: {
             const float *x1 = at(S, T, nd->in1, k);

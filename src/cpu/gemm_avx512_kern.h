@@ -1,0 +1,108 @@
+/*
+ * gemm_avx512_kern.h -- the micro-kernel and the A packing shared by our
+ * AVX-512 SGEMM (gemm_avx512.c) and the implicit-im2col conv
+ * (conv_avx512.c). Private to those two files; include after immintrin.h.
+ *
+ * Packed A: Ap[ir/MR][k][MR] (MR-row micro-panels, zero padded).
+ * Packed B: Bp[k][NR] per NR-column micro-panel.
+ */
+#ifndef PCNN_CPU_GEMM_AVX512_KERN_H
+#define PCNN_CPU_GEMM_AVX512_KERN_H
+
+#include <immintrin.h>
+#include <string.h>
+
+#ifndef SG_MR
+#define SG_MR 8
+#endif
+#define SG_NR 32
+#ifndef SG_KC
+#define SG_KC 192
+#endif
+#ifndef SG_MC
+#define SG_MC 192
+#endif
+#ifndef SG_NC
+#define SG_NC 4096
+#endif
+
+#define SG_PRAGMA_(x) _Pragma(#x)
+#define SG_PRAGMA(x) SG_PRAGMA_(x)
+#ifndef SG_KUNROLL
+#define SG_KUNROLL 4
+#endif
+#ifndef SG_MFUSE
+#define SG_MFUSE 384
+#endif
+/* workers of one call, at most */
+#define SG_MAX_THREADS 64
+
+#define MR SG_MR
+#define NR SG_NR
+
+/* acc (MR x NR) = Ap (kc x MR, packed) times Bp (kc x NR, packed). */
+static inline __attribute__((always_inline)) void
+kern_core(int kc, const float *restrict Ap, const float *restrict Bp,
+          __m512 acc[MR][2])
+{
+#pragma GCC unroll 32
+    for (int r = 0; r < MR; r++) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
+    SG_PRAGMA(GCC unroll SG_KUNROLL)
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(Bp);
+        __m512 b1 = _mm512_load_ps(Bp + 16);
+        _mm_prefetch((const char *)(Bp + 8 * NR), _MM_HINT_T0);
+#pragma GCC unroll 32
+        for (int r = 0; r < MR; r++) {
+            __m512 a = _mm512_set1_ps(Ap[r]);
+            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+        }
+        Ap += MR;
+        Bp += NR;
+    }
+}
+
+/* A block rows [i0,i0+mc), k [p0,p0+kc) -> Ap[(ir/MR)][k][MR], zero padded.
+ * op(A)(i,k) = transA ? A[k*lda+i] : A[i*lda+k] */
+static inline void pack_A(int transA, const float *A, int lda, int i0, int mc, int p0, int kc, float *Ap)
+{
+    for (int ir = 0; ir < mc; ir += MR) {
+        int mr = mc - ir < MR ? mc - ir : MR;
+        float *dst = Ap + (size_t)ir * kc;
+        if (transA) {
+            const float *src = A + (size_t)p0 * lda + i0 + ir;
+            if (mr == MR) {
+                for (int k = 0; k < kc; k++) {
+                    memcpy(dst + (size_t)k * MR, src + (size_t)k * lda, MR * sizeof(float));
+                }
+            } else {
+                for (int k = 0; k < kc; k++) {
+                    int r = 0;
+                    for (; r < mr; r++) dst[(size_t)k * MR + r] = src[(size_t)k * lda + r];
+                    for (; r < MR; r++) dst[(size_t)k * MR + r] = 0.0f;
+                }
+            }
+        } else {
+            const float *src = A + (size_t)(i0 + ir) * lda + p0;
+            /* transpose mr x kc -> kc x MR; do 16 k at a time with vector loads */
+            int k = 0;
+            for (; k + 16 <= kc; k += 16) {
+                float tmp[MR][16];
+                int r = 0;
+                for (; r < mr; r++) _mm512_storeu_ps(tmp[r], _mm512_loadu_ps(src + (size_t)r * lda + k));
+                for (; r < MR; r++) _mm512_storeu_ps(tmp[r], _mm512_setzero_ps());
+                for (int kk = 0; kk < 16; kk++)
+#pragma GCC unroll 16
+                    for (int rr = 0; rr < MR; rr++) dst[(size_t)(k + kk) * MR + rr] = tmp[rr][kk];
+            }
+            for (; k < kc; k++) {
+                int r = 0;
+                for (; r < mr; r++) dst[(size_t)k * MR + r] = src[(size_t)r * lda + k];
+                for (; r < MR; r++) dst[(size_t)k * MR + r] = 0.0f;
+            }
+        }
+    }
+}
+
+#endif
