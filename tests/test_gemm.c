@@ -97,6 +97,37 @@ static void conv_reference(float *y, const float *x, const float *w,
     free(col), free(out);
 }
 
+/* conv2d_backward's dx in float (stride 1: a conv of dy with flipped
+ * weights on the implicit path) against the double kernel (col2im). */
+static void check_dx(const pcnn_conv_dims *d, const float *x,
+                     const float *w, size_t s)
+{
+    const size_t nx = (size_t)(d->B * d->Ci * d->H * d->W);
+    const size_t ny = (size_t)(d->B * d->Co * d->Ho * d->Wo);
+    const size_t nw = (size_t)(d->Co * d->Ci * d->kh * d->kw);
+    float *dy = xcalloc(ny, 4), *dx = xcalloc(nx, 4), *dw = xcalloc(nw, 4);
+    float *work = xcalloc(pcnn_cpu_conv2d_work(d), 4), *ref = xcalloc(nx, 4);
+    double *x64 = xcalloc(nx, 8), *w64 = xcalloc(nw, 8), *dy64 = xcalloc(ny, 8);
+    double *dx64 = xcalloc(nx, 8), *dw64 = xcalloc(nw, 8);
+    double *work64 = xcalloc(pcnn_cpu_conv2d_work(d), 8);
+    fill_uniform_f32(dy, ny, 111 + s, -1, 1);
+    for (size_t i = 0; i < nx; i++)
+        x64[i] = x[i], dx[i] = 0.25f, dx64[i] = 0.25;
+    for (size_t i = 0; i < nw; i++)
+        w64[i] = w[i];
+    for (size_t i = 0; i < ny; i++)
+        dy64[i] = dy[i];
+    pcnn_cpu_conv2d_backward_f32(dx, dw, NULL, dy, x, w, d, work);
+    pcnn_cpu_conv2d_backward_f64(dx64, dw64, NULL, dy64, x64, w64, d, work64);
+    for (size_t i = 0; i < nx; i++)
+        ref[i] = (float)dx64[i];
+    char what[48];
+    snprintf(what, sizeof what, "dx (+= 0.25) of shape %zu", s);
+    CHECK_CLOSE(what, dx, ref, nx, 1e-4, 1e-4);
+    free(dy), free(dx), free(dw), free(work), free(ref);
+    free(x64), free(w64), free(dy64), free(dx64), free(dw64), free(work64);
+}
+
 TEST(conv_implicit_im2col_matches_im2col)
 {
     /* B, Ci, H, W, Co, kh, kw, stride, pt, pl, dil: every panel kind */
@@ -131,7 +162,7 @@ TEST(conv_implicit_im2col_matches_im2col)
         conv_reference(ref, x, w, b, &d);
         for (int t = 1; t <= 3; t++) {
             memset(y, 0xff, ny * 4); /* NaNs: every element must be written */
-            REQUIRE(pcnn_conv_forward_avx512(y, x, w, b, &d, t) == 0,
+            REQUIRE(pcnn_conv_forward_avx512(y, x, w, b, &d, 0, t) == 0,
                     "shape %zu: not taken", s);
             size_t bad = 0;
             while (bad < ny && memcmp(&y[bad], &ref[bad], 4) == 0)
@@ -141,6 +172,8 @@ TEST(conv_implicit_im2col_matches_im2col)
                   bad, bad < ny ? (double)y[bad] : 0.0,
                   bad < ny ? (double)ref[bad] : 0.0);
         }
+        if (d.stride == 1)
+            check_dx(&d, x, w, s);
         free(x), free(w), free(b), free(ref), free(y);
     }
     /* more output channels than its kernel's fused path: declined, y
@@ -148,7 +181,7 @@ TEST(conv_implicit_im2col_matches_im2col)
     pcnn_conv_dims big = {1, 2, 4, 4, 400, 4, 4, 1, 1, 1, 0, 0, 1};
     float x[32] = {0}, *w = xcalloc(800, 4), y[6400];
     memset(y, 0x5a, sizeof y);
-    CHECK(pcnn_conv_forward_avx512(y, x, w, NULL, &big, 2) == -1,
+    CHECK(pcnn_conv_forward_avx512(y, x, w, NULL, &big, 0, 2) == -1,
           "Co = 400 taken");
     CHECK(y[0] == y[6399] && ((unsigned char *)y)[0] == 0x5a, "y written");
     free(w);
@@ -157,6 +190,37 @@ TEST(conv_implicit_im2col_matches_im2col)
 TEST(gemm_avx512_matches_cblas)
 {
     printf("    skipped: built without AVX-512 (cblas_sgemm is used)\n");
+}
+
+/* conv2d_backward's dx in float (stride 1: a conv of dy with flipped
+ * weights on the implicit path) against the double kernel (col2im). */
+static void check_dx(const pcnn_conv_dims *d, const float *x,
+                     const float *w, size_t s)
+{
+    const size_t nx = (size_t)(d->B * d->Ci * d->H * d->W);
+    const size_t ny = (size_t)(d->B * d->Co * d->Ho * d->Wo);
+    const size_t nw = (size_t)(d->Co * d->Ci * d->kh * d->kw);
+    float *dy = xcalloc(ny, 4), *dx = xcalloc(nx, 4), *dw = xcalloc(nw, 4);
+    float *work = xcalloc(pcnn_cpu_conv2d_work(d), 4), *ref = xcalloc(nx, 4);
+    double *x64 = xcalloc(nx, 8), *w64 = xcalloc(nw, 8), *dy64 = xcalloc(ny, 8);
+    double *dx64 = xcalloc(nx, 8), *dw64 = xcalloc(nw, 8);
+    double *work64 = xcalloc(pcnn_cpu_conv2d_work(d), 8);
+    fill_uniform_f32(dy, ny, 111 + s, -1, 1);
+    for (size_t i = 0; i < nx; i++)
+        x64[i] = x[i], dx[i] = 0.25f, dx64[i] = 0.25;
+    for (size_t i = 0; i < nw; i++)
+        w64[i] = w[i];
+    for (size_t i = 0; i < ny; i++)
+        dy64[i] = dy[i];
+    pcnn_cpu_conv2d_backward_f32(dx, dw, NULL, dy, x, w, d, work);
+    pcnn_cpu_conv2d_backward_f64(dx64, dw64, NULL, dy64, x64, w64, d, work64);
+    for (size_t i = 0; i < nx; i++)
+        ref[i] = (float)dx64[i];
+    char what[48];
+    snprintf(what, sizeof what, "dx (+= 0.25) of shape %zu", s);
+    CHECK_CLOSE(what, dx, ref, nx, 1e-4, 1e-4);
+    free(dy), free(dx), free(dw), free(work), free(ref);
+    free(x64), free(w64), free(dy64), free(dx64), free(dw64), free(work64);
 }
 
 TEST(conv_implicit_im2col_matches_im2col)

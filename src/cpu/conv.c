@@ -231,7 +231,7 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                          const REAL *b, const pcnn_conv_dims *d, REAL *work)
 {
 #if !defined(PCNN_F64) && defined(__AVX512F__)
-    if (pcnn_conv_forward_avx512(y, x, w, b, d, omp_get_max_threads()) == 0)
+    if (pcnn_conv_forward_avx512(y, x, w, b, d, 0, omp_get_max_threads()) == 0)
         return;
 #endif
     const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
@@ -250,6 +250,33 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
     }
 }
 
+#if !defined(PCNN_F64) && defined(__AVX512F__)
+/* dx += the gradient of a stride-1 conv, as a conv of dy: dx[ci, a, b] +=
+ * sum w[co, ci, p, q] dy[co, a - p dil + pt, b - q dil + pl] is a conv of
+ * dy (Co channels, Ho x Wo) with the flipped, transposed weights
+ * w'[ci, co, kh-1-p, kw-1-q] and padding (kh-1) dil - pt, (kw-1) dil - pl
+ * (the im2col path's col2im scatter, gone). w' goes in the workspace,
+ * whose im2col part is not used yet. 1 when done. */
+static int implicit_dx(float *dx, const float *dy, const float *w,
+                       const pcnn_conv_dims *d, float *work)
+{
+    const int64_t taps = d->kh * d->kw;
+    if ((size_t)(d->Co * d->Ci * taps) > pcnn_cpu_conv2d_work(d))
+        return 0;
+    for (int64_t co = 0; co < d->Co; co++)
+        for (int64_t ci = 0; ci < d->Ci; ci++)
+            for (int64_t t = 0; t < taps; t++)
+                work[(ci * d->Co + co) * taps + taps - 1 - t] =
+                    w[(co * d->Ci + ci) * taps + t];
+    const pcnn_conv_dims t = {d->B, d->Co, d->Ho, d->Wo, d->Ci, d->H, d->W,
+                              d->kh, d->kw, 1,
+                              (d->kh - 1) * d->dil - d->pt,
+                              (d->kw - 1) * d->dil - d->pl, d->dil};
+    return pcnn_conv_forward_avx512(dx, dy, work, NULL, &t, 1,
+                                    omp_get_max_threads()) == 0;
+}
+#endif
+
 void KFN(conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
                           const REAL *x, const REAL *w,
                           const pcnn_conv_dims *d, REAL *work)
@@ -259,6 +286,10 @@ void KFN(conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
     const int64_t G = group_of(d->B, N, conv_per_col(d));
     if (db)
         bias_grad(db, dy, d->B, d->Co, N);
+#if !defined(PCNN_F64) && defined(__AVX512F__)
+    if (dx && d->stride == 1 && implicit_dx(dx, dy, w, d, work))
+        dx = NULL;
+#endif
     if (!dx && !dw)
         return;
     for (int64_t n0 = 0; n0 < d->B; n0 += G) {

@@ -250,7 +250,7 @@ static void tile_out(float *restrict y, const __m512 acc[MR][2],
 
 int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
                              const float *b, const pcnn_conv_dims *d,
-                             int nthreads)
+                             int accumulate, int nthreads)
 {
     const int64_t N = d->Ho * d->Wo, L = d->B * N;
     const int64_t K64 = d->Ci * d->kh * d->kw;
@@ -299,8 +299,10 @@ int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
                 const int64_t c1 = c0 + chunk < p_end ? c0 + chunk : p_end;
                 for (int pc = 0; pc < K; pc += SG_KC) {
                     const int kc = K - pc < SG_KC ? K - pc : SG_KC;
-                    const int mode = (pc == 0 ? T_STORE : 0) |
-                                     (pc + kc == K ? T_BIAS : 0);
+                    const int mode =
+                        accumulate ? 0
+                                   : (pc == 0 ? T_STORE : 0) |
+                                         (pc + kc == K ? T_BIAS : 0);
                     tap tab[SG_KC];
                     taps_of(tab, d, pc, kc);
                     for (int64_t pn = c0; pn < c1; pn++) {

@@ -21,12 +21,12 @@ typedef struct {
 } pcnn_conv_dims;
 
 /* conv2d_forward in float on AVX-512 without the im2col workspace
- * (conv_avx512.c): y (B,Co,Ho,Wo) = b + w * x; 0, or -1 when it cannot
- * (Co too large for its kernel, or no memory for its packing buffers:
- * nothing written then). */
+ * (conv_avx512.c): y (B,Co,Ho,Wo) = b + w * x, or with accumulate
+ * y += w * x (b unused). 0, or -1 when it cannot (Co too large for its
+ * kernel, or no memory for its packing buffers: nothing written then). */
 int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
                              const float *b, const pcnn_conv_dims *d,
-                             int nthreads);
+                             int accumulate, int nthreads);
 
 /* Workspace, in elements, that conv2d / deconv2d kernels need. */
 size_t pcnn_cpu_conv2d_work(const pcnn_conv_dims *d);
