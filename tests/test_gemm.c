@@ -186,7 +186,72 @@ TEST(conv_implicit_im2col_matches_im2col)
     CHECK(y[0] == y[6399] && ((unsigned char *)y)[0] == 0x5a, "y written");
     free(w);
 }
+TEST(conv_winograd_matches_direct)
+{
+    /* B, Ci, H, W, Co, kh, kw, pt, pl */
+    static const int shapes[][9] = {
+        {2, 7, 32, 32, 20, 2, 3, 1, 1},   /* PixelCNN++ down 2x3 */
+        {2, 70, 32, 32, 16, 2, 2, 1, 1},  /* down-right 2x2, K > KC */
+        {1, 5, 64, 32, 12, 3, 3, 1, 1},   /* centered 3x3 */
+        {3, 6, 32, 64, 9, 2, 3, 1, 1},    /* two 16-tile groups per row */
+        {1, 320, 32, 32, 24, 2, 3, 1, 1}, /* F = 160's conv_in width */
+        {1, 9, 32, 32, 300, 3, 2, 2, 0},  /* Co = 300, other padding */
+        {2, 11, 16, 16, 10, 2, 3, 1, 1},  /* 8 tiles a row: split groups */
+        {4, 6, 16, 16, 8, 2, 2, 1, 1},    /* the same, 2x2 */
+        {1, 5, 32, 48, 7, 2, 3, 1, 1},    /* 24 tiles a row: both kinds */
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *v = shapes[s];
+        pcnn_conv_dims d = {v[0], v[1], v[2], v[3], v[4], v[2], v[3],
+                            v[5], v[6], 1, v[7], v[8], 1};
+        REQUIRE(pcnn_conv_winograd_fits(&d), "shape %zu does not fit", s);
+        const size_t nx = (size_t)(d.B * d.Ci * d.H * d.W);
+        const size_t ny = (size_t)(d.B * d.Co * d.Ho * d.Wo);
+        const size_t nw = (size_t)(d.Co * d.Ci * d.kh * d.kw);
+        float *x = xcalloc(nx, 4), *w = xcalloc(nw, 4), *b = xcalloc((size_t)d.Co, 4);
+        float *ref = xcalloc(ny, 4), *y[3];
+        fill_uniform_f32(x, nx, 121 + s, -1, 1);
+        fill_uniform_f32(w, nw, 131 + s, -1, 1);
+        fill_uniform_f32(b, (size_t)d.Co, 141 + s, -1, 1);
+        conv_reference(ref, x, w, b, &d);
+        for (int t = 0; t < 3; t++) {
+            y[t] = xcalloc(ny, 4);
+            memset(y[t], 0xff, ny * 4);
+            REQUIRE(pcnn_conv_winograd_forward(y[t], x, w, b, &d, t + 1) == 0,
+                    "shape %zu: not taken", s);
+        }
+        char what[48];
+        snprintf(what, sizeof what, "winograd y of shape %zu", s);
+        /* sums of K = Ci kh kw products of size <= 1 */
+        const double K = (double)(d.Ci * d.kh * d.kw);
+        CHECK_CLOSE(what, y[0], ref, ny, 2e-6 * K, 1e-5);
+        CHECK(memcmp(y[0], y[1], ny * 4) == 0 && memcmp(y[0], y[2], ny * 4) == 0,
+              "%s: 1, 2 and 3 threads differ", what);
+        free(x), free(w), free(b), free(ref);
+        for (int t = 0; t < 3; t++)
+            free(y[t]);
+    }
+    /* what it declines: stride 2, dilation, 1x1, 8 wide, half a panel of
+     * tiles, odd height */
+    pcnn_conv_dims d = {1, 4, 32, 32, 4, 16, 16, 2, 3, 2, 1, 1, 1};
+    CHECK(!pcnn_conv_winograd_fits(&d), "stride 2 taken");
+    d = (pcnn_conv_dims){1, 4, 32, 32, 4, 32, 32, 3, 3, 1, 2, 2, 2};
+    CHECK(!pcnn_conv_winograd_fits(&d), "dilation 2 taken");
+    d = (pcnn_conv_dims){1, 4, 32, 32, 4, 32, 32, 1, 1, 1, 0, 0, 1};
+    CHECK(!pcnn_conv_winograd_fits(&d), "1x1 taken");
+    d = (pcnn_conv_dims){4, 4, 8, 8, 4, 8, 8, 2, 3, 1, 1, 1, 1};
+    CHECK(!pcnn_conv_winograd_fits(&d), "8 wide taken");
+    d = (pcnn_conv_dims){1, 4, 2, 32, 4, 2, 32, 2, 3, 1, 1, 1, 1};
+    CHECK(!pcnn_conv_winograd_fits(&d), "16 tiles (half a panel) taken");
+    d = (pcnn_conv_dims){1, 4, 31, 32, 4, 31, 32, 2, 3, 1, 1, 1, 1};
+    CHECK(!pcnn_conv_winograd_fits(&d), "odd height taken");
+}
 #else
+TEST(conv_winograd_matches_direct)
+{
+    printf("    skipped: built without AVX-512\n");
+}
+
 TEST(gemm_avx512_matches_cblas)
 {
     printf("    skipped: built without AVX-512 (cblas_sgemm is used)\n");

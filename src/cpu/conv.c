@@ -231,7 +231,9 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                          const REAL *b, const pcnn_conv_dims *d, REAL *work)
 {
 #if !defined(PCNN_F64) && defined(__AVX512F__)
-    if (pcnn_conv_forward_avx512(y, x, w, b, d, 0, omp_get_max_threads()) == 0)
+    if (pcnn_conv_winograd_forward(y, x, w, b, d, omp_get_max_threads()) ==
+            0 ||
+        pcnn_conv_forward_avx512(y, x, w, b, d, 0, omp_get_max_threads()) == 0)
         return;
 #endif
     const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;

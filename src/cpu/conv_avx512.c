@@ -70,40 +70,6 @@ static void taps_of(tap *t, const pcnn_conv_dims *d, int p0, int kc)
     }
 }
 
-/* Lanes l of 16 (8) = row[s0 + l] where 0 <= s0 + l < W, else 0; W >= 16
- * (8). Only whole loads inside the row, then a lane permute: masked loads
- * that cross the row's end cost a quarter of a conv's time on Zen 5
- * (perf annotate), plain ones next to nothing. */
-static inline __m512 window16(const float *row, int64_t W, int64_t s0)
-{
-    if (s0 >= 0 && s0 + 16 <= W)
-        return _mm512_loadu_ps(row + s0);
-    const int64_t lo = s0 < 0 ? -s0 : 0, hi = W - s0 < 16 ? W - s0 : 16;
-    if (lo >= hi)
-        return _mm512_setzero_ps();
-    const int64_t base = s0 < 0 ? 0 : W - 16;
-    const __m512i idx = _mm512_add_epi32(
-        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-        _mm512_set1_epi32((int)(s0 - base)));
-    const __mmask16 m = (__mmask16)(((1u << (hi - lo)) - 1u) << lo);
-    return _mm512_maskz_permutexvar_ps(m, idx, _mm512_loadu_ps(row + base));
-}
-
-static inline __m256 window8(const float *row, int64_t W, int64_t s0)
-{
-    if (s0 >= 0 && s0 + 8 <= W)
-        return _mm256_loadu_ps(row + s0);
-    const int64_t lo = s0 < 0 ? -s0 : 0, hi = W - s0 < 8 ? W - s0 : 8;
-    if (lo >= hi)
-        return _mm256_setzero_ps();
-    const int64_t base = s0 < 0 ? 0 : W - 8;
-    const __m256i idx =
-        _mm256_add_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0),
-                         _mm256_set1_epi32((int)(s0 - base)));
-    const __mmask8 m = (__mmask8)(((1u << (hi - lo)) - 1u) << lo);
-    return _mm256_maskz_permutexvar_ps(m, idx, _mm256_loadu_ps(row + base));
-}
-
 /* Bp (kc x NR) = the rows of col in tab (kc of them) at the panel's
  * columns (runs r[0..nr)), zero beyond the image and the panel's columns.
  * Stride 1 moves 16 or 8 columns at a time (window16/8); strided convs
