@@ -3,6 +3,7 @@
 #   make test       the test suite, optimized and under ASan + UBSan
 #   make debug      the test suite under ASan + UBSan only
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
+#   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
 #   make install PREFIX=/usr/local
 # Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),
@@ -62,7 +63,7 @@ F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
-.PHONY: all test debug bench run install clean deps check-tool
+.PHONY: all test debug bench bench-compare run install clean deps check-tool
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -103,6 +104,10 @@ debug:
 
 bench: $(BUILD)/pixelcnn
 	sh bench/run.sh $(BUILD) $(or $(THREADS),2)
+
+# whole models against the twin in RUNS alternating pairs, median ratios
+bench-compare: $(BUILD)/pixelcnn
+	sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2)
 
 deps:
 	@sh scripts/deps.sh

@@ -257,37 +257,6 @@ TEST(gemm_avx512_matches_cblas)
     printf("    skipped: built without AVX-512 (cblas_sgemm is used)\n");
 }
 
-/* conv2d_backward's dx in float (stride 1: a conv of dy with flipped
- * weights on the implicit path) against the double kernel (col2im). */
-static void check_dx(const pcnn_conv_dims *d, const float *x,
-                     const float *w, size_t s)
-{
-    const size_t nx = (size_t)(d->B * d->Ci * d->H * d->W);
-    const size_t ny = (size_t)(d->B * d->Co * d->Ho * d->Wo);
-    const size_t nw = (size_t)(d->Co * d->Ci * d->kh * d->kw);
-    float *dy = xcalloc(ny, 4), *dx = xcalloc(nx, 4), *dw = xcalloc(nw, 4);
-    float *work = xcalloc(pcnn_cpu_conv2d_work(d), 4), *ref = xcalloc(nx, 4);
-    double *x64 = xcalloc(nx, 8), *w64 = xcalloc(nw, 8), *dy64 = xcalloc(ny, 8);
-    double *dx64 = xcalloc(nx, 8), *dw64 = xcalloc(nw, 8);
-    double *work64 = xcalloc(pcnn_cpu_conv2d_work(d), 8);
-    fill_uniform_f32(dy, ny, 111 + s, -1, 1);
-    for (size_t i = 0; i < nx; i++)
-        x64[i] = x[i], dx[i] = 0.25f, dx64[i] = 0.25;
-    for (size_t i = 0; i < nw; i++)
-        w64[i] = w[i];
-    for (size_t i = 0; i < ny; i++)
-        dy64[i] = dy[i];
-    pcnn_cpu_conv2d_backward_f32(dx, dw, NULL, dy, x, w, d, work);
-    pcnn_cpu_conv2d_backward_f64(dx64, dw64, NULL, dy64, x64, w64, d, work64);
-    for (size_t i = 0; i < nx; i++)
-        ref[i] = (float)dx64[i];
-    char what[48];
-    snprintf(what, sizeof what, "dx (+= 0.25) of shape %zu", s);
-    CHECK_CLOSE(what, dx, ref, nx, 1e-4, 1e-4);
-    free(dy), free(dx), free(dw), free(work), free(ref);
-    free(x64), free(w64), free(dy64), free(dx64), free(dw64), free(work64);
-}
-
 TEST(conv_implicit_im2col_matches_im2col)
 {
     printf("    skipped: built without AVX-512 (im2col is used)\n");

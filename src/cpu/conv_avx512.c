@@ -225,16 +225,7 @@ int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
     const int M = (int)d->Co, K = (int)K64;
     const int64_t npanel = (L + NR - 1) / NR;
     const size_t mpad = ((size_t)M + MR - 1) / MR * MR;
-#ifdef _OPENMP
-    if (nthreads > SG_MAX_THREADS)
-        nthreads = SG_MAX_THREADS;
-    if (nthreads > npanel)
-        nthreads = (int)npanel;
-#else
-    nthreads = 1;
-#endif
-    if (nthreads < 1)
-        nthreads = 1;
+    nthreads = sg_workers(nthreads, npanel);
     float *bufA[SG_MAX_THREADS], *bufB[SG_MAX_THREADS];
     for (int t = 0; t < nthreads; t++) {
         bufA[t] = pcnn_sgemm_buf(t, 2, mpad * (size_t)K);

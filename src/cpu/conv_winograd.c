@@ -240,16 +240,7 @@ int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
     const int64_t th = d->Ho / 2, tw = d->Wo / 2;
     const int64_t npanel = d->B * th * tw / NR;
     const size_t mpad = ((size_t)M + MR - 1) / MR * MR;
-#ifdef _OPENMP
-    if (nthreads > SG_MAX_THREADS)
-        nthreads = SG_MAX_THREADS;
-    if (nthreads > npanel)
-        nthreads = (int)npanel;
-#else
-    nthreads = 1;
-#endif
-    if (nthreads < 1)
-        nthreads = 1;
+    nthreads = sg_workers(nthreads, npanel);
     /* U: P x (Co x Ci) in row-major, then packed per point */
     float *U = pcnn_sgemm_buf(0, 2, (size_t)P * mpad * K * 2);
     float *buf[SG_MAX_THREADS];

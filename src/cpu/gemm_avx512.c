@@ -263,16 +263,7 @@ int pcnn_sgemm_avx512(int transA, int transB, int M, int N, int K,
         MR;
     size_t kc_max = (size_t)(SG_KC < K ? SG_KC : K);
     int nblk = (N + NR - 1) / NR;
-#ifdef _OPENMP
-    if (nthreads > SG_MAX_THREADS)
-        nthreads = SG_MAX_THREADS;
-    if (nthreads > nblk)
-        nthreads = nblk;
-#else
-    nthreads = 1;
-#endif
-    if (nthreads < 1)
-        nthreads = 1;
+    nthreads = sg_workers(nthreads, nblk);
     /* thread t computes columns [j0(t), j1(t)), whole NR blocks */
     int per = (nblk + nthreads - 1) / nthreads * NR;
     int ncl = per < SG_NC ? per : SG_NC;

@@ -10,6 +10,7 @@
 #define PCNN_CPU_GEMM_AVX512_KERN_H
 
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 #ifndef SG_MR
@@ -36,6 +37,23 @@
 #endif
 /* workers of one call, at most */
 #define SG_MAX_THREADS 64
+
+/* The workers a call splits `units` (panels, column blocks) over: the
+ * requested count, at most SG_MAX_THREADS and `units`, at least 1; 1
+ * without OpenMP. */
+static inline int sg_workers(int nthreads, int64_t units)
+{
+#ifdef _OPENMP
+    if (nthreads > SG_MAX_THREADS)
+        nthreads = SG_MAX_THREADS;
+    if (nthreads > units)
+        nthreads = (int)units;
+#else
+    (void)units;
+    nthreads = 1;
+#endif
+    return nthreads < 1 ? 1 : nthreads;
+}
 
 #define MR SG_MR
 #define NR SG_NR
@@ -104,8 +122,6 @@ static inline void pack_A(int transA, const float *A, int lda, int i0, int mc, i
         }
     }
 }
-
-#include <stdint.h>
 
 /* Lanes l of 16 (8) = row[s0 + l] where 0 <= s0 + l < W, else 0; W >= 16
  * (8). Only whole loads inside the row, then a lane permute: masked loads

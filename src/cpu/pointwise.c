@@ -124,9 +124,9 @@ static inline __m512 exp_neg16(__m512 v)
 }
 
 /* elu(v) and elu'(v) of 16 floats */
-static inline __m512 elu16(__m512 v)
+/* e^m - 1 for m <= 0: the series near 0, else exp_neg16(m) - 1 */
+static inline __m512 expm1_neg16(__m512 m)
 {
-    const __m512 m = _mm512_min_ps(v, _mm512_setzero_ps());
     __m512 series = _mm512_fmadd_ps(m, _mm512_set1_ps(1.0f / 24),
                                     _mm512_set1_ps(1.0f / 6));
     series = _mm512_fmadd_ps(series, m, _mm512_set1_ps(0.5f));
@@ -135,10 +135,28 @@ static inline __m512 elu16(__m512 v)
     const __m512 e = _mm512_sub_ps(exp_neg16(m), _mm512_set1_ps(1.0f));
     const __mmask16 small =
         _mm512_cmp_ps_mask(m, _mm512_set1_ps(-0.0625f), _CMP_GT_OQ);
-    const __m512 neg = _mm512_mask_blend_ps(small, e, series);
+    return _mm512_mask_blend_ps(small, e, series);
+}
+
+static inline __m512 elu16(__m512 v)
+{
+    const __m512 neg = expm1_neg16(_mm512_min_ps(v, _mm512_setzero_ps()));
     const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(),
                                              _CMP_GT_OQ);
     return _mm512_mask_blend_ps(pos, neg, v);
+}
+
+/* elu(v) and elu(-v) with one exponential: one of v, -v is <= 0, and both
+ * negative branches are e^-|v| - 1 (the same bits as two elu16 calls). */
+static inline void elu_pair16(__m512 v, __m512 *y, __m512 *yneg)
+{
+    const __m512 nv = _mm512_sub_ps(_mm512_setzero_ps(), v);
+    const __m512 em1 = expm1_neg16(_mm512_min_ps(_mm512_min_ps(v, nv),
+                                                 _mm512_setzero_ps()));
+    *y = _mm512_mask_blend_ps(
+        _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), em1, v);
+    *yneg = _mm512_mask_blend_ps(
+        _mm512_cmp_ps_mask(nv, _mm512_setzero_ps(), _CMP_GT_OQ), em1, nv);
 }
 
 static inline __m512 elu_grad16(__m512 v)
@@ -158,10 +176,14 @@ static void elu_run(REAL *y, REAL *neg, const REAL *x, int64_t n)
 #ifdef PCNN_ELU16
     for (; i + 16 <= n; i += 16) {
         const __m512 v = _mm512_loadu_ps(x + i);
-        _mm512_storeu_ps(y + i, elu16(v));
-        if (neg)
-            _mm512_storeu_ps(neg + i,
-                             elu16(_mm512_sub_ps(_mm512_setzero_ps(), v)));
+        if (neg) {
+            __m512 a, b;
+            elu_pair16(v, &a, &b);
+            _mm512_storeu_ps(y + i, a);
+            _mm512_storeu_ps(neg + i, b);
+        } else {
+            _mm512_storeu_ps(y + i, elu16(v));
+        }
     }
 #endif
     for (; i < n; i++) {

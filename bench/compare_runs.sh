@@ -1,0 +1,27 @@
+#!/bin/sh
+# bench/compare_runs.sh -- whole-model images/s, ours against the PyTorch
+# twin, in RUNS alternating pairs (ours, then the twin), and the median of
+# each config's per-pair ratio. On a shared, noisy machine one pair can be
+# off by 2x either way; the median of several pairs is the figure to quote.
+# Usage: sh bench/compare_runs.sh BUILD_DIR [RUNS] [THREADS]
+set -eu
+build=${1:-build}
+runs=${2:-3}
+threads=${3:-2}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "python3-torch not installed: no twin to compare with" >&2
+    exit 1
+fi
+i=1
+while [ "$i" -le "$runs" ]; do
+    echo "== pair $i of $runs: ours" >&2
+    "$build/pixelcnn" bench --models --threads "$threads" --reps 3 \
+        > "$out/ours$i.jsonl"
+    echo "== pair $i of $runs: the twin" >&2
+    /usr/bin/python3 twin/bench_twin.py --threads "$threads" \
+        > "$out/twin$i.jsonl"
+    i=$((i + 1))
+done
+/usr/bin/python3 bench/compare_runs.py "$out" "$runs"
