@@ -246,7 +246,64 @@ TEST(conv_winograd_matches_direct)
     d = (pcnn_conv_dims){1, 4, 31, 32, 4, 31, 32, 2, 3, 1, 1, 1, 1};
     CHECK(!pcnn_conv_winograd_fits(&d), "odd height taken");
 }
+/* Causality in rounding, not only in exact arithmetic: changing input
+ * pixel (a, b) leaves every output outside the pixel's reach bitwise
+ * unchanged (the reach of a kh x kw conv padded pt, pl: outputs (i, j)
+ * with i <= a + pt <= i + kh - 1, j <= b + pl <= j + kw - 1), and changes
+ * some output inside it. */
+TEST(conv_winograd_exact_receptive_field)
+{
+    /* kh, kw, pt, pl: down 2x3, down-right 2x2, centered 3x3 */
+    static const int geo[][4] = {{2, 3, 1, 1}, {2, 2, 1, 1}, {3, 3, 1, 1}};
+    for (size_t g = 0; g < 3; g++) {
+        pcnn_conv_dims d = {1, 3, 16, 16, 4, 16, 16, geo[g][0], geo[g][1],
+                            1, geo[g][2], geo[g][3], 1};
+        REQUIRE(pcnn_conv_winograd_fits(&d), "geometry %zu does not fit", g);
+        const size_t nx = 3 * 256, ny = 4 * 256, nw = (size_t)(12 * d.kh * d.kw);
+        float *x = xcalloc(nx, 4), *w = xcalloc(nw, 4), *b = xcalloc(4, 4);
+        float *y0 = xcalloc(ny, 4), *y1 = xcalloc(ny, 4);
+        fill_uniform_f32(x, nx, 151 + g, -1, 1);
+        fill_uniform_f32(w, nw, 161 + g, -1, 1);
+        REQUIRE(pcnn_conv_winograd_forward(y0, x, w, b, &d, 2) == 0, "y0");
+        int leaks = 0, blind = 0;
+        for (int a = 0; a < 16; a++)
+            for (int bb = 0; bb < 16; bb++) {
+                float keep[3];
+                for (int c = 0; c < 3; c++) {
+                    keep[c] = x[(c * 16 + a) * 16 + bb];
+                    x[(c * 16 + a) * 16 + bb] += 0.37f;
+                }
+                REQUIRE(pcnn_conv_winograd_forward(y1, x, w, b, &d, 2) == 0,
+                        "y1");
+                int inside = 0;
+                for (int co = 0; co < 4; co++)
+                    for (int i = 0; i < 16; i++)
+                        for (int j = 0; j < 16; j++) {
+                            const size_t k = (size_t)((co * 16 + i) * 16 + j);
+                            const int reach =
+                                i <= a + d.pt && a + d.pt <= i + d.kh - 1 &&
+                                j <= bb + d.pl && bb + d.pl <= j + d.kw - 1;
+                            const int changed = memcmp(&y0[k], &y1[k], 4) != 0;
+                            leaks += changed && !reach;
+                            inside += changed && reach;
+                        }
+                blind += !inside;
+                for (int c = 0; c < 3; c++)
+                    x[(c * 16 + a) * 16 + bb] = keep[c];
+            }
+        CHECK(leaks == 0 && blind == 0,
+              "geometry %zu: %d outputs changed outside the reach, %d pixels "
+              "reached nothing",
+              g, leaks, blind);
+        free(x), free(w), free(b), free(y0), free(y1);
+    }
+}
 #else
+TEST(conv_winograd_exact_receptive_field)
+{
+    printf("    skipped: built without AVX-512\n");
+}
+
 TEST(conv_winograd_matches_direct)
 {
     printf("    skipped: built without AVX-512\n");
