@@ -217,7 +217,7 @@ TEST(conv_winograd_matches_direct)
         for (int t = 0; t < 3; t++) {
             y[t] = xcalloc(ny, 4);
             memset(y[t], 0xff, ny * 4);
-            REQUIRE(pcnn_conv_winograd_forward(y[t], x, w, b, &d, t + 1) == 0,
+            REQUIRE(pcnn_conv_winograd_forward(y[t], x, w, b, &d, 0, t + 1) == 0,
                     "shape %zu: not taken", s);
         }
         char what[48];
@@ -264,7 +264,7 @@ TEST(conv_winograd_exact_receptive_field)
         float *y0 = xcalloc(ny, 4), *y1 = xcalloc(ny, 4);
         fill_uniform_f32(x, nx, 151 + g, -1, 1);
         fill_uniform_f32(w, nw, 161 + g, -1, 1);
-        REQUIRE(pcnn_conv_winograd_forward(y0, x, w, b, &d, 2) == 0, "y0");
+        REQUIRE(pcnn_conv_winograd_forward(y0, x, w, b, &d, 0, 2) == 0, "y0");
         int leaks = 0, blind = 0;
         for (int a = 0; a < 16; a++)
             for (int bb = 0; bb < 16; bb++) {
@@ -273,7 +273,7 @@ TEST(conv_winograd_exact_receptive_field)
                     keep[c] = x[(c * 16 + a) * 16 + bb];
                     x[(c * 16 + a) * 16 + bb] += 0.37f;
                 }
-                REQUIRE(pcnn_conv_winograd_forward(y1, x, w, b, &d, 2) == 0,
+                REQUIRE(pcnn_conv_winograd_forward(y1, x, w, b, &d, 0, 2) == 0,
                         "y1");
                 int inside = 0;
                 for (int co = 0; co < 4; co++)

@@ -231,8 +231,8 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                          const REAL *b, const pcnn_conv_dims *d, REAL *work)
 {
 #if !defined(PCNN_F64) && defined(__AVX512F__)
-    if (pcnn_conv_winograd_forward(y, x, w, b, d, omp_get_max_threads()) ==
-            0 ||
+    if (pcnn_conv_winograd_forward(y, x, w, b, d, 0,
+                                   omp_get_max_threads()) == 0 ||
         pcnn_conv_forward_avx512(y, x, w, b, d, 0, omp_get_max_threads()) == 0)
         return;
 #endif
@@ -257,7 +257,8 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
  * sum w[co, ci, p, q] dy[co, a - p dil + pt, b - q dil + pl] is a conv of
  * dy (Co channels, Ho x Wo) with the flipped, transposed weights
  * w'[ci, co, kh-1-p, kw-1-q] and padding (kh-1) dil - pt, (kw-1) dil - pl
- * (the im2col path's col2im scatter, gone). w' goes in the workspace,
+ * (the im2col path's col2im scatter, gone), by Winograd where it fits,
+ * else on the implicit path. w' goes in the workspace,
  * whose im2col part is not used yet. 1 when done. */
 static int implicit_dx(float *dx, const float *dy, const float *w,
                        const pcnn_conv_dims *d, float *work)
@@ -274,8 +275,9 @@ static int implicit_dx(float *dx, const float *dy, const float *w,
                               d->kh, d->kw, 1,
                               (d->kh - 1) * d->dil - d->pt,
                               (d->kw - 1) * d->dil - d->pl, d->dil};
-    return pcnn_conv_forward_avx512(dx, dy, work, NULL, &t, 1,
-                                    omp_get_max_threads()) == 0;
+    const int nt = omp_get_max_threads();
+    return pcnn_conv_winograd_forward(dx, dy, work, NULL, &t, 1, nt) == 0 ||
+           pcnn_conv_forward_avx512(dx, dy, work, NULL, &t, 1, nt) == 0;
 }
 #endif
 

@@ -188,7 +188,8 @@ static void input_panel(float *restrict Vp, const float *restrict x,
  * 16 interleaved floats per output row. */
 static void output_panel(float *restrict y, const float *restrict Mt,
                          const float *bias, const pcnn_conv_dims *d,
-                         int64_t co0, int mr, const tile_at *tiles)
+                         int64_t co0, int mr, const tile_at *tiles,
+                         int accumulate)
 {
     const int ah = PTS(d->kh), aw = PTS(d->kw);
     const int64_t N = d->Ho * d->Wo;
@@ -221,8 +222,10 @@ static void output_panel(float *restrict y, const float *restrict Mt,
                 for (int i = 0; i < 2; i++, out += d->Wo) {
                     const __m512 e = _mm512_add_ps(t[i][0], b);
                     const __m512 f = _mm512_add_ps(t[i][1], b);
-                    _mm512_storeu_ps(out,
-                                     _mm512_permutex2var_ps(e, h ? hi : lo, f));
+                    __m512 v = _mm512_permutex2var_ps(e, h ? hi : lo, f);
+                    if (accumulate)
+                        v = _mm512_add_ps(_mm512_loadu_ps(out), v);
+                    _mm512_storeu_ps(out, v);
                 }
             }
         }
@@ -231,7 +234,7 @@ static void output_panel(float *restrict y, const float *restrict Mt,
 
 int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
                                const float *b, const pcnn_conv_dims *d,
-                               int nthreads)
+                               int accumulate, int nthreads)
 {
     if (!pcnn_conv_winograd_fits(d))
         return -1;
@@ -316,8 +319,8 @@ int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
                             _mm512_store_ps(o + 16, acc[m][1]);
                         }
                     }
-                    output_panel(y, Mt, b, d, ir, M - ir < MR ? M - ir : MR,
-                                 tiles);
+                    output_panel(y, Mt, accumulate ? NULL : b, d, ir,
+                                 M - ir < MR ? M - ir : MR, tiles, accumulate);
                 }
             }
         }

@@ -30,12 +30,13 @@ int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
 
 /* conv2d_forward by Winograd F(2x2, kh x kw) (conv_winograd.c): stride 1,
  * dilation 1, kh and kw in {2, 3}, Wo a multiple of 16, Ho even, B Ho Wo
- * a multiple of 128 (what _fits says). y = b + w * x up to float rounding; 0, or -1 when it does
- * not fit or has no memory (nothing written then). */
+ * a multiple of 128 (what _fits says). y = b + w * x, or with accumulate
+ * y += w * x (b unused), up to float rounding; 0, or -1 when it does not
+ * fit or has no memory (nothing written then). */
 int pcnn_conv_winograd_fits(const pcnn_conv_dims *d);
 int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
                                const float *b, const pcnn_conv_dims *d,
-                               int nthreads);
+                               int accumulate, int nthreads);
 
 /* Workspace, in elements, that conv2d / deconv2d kernels need. */
 size_t pcnn_cpu_conv2d_work(const pcnn_conv_dims *d);
