@@ -25,11 +25,13 @@
  *
  * Taken when Wo is a multiple of 16, Ho even and the tiles fill whole
  * panels of 32 (CIFAR's 32x32 and 16x16 layers, and larger; the rest use
- * conv_avx512.c). An output depends only on the inputs
- * in its own receptive field, also in rounding: each row of A^T selects
- * transform points whose B^T rows only touch those inputs, so causality
- * holds exactly. Results differ from the direct sum by float rounding
- * (the tests bound it); they do not depend on the thread count.
+ * conv_avx512.c), for conv forward passes and, accumulating, for the
+ * input gradient of stride-1 convs (conv.c: a conv of dy). An output
+ * depends only on the inputs in its own receptive field, also in rounding:
+ * each row of A^T selects transform points whose B^T rows only touch those
+ * inputs, so causality holds exactly (conv_winograd_exact_receptive_field).
+ * Results differ from the direct sum by float rounding (the tests bound
+ * it); they do not depend on the thread count.
  */
 #ifndef PCNN_F64 /* float only */
 #ifdef __AVX512F__
