@@ -69,6 +69,10 @@ double cli_median(double *v, int n);
  * a one-line message and 2. */
 int cli_weights_arg(const char *cmd, int argc, char **argv, int *i,
                     const char **out);
+/* The value of --split after argv[*i]: "train" or "test" into *out; else
+ * a one-line message and 2. */
+int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
+                  const char **out);
 
 /* Prints "pixelcnn CMD: unknown flag F (see pixelcnn CMD --help)"; 2. */
 int cli_bad_flag(const char *cmd, const char *flag);

@@ -28,16 +28,32 @@ double cli_median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* The value after argv[*i] if it is `one` or `other`, into *out; else a
+ * one-line message naming the flag, and 2. */
+static int choice_arg(const char *cmd, const char *flag, const char *one,
+                      const char *other, int argc, char **argv, int *i,
+                      const char **out)
+{
+    const char *v = cli_str_arg(cmd, argc, argv, i);
+    if (!v)
+        return 2;
+    if (strcmp(v, one) && strcmp(v, other)) {
+        fprintf(stderr, "pixelcnn %s: %s %s: %s or %s\n", cmd, flag, v, one,
+                other);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_weights_arg(const char *cmd, int argc, char **argv, int *i,
                     const char **out)
 {
-    const char *w = cli_str_arg(cmd, argc, argv, i);
-    if (!w)
-        return 2;
-    if (strcmp(w, "ema") && strcmp(w, "raw")) {
-        fprintf(stderr, "pixelcnn %s: --weights %s: ema or raw\n", cmd, w);
-        return 2;
-    }
-    *out = w;
-    return 0;
+    return choice_arg(cmd, "--weights", "ema", "raw", argc, argv, i, out);
+}
+
+int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
+                  const char **out)
+{
+    return choice_arg(cmd, "--split", "train", "test", argc, argv, i, out);
 }

@@ -98,14 +98,8 @@ int cmd_colorize(int argc, char **argv)
             if (!(data = cli_str_arg(cmd, argc, argv, &i)))
                 return 2;
         } else if (!strcmp(f, "--split")) {
-            if (!(split = cli_str_arg(cmd, argc, argv, &i)))
+            if (cli_split_arg(cmd, argc, argv, &i, &split))
                 return 2;
-            if (strcmp(split, "train") && strcmp(split, "test")) {
-                fprintf(stderr, "pixelcnn colorize: --split %s: train or "
-                                "test\n",
-                        split);
-                return 2;
-            }
         } else if (!strcmp(f, "-n")) {
             if (cli_int_arg(cmd, argc, argv, &i, 1, 256, &n))
                 return 2;

@@ -100,13 +100,8 @@ int cmd_eval(int argc, char **argv)
             if (!(data = cli_str_arg(cmd, argc, argv, &i)))
                 return 2;
         } else if (!strcmp(f, "--split")) {
-            if (!(split = cli_str_arg(cmd, argc, argv, &i)))
+            if (cli_split_arg(cmd, argc, argv, &i, &split))
                 return 2;
-            if (strcmp(split, "train") && strcmp(split, "test")) {
-                fprintf(stderr, "pixelcnn eval: --split %s: train or test\n",
-                        split);
-                return 2;
-            }
         } else if (!strcmp(f, "--weights")) {
             if (cli_weights_arg(cmd, argc, argv, &i, &weights))
                 return 2;

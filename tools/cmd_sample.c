@@ -160,13 +160,8 @@ static int input_flag(const char *cmd, inputs *in, int argc, char **argv,
     if (!strcmp(f, "--count"))
         return cli_int_arg(cmd, argc, argv, i, 1, 1024, &in->count) ? -1 : 1;
     if (!strcmp(f, "--split")) {
-        if (!(in->split = cli_str_arg(cmd, argc, argv, i)))
+        if (cli_split_arg(cmd, argc, argv, i, &in->split))
             return -1;
-        if (strcmp(in->split, "train") && strcmp(in->split, "test")) {
-            fprintf(stderr, "pixelcnn %s: --split %s: train or test\n", cmd,
-                    in->split);
-            return -1;
-        }
         return 1;
     }
     return 0;
