@@ -7,8 +7,9 @@
  * conv.c's im2col path writes col (K x G*N floats) and the GEMM then
  * copies it again into NR-column panels, and writes its output in
  * (Co, G*N) order for a last reshuffle into (G, Co, N): three passes over
- * memory that took as long as a third of the arithmetic in a forward pass
- * (perf, `bench --models`, config (3,96,10)). Here each NR-column panel of
+ * memory that together took about as long as a third of the arithmetic in
+ * an evaluation of config (3,96,10) (a perf profile during development).
+ * Here each NR-column panel of
  * col is built straight from x, KC rows at a time, right before the
  * micro-kernels use it, and the tiles are written straight into y with
  * the bias. Every element of y is the same sum, in the same order and
@@ -87,7 +88,8 @@ static void pack_panel(float *restrict Bp, const float *restrict x,
         /* the next panel of the image (the same row's next 32 columns,
          * or the next row), whose new rows are fetched into L2 while
          * this one is packed: without it the loads of x waited on memory
-         * for a fifth of a conv's time */
+         * for a large share of a conv's time (perf annotate during
+         * development) */
         const int64_t ni = j + 2 * NR <= d->Wo ? i : i + 1;
         const int64_t nj = j + 2 * NR <= d->Wo ? j + NR : 0;
         const int prefetch = ni < d->Ho;

@@ -222,7 +222,8 @@ static void sgemm_range(int transA, int transB, int M, int j_begin, int j_end, i
 }
 
 /* Pack buffers, grown on demand and kept (no page faults per call): four
- * per worker (0, 1: the SGEMM's A and B; 2, 3: conv_avx512.c's), owned by
+ * per worker (0, 1: the SGEMM's A and B; 2, 3: those of conv_avx512.c or,
+ * at other times, conv_winograd.c), owned by
  * the calling thread, so concurrent callers on other threads (each with
  * its own context) never share them. All are allocated before any C is
  * written, so a failed allocation changes nothing. */

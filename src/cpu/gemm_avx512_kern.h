@@ -1,7 +1,7 @@
 /*
- * gemm_avx512_kern.h -- the micro-kernel and the A packing shared by our
- * AVX-512 SGEMM (gemm_avx512.c) and the implicit-im2col conv
- * (conv_avx512.c). Private to those two files; include after immintrin.h.
+ * gemm_avx512_kern.h -- the micro-kernel, the A packing and the row
+ * windows shared by our AVX-512 SGEMM (gemm_avx512.c) and the convs
+ * (conv_avx512.c, conv_winograd.c). Private to those files.
  *
  * Packed A: Ap[ir/MR][k][MR] (MR-row micro-panels, zero padded).
  * Packed B: Bp[k][NR] per NR-column micro-panel.
@@ -125,8 +125,8 @@ static inline void pack_A(int transA, const float *A, int lda, int i0, int mc, i
 
 /* Lanes l of 16 (8) = row[s0 + l] where 0 <= s0 + l < W, else 0; W >= 16
  * (8). Only whole loads inside the row, then a lane permute: masked loads
- * that cross the row's end cost a quarter of a conv's time on Zen 5
- * (perf annotate), plain ones next to nothing. */
+ * that cross the row's end were among a conv's hottest instructions on
+ * Zen 5 (perf annotate during development), plain ones next to nothing. */
 static inline __m512 window16(const float *row, int64_t W, int64_t s0)
 {
     if (s0 >= 0 && s0 + 16 <= W)

@@ -268,8 +268,8 @@ static inline REAL sigmoid(REAL v) { return 1 / (1 + exp(-v)); }
 #ifdef PCNN_ELU16
 /* sigmoid of 16 floats from e = exp(-|v|) in (0, 1] (exp_neg16: relative
  * error < 3e-7, so no overflow for any v): 1/(1+e) for v >= 0, e/(1+e)
- * below. libm's expf, one element at a time, was a third of the gate's
- * time (perf, `bench --models`). */
+ * below. libm's expf, one element at a time, was most of the gate's time
+ * in a perf profile during development. */
 static inline __m512 sigmoid16(__m512 v)
 {
     const __m512 e = exp_neg16(_mm512_min_ps(v, _mm512_sub_ps(
