@@ -1,7 +1,8 @@
 # pixelcnn -- plain Makefile.
 #   make            library (static + shared) and the pixelcnn tool
 #   make test       the test suite, optimized and under ASan + UBSan
-#   make debug      the test suite under ASan + UBSan only
+#   make debug      the test suite under ASan + UBSan only (-march=native)
+#   make portable   the test suite built with NATIVE=0 only
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
@@ -63,7 +64,7 @@ F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
-.PHONY: all test debug bench bench-compare run install clean deps check-tool
+.PHONY: all test debug portable bench bench-compare run install clean deps check-tool
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -88,19 +89,29 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
 	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a \
 	    $(LDLIBS)
 
-# The test runner: `make test` runs it optimized, then under sanitizers.
+# The test runner: `make test` runs it optimized, then under sanitizers
+# (same instruction set, so the AVX-512 kernels are sanitized too), then
+# the portable build (NATIVE=0: the scalar and cblas fallbacks).
 # TESTS=substring runs the matching tests only.
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/test_runner $(BUILD)/pixelcnn
 	PCNN_CLI=$(BUILD)/pixelcnn $(BUILD)/test_runner $(TESTS)
 	@$(MAKE) --no-print-directory debug
+	@$(MAKE) --no-print-directory portable
 
+# ASan + UBSan at -O1, built with -march=native like the optimized build
 debug:
 	$(MAKE) --no-print-directory BUILD=build/debug \
-	    OPT="-O1 -g $(SAN)" LDLIBS="$(LDLIBS) $(SAN)" build/debug/test_runner \
-	    build/debug/pixelcnn
+	    OPT="-O1 -g $(ARCH) $(SAN)" LDLIBS="$(LDLIBS) $(SAN)" \
+	    build/debug/test_runner build/debug/pixelcnn
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    PCNN_CLI=build/debug/pixelcnn build/debug/test_runner $(TESTS)
+
+# the portable fallback: no -march=native, optimized
+portable:
+	$(MAKE) --no-print-directory BUILD=build/portable NATIVE=0 \
+	    build/portable/test_runner build/portable/pixelcnn
+	PCNN_CLI=build/portable/pixelcnn build/portable/test_runner $(TESTS)
 
 bench: $(BUILD)/pixelcnn
 	sh bench/run.sh $(BUILD) $(or $(THREADS),2)

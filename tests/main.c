@@ -15,7 +15,7 @@ static struct {
     test_fn fn;
 } tests[MAX_TESTS];
 static int ntests;
-static int current_failed;
+static int current_failed, current_skipped;
 
 void test_register(const char *name, test_fn fn)
 {
@@ -40,6 +40,17 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 }
 
 int test_failed(void) { return current_failed; }
+
+void test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    printf("    skipped: ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    current_skipped = 1;
+}
 
 #define CLOSE_BODY                                                            \
     size_t worst = 0;                                                         \
@@ -116,25 +127,38 @@ int main(int argc, char **argv)
     const char *filter = argc > 1 ? argv[1] : NULL;
     /* registration order depends on link order: sort for a stable log */
     qsort(tests, (size_t)ntests, sizeof tests[0], by_name);
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int i = 0; i < ntests; i++) {
         if (filter && !strstr(tests[i].name, filter))
             continue;
-        current_failed = 0;
+        current_failed = current_skipped = 0;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         tests[i].fn();
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-        printf("%s %-48s %8.1f ms\n", current_failed ? "FAIL" : "ok  ",
-               tests[i].name, ms);
+        /* a test that failed before it skipped still failed */
+        const char *tag = current_failed    ? "FAIL"
+                          : current_skipped ? "skip"
+                                            : "ok  ";
+        printf("%s %-48s %8.1f ms\n", tag, tests[i].name, ms);
         fflush(stdout);
         if (current_failed)
             failed++;
+        else if (current_skipped)
+            skipped++;
         else
             passed++;
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    if (passed + failed + skipped == 0) {
+        fprintf(stderr, "no test matches '%s'\n", filter ? filter : "");
+        return 1;
+    }
+    if (passed == 0 && failed == 0) {
+        fprintf(stderr, "every test was skipped: nothing was checked\n");
+        return 1;
+    }
     return failed ? 1 : 0;
 }

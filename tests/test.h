@@ -4,9 +4,12 @@
  * TEST(name) { ... } defines and registers a test. CHECK(cond, fmt, ...)
  * records a failure and goes on; REQUIRE(...) records it and returns.
  * CHECK_CLOSE(...) compares arrays with |a-b| <= atol + rtol*|ref| and
- * prints the worst element on failure. The runner (main.c) runs every
- * test, or those whose name contains argv[1], and ends with the line
- * "N passed, N failed"; it exits non-zero when a test failed.
+ * prints the worst element on failure. test_skip("why") marks the current
+ * test skipped (the caller then returns): it counts as neither passed nor
+ * failed. The runner (main.c) runs every test, or those whose name
+ * contains argv[1], and ends with the line "N passed, N failed, N skipped";
+ * it exits non-zero when a test failed, when no test passed, or when the
+ * filter matched no test.
  */
 #ifndef PCNN_TEST_H
 #define PCNN_TEST_H
@@ -20,6 +23,8 @@ void test_register(const char *name, test_fn fn);
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int test_failed(void); /* the current test has failed so far */
+/* Marks the current test skipped, printing the reason; return after it. */
+void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define TEST(name)                                                            \
     static void name(void);                                                   \

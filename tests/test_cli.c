@@ -50,7 +50,7 @@ static int have_cli(void)
     struct stat st;
     if (stat(cli(), &st) == 0)
         return 1;
-    printf("    skipped: no %s (build it with make)\n", cli());
+    test_skip("no %s (build it with make)", cli());
     return 0;
 }
 

@@ -24,7 +24,7 @@ static const char *data_root(void)
         root = "../shared/data";
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        printf("    skipped: no %s\n", root);
+        test_skip("no %s", root);
         return NULL;
     }
     return root;

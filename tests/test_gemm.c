@@ -301,21 +301,21 @@ TEST(conv_winograd_exact_receptive_field)
 #else
 TEST(conv_winograd_exact_receptive_field)
 {
-    printf("    skipped: built without AVX-512\n");
+    test_skip("built without AVX-512");
 }
 
 TEST(conv_winograd_matches_direct)
 {
-    printf("    skipped: built without AVX-512\n");
+    test_skip("built without AVX-512");
 }
 
 TEST(gemm_avx512_matches_cblas)
 {
-    printf("    skipped: built without AVX-512 (cblas_sgemm is used)\n");
+    test_skip("built without AVX-512 (cblas_sgemm is used)");
 }
 
 TEST(conv_implicit_im2col_matches_im2col)
 {
-    printf("    skipped: built without AVX-512 (im2col is used)\n");
+    test_skip("built without AVX-512 (im2col is used)");
 }
 #endif
