@@ -666,6 +666,12 @@ void pcnn_dataset_free(pcnn_dataset *d);
 pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,
                                 int64_t count, pcnn_dataset *out);
 
+/* A 64-bit fingerprint of d's contents: its shape, images, labels and
+ * condition images (one pass over the bytes). Equal data sets have equal fingerprints; different ones
+ * differ but for a 2^-64 chance. Never 0. A checkpoint records the
+ * fingerprint of the data it was trained on (docs/checkpoint.md). */
+uint64_t pcnn_dataset_fingerprint(const pcnn_dataset *d);
+
 /* perm (n) = a uniformly random permutation of 0 .. n-1 that is a pure
  * function of (seed, epoch, n): Fisher-Yates (Durstenfeld) from the last
  * position down, position i swapped with j uniform in [0, i], the j drawn
@@ -889,6 +895,11 @@ pcnn_status pcnn_checkpoint_read_state(const char *path,
                                        pcnn_train_opts *opts,
                                        pcnn_train_state *state,
                                        int *has_trainer);
+/* *fp = pcnn_dataset_fingerprint of the data the checkpoint's trainer was
+ * trained on, or 0 when the file has none (saved without a trainer, or
+ * before fingerprints were recorded). pcnn_checkpoint_load_trainer
+ * refuses other data when the file has one. */
+pcnn_status pcnn_checkpoint_data_fingerprint(const char *path, uint64_t *fp);
 
 #ifdef __cplusplus
 }

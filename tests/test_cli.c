@@ -529,3 +529,491 @@ TEST(cli_colorize)
              cli(), dir, dir);
     CHECK(rc == 1 && strstr(out, "none.png"), "a missing file: %s", out);
 }
+
+/* ------------------------------------------------- robustness (issue 13) */
+
+/* The whole file into buf (at most n-1 bytes, zero-ended); its length. */
+static size_t slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[k] = 0;
+    if (f)
+        fclose(f);
+    return k;
+}
+
+/* Starts a tiny `pixelcnn train` on the data in dir into out in the
+ * background (stderr to errpath), and waits for its first metrics line:
+ * training has begun. The pid, or -1 (the child is reaped). */
+static pid_t start_trainer(const char *dir, const char *out,
+                           const char *errpath)
+{
+    char metrics[700];
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", out);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        char data[600];
+        snprintf(data, sizeof data, "mnist:%s", dir);
+        if (!freopen(errpath, "w", stderr) ||
+            !freopen("/dev/null", "w", stdout))
+            _exit(126);
+        execl(cli(), cli(), "train", "--data", data, "--out", out,
+              "--nr-resnet", "1", "--nr-filters", "8", "--nr-mix", "2",
+              "--nr-resolutions", "2", "--batch", "8", "--threads", "1",
+              "--log-every", "1", "--save-every", "1000000", "--no-test",
+              (char *)NULL);
+        _exit(127);
+    }
+    for (int k = 0; k < 12000; k++) { /* 120 s: sanitized builds are slow */
+        if (file_size(metrics) > 0)
+            return pid;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1;
+        struct timespec d = {0, 10000000L};
+        nanosleep(&d, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+/* Waits for pid; its exit status, or -1 when a signal killed it. */
+static int exit_status(pid_t pid)
+{
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* SIGINT, SIGTERM, SIGHUP and a burst of SIGINTs (some arriving while it
+ * saves): each run finishes its step, saves and exits 128 + the signal;
+ * the checkpoint loads and holds the step the run says it saved. */
+TEST(cli_train_stops_on_signals_and_saves)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    static const int sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGINT};
+    for (int k = 0; k < 4; k++) {
+        char out[600], err[700], ckpt[700];
+        snprintf(out, sizeof out, "%s/run%d", dir, k);
+        snprintf(err, sizeof err, "%s/err%d.txt", dir, k);
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", out);
+        pid_t pid = start_trainer(dir, out, err);
+        REQUIRE(pid > 0, "run %d did not start", k);
+        const int burst = k == 3 ? 30 : 1;
+        for (int b = 0; b < burst; b++) {
+            kill(pid, sigs[k]);
+            struct timespec d = {0, 2000000L};
+            nanosleep(&d, NULL);
+        }
+        const int rc = exit_status(pid);
+        static char msg[8192];
+        slurp(err, msg, sizeof msg);
+        CHECK(rc == 128 + sigs[k], "signal %d (x%d): exit %d, want %d: %s",
+              sigs[k], burst, rc, 128 + sigs[k], msg);
+        unsigned long long said = 0;
+        const char *at = strstr(msg, " at step ");
+        CHECK(at && sscanf(at, " at step %llu", &said) == 1,
+              "no 'saved ... at step' line: %s", msg);
+        pcnn_train_state st = {0, 0, 0};
+        int has = 0;
+        CHECK(pcnn_checkpoint_read_state(ckpt, NULL, NULL, &st, &has) ==
+                      PCNN_OK &&
+                  has && st.step == said && said > 0,
+              "signal %d: checkpoint step %llu, the run said %llu: %s",
+              sigs[k], (unsigned long long)st.step, said, pcnn_last_error());
+        pcnn_model *m = NULL;
+        CHECK(pcnn_checkpoint_load_model(ckpt, 1, &m) == PCNN_OK,
+              "signal %d: the checkpoint does not load: %s", sigs[k],
+              pcnn_last_error());
+        pcnn_model_free(m);
+    }
+    static char out[16384];
+    CHECK(run(out, sizeof out, "%s train --help", cli()) == 0 &&
+              strstr(out, "130") && strstr(out, "143"),
+          "train --help does not list the exit codes");
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* --out: created with its parents, refused empty or under a file, and
+ * locked: a second trainer on it stops with a message, before its data
+ * are loaded (here they do not exist). */
+TEST(cli_train_out_folder_and_lock)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    static char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s train --data mnist:%s --out %s/a/b/c " TINY
+                 " --steps 2 --no-test",
+                 cli(), dir, dir);
+    char path[700];
+    snprintf(path, sizeof path, "%s/a/b/c/checkpoint.safetensors", dir);
+    CHECK(rc == 0 && file_size(path) > 0, "--out a/b/c: %s", out);
+    rc = run(out, sizeof out, "%s train --data mnist:/nonexistent --out ''",
+             cli());
+    CHECK(rc == 2 && strstr(out, "--out is empty") &&
+              !strstr(out, "nonexistent"),
+          "--out '': %s", out);
+    rc = run(out, sizeof out,
+             "touch %s/file && %s train --data mnist:/nonexistent "
+             "--out %s/file/run",
+             dir, cli(), dir);
+    CHECK(rc == 1 && strstr(out, "is not a folder") &&
+              !strstr(out, "nonexistent"),
+          "--out under a file: %s", out);
+    rc = run(out, sizeof out,
+             "mkdir -p %s/ro && chmod 555 %s/ro && %s train --data "
+             "mnist:/nonexistent --out %s/ro/run; chmod 755 %s/ro",
+             dir, dir, cli(), dir, dir);
+    if (geteuid() != 0) /* root writes anywhere */
+        CHECK(rc == 1 && strstr(out, "Permission denied"),
+              "--out in a read-only folder: %s", out);
+    char run_dir[600], err[700];
+    snprintf(run_dir, sizeof run_dir, "%s/locked", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    pid_t pid = start_trainer(dir, run_dir, err);
+    REQUIRE(pid > 0, "the first trainer did not start");
+    rc = run(out, sizeof out,
+             "%s train --data mnist:/nonexistent --out %s " TINY, cli(),
+             run_dir);
+    CHECK(rc == 1 && strstr(out, "another run trains there") &&
+              strstr(out, run_dir) && !strstr(out, "nonexistent"),
+          "a second trainer on one --out: %s", out);
+    kill(pid, SIGTERM);
+    CHECK(exit_status(pid) == 143, "the first trainer after SIGTERM");
+    /* the lock went with its process: the folder trains again */
+    rc = run(out, sizeof out,
+             "%s train --data mnist:%s --out %s --resume --threads 1 "
+             "--steps 1000000 --minutes 0.001 --no-test",
+             cli(), dir, run_dir);
+    CHECK(rc == 0 && strstr(out, "resuming"), "after the lock: %s", out);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* --resume: a model or training flag that differs from the checkpoint's,
+ * or other data, is an error naming the flag; equal values and the
+ * per-run flags are fine; a checkpoint from before data fingerprints
+ * resumes with a warning. After a resume, the metrics log is trimmed even
+ * when the old fixed temp name is taken. */
+TEST(cli_train_resume_refuses_conflicts)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    static char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s train --data mnist:%s --out %s/r " TINY
+                 " --steps 3 --no-test --log-every 1",
+                 cli(), dir, dir);
+    REQUIRE(rc == 0, "train: %s", out);
+    static const char *conflicts[][2] = {
+        {"--nr-filters 16", "nr_filters 8"},
+        {"--nr-resnet 2", "nr_resnet 1"},
+        {"--nr-mix 3", "nr_mix 2"},
+        {"--nr-resolutions 1", "nr_resolutions 2"},
+        {"--dropout 0.5", "dropout 0.2"},
+        {"--class-conditional", "num_classes"},
+        {"--batch 4", "batch 8"},
+        {"--lr 0.002", "lr 0.001"},
+        {"--lr-decay 0.9", "lr_decay"},
+        {"--seed 2", "seed 1"},
+        {"--flip", "flip 0"},
+        {"--chain gray --stage 1", "given nothing"},
+        {"--view half", "a model of x given"},
+        {"--cond-view gray4", "given nothing"},
+    };
+    for (size_t k = 0; k < sizeof conflicts / sizeof conflicts[0]; k++) {
+        rc = run(out, sizeof out,
+                 "%s train --data mnist:%s --out %s/r --resume %s --steps 4",
+                 cli(), dir, dir, conflicts[k][0]);
+        char flag[32];
+        sscanf(conflicts[k][0], "%31s", flag);
+        CHECK(rc == 2 && strstr(out, "conflicts with") &&
+                  strstr(out, flag) && strstr(out, conflicts[k][1]),
+              "--resume %s: rc %d: %s", conflicts[k][0], rc, out);
+    }
+    /* other data: fewer images, or as many with one pixel changed */
+    rc = run(out, sizeof out,
+             "%s train --data mnist:%s --out %s/r --resume --limit 32 "
+             "--steps 4",
+             cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "trained on other data"), "--limit: %s",
+          out);
+    char other[600];
+    snprintf(other, sizeof other, "%s/other", dir);
+    REQUIRE(mkdir(other, 0777) == 0 && write_idx(other) == 0, "other data");
+    rc = run(out, sizeof out,
+             "printf '\\377' | dd of=%s/train-images-idx3-ubyte bs=1 "
+             "seek=100 conv=notrunc 2>/dev/null && %s train --data "
+             "mnist:%s --out %s/r --resume --steps 4",
+             other, cli(), other, dir);
+    CHECK(rc == 2 && strstr(out, "trained on other data") &&
+              strstr(out, "--data"),
+          "other data of the same size: %s", out);
+    /* the same values, and flags of this run only: resumes; the metrics
+     * line of a step past the checkpoint is dropped though
+     * metrics.jsonl.tmp (the old fixed temp name) is a folder */
+    rc = run(out, sizeof out,
+             "echo '{\"step\": 99, \"bpd\": 1}' >> %s/r/metrics.jsonl && "
+             "mkdir %s/r/metrics.jsonl.tmp && "
+             "%s train --data mnist:%s --out %s/r --resume " TINY
+             " --seed 1 --lr 0.001 --steps 4 --save-every 7 --log-every 2 "
+             "--no-test",
+             dir, dir, cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "resuming") && !strstr(out, "warning"),
+          "equal flags: %s", out);
+    rc = run(out, sizeof out, "grep -c '\"step\": 99' %s/r/metrics.jsonl",
+             dir);
+    CHECK(rc == 1 && out[0] == '0', "metrics.jsonl not trimmed: %s", out);
+    /* a checkpoint without the fingerprint key resumes with a warning */
+    rc = run(out, sizeof out,
+             "perl -0777 -pi -e 's/\"data_fingerprint\"/\"xata_fingerprint\"/'"
+             " %s/r/checkpoint.safetensors && %s train --data mnist:%s "
+             "--out %s/r --resume --threads 1 --steps 5 --no-test",
+             dir, cli(), dir, dir);
+    CHECK(rc == 0 && strstr(out, "warning") &&
+              strstr(out, "predates data fingerprints"),
+          "an old checkpoint: %s", out);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* Flags that do not apply are errors naming the flag and why, given
+ * before any data or checkpoint is read where the flag alone decides. */
+TEST(cli_flags_that_do_not_apply)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    char path[600];
+    snprintf(path, sizeof path, "%s/img", dir);
+    REQUIRE(mkdir(path, 0777) == 0, "mkdir");
+    for (int k = 0; k < 12; k++) {
+        snprintf(path, sizeof path, "%s/img/%02d.ppm", dir, k);
+        REQUIRE(write_ppm(path, 16, 16, k) == 0, "write %s", path);
+    }
+    static char out[16384];
+    /* train: decided by the flags alone, so the missing data are never
+     * read */
+    static const char *train_cases[][2] = {
+        {"--stage 1", "--stage"},
+        {"--chain gray --halvings 2", "--halvings"},
+        {"--halvings 2", "--halvings"},
+        {"--chain gray --view half", "--view"},
+        {"--chain pyramid --cond-view gray4", "--cond-view"},
+        {"--crop-min 0.5", "--crop-min"},
+        {"--reset-ema", "--reset-ema"},
+        {"--size 16", "--size"},
+        {"--no-test --test-limit 5", "--test-limit"},
+        {"--cond-dilate", "--cond-dilate"},
+        {"--chain gray --stage 0 --cond-nr-resnet 1", "--cond-nr-resnet"},
+    };
+    for (size_t k = 0; k < sizeof train_cases / sizeof train_cases[0]; k++) {
+        int rc = run(out, sizeof out,
+                     "%s train --data mnist:/nonexistent --out %s/t %s",
+                     cli(), dir, train_cases[k][0]);
+        char want[64];
+        snprintf(want, sizeof want, "%s does not apply", train_cases[k][1]);
+        CHECK(rc == 2 && strstr(out, want) && !strstr(out, "nonexistent"),
+              "train %s: rc %d: %s", train_cases[k][0], rc, out);
+    }
+    int rc = run(out, sizeof out,
+                 "%s train --data folder:%s/img --size 16 --out %s/t " TINY
+                 " --class-conditional --steps 1",
+                 cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "--class-conditional does not apply"),
+          "unlabeled data: %s", out);
+    /* a model and a weights-only copy of it */
+    rc = run(out, sizeof out,
+             "%s train --data mnist:%s --out %s/a " TINY
+             " --steps 2 --no-test && %s export --checkpoint "
+             "%s/a/checkpoint.safetensors --out %s/w.safetensors",
+             cli(), dir, dir, cli(), dir, dir);
+    REQUIRE(rc == 0, "train: %s", out);
+    const char *ck = "a/checkpoint.safetensors";
+    static const char *cases[][2] = {
+        {"sample --checkpoint %s/%s --class 1", "--class"},
+        {"sample --checkpoint %s/%s --temperature 0.5", "--temperature"},
+        {"sample --checkpoint %s/%s --consistent", "--consistent"},
+        {"sample --checkpoint %s/%s -o x.npy --cols 2", "--cols"},
+        {"sample --checkpoint %s/%s -o x.npy --scale 2", "--scale"},
+        {"complete --checkpoint %s/%s --data mnist:/x --cols 2", "--cols"},
+        {"complete --checkpoint %s/%s --image f.png --index 2", "--index"},
+        {"complete --checkpoint %s/%s --image f.png --split train",
+         "--split"},
+        {"upscale --checkpoint %s/%s --image f.png --weights raw",
+         "--weights"},
+        {"upscale --checkpoint %s/%s --image f.png --count 2", "--count"},
+        {"colorize --checkpoint %s/%s f.png --stride 2", "--stride"},
+        {"eval --checkpoint %s/%s --data mnist:/x --size 8", "--size"},
+        {"bench --config 1,32,5 --reps 1", "--config"},
+        {"bench --models --quick", "--quick"},
+    };
+    char tool[4096], cwd[2048]; /* the commands run in dir */
+    REQUIRE(getcwd(cwd, sizeof cwd), "getcwd");
+    snprintf(tool, sizeof tool, "%s%s%s", cli()[0] == '/' ? "" : cwd,
+             cli()[0] == '/' ? "" : "/", cli());
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char line[512];
+        snprintf(line, sizeof line, cases[k][0], dir, ck);
+        rc = run(out, sizeof out, "cd %s && %s %s", dir, tool, line);
+        char want[64];
+        snprintf(want, sizeof want, "%s does not apply", cases[k][1]);
+        CHECK(rc == 2 && strstr(out, want), "%s: rc %d: %s", line, rc, out);
+    }
+    rc = run(out, sizeof out, "%s eval --checkpoint %s/w.safetensors "
+                              "--data mnist:%s --weights ema",
+             cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "--weights ema") &&
+              strstr(out, "one set of weights"),
+          "--weights ema of a weights-only file: %s", out);
+    rc = run(out, sizeof out, "%s bench --models --config 9,9,9", cli());
+    CHECK(rc == 2 && strstr(out, "--config 9,9,9") &&
+              strstr(out, "1,32,5 2,64,5 3,96,10 5,160,10"),
+          "bench --config outside its list: %s", out);
+    rc = run(out, sizeof out, "%s bench --pyramid --config 1,2", cli());
+    CHECK(rc == 2 && strstr(out, "R,F,M"), "bench --pyramid --config: %s",
+          out);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* Output files are checked before any work, with errno's text; export
+ * and chain refuse to write over their own input. */
+TEST(cli_outputs_checked_first)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    static char out[16384];
+    /* the checkpoint does not exist: the output is checked first */
+    static const char *cases[][2] = {
+        {"sample --checkpoint none -o %s/no/dir/x.png", "-o"},
+        {"sample --checkpoint none --npy %s/no/x.npy", "--npy"},
+        {"complete --checkpoint none --data mnist:/x -o %s/no/x.png", "-o"},
+        {"upscale --checkpoint none --image f.png -o %s/no/x.png", "-o"},
+        {"colorize --checkpoint none f.png -o %s/no/x.png", "-o"},
+        {"chain --out %s/no/c.safetensors none", "--out"},
+        {"export --checkpoint none --out %s/no/e.safetensors", "--out"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char line[512];
+        snprintf(line, sizeof line, cases[k][0], dir);
+        int rc = run(out, sizeof out, "%s %s", cli(), line);
+        CHECK(rc == 1 && strstr(out, cases[k][1]) && strstr(out, "/no") &&
+                  strstr(out, "No such file or directory") &&
+                  !strstr(out, "none"),
+              "%s: rc %d: %s", line, rc, out);
+    }
+    int rc = run(out, sizeof out, "%s sample --checkpoint none -o %s", cli(),
+                 dir);
+    CHECK(rc == 1 && strstr(out, "is a folder"), "-o a folder: %s", out);
+    /* export onto its own input, spelled otherwise or through a link */
+    REQUIRE(write_idx(dir) == 0, "cannot write data");
+    rc = run(out, sizeof out,
+             "%s train --data mnist:%s --out %s/a " TINY
+             " --steps 2 --no-test",
+             cli(), dir, dir);
+    REQUIRE(rc == 0, "train: %s", out);
+    rc = run(out, sizeof out,
+             "%s export --checkpoint %s/a/checkpoint.safetensors --out "
+             "%s/a/../a/./checkpoint.safetensors",
+             cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "drop the training state"),
+          "export onto itself: %s", out);
+    rc = run(out, sizeof out,
+             "ln %s/a/checkpoint.safetensors %s/link.safetensors && %s "
+             "export --checkpoint %s/a/checkpoint.safetensors --out "
+             "%s/link.safetensors",
+             dir, dir, cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "drop the training state"),
+          "export onto a hard link of its input: %s", out);
+    rc = run(out, sizeof out,
+             "%s chain --out %s/a/checkpoint.safetensors "
+             "%s/a/checkpoint.safetensors",
+             cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "is the stage checkpoint"),
+          "chain onto a stage: %s", out);
+    rc = run(out, sizeof out, "%s info --checkpoint %s/a/checkpoint.safetensors",
+             cli(), dir);
+    CHECK(rc == 0 && strstr(out, "step 2"), "the input kept its state: %s",
+          out);
+    /* a grid too large: refused before sampling */
+    rc = run(out, sizeof out,
+             "%s sample --checkpoint %s/a/checkpoint.safetensors -n 1024 "
+             "--cols 1024 --scale 32 -o %s/big.png",
+             cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "the grid would be") &&
+              !strstr(out, "sampled"),
+          "a grid too large: %s", out);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* Small images: train refuses a model whose smallest scale would be under
+ * 2x2, naming the flags; colorize refuses an image smaller than the
+ * model's chroma, and a grid too large, before it computes. */
+TEST(cli_small_images_and_early_colorize_checks)
+{
+    if (!have_cli())
+        return;
+    char dir[] = "/tmp/pcnn_cli_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    char path[600];
+    snprintf(path, sizeof path, "%s/img", dir);
+    REQUIRE(mkdir(path, 0777) == 0, "mkdir");
+    for (int k = 0; k < 12; k++) {
+        snprintf(path, sizeof path, "%s/img/%02d.ppm", dir, k);
+        REQUIRE(write_ppm(path, 16, 16, k) == 0, "write %s", path);
+    }
+    snprintf(path, sizeof path, "%s/tiny.ppm", dir);
+    REQUIRE(write_ppm(path, 6, 6, 1) == 0, "write %s", path);
+    snprintf(path, sizeof path, "%s/mid.ppm", dir);
+    REQUIRE(write_ppm(path, 12, 12, 1) == 0, "write %s", path);
+    static char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s train --data folder:%s/img --size 4 --out %s/t " TINY
+                 " --nr-resolutions 3 --steps 1",
+                 cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "--nr-resolutions 3") &&
+              strstr(out, "4x4"),
+          "4x4 images, 3 resolutions: %s", out);
+    rc = run(out, sizeof out,
+             "%s train --data folder:%s/img --size 8 --out %s/t " TINY
+             " --chain pyramid --stage 0 --steps 1",
+             cli(), dir, dir);
+    CHECK(rc == 2 && strstr(out, "2x2") && strstr(out, "half(half(x))"),
+          "a pyramid base of 2x2: %s", out);
+    rc = run(out, sizeof out,
+             "%s train --data folder:%s/img --size 16 --out %s/c " TINY
+             " --steps 1 --view ab,half --cond-view L --cond-nr-resnet 1 "
+             "--cond-nr-filters 4 --no-test",
+             cli(), dir, dir);
+    REQUIRE(rc == 0, "train a colorizer: %s", out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/tiny.ppm -n 2 -o %s/g.png",
+             cli(), dir, dir, dir);
+    CHECK(rc == 2 && strstr(out, "tiny.ppm is 6x6") && strstr(out, "8x8"),
+          "an image under the chroma size: %s", out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/mid.ppm -n 256 --scale 32 -o %s/g.png",
+             cli(), dir, dir, dir);
+    CHECK(rc == 2 && strstr(out, "the grid would be"),
+          "colorize grid too large: %s", out);
+    run(out, sizeof out, "rm -rf %s", dir);
+}

@@ -75,10 +75,33 @@ static int bench_one(int R, int F, int M, int reps, int threads, int fd)
     return 0;
 }
 
+/* only is NULL or one of the n configs: 0, else a message listing them
+ * and 2. */
+static int check_only(const char *flag, const char *only,
+                      const int (*configs)[3], int n)
+{
+    char name[32], list[160] = "";
+    for (int k = 0; k < n; k++) {
+        snprintf(name, sizeof name, "%d,%d,%d", configs[k][0], configs[k][1],
+                 configs[k][2]);
+        if (only && !strcmp(only, name))
+            return 0;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 k ? " " : "", name);
+    }
+    if (!only)
+        return 0;
+    fprintf(stderr, "pixelcnn bench: --config %s: %s measures %s\n", only,
+            flag, list);
+    return 2;
+}
+
 int bench_models(int reps, int threads, const char *only)
 {
     static const int configs[4][3] = {
         {1, 32, 5}, {2, 64, 5}, {3, 96, 10}, {5, 160, 10}};
+    if (check_only("--models", only, configs, 4))
+        return 2;
     printf("PixelCNN++ models, batch 16, 32x32x3, 3 resolutions, dropout "
            "0.5; medians of %d steps\n",
            reps);
@@ -172,6 +195,8 @@ static int bench_sample_one(int R, int F, int M, int reps, int threads,
 int bench_sampling(int reps, int threads, const char *only)
 {
     static const int configs[2][3] = {{1, 32, 5}, {5, 160, 10}};
+    if (check_only("--sampling", only, configs, 2))
+        return 2;
     printf("Sampling 16 images of 32x32x3 (random weights), 3 resolutions; "
            "cached: median of %d whole runs (1 for (5,160,10)); naive: one "
            "forward pass per pixel, the median of 3 passes times 1024 "

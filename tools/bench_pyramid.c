@@ -148,9 +148,14 @@ static int bench_single(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
 
 int bench_pyramid(int reps, int threads, const char *only)
 {
-    int R = 1, F = 100, M = 5;
-    if (only && sscanf(only, "%d,%d,%d", &R, &F, &M) != 3) {
-        fprintf(stderr, "pixelcnn bench: --config %s: R,F,M\n", only);
+    int R = 1, F = 100, M = 5, end = 0;
+    if (only && (sscanf(only, "%d,%d,%d%n", &R, &F, &M, &end) != 3 ||
+                 only[end] || R < 1 || R > 64 || F < 1 || F > 4096 ||
+                 M < 1 || M > 1024)) {
+        fprintf(stderr,
+                "pixelcnn bench: --config %s: --pyramid takes R,F,M "
+                "(nr_resnet 1..64, nr_filters 1..4096, nr_mix 1..1024)\n",
+                only);
         return 2;
     }
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};

@@ -1,12 +1,16 @@
 /*
  * cli.h -- the pixelcnn command-line tool: subcommands and flag helpers.
  * The tool is a thin layer over libpixelcnn; exit codes: 0 success,
- * 1 a failure while running, 2 bad usage (unknown flag, bad value).
+ * 1 a failure while running, 2 bad usage (unknown flag, bad value, a flag
+ * that does not apply); train adds 3 (a non-finite loss) and 128 + N
+ * (stopped and saved on signal N).
  */
 #ifndef PCNN_CLI_H
 #define PCNN_CLI_H
 
 #include "pixelcnn.h"
+
+#include <stdio.h>
 
 /* Each subcommand gets argv[0] = its own name. */
 int cmd_bench(int argc, char **argv);
@@ -46,6 +50,11 @@ int cli_plot_metrics(const char *jsonl, const char *png);
  * image scaled up `scale` times (grid.c); 0, or 1 with a message. */
 int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
                    int h, int w, int cols, int scale);
+/* Checks, before the images are made, that cli_write_grid can draw n
+ * images of h x w in `cols` columns at `scale`: 0, or a one-line message
+ * naming the file and 2. */
+int cli_check_grid(const char *cmd, const char *path, int64_t n, int h,
+                   int w, int cols, int scale);
 /* Writes x (n, c, h, w) as a NumPy .npy file of uint8. */
 int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
                   int h, int w);
@@ -76,5 +85,24 @@ int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
 
 /* Prints "pixelcnn CMD: unknown flag F (see pixelcnn CMD --help)"; 2. */
 int cli_bad_flag(const char *cmd, const char *flag);
+/* Prints "pixelcnn CMD: FLAG does not apply: WHY"; 2. */
+int cli_not_applicable(const char *cmd, const char *flag, const char *why);
+
+/* Creates the folder path and its missing parents (mkdir -p). 0, or a
+ * one-line message naming flag and the part that failed (with errno's
+ * text) and 1; 2 for an empty path. */
+int cli_mkdirs(const char *cmd, const char *flag, const char *path);
+/* Checks, before any work, that the output file path of flag can be
+ * written: not empty, not a folder, its folder existing and writable,
+ * the file itself writable if it exists. 0, or a one-line message with
+ * errno's text and 1 (2 for an empty path). */
+int cli_check_output(const char *cmd, const char *flag, const char *path);
+/* A new file "path.tmp.PID.N" next to path, created with O_EXCL (so two
+ * processes never share one), open for writing; its name in name (n
+ * bytes). NULL with errno on failure. */
+FILE *cli_temp_next_to(const char *path, char *name, size_t n);
+/* 1 when a and b both exist and are one file (same device and inode:
+ * hard links and other spellings of a path included). */
+int cli_same_file(const char *a, const char *b);
 
 #endif

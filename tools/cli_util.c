@@ -1,13 +1,17 @@
 /*
  * cli_util.c -- small helpers of the tool: a monotonic clock, medians,
- * the --weights flag.
+ * the --weights and --split flags, output paths and folders.
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 double cli_now(void)
 {
@@ -56,4 +60,125 @@ int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
                   const char **out)
 {
     return choice_arg(cmd, "--split", "train", "test", argc, argv, i, out);
+}
+
+int cli_not_applicable(const char *cmd, const char *flag, const char *why)
+{
+    fprintf(stderr, "pixelcnn %s: %s does not apply: %s\n", cmd, flag, why);
+    return 2;
+}
+
+int cli_mkdirs(const char *cmd, const char *flag, const char *path)
+{
+    if (!*path) {
+        fprintf(stderr, "pixelcnn %s: %s is empty: name a folder\n", cmd,
+                flag);
+        return 2;
+    }
+    const size_t n = strlen(path);
+    char *p = malloc(n + 1);
+    if (!p) {
+        fprintf(stderr, "pixelcnn %s: out of memory\n", cmd);
+        return 1;
+    }
+    memcpy(p, path, n + 1);
+    int rc = 0;
+    /* each prefix that ends before a '/', then the whole path */
+    for (size_t k = 1; k <= n && !rc; k++) {
+        if (k < n && p[k] != '/')
+            continue;
+        if (k < n && p[k - 1] == '/')
+            continue; /* "a//b" */
+        const char save = p[k];
+        p[k] = 0;
+        struct stat st;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "pixelcnn %s: %s %s: cannot create %s: %s\n",
+                    cmd, flag, path, p, strerror(errno));
+            rc = 1;
+        } else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "pixelcnn %s: %s %s: %s is not a folder\n", cmd,
+                    flag, path, p);
+            rc = 1;
+        }
+        p[k] = save;
+    }
+    free(p);
+    return rc;
+}
+
+int cli_check_output(const char *cmd, const char *flag, const char *path)
+{
+    if (!*path) {
+        fprintf(stderr, "pixelcnn %s: %s is empty: name a file\n", cmd, flag);
+        return 2;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "pixelcnn %s: %s %s: is a folder, not a file\n",
+                    cmd, flag, path);
+            return 1;
+        }
+        if (access(path, W_OK) != 0) {
+            fprintf(stderr, "pixelcnn %s: %s %s: cannot write: %s\n", cmd,
+                    flag, path, strerror(errno));
+            return 1;
+        }
+    }
+    /* the folder must exist and take new files (the writers replace or
+     * create the file) */
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int e = 0;
+    if (stat(dir, &st) != 0)
+        e = errno;
+    else if (!S_ISDIR(st.st_mode))
+        e = ENOTDIR;
+    else if (access(dir, W_OK | X_OK) != 0)
+        e = errno;
+    if (e) {
+        fprintf(stderr, "pixelcnn %s: %s %s: cannot write into %s: %s\n", cmd,
+                flag, path, dir, strerror(e));
+        return 1;
+    }
+    return 0;
+}
+
+int cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+FILE *cli_temp_next_to(const char *path, char *name, size_t n)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (unsigned k = 0; k < 1000; k++) {
+        int len = snprintf(name, n, "%s.tmp.%ld.%lx", path, (long)getpid(),
+                           ((unsigned long)now.tv_nsec + k * 7919u) &
+                               0xffffffu);
+        if (len < 0 || (size_t)len >= n)
+            return NULL;
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            FILE *f = fdopen(fd, "w");
+            if (!f) {
+                close(fd);
+                remove(name);
+            }
+            return f;
+        }
+        if (errno != EEXIST)
+            return NULL;
+    }
+    return NULL;
 }

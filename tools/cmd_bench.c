@@ -177,9 +177,25 @@ int cmd_bench(int argc, char **argv)
             return cli_bad_flag("bench", argv[i]);
         }
     }
+    if (models + sampling + pyramid > 1) {
+        fprintf(stderr, "pixelcnn bench: give one of --models, --sampling "
+                        "and --pyramid\n");
+        return 2;
+    }
+    if (only && !(models || sampling || pyramid))
+        return cli_not_applicable("bench", "--config",
+                                  "it picks the model of --models, "
+                                  "--sampling or --pyramid");
+    if (quick && (models || sampling || pyramid))
+        return cli_not_applicable("bench", "--quick",
+                                  "it shortens the conv benchmark");
+    if (pyramid && reps > 16) {
+        fprintf(stderr, "pixelcnn bench: --reps %d: --pyramid takes 1..16\n",
+                reps);
+        return 2;
+    }
     if (pyramid)
-        return bench_pyramid(reps ? (reps > 16 ? 16 : reps) : 3, threads,
-                             only);
+        return bench_pyramid(reps ? reps : 3, threads, only);
     if (sampling)
         return bench_sampling(reps ? reps : 3, threads, only);
     if (models)

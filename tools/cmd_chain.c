@@ -50,6 +50,18 @@ int cmd_chain(int argc, char **argv)
                         "checkpoint are required\n");
         return 2;
     }
+    for (int i = 0; i < n; i++)
+        if (cli_same_file(paths[i], out)) {
+            fprintf(stderr,
+                    "pixelcnn chain: --out %s is the stage checkpoint %s "
+                    "itself: writing it would replace that stage's training "
+                    "run; give another --out\n",
+                    out, paths[i]);
+            return 2;
+        }
+    int rc = cli_check_output(cmd, "--out", out);
+    if (rc)
+        return rc;
     pcnn_model *m[PCNN_MAX_STAGES] = {0};
     pcnn_status s = PCNN_OK;
     for (int i = 0; s == PCNN_OK && i < n; i++) {

@@ -83,8 +83,12 @@ int cmd_colorize(int argc, char **argv)
     int stride = 1;
     int want_metrics = 0;
     double seed = 1, offset = 0;
+    const char *data_flag = NULL; /* the last of --index ... given */
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
+        if (!strcmp(f, "--index") || !strcmp(f, "--count") ||
+            !strcmp(f, "--stride") || !strcmp(f, "--split"))
+            data_flag = f;
         if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
             fputs(usage, stdout);
             return 0;
@@ -146,6 +150,13 @@ int cmd_colorize(int argc, char **argv)
                         "true colors and the training split)\n");
         return 2;
     }
+    if (data_flag && !data)
+        return cli_not_applicable(cmd, data_flag,
+                                  "it picks images of --data, and image "
+                                  "files are given");
+    int early = cli_check_output(cmd, "-o", out);
+    if (early)
+        return early;
     int has_trainer = 0;
     pcnn_model *m = NULL;
     pcnn_ctx *ctx = NULL;
@@ -173,6 +184,9 @@ int cmd_colorize(int argc, char **argv)
         goto done;
     }
     const int S = c->height << c->view.halvings;
+    /* the chroma is drawn at the model's size, then upsampled: an image
+     * must be at least that large */
+    const int64_t minh = c->height, minw = c->width;
     /* the inputs, as one data set of equal sizes */
     int64_t K = 0;
     if (data) {
@@ -186,6 +200,16 @@ int cmd_colorize(int argc, char **argv)
             rc = 1;
             goto done;
         }
+        if (d.h < minh || d.w < minw) {
+            fprintf(stderr,
+                    "pixelcnn colorize: --data %s: its images are "
+                    "%lldx%lld, smaller than the model's chroma (%lldx%lld)"
+                    "\n",
+                    data, (long long)d.w, (long long)d.h, (long long)minw,
+                    (long long)minh);
+            rc = 2;
+            goto done;
+        }
         K = (d.n - index + stride - 1) / stride;
         K = K < count ? K : count;
     } else {
@@ -194,6 +218,17 @@ int cmd_colorize(int argc, char **argv)
             if (pcnn_image_load(files[k], 3, &one) != PCNN_OK) {
                 fprintf(stderr, "pixelcnn colorize: %s\n", pcnn_last_error());
                 rc = 1;
+                goto done;
+            }
+            if (one.h < minh || one.w < minw) {
+                fprintf(stderr,
+                        "pixelcnn colorize: %s is %lldx%lld: the model draws "
+                        "the chroma at %lldx%lld, so images must be at least "
+                        "that large\n",
+                        files[k], (long long)one.w, (long long)one.h,
+                        (long long)minw, (long long)minh);
+                pcnn_dataset_free(&one);
+                rc = 2;
                 goto done;
             }
             if (k == 0) {
@@ -235,6 +270,9 @@ int cmd_colorize(int argc, char **argv)
             colored = p[q] != p[h * w + q] || p[q] != p[2 * h * w + q];
     }
     const int cols = n + 1 + colored;
+    if ((rc = cli_check_grid(cmd, out, K * cols, (int)h, (int)w, cols,
+                             scale)))
+        goto done;
     grid = malloc((size_t)(K * cols * img));
     res = malloc((size_t)(n * img));
     gray = malloc((size_t)img);

@@ -43,11 +43,29 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "pixelcnn export: give --checkpoint and --out\n");
         return 2;
     }
+    /* onto its own input, the export would drop the training state */
+    if (cli_same_file(in, out)) {
+        fprintf(stderr,
+                "pixelcnn export: --out %s is the input %s itself: writing "
+                "it would drop the training state; give another --out\n",
+                out, in);
+        return 2;
+    }
+    int rc = cli_check_output(cmd, "--out", out);
+    if (rc)
+        return rc;
     int has_trainer = 0;
     pcnn_model *m = NULL;
     pcnn_status s = pcnn_checkpoint_read_state(in, NULL, NULL, NULL,
                                                &has_trainer);
     const int ema = weights ? !strcmp(weights, "ema") : has_trainer;
+    if (s == PCNN_OK && ema && !has_trainer) {
+        fprintf(stderr,
+                "pixelcnn export: --weights ema: %s holds one set of weights "
+                "(no training state): drop --weights\n",
+                in);
+        return 2;
+    }
     if (s == PCNN_OK)
         s = pcnn_checkpoint_load_model(in, ema, &m);
     if (s == PCNN_OK)

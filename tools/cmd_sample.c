@@ -78,6 +78,7 @@ static const char complete_usage[] =
 typedef struct {
     const char *ckpt, *out, *npy, *weights;
     int n, cols, scale, cls, threads, naive, consistent;
+    int has_offset, has_temperature; /* given on the command line */
     double seed, offset, temperature;
 } common;
 
@@ -109,15 +110,19 @@ static int common_flag(const char *cmd, common *c, int argc, char **argv,
                               &c->seed)
                    ? -1
                    : 1;
-    if (!strcmp(f, "--log-scale-offset"))
+    if (!strcmp(f, "--log-scale-offset")) {
+        c->has_offset = 1;
         return cli_double_arg(cmd, argc, argv, i, -19.99, 19.99, &c->offset)
                    ? -1
                    : 1;
-    if (!strcmp(f, "--temperature"))
+    }
+    if (!strcmp(f, "--temperature")) {
+        c->has_temperature = 1;
         return cli_double_arg(cmd, argc, argv, i, 0.0011, 999,
                               &c->temperature)
                    ? -1
                    : 1;
+    }
     if (!strcmp(f, "--naive")) {
         c->naive = 1;
         return 1;
@@ -137,10 +142,50 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
+/* Before any work: the output files can be written, and the grid flags
+ * are not given for a .npy output. 0, or 1/2 with a message. */
+static int check_outputs(const char *cmd, const common *c)
+{
+    int rc = cli_check_output(cmd, "-o", c->out);
+    if (!rc && c->npy)
+        rc = cli_check_output(cmd, "--npy", c->npy);
+    if (!rc && ends_with(c->out, ".npy") && c->cols)
+        rc = cli_not_applicable(cmd, "--cols", "-o FILE.npy writes no grid");
+    if (!rc && ends_with(c->out, ".npy") && c->scale)
+        rc = cli_not_applicable(cmd, "--scale", "-o FILE.npy writes no grid");
+    return rc;
+}
+
+/* Flags that only some models use, against the configs of the n models
+ * (a chain's stages) that will be sampled. 0, or 2 with a message. */
+static int check_model_flags(const char *cmd, const common *c,
+                             const pcnn_model_config *const *cfg, int n)
+{
+    int classes = 0, categorical = 0, dmol = 0;
+    for (int i = 0; i < n; i++) {
+        classes |= cfg[i]->num_classes > 0;
+        categorical |= cfg[i]->head == PCNN_HEAD_CATEGORICAL;
+        dmol |= cfg[i]->head == PCNN_HEAD_DMOL;
+    }
+    if (c->cls >= 0 && !classes)
+        return cli_not_applicable(cmd, "--class",
+                                  "the model is not class-conditional");
+    if (c->has_temperature && !categorical)
+        return cli_not_applicable(cmd, "--temperature",
+                                  "it scales categorical heads; the model "
+                                  "has logistic-mixture heads only");
+    if (c->has_offset && !dmol)
+        return cli_not_applicable(cmd, "--log-scale-offset",
+                                  "it shifts logistic-mixture heads; the "
+                                  "model has categorical heads only");
+    return 0;
+}
+
 /* The images a command starts from: one file or part of a data set. */
 typedef struct {
     const char *image, *data, *split;
     int index, count;
+    const char *data_flag; /* the last of --index, --count, --split given */
 } inputs;
 
 /* --image, --data, --split, --index, --count: 1 if taken, 0 if not one
@@ -153,6 +198,9 @@ static int input_flag(const char *cmd, inputs *in, int argc, char **argv,
         return (in->image = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
     if (!strcmp(f, "--data"))
         return (in->data = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
+    if (!strcmp(f, "--index") || !strcmp(f, "--count") ||
+        !strcmp(f, "--split"))
+        in->data_flag = f;
     if (!strcmp(f, "--index"))
         return cli_int_arg(cmd, argc, argv, i, 0, 2000000000, &in->index)
                    ? -1
@@ -164,6 +212,17 @@ static int input_flag(const char *cmd, inputs *in, int argc, char **argv,
             return -1;
         return 1;
     }
+    return 0;
+}
+
+/* --index, --count and --split pick images of --data: an error with
+ * --image. 0, or 2 with a message. */
+static int check_inputs(const char *cmd, const inputs *in)
+{
+    if (in->image && in->data_flag)
+        return cli_not_applicable(cmd, in->data_flag,
+                                  "it picks images of --data; --image gives "
+                                  "one image");
     return 0;
 }
 
@@ -219,6 +278,17 @@ static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
     pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
                                                &has_trainer);
     int ema = c->weights ? !strcmp(c->weights, "ema") : has_trainer;
+    if (s == PCNN_OK && ema && !has_trainer) {
+        fprintf(stderr,
+                "pixelcnn %s: --weights ema: %s holds one set of weights "
+                "(no training state): drop --weights\n",
+                cmd, c->ckpt);
+        return 2;
+    }
+    if (s == PCNN_OK && c->consistent)
+        return cli_not_applicable(cmd, "--consistent",
+                                  "it applies to pyramid chains (pixelcnn "
+                                  "chain), not to one model");
     if (s != PCNN_OK && strstr(pcnn_last_error(), "pixelcnn-chain-1")) {
         fprintf(stderr,
                 "pixelcnn %s: %s is a chain file; %s works on one model's "
@@ -235,6 +305,10 @@ static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
         return 1;
     }
     cfg = *pcnn_model_get_config(*m);
+    const pcnn_model_config *one = &cfg;
+    int rc = check_model_flags(cmd, c, &one, 1);
+    if (rc)
+        return rc;
     if (cfg.cond_channels > 0) {
         fprintf(stderr,
                 "pixelcnn %s: %s: the model needs a condition map (%d "
@@ -317,9 +391,37 @@ static int sample_chain(const common *c)
         pcnn_model_get_config(pcnn_chain_stage(ch, S - 1));
     const int C = last->channels, H = last->height, W = last->width;
     uint8_t *out[PCNN_MAX_STAGES] = {0};
+    const pcnn_model_config *cfg[PCNN_MAX_STAGES];
+    int tightens = 0;
+    for (int i = 0; i < S; i++) {
+        cfg[i] = pcnn_model_get_config(pcnn_chain_stage(ch, i));
+        tightens |= pcnn_chain_stage_tightens(ch, i);
+    }
+    int per_row = 0;
+    while ((int64_t)per_row * per_row < n)
+        per_row++;
+    int rc = 0;
+    if (c->weights)
+        rc = cli_not_applicable(cmd, "--weights",
+                                "a chain file holds one set of weights "
+                                "(chosen by pixelcnn chain --weights)");
+    else if (c->consistent && !tightens)
+        rc = cli_not_applicable(cmd, "--consistent",
+                                "no stage of the chain is a pyramid stage "
+                                "that halves to the one below");
+    if (!rc)
+        rc = check_model_flags(cmd, c, cfg, S);
+    if (!rc && !ends_with(c->out, ".npy"))
+        rc = cli_check_grid(cmd, c->out, n * S, H, W,
+                            c->cols ? c->cols : S * per_row,
+                            c->scale ? c->scale : H < 64 ? 2 : 1);
+    if (rc) {
+        pcnn_chain_free(ch);
+        return rc;
+    }
     int32_t *labels = calloc((size_t)n, sizeof *labels);
     uint8_t *grid = malloc((size_t)(n * S * C * H * W));
-    int rc = !labels || !grid;
+    rc = !labels || !grid;
     for (int i = 0; !rc && i < S; i++) {
         const pcnn_model_config *k =
             pcnn_model_get_config(pcnn_chain_stage(ch, i));
@@ -357,9 +459,6 @@ static int sample_chain(const common *c)
                         out[i] + k * item, q->channels, q->height, q->width,
                         q->levels);
             }
-        int per_row = 0;
-        while ((int64_t)per_row * per_row < n)
-            per_row++;
         rc = ends_with(c->out, ".npy")
                  ? cli_write_npy(c->out, out[S - 1], n, C, H, W)
                  : cli_write_grid(c->out, grid, n * S, C, H, W,
@@ -399,14 +498,27 @@ int cmd_sample(int argc, char **argv)
         fprintf(stderr, "pixelcnn sample: --checkpoint FILE is required\n");
         return 2;
     }
+    int rc = check_outputs(cmd, &c);
+    if (rc)
+        return rc;
     if (pcnn_checkpoint_read_state(c.ckpt, NULL, NULL, NULL, NULL) !=
         PCNN_OK)
         return sample_chain(&c); /* a chain file, or the load's message */
     pcnn_ctx *ctx = NULL;
     pcnn_model *m = NULL;
-    int rc = open_model(cmd, &c, &ctx, &m);
+    rc = open_model(cmd, &c, &ctx, &m);
     uint8_t *x = NULL;
     int32_t *labels = NULL;
+    int cols = c.cols;
+    while (!rc && (!cols || (int64_t)cols * cols < c.n))
+        cols++;
+    if (c.cols)
+        cols = c.cols;
+    if (!rc && !ends_with(c.out, ".npy")) {
+        const pcnn_model_config *cfg = pcnn_model_get_config(m);
+        rc = cli_check_grid(cmd, c.out, c.n, cfg->height, cfg->width, cols,
+                            default_scale(&c, cfg));
+    }
     if (!rc) {
         const pcnn_model_config *cfg = pcnn_model_get_config(m);
         const int64_t n = c.n;
@@ -434,11 +546,6 @@ int cmd_sample(int argc, char **argv)
                    (long long)n, cfg->channels, cfg->height, cfg->width,
                    cli_now() - t0, c.naive ? "naive" : "cached",
                    pcnn_ctx_threads(ctx));
-            int cols = c.cols;
-            while (!cols || (int64_t)cols * cols < n)
-                cols++;
-            if (c.cols)
-                cols = c.cols;
             rc = ends_with(c.out, ".npy")
                      ? cli_write_npy(c.out, x, n, cfg->channels, cfg->height,
                                      cfg->width)
@@ -524,7 +631,7 @@ static int parse_known(const char *spec, int h, int w, uint8_t *known)
 int cmd_complete(int argc, char **argv)
 {
     const char *cmd = "complete", *spec = "top";
-    inputs in = {NULL, NULL, "test", 0, 4};
+    inputs in = {NULL, NULL, "test", 0, 4, NULL};
     common c;
     init_common(&c, "completions.png", 6);
     for (int i = 1; i < argc; i++) {
@@ -552,6 +659,15 @@ int cmd_complete(int argc, char **argv)
                         "--image FILE or --data KIND:PATH are required\n");
         return 2;
     }
+    if (c.cols)
+        return cli_not_applicable(cmd, "--cols",
+                                  "the grid has a row per image: the input, "
+                                  "-n completions, the original");
+    int early = check_inputs(cmd, &in);
+    if (!early)
+        early = check_outputs(cmd, &c);
+    if (early)
+        return early;
     pcnn_ctx *ctx = NULL;
     pcnn_model *m = NULL;
     pcnn_dataset d = {0};
@@ -578,6 +694,9 @@ int cmd_complete(int argc, char **argv)
     }
     if (!rc)
         rc = parse_known(spec, (int)d.h, (int)d.w, known);
+    if (!rc && !ends_with(c.out, ".npy"))
+        rc = cli_check_grid(cmd, c.out, K * (N + 2), (int)d.h, (int)d.w,
+                            (int)N + 2, default_scale(&c, cfg));
     if (!rc) {
         int64_t first_unknown = -1;
         for (int64_t k = 0; k < HW; k++) {
@@ -671,8 +790,9 @@ static const char upscale_usage[] =
     "  --data KIND:PATH    or images of a data set; --split, --index I,\n"
     "                      --count K (default 4) as in pixelcnn complete\n"
     "  -n N                samples per image (default 6)\n"
-    "  -o FILE            PNG grid (default upscaled.png), or .npy of the\n"
+    "  -o FILE             PNG grid (default upscaled.png), or .npy of the\n"
     "                      final images\n"
+    "  --npy FILE          also write the final images as a .npy array\n"
     "  --seed S, --log-scale-offset X, --temperature T, --class K,\n"
     "  --naive, --consistent, --scale N, --threads N: as in pixelcnn\n"
     "  sample (--consistent: the samples halve exactly to the input)\n";
@@ -680,7 +800,7 @@ static const char upscale_usage[] =
 int cmd_upscale(int argc, char **argv)
 {
     const char *cmd = "upscale";
-    inputs in = {NULL, NULL, "test", 0, 4};
+    inputs in = {NULL, NULL, "test", 0, 4, NULL};
     int from = -1;
     common c;
     init_common(&c, "upscaled.png", 6);
@@ -710,6 +830,19 @@ int cmd_upscale(int argc, char **argv)
                         "--image FILE or --data KIND:PATH are required\n");
         return 2;
     }
+    if (c.cols)
+        return cli_not_applicable(cmd, "--cols",
+                                  "the grid has a row per image: the given "
+                                  "view, -n samples, the original");
+    if (c.weights)
+        return cli_not_applicable(cmd, "--weights",
+                                  "a chain file holds one set of weights "
+                                  "(chosen by pixelcnn chain --weights)");
+    int early = check_inputs(cmd, &in);
+    if (!early)
+        early = check_outputs(cmd, &c);
+    if (early)
+        return early;
     pcnn_chain *ch = NULL;
     if (pcnn_chain_load(c.ckpt, 0, &ch) != PCNN_OK) {
         fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
@@ -731,9 +864,24 @@ int cmd_upscale(int argc, char **argv)
     const pcnn_model_config *given =
         pcnn_model_get_config(pcnn_chain_stage(ch, from - 1));
     const int C = last->channels, H = last->height, W = last->width;
+    const pcnn_model_config *cfg[PCNN_MAX_STAGES];
+    int tightens = 0;
+    for (int i = from; i < S; i++) {
+        cfg[i - from] = pcnn_model_get_config(pcnn_chain_stage(ch, i));
+        tightens |= pcnn_chain_stage_tightens(ch, i);
+    }
+    int rc = check_model_flags(cmd, &c, cfg, S - from);
+    if (!rc && c.consistent && !tightens)
+        rc = cli_not_applicable(cmd, "--consistent",
+                                "no stage it samples is a pyramid stage "
+                                "that halves to the one below");
+    if (rc) {
+        pcnn_chain_free(ch);
+        return rc;
+    }
     pcnn_dataset d = {0};
     int64_t K = 0;
-    int rc = load_inputs(cmd, &in, C, H, W, &d, &K);
+    rc = load_inputs(cmd, &in, C, H, W, &d, &K);
     const int index = in.index;
     const int64_t N = c.n, item = (int64_t)C * H * W;
     const int64_t gitem =
@@ -741,6 +889,9 @@ int cmd_upscale(int argc, char **argv)
     uint8_t *out[PCNN_MAX_STAGES] = {0};
     uint8_t *grid = NULL, *view1 = NULL;
     int32_t *labels = NULL;
+    const int scale = c.scale ? c.scale : H < 64 ? 2 : 1;
+    if (!rc && !ends_with(c.out, ".npy"))
+        rc = cli_check_grid(cmd, c.out, K * (N + 2), H, W, (int)N + 2, scale);
     for (int i = from - 1; !rc && i < S; i++) {
         const pcnn_model_config *q =
             pcnn_model_get_config(pcnn_chain_stage(ch, i));
@@ -797,8 +948,10 @@ int cmd_upscale(int argc, char **argv)
                    (size_t)item);
         }
         rc = cli_write_grid(c.out, grid, K * (N + 2), C, H, W, (int)N + 2,
-                            c.scale ? c.scale : H < 64 ? 2 : 1);
+                            scale);
     }
+    if (!rc && c.npy)
+        rc = cli_write_npy(c.npy, out[S - 1], K * N, C, H, W);
     if (!rc)
         printf("wrote %s\n", c.out);
     for (int i = 0; i < S; i++)

@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +19,12 @@
 static const char usage[] =
     "usage: pixelcnn train [--data KIND:PATH] [--out DIR] [flags]\n"
     "\n"
-    "Trains a PixelCNN++ model. Writes DIR/checkpoint.safetensors (every\n"
-    "--save-every steps and at exit, atomically), DIR/metrics.jsonl (one\n"
-    "JSON object per logged step) and DIR/loss.png. At the end it prints\n"
-    "the test bits/dim with the EMA weights. Ctrl-C saves and stops.\n"
+    "Trains a PixelCNN++ model. Creates DIR (and its parents) and writes\n"
+    "DIR/checkpoint.safetensors (every --save-every steps and at exit,\n"
+    "atomically), DIR/metrics.jsonl (one JSON object per logged step) and\n"
+    "DIR/loss.png. At the end it prints the test bits/dim with the EMA\n"
+    "weights. Ctrl-C, SIGTERM or SIGHUP finish the step in progress, save\n"
+    "and stop. DIR/lock keeps a second run off DIR while one trains.\n"
     "\n"
     "data:\n"
     "  --data KIND:PATH    cifar10:DIR, fashion-mnist:DIR, mnist:DIR or\n"
@@ -38,14 +42,15 @@ static const char usage[] =
     "                      decoded at twice --size first)\n"
     "  --limit N           train on the first N images only\n"
     "  --test-limit N      evaluate on the first N test images (default all)\n"
-    "model (ignored with --resume):\n"
+    "model (with --resume: the checkpoint's; a different value is an\n"
+    "error):\n"
     "  --nr-resnet N       gated resnets per resolution (default 5)\n"
     "  --nr-filters N      filters (default 160)\n"
     "  --nr-mix N          logistic components (default 10)\n"
     "  --nr-resolutions N  U-net scales (default 3)\n"
     "  --dropout P         dropout rate (default 0.5)\n"
     "  --class-conditional learn p(x | label)\n"
-    "stages of a chain (docs/chains.md; ignored with --resume):\n"
+    "stages of a chain (docs/chains.md; with --resume as the model flags):\n"
     "  --chain C --stage K stage K of chain C, trained as its own run (in\n"
     "                      parallel with the others or not); join the\n"
     "                      stages with pixelcnn chain. C is\n"
@@ -65,7 +70,8 @@ static const char usage[] =
     "  --cond-down N       halvings of its down-up stack (default 1; 0: a\n"
     "                      flat network at the image's resolution)\n"
     "  --cond-dilate       dilate its full-resolution resnets 1, 2, 4, ...\n"
-    "training:\n"
+    "training (--batch, --lr, --lr-decay, --seed and --flip: with --resume\n"
+    "as the model flags; the data must be those of the checkpoint):\n"
     "  --steps N           stop after N steps in all (default: no limit)\n"
     "  --minutes M         stop after M minutes of this run (default 0: no "
     "limit)\n"
@@ -80,15 +86,46 @@ static const char usage[] =
     "                      weights\n"
     "  --no-test           skip the final test evaluation\n"
     "  --threads N         threads (default: all cores)\n"
-    "  --out DIR           run folder (default runs/train)\n";
+    "  --out DIR           run folder (default runs/train)\n"
+    "\n"
+    "exit status:\n"
+    "  0         done: --steps or --minutes reached, checkpoint saved\n"
+    "  1         a failure: data, files, a failed save, DIR in use by\n"
+    "            another run\n"
+    "  2         bad usage: a bad flag or value, a flag that does not\n"
+    "            apply, a --resume flag or data that conflict with the\n"
+    "            checkpoint\n"
+    "  3         a non-finite loss: stopped without saving, the last\n"
+    "            good checkpoint kept\n"
+    "  129, 130, 143\n"
+    "            stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (128 + the\n"
+    "            signal): the step in progress finished and the checkpoint\n"
+    "            was saved (1 if that save failed)\n";
 
-static volatile sig_atomic_t stop_requested;
+/* The first stop signal (SIGINT, SIGTERM, SIGHUP), 0 while none came. The
+ * handler stays installed (sigaction, no SA_RESETHAND): a second signal
+ * while the checkpoint is being saved does not kill the save. */
+static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (!stop_signal)
+        stop_signal = sig;
 }
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+#define MAX_SEEN 256
 
 typedef struct {
     const char *data, *out;
@@ -100,7 +137,18 @@ typedef struct {
     double minutes;
     pcnn_model_config cfg;
     pcnn_train_opts opts;
+    const char *seen[MAX_SEEN]; /* the flags given, in order */
+    int nseen;
 } train_args;
+
+/* 1 when flag was given on the command line. */
+static int given(const train_args *a, const char *flag)
+{
+    for (int i = 0; i < a->nseen; i++)
+        if (!strcmp(a->seen[i], flag))
+            return 1;
+    return 0;
+}
 
 static int parse(int argc, char **argv, train_args *a)
 {
@@ -184,6 +232,8 @@ static int parse(int argc, char **argv, train_args *a)
         else return cli_bad_flag(cmd, f);
 #undef INT_FLAG
 #undef NUM_FLAG
+        if (a->nseen < MAX_SEEN)
+            a->seen[a->nseen++] = f;
     }
     if (a->chain) {
         /* the chain's views, first to last (docs/chains.md) */
@@ -210,6 +260,139 @@ static int parse(int argc, char **argv, train_args *a)
             a->cfg.cond_view = v[a->stage - 1];
     }
     return 0;
+}
+
+/* Flags that do nothing in this run are errors, not silently ignored. */
+static int check_applicable(const train_args *a, int resuming)
+{
+    const char *cmd = "train";
+    const int folder = !strncmp(a->data, "folder:", 7);
+    const int pyramid = a->chain && strcmp(a->chain, "gray");
+    if (given(a, "--stage") && !a->chain)
+        return cli_not_applicable(cmd, "--stage",
+                                  "it picks a stage of --chain C");
+    if (given(a, "--halvings") && !pyramid)
+        return cli_not_applicable(cmd, "--halvings",
+                                  "it sets the depth of --chain pyramid or "
+                                  "gray-pyramid");
+    if (a->chain && given(a, "--view"))
+        return cli_not_applicable(cmd, "--view",
+                                  "--chain sets each stage's views");
+    if (a->chain && given(a, "--cond-view"))
+        return cli_not_applicable(cmd, "--cond-view",
+                                  "--chain sets each stage's views");
+    if (given(a, "--crop-min") && !a->crops)
+        return cli_not_applicable(cmd, "--crop-min",
+                                  "it sets the smallest crop of --crops K");
+    if (given(a, "--reset-ema") && !a->resume)
+        return cli_not_applicable(cmd, "--reset-ema",
+                                  "it restarts the EMA of a resumed run "
+                                  "(--resume)");
+    if (given(a, "--size") && !folder)
+        return cli_not_applicable(cmd, "--size",
+                                  "it sets the image side of folder data "
+                                  "(--data folder:DIR); other data sets "
+                                  "have their own size");
+    if (given(a, "--test-limit") && a->no_test)
+        return cli_not_applicable(cmd, "--test-limit",
+                                  "--no-test skips the test evaluation");
+    static const char *cond_flags[] = {"--cond-nr-resnet", "--cond-nr-filters",
+                                       "--cond-down", "--cond-dilate"};
+    for (int k = 0; k < 4 && !resuming && !a->has_cond; k++)
+        if (given(a, cond_flags[k]))
+            return cli_not_applicable(cmd, cond_flags[k],
+                                      "the model has no condition (give "
+                                      "--cond-view V, or --chain C --stage "
+                                      "K with K >= 1)");
+    return 0;
+}
+
+static int same_view(const pcnn_view *x, const pcnn_view *y)
+{
+    return x->halvings == y->halvings && x->gray4 == y->gray4 &&
+           x->lab == y->lab;
+}
+
+/* With --resume, a model or training flag given with another value than
+ * the checkpoint's is an error (the run would silently keep the saved
+ * one). */
+static int check_resume_flags(const train_args *a, const char *ckpt,
+                              const pcnn_model_config *sc,
+                              const pcnn_train_opts *so)
+{
+    char mine[128] = "", saved[128] = "";
+    const char *flag = NULL;
+    const pcnn_model_config *c = &a->cfg;
+    const pcnn_train_opts *o = &a->opts;
+#define INT_CHECK(name, key, x, y)                                            \
+    if (!flag && given(a, name) && (long long)(x) != (long long)(y)) {       \
+        flag = name;                                                          \
+        snprintf(mine, sizeof mine, "%s %lld", name, (long long)(x));         \
+        snprintf(saved, sizeof saved, "%s %lld", key, (long long)(y));        \
+    }
+#define NUM_CHECK(name, key, x, y)                                            \
+    if (!flag && given(a, name) && (float)(x) != (float)(y)) {               \
+        flag = name;                                                          \
+        snprintf(mine, sizeof mine, "%s %g", name, (double)(x));              \
+        snprintf(saved, sizeof saved, "%s %g", key, (double)(y));             \
+    }
+    INT_CHECK("--nr-resnet", "nr_resnet", c->nr_resnet, sc->nr_resnet)
+    INT_CHECK("--nr-filters", "nr_filters", c->nr_filters, sc->nr_filters)
+    INT_CHECK("--nr-mix", "nr_mix", c->nr_mix, sc->nr_mix)
+    INT_CHECK("--nr-resolutions", "nr_resolutions", c->nr_resolutions,
+              sc->nr_resolutions)
+    NUM_CHECK("--dropout", "dropout", c->dropout, sc->dropout)
+    INT_CHECK("--class-conditional", "num_classes > 0", 1,
+              sc->num_classes > 0)
+    INT_CHECK("--cond-nr-resnet", "cond_nr_resnet", c->cond_nr_resnet,
+              sc->cond_nr_resnet)
+    INT_CHECK("--cond-nr-filters", "cond_nr_filters", c->cond_nr_filters,
+              sc->cond_nr_filters)
+    INT_CHECK("--cond-down", "cond_down", c->cond_down, sc->cond_down)
+    INT_CHECK("--cond-dilate", "cond_dilate", 1, sc->cond_dilate)
+    INT_CHECK("--batch", "batch", o->batch, so->batch)
+    NUM_CHECK("--lr", "lr", o->lr, so->lr)
+    NUM_CHECK("--lr-decay", "lr_decay", o->lr_decay, so->lr_decay)
+    INT_CHECK("--seed", "seed", o->seed, so->seed)
+    INT_CHECK("--flip", "flip", 1, so->flip)
+#undef INT_CHECK
+#undef NUM_CHECK
+    /* the views: --view, --cond-view, or --chain/--stage/--halvings */
+    const int view_given = a->chain || given(a, "--view");
+    const int cond_given = a->chain || given(a, "--cond-view");
+    const int sc_cond = sc->cond_channels > 0;
+    char v1[96], v2[96];
+    if (!flag && ((view_given && !same_view(&c->view, &sc->view)) ||
+                  (cond_given &&
+                   (a->has_cond != sc_cond ||
+                    (sc_cond && !same_view(&c->cond_view, &sc->cond_view)))))) {
+        char how[48];
+        if (a->chain)
+            snprintf(how, sizeof how, "--chain %s --stage %d", a->chain,
+                     a->stage);
+        else
+            snprintf(how, sizeof how, "%s",
+                     view_given && !same_view(&c->view, &sc->view)
+                         ? "--view"
+                         : "--cond-view");
+        flag = how;
+        snprintf(mine, sizeof mine, "%s (a model of %s given %s)", how,
+                 pcnn_view_str(&c->view, v1, sizeof v1),
+                 a->has_cond ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                             : "nothing");
+        snprintf(saved, sizeof saved, "a model of %s given %s",
+                 pcnn_view_str(&sc->view, v1, sizeof v1),
+                 sc_cond ? pcnn_view_str(&sc->cond_view, v2, sizeof v2)
+                         : "nothing");
+    }
+    if (!flag)
+        return 0;
+    fprintf(stderr,
+            "pixelcnn train: --resume: %s conflicts with %s (%s): a resumed "
+            "run keeps its model and training settings; drop the flag, or "
+            "train a new run in another --out\n",
+            mine, ckpt, saved);
+    return 2;
 }
 
 /* The stage's data set from images x, in place: view(x) and, for a
@@ -270,8 +453,7 @@ static void trim_metrics(const char *path, uint64_t step)
     if (!in)
         return;
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *out = fopen(tmp, "w");
+    FILE *out = cli_temp_next_to(path, tmp, sizeof tmp);
     if (!out) {
         fclose(in);
         return;
@@ -291,6 +473,48 @@ static void trim_metrics(const char *path, uint64_t step)
         remove(tmp);
 }
 
+/* Takes the run's lock, DIR/lock (an fcntl write lock, released when the
+ * process ends however it ends), into *fd for the whole run: a second
+ * trainer on DIR stops here, before loading anything. 0, or 1 with a
+ * message. */
+static int lock_run(const char *dir, int *fd)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0) {
+        fprintf(stderr, "pixelcnn train: --out %s: cannot open %s: %s\n", dir,
+                path, strerror(errno));
+        return 1;
+    }
+    struct flock l;
+    memset(&l, 0, sizeof l);
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file */
+    if (fcntl(*fd, F_SETLK, &l) == 0)
+        return 0;
+    const int e = errno;
+    if (e == EACCES || e == EAGAIN) {
+        struct flock q = l;
+        long pid = fcntl(*fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK
+                       ? (long)q.l_pid
+                       : 0;
+        char who[48] = "";
+        if (pid > 0)
+            snprintf(who, sizeof who, " (process %ld)", pid);
+        fprintf(stderr,
+                "pixelcnn train: --out %s: another run trains there%s and "
+                "holds %s: wait for it to end, or give another --out\n",
+                dir, who, path);
+    } else {
+        fprintf(stderr, "pixelcnn train: --out %s: cannot lock %s: %s\n",
+                dir, path, strerror(e));
+    }
+    close(*fd);
+    *fd = -1;
+    return 1;
+}
+
 static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
 {
     if (pcnn_checkpoint_save(path, m, t) != PCNN_OK) {
@@ -298,6 +522,28 @@ static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
         return 1;
     }
     return 0;
+}
+
+/* The model's images (the stage's view of the data) must halve
+ * nr_resolutions - 1 times down to at least 2x2: a 1x1 scale sees only
+ * padding and its data-dependent init is not finite. 0, or 2 with a
+ * message. */
+static int check_image_size(const train_args *a, const pcnn_dataset *d)
+{
+    const int64_t unit = (int64_t)1 << (a->cfg.nr_resolutions - 1);
+    if (d->h % unit == 0 && d->w % unit == 0 && d->h >= 2 * unit &&
+        d->w >= 2 * unit)
+        return 0;
+    char v[96];
+    fprintf(stderr,
+            "pixelcnn train: the model's images are %lldx%lld (%s of the "
+            "data): --nr-resolutions %d needs sides divisible by %lld and "
+            "at least %lld (2x2 at the smallest scale); give fewer "
+            "--nr-resolutions or larger images\n",
+            (long long)d->h, (long long)d->w,
+            pcnn_view_str(&a->cfg.view, v, sizeof v), a->cfg.nr_resolutions,
+            (long long)unit, (long long)(2 * unit));
+    return 2;
 }
 
 int cmd_train(int argc, char **argv)
@@ -313,57 +559,105 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
-    mkdir(a.out, 0777);
     char ckpt[4096], metrics[4096], png[4096];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", a.out);
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", a.out);
     snprintf(png, sizeof png, "%s/loss.png", a.out);
+    struct stat st_;
+    const int resuming = a.resume && *a.out && stat(ckpt, &st_) == 0;
+    if ((rc = check_applicable(&a, resuming)))
+        return rc;
+    /* the run folder and its lock before anything slow */
+    int lock_fd = -1;
+    if ((rc = cli_mkdirs("train", "--out", a.out)) ||
+        (rc = lock_run(a.out, &lock_fd)))
+        return rc;
 
     pcnn_dataset train = {0}, test = {0};
+    pcnn_ctx *ctx = NULL;
+    pcnn_model *m = NULL;
+    pcnn_trainer *t = NULL;
+    FILE *log = NULL;
     const int folder = !strncmp(a.data, "folder:", 7);
-    struct stat st_;
-    int resuming = a.resume && stat(ckpt, &st_) == 0;
-    if (resuming && a.crops) {
-        /* the crops are drawn from the run's seed, not a new --seed */
-        pcnn_train_opts saved;
-        if (pcnn_checkpoint_read_state(ckpt, NULL, &saved, NULL, NULL) ==
-            PCNN_OK)
-            a.opts.seed = saved.seed;
+    pcnn_model_config saved_cfg;
+    pcnn_train_opts saved_opts;
+    if (resuming) {
+        int has_trainer = 0;
+        if (pcnn_checkpoint_read_state(ckpt, &saved_cfg, &saved_opts, NULL,
+                                       &has_trainer) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn train: --resume: %s\n",
+                    pcnn_last_error());
+            rc = 1;
+            goto done;
+        }
+        if (!has_trainer) {
+            fprintf(stderr,
+                    "pixelcnn train: --resume: %s holds no training state "
+                    "(an exported model?): it cannot be resumed\n",
+                    ckpt);
+            rc = 1;
+            goto done;
+        }
+        if ((rc = check_resume_flags(&a, ckpt, &saved_cfg, &saved_opts)))
+            goto done;
+        /* the crops are drawn from the run's seed */
+        a.opts.seed = saved_opts.seed;
     }
     if ((rc = cli_load_data("train", a.data, "train",
                             a.crops && folder ? 2 * a.size : a.size,
                             &train)))
-        return rc;
+        goto done;
+    if (a.class_cond && !resuming && !train.labels) {
+        rc = cli_not_applicable("train", "--class-conditional",
+                                "the data set has no labels");
+        goto done;
+    }
     if (a.crops &&
         pcnn_dataset_crops(&train, folder ? a.size : (int)train.h, a.crops,
                            a.crop_min, a.opts.seed, &train) != PCNN_OK) {
         fprintf(stderr, "pixelcnn train: --crops: %s\n", pcnn_last_error());
-        pcnn_dataset_free(&train);
-        return 1;
+        rc = 1;
+        goto done;
     }
     if (a.limit > 0 && a.limit < train.n &&
         pcnn_dataset_subset(&train, 0, a.limit, &train) != PCNN_OK) {
         fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        return 1;
+        rc = 1;
+        goto done;
     }
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a.threads};
-    pcnn_ctx *ctx = NULL;
-    pcnn_model *m = NULL;
-    pcnn_trainer *t = NULL;
     pcnn_status s = pcnn_ctx_create(&ctx, &co);
     if (a.resume && !resuming)
         fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
                 ckpt);
     if (s == PCNN_OK && resuming) {
-        pcnn_model_config saved;
-        s = pcnn_checkpoint_read_state(ckpt, &saved, NULL, NULL, NULL);
-        if (s == PCNN_OK) {
-            a.cfg = saved;
-            a.has_cond = saved.cond_channels > 0;
-            if (to_stage(&a.cfg, a.has_cond, &train)) {
-                rc = 1;
-                goto done;
-            }
+        a.cfg = saved_cfg;
+        a.has_cond = saved_cfg.cond_channels > 0;
+        if (to_stage(&a.cfg, a.has_cond, &train)) {
+            rc = 1;
+            goto done;
+        }
+        /* the same data as the checkpoint's, or the run would not
+         * continue (the library refuses too; here the message names the
+         * flags) */
+        uint64_t fp = 0;
+        s = pcnn_checkpoint_data_fingerprint(ckpt, &fp);
+        if (s == PCNN_OK && !fp)
+            fprintf(stderr,
+                    "pixelcnn train: warning: %s predates data "
+                    "fingerprints: cannot check that these are the data it "
+                    "was trained on\n",
+                    ckpt);
+        if (s == PCNN_OK && fp && fp != pcnn_dataset_fingerprint(&train)) {
+            fprintf(stderr,
+                    "pixelcnn train: --resume: %s was trained on other data "
+                    "(fingerprint %016llx, these %lld images %016llx): "
+                    "resume with its --data, --limit, --size, --crops and "
+                    "--crop-min\n",
+                    ckpt, (unsigned long long)fp, (long long)train.n,
+                    (unsigned long long)pcnn_dataset_fingerprint(&train));
+            rc = 2;
+            goto done;
         }
         if (s == PCNN_OK)
             s = pcnn_checkpoint_load_model(ckpt, 0, &m);
@@ -378,6 +672,8 @@ int cmd_train(int argc, char **argv)
             rc = 1;
             goto done;
         }
+        if ((rc = check_image_size(&a, &train)))
+            goto done;
         if (a.cfg.view.gray4) {
             a.cfg.head = PCNN_HEAD_CATEGORICAL;
             a.cfg.levels = 16;
@@ -412,6 +708,9 @@ int cmd_train(int argc, char **argv)
     const pcnn_model_config *c = pcnn_model_get_config(m);
     size_t nparams;
     pcnn_model_params(m, &nparams);
+    /* from here every stop saves: a stop signal ends the loop after the
+     * step in progress */
+    catch_stop_signals();
     fprintf(stderr,
             "pixelcnn train: %s %lld images %lldx%lldx%lld; model (%d, %d, "
             "%d), %zu parameters; %s\n",
@@ -430,22 +729,21 @@ int cmd_train(int argc, char **argv)
                 c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
                 c->levels);
     }
-    FILE *log = fopen(metrics, "a");
+    log = fopen(metrics, "a");
     if (!log) {
-        fprintf(stderr, "pixelcnn train: cannot append to %s\n", metrics);
+        fprintf(stderr, "pixelcnn train: cannot append to %s: %s\n", metrics,
+                strerror(errno));
         rc = 1;
         goto done;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     const int tty = isatty(2);
     const double t0 = cli_now(), budget = a.minutes * 60;
     double tlog = t0;
     uint64_t logged = pcnn_trainer_state(t).step;
     pcnn_train_opts o = pcnn_trainer_opts(t);
     pcnn_step_stats st = {0, 0, 0};
-    int saved_at_end = 0;
-    while (!stop_requested) {
+    int nonfinite = 0;
+    while (!stop_signal) {
         pcnn_train_state ts = pcnn_trainer_state(t);
         if (a.steps > 0 && ts.step >= (uint64_t)a.steps)
             break;
@@ -454,12 +752,16 @@ int cmd_train(int argc, char **argv)
         s = pcnn_trainer_step(ctx, t, &st);
         if (s != PCNN_OK) {
             fprintf(stderr, "\npixelcnn train: %s\n", pcnn_last_error());
-            fprintf(stderr,
-                    "pixelcnn train: stopped; the last good checkpoint is "
-                    "%s\n",
-                    ckpt);
-            rc = 1;
-            saved_at_end = 1; /* do not overwrite it with this state */
+            if (stat(ckpt, &st_) == 0)
+                fprintf(stderr,
+                        "pixelcnn train: stopped; the last good checkpoint "
+                        "is %s\n",
+                        ckpt);
+            else
+                fprintf(stderr, "pixelcnn train: stopped before the first "
+                                "checkpoint: nothing saved\n");
+            nonfinite = 1; /* do not overwrite the last good checkpoint */
+            rc = 3;
             break;
         }
         ts = pcnn_trainer_state(t);
@@ -484,14 +786,22 @@ int cmd_train(int argc, char **argv)
     }
     if (tty)
         fputc('\n', stderr);
-    if (!saved_at_end && rc == 0) {
+    if (!nonfinite && rc == 0) {
         if (save(ckpt, m, t))
             rc = 1;
         else
             fprintf(stderr, "pixelcnn train: saved %s at step %llu\n", ckpt,
                     (unsigned long long)pcnn_trainer_state(t).step);
     }
-    if (rc == 0 && !a.no_test && !stop_requested) {
+    if (stop_signal && rc == 0) {
+        const int sig = stop_signal;
+        fprintf(stderr, "pixelcnn train: stopped by %s (exit status %d)\n",
+                sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
+                                                          : "SIGHUP",
+                128 + sig);
+        rc = 128 + sig;
+    }
+    if (rc == 0 && !a.no_test) {
         if (cli_load_data("train", a.data, "test", a.size, &test) == 0 &&
             to_stage(c, c->cond_channels > 0, &test) == 0) {
             double mean, se;
@@ -517,15 +827,24 @@ int cmd_train(int argc, char **argv)
                        (unsigned long long)pcnn_trainer_state(t).step);
             }
         }
+        /* a signal during the evaluation: the checkpoint is saved; say
+         * how the run ended */
+        if (stop_signal && rc == 0)
+            rc = 128 + stop_signal;
     }
     fclose(log);
+    log = NULL;
     if (cli_plot_metrics(metrics, png) == 0)
         fprintf(stderr, "pixelcnn train: wrote %s\n", png);
 done:
+    if (log)
+        fclose(log);
     pcnn_trainer_free(t);
     pcnn_model_free(m);
     pcnn_ctx_free(ctx);
     pcnn_dataset_free(&train);
     pcnn_dataset_free(&test);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return rc;
 }

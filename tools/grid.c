@@ -9,20 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GRID_MAX 32768 /* pixels a side */
+#define GRID_GAP 2      /* pixels between and around the cells */
+
 int stbi_write_png(char const *filename, int w, int h, int comp,
                    const void *data, int stride_in_bytes);
+
+/* The grid's width and height in pixels. */
+static void grid_size(int64_t n, int h, int w, int cols, int scale,
+                      int64_t *W, int64_t *H)
+{
+    const int64_t rows = (n + cols - 1) / cols;
+    *W = cols * (int64_t)w * scale + (cols + 1) * GRID_GAP;
+    *H = rows * (int64_t)h * scale + (rows + 1) * GRID_GAP;
+}
+
+int cli_check_grid(const char *cmd, const char *path, int64_t n, int h,
+                   int w, int cols, int scale)
+{
+    int64_t W, H;
+    grid_size(n, h, w, cols, scale, &W, &H);
+    if (W <= GRID_MAX && H <= GRID_MAX)
+        return 0;
+    fprintf(stderr,
+            "pixelcnn %s: -o %s: the grid would be %lld x %lld pixels, at "
+            "most %d a side: fewer images, fewer --cols or a smaller "
+            "--scale, or -o FILE.npy\n",
+            cmd, path, (long long)W, (long long)H, GRID_MAX);
+    return 2;
+}
 
 int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
                    int h, int w, int cols, int scale)
 {
     if (n < 1 || cols < 1 || scale < 1)
         return 1;
-    const int gap = 2;
-    const int64_t rows = (n + cols - 1) / cols;
+    int64_t W, H;
+    grid_size(n, h, w, cols, scale, &W, &H);
     const int64_t cw = w * scale, ch = h * scale;
-    const int64_t W = cols * cw + (cols + 1) * gap;
-    const int64_t H = rows * ch + (rows + 1) * gap;
-    if (W > 32768 || H > 32768) {
+    if (W > GRID_MAX || H > GRID_MAX) {
         fprintf(stderr, "%s: a %lld x %lld grid is too large\n", path,
                 (long long)W, (long long)H);
         return 1;
@@ -35,7 +60,8 @@ int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
     memset(px, 255, (size_t)(W * H * 3));
     for (int64_t k = 0; k < n; k++) {
         const int64_t r = k / cols, q = k % cols;
-        const int64_t y0 = gap + r * (ch + gap), x0 = gap + q * (cw + gap);
+        const int64_t y0 = GRID_GAP + r * (ch + GRID_GAP);
+        const int64_t x0 = GRID_GAP + q * (cw + GRID_GAP);
         const uint8_t *img = x + k * c * h * w;
         for (int64_t y = 0; y < ch; y++)
             for (int64_t xx = 0; xx < cw; xx++) {
@@ -45,10 +71,13 @@ int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
                     d[e] = img[(c == 3 ? e : 0) * h * w + s];
             }
     }
+    errno = 0;
     int ok = stbi_write_png(path, (int)W, (int)H, 3, px, (int)W * 3);
+    const int e = errno;
     free(px);
     if (!ok) {
-        fprintf(stderr, "%s: cannot write the PNG\n", path);
+        fprintf(stderr, "%s: cannot write the PNG: %s\n", path,
+                e ? strerror(e) : "write failed");
         return 1;
     }
     return 0;
@@ -82,7 +111,7 @@ int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
     int bad = fwrite(x, 1, bytes, f) != bytes;
     bad |= fclose(f) != 0;
     if (bad) {
-        fprintf(stderr, "%s: write failed\n", path);
+        fprintf(stderr, "%s: write failed: %s\n", path, strerror(errno));
         return 1;
     }
     return 0;

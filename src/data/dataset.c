@@ -1,9 +1,10 @@
 /*
  * dataset.c -- the pcnn_dataset object: checked allocation, free, subset,
- * gather, and the whole-file reader the loaders share.
+ * gather, its fingerprint, and the whole-file reader the loaders share.
  */
 #include "data_internal.h"
 #include "../core/internal.h"
+#include "../core/rng.h"
 
 #include <errno.h>
 #include <string.h>
@@ -140,6 +141,56 @@ void pcnn_dataset_free(pcnn_dataset *d)
     free(d->labels);
     free(d->cond);
     memset(d, 0, sizeof *d);
+}
+
+static uint64_t rotl64(uint64_t x, int r) { return x << r | x >> (64 - r); }
+
+/* h and n bytes folded together: four independent lanes take a
+ * little-endian word each per 32 bytes (xor, rotate, multiply by an odd
+ * constant: each step a bijection of the lane, so a changed word changes
+ * the lane), then the lanes and the tail through SplitMix64's mixer. Not
+ * cryptographic: it tells data sets apart, not adversaries. */
+static uint64_t fold_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+    uint64_t lane[4] = {h, h ^ 0x9e3779b97f4a7c15ULL, ~h, h + 1};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++) {
+            const uint8_t *q = p + i + 8 * k;
+            uint64_t w = 0;
+            for (int b = 7; b >= 0; b--)
+                w = w << 8 | q[b];
+            lane[k] = rotl64(lane[k] ^ w, 29) * 0xbf58476d1ce4e5b9ULL;
+        }
+    uint64_t r = pcnn_hash64(h, n);
+    for (int k = 0; k < 4; k++)
+        r = pcnn_hash64(r, lane[k]);
+    for (; i < n; i++)
+        r = pcnn_hash64(r, p[i]);
+    return r;
+}
+
+uint64_t pcnn_dataset_fingerprint(const pcnn_dataset *d)
+{
+    if (!d)
+        return 1;
+    const uint64_t dims[] = {(uint64_t)d->n,      (uint64_t)d->c,
+                             (uint64_t)d->h,      (uint64_t)d->w,
+                             (uint64_t)d->num_classes,
+                             d->labels != NULL,   d->cond != NULL,
+                             (uint64_t)d->cond_c, (uint64_t)d->cond_h,
+                             (uint64_t)d->cond_w, (uint64_t)d->cond_levels};
+    uint64_t h = 0x70636e6e64617461ULL; /* "pcnndata" */
+    for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++)
+        h = pcnn_hash64(h, dims[k]);
+    if (d->images && d->n > 0)
+        h = fold_bytes(h, d->images, (size_t)(d->n * d->c * d->h * d->w));
+    for (int64_t i = 0; d->labels && i < d->n; i++)
+        h = pcnn_hash64(h, (uint32_t)d->labels[i]);
+    if (d->cond && d->n > 0)
+        h = fold_bytes(h, d->cond,
+                       (size_t)(d->n * d->cond_c * d->cond_h * d->cond_w));
+    return h ? h : 1;
 }
 
 pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,

@@ -150,8 +150,9 @@ pcnn_status pcnn_st_writer_write(const pcnn_st_writer *w, FILE *fp,
 /* Writes the file into a new buffer *buf of *len bytes (free() it). */
 pcnn_status pcnn_st_writer_to_mem(const pcnn_st_writer *w, void **buf,
                                   size_t *len);
-/* Writes the file to path via "<path>.tmp" and a rename, so a reader
- * never sees a half-written file. */
+/* Writes the file to path via a new temp file next to it ("<path>.tmp.
+ * PID.N", created with O_EXCL, so two writers never share one), fsync and
+ * a rename, so a reader never sees a half-written file. */
 pcnn_status pcnn_st_writer_save(const pcnn_st_writer *w, const char *path);
 
 #endif

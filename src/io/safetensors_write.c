@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -420,26 +421,52 @@ static void sync_dir_of(const char *path)
     free(dir);
 }
 
-/* Crash-safe: the bytes go to path.tmp, which is flushed and fsync'ed
- * before it is renamed over path (atomic on POSIX), then the directory is
- * fsync'ed. At any moment path holds either the old file or the new one,
- * whole. */
+/* Creates a new temp file next to path, "path.tmp.PID.N", with O_EXCL: two
+ * writers of one path (two processes, or two threads) never share a temp
+ * file, whatever its name collides with. The mode is 0666 less the umask,
+ * as fopen's (mkstemp's would be 0600). The name goes to *tmp (malloc'd). */
+static pcnn_status create_temp(const char *path, char **tmp, FILE **fp)
+{
+    const size_t n = strlen(path) + 64;
+    char *name = malloc(n);
+    if (!name)
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", path);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int fd = -1;
+    for (unsigned k = 0; k < 1000 && fd < 0; k++) {
+        snprintf(name, n, "%s.tmp.%ld.%lx", path, (long)getpid(),
+                 ((unsigned long)now.tv_nsec + k * 7919u) & 0xffffffu);
+        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0 || !(*fp = fdopen(fd, "wb"))) {
+        pcnn_status s = pcnn_fail(PCNN_ERR_IO, "%s: cannot create: %s", name,
+                                  strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            remove(name);
+        }
+        free(name);
+        return s;
+    }
+    *tmp = name;
+    return PCNN_OK;
+}
+
+/* Crash-safe: the bytes go to a new temp file next to path, which is
+ * flushed and fsync'ed before it is renamed over path (atomic on POSIX),
+ * then the directory is fsync'ed. At any moment path holds either the old
+ * file or the new one, whole; of two writers of one path, the last rename
+ * wins and neither file is a mix of both. */
 pcnn_status pcnn_st_writer_save(const pcnn_st_writer *w, const char *path)
 {
     if (!w || !path)
         return pcnn_fail(PCNN_ERR_ARG, "pcnn_st_writer_save: NULL argument");
-    const size_t n = strlen(path) + sizeof ".tmp";
-    char *tmp = malloc(n);
-    if (!tmp)
-        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        pcnn_status s = pcnn_fail(PCNN_ERR_IO, "%s: cannot create: %s", tmp,
-                                  strerror(errno));
-        free(tmp);
-        return s;
-    }
+    char *tmp = NULL;
+    FILE *fp = NULL;
+    PCNN_TRY(create_temp(path, &tmp, &fp));
     pcnn_status s = pcnn_st_writer_write(w, fp, tmp);
     if (s == PCNN_OK && (fflush(fp) != 0 || fsync(fileno(fp)) != 0))
         s = pcnn_fail(PCNN_ERR_IO, "%s: write failed: %s", tmp,

@@ -223,6 +223,7 @@ static pcnn_status put_trainer(pcnn_st_writer *w, const pcnn_trainer *t)
     PCNN_TRY(meta_put(w, "step", "%" PRIu64, t->state.step));
     PCNN_TRY(meta_put(w, "epoch", "%" PRIu64, t->state.epoch));
     PCNN_TRY(meta_put(w, "pos", "%" PRId64, t->state.pos));
+    PCNN_TRY(meta_put(w, "data_fingerprint", "%016" PRIx64, t->data_fp));
     return meta_put(w, "data_n", "%" PRId64, t->data->n);
 }
 
@@ -414,6 +415,41 @@ pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
     return PCNN_OK;
 }
 
+/* The "data_fingerprint" key (16 hex digits), or 0 when absent (files
+ * from before it existed, or without a trainer). */
+static pcnn_status get_data_fingerprint(const pcnn_st_file *f, uint64_t *fp)
+{
+    const char *v = pcnn_st_meta(f, "data_fingerprint");
+    *fp = 0;
+    if (!v)
+        return PCNN_OK;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 16);
+    if (errno || strlen(v) != 16 || *end || *v == '-' || *v == '+' || !x)
+        return pcnn_fail(PCNN_ERR_FORMAT,
+                         "%s: metadata \"data_fingerprint\" = \"%s\" is not "
+                         "16 hex digits",
+                         pcnn_st_what(f), v);
+    *fp = x;
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_checkpoint_data_fingerprint(const char *path, uint64_t *fp)
+{
+    if (!path || !fp)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "pcnn_checkpoint_data_fingerprint: NULL argument");
+    *fp = 0;
+    pcnn_st_file *f;
+    PCNN_TRY(pcnn_st_load(path, &f));
+    pcnn_status s = check_format(f, FORMAT);
+    if (s == PCNN_OK)
+        s = get_data_fingerprint(f, fp);
+    pcnn_st_free(f);
+    return s;
+}
+
 pcnn_status pcnn_checkpoint_load_trainer(const char *path, pcnn_model *m,
                                          const pcnn_dataset *data,
                                          pcnn_trainer **out)
@@ -436,6 +472,15 @@ pcnn_status pcnn_checkpoint_load_trainer(const char *path, pcnn_model *m,
                       path, data_n, (long long)data->n);
     if (s == PCNN_OK)
         s = pcnn_trainer_create(&t, m, data, &o);
+    uint64_t fp = 0;
+    if (s == PCNN_OK)
+        s = get_data_fingerprint(f, &fp);
+    if (s == PCNN_OK && fp && fp != t->data_fp)
+        s = pcnn_fail(PCNN_ERR_ARG,
+                      "%s: saved while training on other data (fingerprint "
+                      "%016" PRIx64 ", these data %016" PRIx64 "): the run "
+                      "would not continue",
+                      path, fp, t->data_fp);
     if (s == PCNN_OK)
         s = get_block(f, m, "ema.", t->ema);
     if (s == PCNN_OK)

@@ -73,6 +73,7 @@ pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
         return pcnn_fail(PCNN_ERR_NOMEM, "training: out of memory");
     t->m = m;
     t->data = data;
+    t->data_fp = pcnn_dataset_fingerprint(data);
     t->opts = *o;
     size_t n;
     pcnn_model_params(m, &n);

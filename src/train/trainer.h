@@ -10,6 +10,7 @@
 struct pcnn_trainer {
     pcnn_model *m;             /* borrowed */
     const pcnn_dataset *data;  /* borrowed */
+    uint64_t data_fp;          /* pcnn_dataset_fingerprint(data) */
     pcnn_train_opts opts;
     pcnn_train_state state;
     float *mom1, *mom2, *ema;  /* parallel to the model's parameter block */
