@@ -1,6 +1,6 @@
 /*
  * cli_util.c -- small helpers of the tool: a monotonic clock, medians,
- * the --weights flag.
+ * the --weights flag and the kind of a checkpoint file.
  */
 #include "cli.h"
 
@@ -56,4 +56,38 @@ int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
                   const char **out)
 {
     return choice_arg(cmd, "--split", "train", "test", argc, argv, i, out);
+}
+
+int cli_file_kind(const char *cmd, const char *path, const char *weights,
+                  pcnn_file_kind *kind)
+{
+    if (pcnn_file_kind_read(path, kind) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
+        return 1;
+    }
+    if (*kind == PCNN_FILE_CHAIN && weights) {
+        fprintf(stderr,
+                "pixelcnn %s: --weights %s: %s is a chain file, which holds "
+                "one set of weights (chosen by pixelcnn chain --weights)\n",
+                cmd, weights, path);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_use_ema(const char *cmd, const char *weights, const char *path,
+                int has_trainer)
+{
+    if (!weights)
+        return has_trainer;
+    if (!strcmp(weights, "raw"))
+        return 0;
+    if (!has_trainer) {
+        fprintf(stderr,
+                "pixelcnn %s: --weights ema: %s holds no EMA weights (it was "
+                "saved without a training state); use --weights raw\n",
+                cmd, path);
+        return -1;
+    }
+    return 1;
 }

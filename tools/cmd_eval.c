@@ -125,18 +125,28 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "pixelcnn eval: --checkpoint FILE is required\n");
         return 2;
     }
+    pcnn_file_kind kind;
+    int rc = cli_file_kind(cmd, ckpt, weights, &kind);
+    if (rc)
+        return rc;
+    if (kind == PCNN_FILE_CHAIN)
+        return eval_chain(ckpt, data, split, limit, batch, size, threads);
     int has_trainer = 0;
     pcnn_model_config cfg;
     if (pcnn_checkpoint_read_state(ckpt, &cfg, NULL, NULL, &has_trainer) !=
-        PCNN_OK)
-        return eval_chain(ckpt, data, split, limit, batch, size, threads);
-    int ema = weights ? !strcmp(weights, "ema") : has_trainer;
+        PCNN_OK) {
+        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
+        return 1;
+    }
+    const int ema = cli_use_ema(cmd, weights, ckpt, has_trainer);
+    if (ema < 0)
+        return 2;
     pcnn_dataset d = {0};
     const int stage = cfg.view.halvings || cfg.view.gray4 ||
                       cfg.cond_channels > 0;
     /* a stage reads views of the full-size images */
     const int full = cfg.height << cfg.view.halvings;
-    int rc = cli_load_data(cmd, data, split, size ? size : full, &d);
+    rc = cli_load_data(cmd, data, split, size ? size : full, &d);
     if (rc)
         return rc;
     int64_t full_dims = d.c * d.h * d.w;

@@ -216,16 +216,24 @@ static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
     int has_trainer = 0;
     pcnn_model_config cfg;
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c->threads};
-    pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
-                                               &has_trainer);
-    int ema = c->weights ? !strcmp(c->weights, "ema") : has_trainer;
-    if (s != PCNN_OK && strstr(pcnn_last_error(), "pixelcnn-chain-1")) {
+    pcnn_file_kind kind;
+    int rc = cli_file_kind(cmd, c->ckpt, NULL, &kind);
+    if (rc)
+        return rc;
+    if (kind == PCNN_FILE_CHAIN) {
         fprintf(stderr,
                 "pixelcnn %s: %s is a chain file; %s works on one model's "
                 "checkpoint (pixelcnn sample takes chains)\n",
                 cmd, c->ckpt, cmd);
         return 1;
     }
+    pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
+                                               &has_trainer);
+    const int ema = s == PCNN_OK
+                        ? cli_use_ema(cmd, c->weights, c->ckpt, has_trainer)
+                        : 0;
+    if (ema < 0)
+        return 2;
     if (s == PCNN_OK)
         s = pcnn_ctx_create(ctx, &co);
     if (s == PCNN_OK)
@@ -399,12 +407,15 @@ int cmd_sample(int argc, char **argv)
         fprintf(stderr, "pixelcnn sample: --checkpoint FILE is required\n");
         return 2;
     }
-    if (pcnn_checkpoint_read_state(c.ckpt, NULL, NULL, NULL, NULL) !=
-        PCNN_OK)
-        return sample_chain(&c); /* a chain file, or the load's message */
+    pcnn_file_kind kind;
+    int rc = cli_file_kind(cmd, c.ckpt, c.weights, &kind);
+    if (rc)
+        return rc;
+    if (kind == PCNN_FILE_CHAIN)
+        return sample_chain(&c);
     pcnn_ctx *ctx = NULL;
     pcnn_model *m = NULL;
-    int rc = open_model(cmd, &c, &ctx, &m);
+    rc = open_model(cmd, &c, &ctx, &m);
     uint8_t *x = NULL;
     int32_t *labels = NULL;
     if (!rc) {
@@ -710,6 +721,10 @@ int cmd_upscale(int argc, char **argv)
                         "--image FILE or --data KIND:PATH are required\n");
         return 2;
     }
+    pcnn_file_kind kind;
+    int krc = cli_file_kind(cmd, c.ckpt, c.weights, &kind);
+    if (krc)
+        return krc;
     pcnn_chain *ch = NULL;
     if (pcnn_chain_load(c.ckpt, 0, &ch) != PCNN_OK) {
         fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
