@@ -745,7 +745,8 @@ pcnn_model *pcnn_chain_stage(const pcnn_chain *c, int i);
  * atomically (docs/checkpoint.md). */
 pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
 /* A chain file, or a model checkpoint as a chain of one stage (ema: its
- * EMA weights; a chain file holds one set). */
+ * EMA weights). A chain file holds one set of weights: ema = 1 is an
+ * error for it. */
 pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out);
 
 /* What pcnn_chain_evaluate measures, averaged over images, in bits per
@@ -880,7 +881,11 @@ pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
 pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
                                  const pcnn_trainer *t);
 /* A model from a checkpoint; ema = 1 loads the EMA weights (an error if
- * the file has none). */
+ * the file has none). The whole file is checked first (docs/checkpoint.md):
+ * its metadata, every tensor's name and shape against the model the
+ * metadata describes (before the model is built), and every value, also of
+ * the blocks not loaded: finite, parameters within +-1e6 and weight-norm
+ * directions of nonzero norm, Adam's second moments >= 0. */
 pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
                                        pcnn_model **out);
 /* A trainer for m (loaded from the same file) on data, with the saved
@@ -888,8 +893,8 @@ pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
 pcnn_status pcnn_checkpoint_load_trainer(const char *path, pcnn_model *m,
                                          const pcnn_dataset *data,
                                          pcnn_trainer **out);
-/* The saved options and state without loading tensors; has_trainer = 0
- * for a file saved without one. */
+/* The saved config, options and state (the file checked as by a load,
+ * but no model built); has_trainer = 0 for a file saved without one. */
 pcnn_status pcnn_checkpoint_read_state(const char *path,
                                        pcnn_model_config *cfg,
                                        pcnn_train_opts *opts,
@@ -900,6 +905,19 @@ pcnn_status pcnn_checkpoint_read_state(const char *path,
  * before fingerprints were recorded). pcnn_checkpoint_load_trainer
  * refuses other data when the file has one. */
 pcnn_status pcnn_checkpoint_data_fingerprint(const char *path, uint64_t *fp);
+
+/* What a pixelcnn file holds, from its metadata's "format" key. */
+typedef enum {
+    PCNN_FILE_UNKNOWN = 0,
+    PCNN_FILE_CHECKPOINT, /* a model checkpoint (pixelcnn-checkpoint-1) */
+    PCNN_FILE_CHAIN       /* a chain file (pixelcnn-chain-1) */
+} pcnn_file_kind;
+/* The kind of the file at path, read from its metadata alone, so a
+ * command picks its loader before loading (nothing else is checked).
+ * PCNN_ERR_FORMAT with *kind = PCNN_FILE_UNKNOWN and a message naming the
+ * file for a safetensors file of another kind; the reader's status for a
+ * file that cannot be read or is not safetensors. */
+pcnn_status pcnn_file_kind_read(const char *path, pcnn_file_kind *kind);
 
 #ifdef __cplusplus
 }

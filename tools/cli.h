@@ -83,6 +83,20 @@ int cli_weights_arg(const char *cmd, int argc, char **argv, int *i,
 int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
                   const char **out);
 
+/* The kind of the file at path, from its metadata (pcnn_file_kind_read),
+ * for a command given --weights W (NULL: not given). A chain file holds
+ * one set of weights, so --weights does not apply to it. 0, or after a
+ * one-line message 1 (unreadable, not a pixelcnn file) or 2 (--weights
+ * with a chain). */
+int cli_file_kind(const char *cmd, const char *path, const char *weights,
+                  pcnn_file_kind *kind);
+/* Whether to load the EMA weights of a model checkpoint for --weights W
+ * (NULL: the default, EMA when the file has them): 1 or 0; --weights ema
+ * on a file without EMA weights is an error, -1 after a one-line
+ * message, never a quiet fallback to the raw weights. */
+int cli_use_ema(const char *cmd, const char *weights, const char *path,
+                int has_trainer);
+
 /* Prints "pixelcnn CMD: unknown flag F (see pixelcnn CMD --help)"; 2. */
 int cli_bad_flag(const char *cmd, const char *flag);
 /* Prints "pixelcnn CMD: FLAG does not apply: WHY"; 2. */

@@ -1,6 +1,7 @@
 /*
  * cli_util.c -- small helpers of the tool: a monotonic clock, medians,
- * the --weights and --split flags, output paths and folders.
+ * the --weights and --split flags, the kind of a checkpoint file, output
+ * paths and folders.
  */
 #include "cli.h"
 
@@ -181,4 +182,38 @@ FILE *cli_temp_next_to(const char *path, char *name, size_t n)
             return NULL;
     }
     return NULL;
+}
+
+int cli_file_kind(const char *cmd, const char *path, const char *weights,
+                  pcnn_file_kind *kind)
+{
+    if (pcnn_file_kind_read(path, kind) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
+        return 1;
+    }
+    if (*kind == PCNN_FILE_CHAIN && weights) {
+        fprintf(stderr,
+                "pixelcnn %s: --weights %s: %s is a chain file, which holds "
+                "one set of weights (chosen by pixelcnn chain --weights)\n",
+                cmd, weights, path);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_use_ema(const char *cmd, const char *weights, const char *path,
+                int has_trainer)
+{
+    if (!weights)
+        return has_trainer;
+    if (!strcmp(weights, "raw"))
+        return 0;
+    if (!has_trainer) {
+        fprintf(stderr,
+                "pixelcnn %s: --weights ema: %s holds no EMA weights (it was "
+                "saved without a training state); use --weights raw\n",
+                cmd, path);
+        return -1;
+    }
+    return 1;
 }

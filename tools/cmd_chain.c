@@ -68,7 +68,14 @@ int cmd_chain(int argc, char **argv)
         int has_trainer = 0;
         s = pcnn_checkpoint_read_state(paths[i], NULL, NULL, NULL,
                                        &has_trainer);
-        int ema = weights ? !strcmp(weights, "ema") : has_trainer;
+        int ema = s == PCNN_OK
+                      ? cli_use_ema(cmd, weights, paths[i], has_trainer)
+                      : 0;
+        if (ema < 0) {
+            for (int k = 0; k < i; k++)
+                pcnn_model_free(m[k]);
+            return 2;
+        }
         if (s == PCNN_OK)
             s = pcnn_checkpoint_load_model(paths[i], ema, &m[i]);
     }

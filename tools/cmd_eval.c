@@ -24,20 +24,13 @@ static const char usage[] =
 
 /* A chain file: each stage's term and the total. */
 static int eval_chain(const char *path, const char *data, const char *split,
-                      int limit, int batch, int size, int threads,
-                      const char *weights)
+                      int limit, int batch, int size, int threads)
 {
     const char *cmd = "eval";
     pcnn_chain *ch = NULL;
     if (pcnn_chain_load(path, 0, &ch) != PCNN_OK) {
         fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
         return 1;
-    }
-    if (weights) {
-        pcnn_chain_free(ch);
-        return cli_not_applicable(cmd, "--weights",
-                                  "a chain file holds one set of weights "
-                                  "(chosen by pixelcnn chain --weights)");
     }
     const int n = pcnn_chain_stages(ch);
     const pcnn_model_config *last =
@@ -137,26 +130,28 @@ int cmd_eval(int argc, char **argv)
                                   "it sets the image side of folder data "
                                   "(--data folder:DIR); other data sets "
                                   "have their own size");
+    pcnn_file_kind kind;
+    int rc = cli_file_kind(cmd, ckpt, weights, &kind);
+    if (rc)
+        return rc;
+    if (kind == PCNN_FILE_CHAIN)
+        return eval_chain(ckpt, data, split, limit, batch, size, threads);
     int has_trainer = 0;
     pcnn_model_config cfg;
     if (pcnn_checkpoint_read_state(ckpt, &cfg, NULL, NULL, &has_trainer) !=
-        PCNN_OK)
-        return eval_chain(ckpt, data, split, limit, batch, size, threads,
-                          weights);
-    int ema = weights ? !strcmp(weights, "ema") : has_trainer;
-    if (ema && !has_trainer) {
-        fprintf(stderr,
-                "pixelcnn eval: --weights ema: %s holds one set of weights "
-                "(no training state): drop --weights\n",
-                ckpt);
-        return 2;
+        PCNN_OK) {
+        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
+        return 1;
     }
+    const int ema = cli_use_ema(cmd, weights, ckpt, has_trainer);
+    if (ema < 0)
+        return 2;
     pcnn_dataset d = {0};
     const int stage = cfg.view.halvings || cfg.view.gray4 ||
                       cfg.cond_channels > 0;
     /* a stage reads views of the full-size images */
     const int full = cfg.height << cfg.view.halvings;
-    int rc = cli_load_data(cmd, data, split, size ? size : full, &d);
+    rc = cli_load_data(cmd, data, split, size ? size : full, &d);
     if (rc)
         return rc;
     int64_t full_dims = d.c * d.h * d.w;

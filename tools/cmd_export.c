@@ -58,16 +58,14 @@ int cmd_export(int argc, char **argv)
     pcnn_model *m = NULL;
     pcnn_status s = pcnn_checkpoint_read_state(in, NULL, NULL, NULL,
                                                &has_trainer);
-    const int ema = weights ? !strcmp(weights, "ema") : has_trainer;
-    if (s == PCNN_OK && ema && !has_trainer) {
-        fprintf(stderr,
-                "pixelcnn export: --weights ema: %s holds one set of weights "
-                "(no training state): drop --weights\n",
-                in);
-        return 2;
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn export: %s\n", pcnn_last_error());
+        return 1;
     }
-    if (s == PCNN_OK)
-        s = pcnn_checkpoint_load_model(in, ema, &m);
+    const int ema = cli_use_ema(cmd, weights, in, has_trainer);
+    if (ema < 0)
+        return 2;
+    s = pcnn_checkpoint_load_model(in, ema, &m);
     if (s == PCNN_OK)
         s = pcnn_checkpoint_save(out, m, NULL);
     if (s != PCNN_OK) {

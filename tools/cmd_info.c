@@ -66,13 +66,11 @@ int cmd_info(int argc, char **argv)
         fprintf(stderr, "pixelcnn info: --checkpoint FILE is required\n");
         return 2;
     }
-    pcnn_model_config c;
-    pcnn_train_opts o;
-    pcnn_train_state st;
-    int has_trainer;
-    pcnn_model *m = NULL;
-    if (pcnn_checkpoint_read_state(ckpt, &c, &o, &st, &has_trainer) !=
-        PCNN_OK) {
+    pcnn_file_kind kind;
+    int rc = cli_file_kind("info", ckpt, NULL, &kind);
+    if (rc)
+        return rc;
+    if (kind == PCNN_FILE_CHAIN) {
         pcnn_chain *ch = NULL;
         if (pcnn_chain_load(ckpt, 0, &ch) != PCNN_OK) {
             fprintf(stderr, "pixelcnn info: %s\n", pcnn_last_error());
@@ -87,7 +85,14 @@ int cmd_info(int argc, char **argv)
         pcnn_chain_free(ch);
         return 0;
     }
-    if (pcnn_checkpoint_load_model(ckpt, 0, &m) != PCNN_OK) {
+    pcnn_model_config c;
+    pcnn_train_opts o;
+    pcnn_train_state st;
+    int has_trainer;
+    pcnn_model *m = NULL;
+    if (pcnn_checkpoint_read_state(ckpt, &c, &o, &st, &has_trainer) !=
+            PCNN_OK ||
+        pcnn_checkpoint_load_model(ckpt, 0, &m) != PCNN_OK) {
         fprintf(stderr, "pixelcnn info: %s\n", pcnn_last_error());
         return 1;
     }

@@ -275,27 +275,28 @@ static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
     int has_trainer = 0;
     pcnn_model_config cfg;
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c->threads};
-    pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
-                                               &has_trainer);
-    int ema = c->weights ? !strcmp(c->weights, "ema") : has_trainer;
-    if (s == PCNN_OK && ema && !has_trainer) {
-        fprintf(stderr,
-                "pixelcnn %s: --weights ema: %s holds one set of weights "
-                "(no training state): drop --weights\n",
-                cmd, c->ckpt);
-        return 2;
-    }
-    if (s == PCNN_OK && c->consistent)
-        return cli_not_applicable(cmd, "--consistent",
-                                  "it applies to pyramid chains (pixelcnn "
-                                  "chain), not to one model");
-    if (s != PCNN_OK && strstr(pcnn_last_error(), "pixelcnn-chain-1")) {
+    pcnn_file_kind kind;
+    int rc = cli_file_kind(cmd, c->ckpt, NULL, &kind);
+    if (rc)
+        return rc;
+    if (kind == PCNN_FILE_CHAIN) {
         fprintf(stderr,
                 "pixelcnn %s: %s is a chain file; %s works on one model's "
                 "checkpoint (pixelcnn sample takes chains)\n",
                 cmd, c->ckpt, cmd);
         return 1;
     }
+    pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
+                                               &has_trainer);
+    const int ema = s == PCNN_OK
+                        ? cli_use_ema(cmd, c->weights, c->ckpt, has_trainer)
+                        : 0;
+    if (ema < 0)
+        return 2;
+    if (s == PCNN_OK && c->consistent)
+        return cli_not_applicable(cmd, "--consistent",
+                                  "it applies to pyramid chains (pixelcnn "
+                                  "chain), not to one model");
     if (s == PCNN_OK)
         s = pcnn_ctx_create(ctx, &co);
     if (s == PCNN_OK)
@@ -306,7 +307,7 @@ static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
     }
     cfg = *pcnn_model_get_config(*m);
     const pcnn_model_config *one = &cfg;
-    int rc = check_model_flags(cmd, c, &one, 1);
+    rc = check_model_flags(cmd, c, &one, 1);
     if (rc)
         return rc;
     if (cfg.cond_channels > 0) {
@@ -501,9 +502,12 @@ int cmd_sample(int argc, char **argv)
     int rc = check_outputs(cmd, &c);
     if (rc)
         return rc;
-    if (pcnn_checkpoint_read_state(c.ckpt, NULL, NULL, NULL, NULL) !=
-        PCNN_OK)
-        return sample_chain(&c); /* a chain file, or the load's message */
+    pcnn_file_kind kind;
+    rc = cli_file_kind(cmd, c.ckpt, c.weights, &kind);
+    if (rc)
+        return rc;
+    if (kind == PCNN_FILE_CHAIN)
+        return sample_chain(&c);
     pcnn_ctx *ctx = NULL;
     pcnn_model *m = NULL;
     rc = open_model(cmd, &c, &ctx, &m);
@@ -843,6 +847,10 @@ int cmd_upscale(int argc, char **argv)
         early = check_outputs(cmd, &c);
     if (early)
         return early;
+    pcnn_file_kind kind;
+    int krc = cli_file_kind(cmd, c.ckpt, c.weights, &kind);
+    if (krc)
+        return krc;
     pcnn_chain *ch = NULL;
     if (pcnn_chain_load(c.ckpt, 0, &ch) != PCNN_OK) {
         fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());

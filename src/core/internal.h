@@ -56,6 +56,13 @@ void *pcnn_ctx_work(pcnn_ctx *ctx, size_t bytes);
  * not already: each context keeps its own count. */
 void pcnn_ctx_use_threads(const pcnn_ctx *ctx);
 
+/* Opens path for reading (binary) when it is a regular file; *size (may
+ * be NULL) = its size in bytes. PCNN_ERR_IO "PATH: cannot open: why" or
+ * "PATH: not a regular file" for a directory, a FIFO (never waited on: it
+ * is opened non-blocking), a device; PCNN_ERR_NOMEM when the size does
+ * not fit in size_t. Every file the library reads is opened here. */
+pcnn_status pcnn_open_regular(const char *path, FILE **out, size_t *size);
+
 /* a * b, or 0 with *overflow set when it does not fit in size_t. */
 size_t pcnn_mul_size(size_t a, size_t b, int *overflow);
 

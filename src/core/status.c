@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -22,12 +23,22 @@ const char *pcnn_status_str(pcnn_status s)
 
 const char *pcnn_last_error(void) { return last_error; }
 
+/* The message is formatted into a temporary first: callers may pass
+ * pcnn_last_error() itself as an argument ("%s: %s", path,
+ * pcnn_last_error()), and vsnprintf into the buffer it reads from would
+ * garble it. Control characters (a newline in a path, say) become '?' so
+ * the message stays one line. */
 pcnn_status pcnn_fail(pcnn_status s, const char *fmt, ...)
 {
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }
 

@@ -27,25 +27,20 @@
  * out->n counts the records so far). */
 static pcnn_status cifar_append(const char *path, pcnn_dataset *out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pcnn_fail(PCNN_ERR_IO, "%s: cannot open: %s", path,
-                         strerror(errno));
-    struct stat st;
-    memset(&st, 0, sizeof st);
+    FILE *f;
+    size_t size;
+    PCNN_TRY(pcnn_open_regular(path, &f, &size));
     pcnn_status s = PCNN_OK;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
-        s = pcnn_fail(PCNN_ERR_IO, "%s: not a regular file", path);
-    else if (st.st_size == 0)
+    if (size == 0)
         s = pcnn_fail(PCNN_ERR_FORMAT, "%s: empty file (no CIFAR-10 "
                       "records)", path);
-    else if (st.st_size % CIFAR_RECORD != 0)
+    else if (size % CIFAR_RECORD != 0)
         s = pcnn_fail(PCNN_ERR_FORMAT,
-                      "%s: size %jd is not a multiple of the CIFAR-10 "
+                      "%s: size %zu is not a multiple of the CIFAR-10 "
                       "record size %d (truncated or not CIFAR-10 binary)",
-                      path, (intmax_t)st.st_size, CIFAR_RECORD);
+                      path, size, CIFAR_RECORD);
     /* grow the output */
-    const uintmax_t records = (uintmax_t)st.st_size / CIFAR_RECORD;
+    const uintmax_t records = (uintmax_t)size / CIFAR_RECORD;
     const size_t old = (size_t)out->n;
     int of = records > SIZE_MAX - old;
     const size_t n = old + (size_t)records;

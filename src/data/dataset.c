@@ -6,9 +6,7 @@
 #include "../core/internal.h"
 #include "../core/rng.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 
 char *pcnn_data_join(const char *dir, const char *name)
 {
@@ -27,21 +25,9 @@ pcnn_status pcnn_data_read_file(const char *path, uint8_t **buf,
 {
     *buf = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pcnn_fail(PCNN_ERR_IO, "%s: cannot open: %s", path,
-                         strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return pcnn_fail(PCNN_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uintmax_t)st.st_size > SIZE_MAX) {
-        fclose(f);
-        return pcnn_fail(PCNN_ERR_NOMEM, "%s: too large (%jd bytes)", path,
-                         (intmax_t)st.st_size);
-    }
-    const size_t size = (size_t)st.st_size;
+    FILE *f;
+    size_t size;
+    PCNN_TRY(pcnn_open_regular(path, &f, &size));
     uint8_t *b = NULL;
     if (size > 0 && !(b = malloc(size))) {
         fclose(f);

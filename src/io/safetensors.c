@@ -382,6 +382,24 @@ static pcnn_status parse_header(pcnn_st_file *f, const unsigned char *p,
     return check_coverage(f, data_len);
 }
 
+/* The header length of a file of `size` bytes that starts with p[0..8),
+ * bounded as pcnn_st_parse bounds it: checked before the file is read. */
+static pcnn_status check_header_length(const char *path,
+                                       const unsigned char *p, size_t size)
+{
+    const uint64_t hlen = get_le64(p);
+    if (hlen > PCNN_ST_MAX_HEADER)
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: header length %llu exceeds "
+                                          "the limit of %u bytes",
+                         path, (unsigned long long)hlen, PCNN_ST_MAX_HEADER);
+    if (hlen > size - 8)
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: header length %llu exceeds "
+                                          "the %zu bytes that follow it "
+                                          "(truncated file?)",
+                         path, (unsigned long long)hlen, size - 8);
+    return PCNN_OK;
+}
+
 pcnn_status pcnn_st_parse(const void *buf, size_t len, const char *what,
                           pcnn_st_file **out)
 {
@@ -398,16 +416,8 @@ pcnn_status pcnn_st_parse(const void *buf, size_t len, const char *what,
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: %zu bytes, too short for the "
                                           "8-byte header length",
                          what, len);
+    TRY(check_header_length(what, p, len));
     const uint64_t hlen = get_le64(p);
-    if (hlen > PCNN_ST_MAX_HEADER)
-        return pcnn_fail(PCNN_ERR_FORMAT, "%s: header length %llu exceeds "
-                                          "the limit of %u bytes",
-                         what, (unsigned long long)hlen, PCNN_ST_MAX_HEADER);
-    if (hlen > len - 8)
-        return pcnn_fail(PCNN_ERR_FORMAT, "%s: header length %llu exceeds "
-                                          "the %zu bytes that follow it "
-                                          "(truncated file?)",
-                         what, (unsigned long long)hlen, len - 8);
     pcnn_st_file *f = calloc(1, sizeof *f);
     if (f)
         f->what = malloc(strlen(what) + 1);
@@ -430,39 +440,43 @@ pcnn_status pcnn_st_load(const char *path, pcnn_st_file **out)
     if (!out || !path)
         return pcnn_fail(PCNN_ERR_ARG, "pcnn_st_load: NULL argument");
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return pcnn_fail(PCNN_ERR_IO, "%s: cannot open: %s", path,
-                         strerror(errno));
-    off_t size = -1;
-    if (fseeko(fp, 0, SEEK_END) == 0)
-        size = ftello(fp);
-    if (size < 0 || fseeko(fp, 0, SEEK_SET) != 0) {
+    FILE *fp;
+    size_t n;
+    PCNN_TRY(pcnn_open_regular(path, &fp, &n));
+    /* the header length first: a file whose header cannot fit is refused
+     * before its bytes are read */
+    unsigned char head[8];
+    if (n < 8) {
         fclose(fp);
-        return pcnn_fail(PCNN_ERR_IO, "%s: cannot find the file size "
-                                      "(not a regular file?)",
-                         path);
-    }
-    if ((uintmax_t)size >= SIZE_MAX) {
-        fclose(fp);
-        return pcnn_fail(PCNN_ERR_NOMEM, "%s: file too large", path);
-    }
-    const size_t n = (size_t)size;
-    unsigned char *buf = malloc(n ? n : 1);
-    if (!buf) {
-        fclose(fp);
-        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory for %zu bytes",
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: %zu bytes, too short for the "
+                                          "8-byte header length",
                          path, n);
     }
-    const size_t got = fread(buf, 1, n, fp);
+    pcnn_status s = fread(head, 1, 8, fp) == 8
+                        ? check_header_length(path, head, n)
+                        : pcnn_fail(PCNN_ERR_IO, "%s: read error", path);
+    unsigned char *buf = s == PCNN_OK ? malloc(n) : NULL;
+    if (s == PCNN_OK && !buf)
+        s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory for %zu bytes",
+                      path, n);
+    if (s != PCNN_OK) {
+        fclose(fp);
+        return s;
+    }
+    memcpy(buf, head, 8);
+    const size_t got = 8 + fread(buf + 8, 1, n - 8, fp);
+    /* one more byte tells a file that grew since fstat */
+    const int grew = fgetc(fp) != EOF;
     const int err = ferror(fp);
     fclose(fp);
-    if (got != n || err) {
+    if (got != n || err || grew) {
         free(buf);
         return pcnn_fail(PCNN_ERR_IO, "%s: read %zu of %zu bytes%s", path, got,
-                         n, err ? " (read error)" : " (file shrank?)");
+                         n, err ? " (read error)"
+                            : grew ? " (the file changed while being read)"
+                                   : " (file shrank?)");
     }
-    pcnn_status s = pcnn_st_parse(buf, n, path, out);
+    s = pcnn_st_parse(buf, n, path, out);
     if (s != PCNN_OK) {
         free(buf);
         return s;

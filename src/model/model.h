@@ -7,6 +7,15 @@
 
 #include "graph.h"
 
+/* What a parameter set may hold (docs/checkpoint.md): every value, raw or
+ * EMA, within +-PCNN_PARAM_MAX (trained values stay below 100; a data-
+ * dependent init gives at most 1e5, for a layer whose output is constant),
+ * and every weight-norm direction v of norm >= PCNN_DIRECTION_MIN for each
+ * output channel, so g / ||v|| stays finite in float (|g| <= 1e6). The
+ * trainer never steps past the first; files are checked for both. */
+#define PCNN_PARAM_MAX 1e6f
+#define PCNN_DIRECTION_MIN 1e-20
+
 /* A laid-out graph for one batch size, and the buffers of a forward. */
 typedef struct {
     pcnn_graph graph;
@@ -48,6 +57,21 @@ pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch, int eval,
  * has classes, a condition map when it has one. */
 pcnn_status pcnn_model_check_batch(const char *fn, const pcnn_model *m,
                                    const pcnn_batch *b);
+/* The parameter table (names, shapes; no values) of a model of config
+ * cfg, without creating it: a file's tensors are checked against it
+ * before anything large is allocated. *act_floats (may be NULL) = the
+ * floats of all the values of one image's evaluation graph, none reused
+ * (an upper bound on its activations; SIZE_MAX on overflow). Free *out
+ * with pcnn_params_free. */
+pcnn_status pcnn_model_param_table(const pcnn_model_config *cfg,
+                                   pcnn_params *out, size_t *act_floats);
+/* The first weight-normalized layer whose direction v in `block` (laid
+ * out like m's parameters) has, for some output channel, a norm below
+ * min_norm (or NaN): the parameter index of v, with the channel in
+ * *channel; -1 when every norm is at least min_norm. The norm is the one
+ * w = g v / ||v|| divides by (over all but the output axis). */
+int pcnn_model_check_directions(const pcnn_model *m, const float *block,
+                                double min_norm, int64_t *channel);
 /* w = g v / ||v|| for every layer, into m->w. */
 pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m);
 

@@ -441,6 +441,73 @@ pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
     return PCNN_OK;
 }
 
+pcnn_status pcnn_model_param_table(const pcnn_model_config *cfg,
+                                   pcnn_params *out, size_t *act_floats)
+{
+    memset(out, 0, sizeof *out);
+    if (act_floats)
+        *act_floats = 0;
+    PCNN_TRY(check_config(cfg));
+    pcnn_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return pcnn_fail(PCNN_ERR_NOMEM, "model: out of memory");
+    m->cfg = *cfg;
+    m->head = cfg->head == PCNN_HEAD_DMOL
+                  ? pcnn_head_dmol(cfg->channels, cfg->nr_mix)
+                  : pcnn_head_categorical(cfg->channels, cfg->levels);
+    builder bd = {m, 1, 0, {0}, NULL, 0, -1, -1};
+    pcnn_status s = build(&bd) < 0 ? PCNN_ERR_NOMEM : PCNN_OK;
+    if (s == PCNN_OK && act_floats) {
+        /* the values of one image's evaluation, none reused */
+        pcnn_graph g;
+        int in_x, in_cond, o;
+        s = pcnn_model_build_graph(m, 1, 1, &g, &in_x, &in_cond, &o);
+        size_t total = 0;
+        for (int i = 0; s == PCNN_OK && i < g.nval; i++) {
+            size_t n = 1;
+            int of = 0;
+            for (int d = 0; d < 4; d++)
+                n = pcnn_mul_size(n, (size_t)g.val[i].dim[d], &of);
+            total = of || total + n < total ? SIZE_MAX : total + n;
+        }
+        *act_floats = total;
+        pcnn_graph_free(&g);
+    }
+    if (s == PCNN_OK) {
+        *out = m->params;
+        memset(&m->params, 0, sizeof m->params);
+    }
+    pcnn_model_free(m);
+    return s;
+}
+
+int pcnn_model_check_directions(const pcnn_model *m, const float *block,
+                                double min_norm, int64_t *channel)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const pcnn_layer *L = &m->layers[i];
+        const pcnn_param *v = &m->params.p[L->v];
+        /* v as (A, O, R), the norm of o over a and r: as weightnorm.c */
+        const int64_t A = L->kind == GN_DECONV ? v->shape[0] : 1;
+        const int64_t O = L->kind == GN_DECONV ? v->shape[1] : v->shape[0];
+        const int64_t R = (int64_t)v->n / (A * O);
+        const float *x = block + v->off;
+        for (int64_t o = 0; o < O; o++) {
+            double sq = 0;
+            for (int64_t a = 0; a < A; a++)
+                for (int64_t r = 0; r < R; r++) {
+                    const double e = x[(a * O + o) * R + r];
+                    sq += e * e;
+                }
+            if (!(sqrt(sq) >= min_norm)) {
+                *channel = o;
+                return L->v;
+            }
+        }
+    }
+    return -1;
+}
+
 void pcnn_model_free(pcnn_model *m)
 {
     if (!m)

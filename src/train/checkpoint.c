@@ -7,6 +7,7 @@
 #include "trainer.h"
 #include "../chain/chain.h"
 #include "../io/safetensors.h"
+#include "../model/model.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -257,6 +258,164 @@ static pcnn_status get_trainer(const pcnn_st_file *f, pcnn_train_opts *o,
 
 /* -------------------------------------------------------------- tensors */
 
+/* The blocks of a checkpoint: the parameters and, with a trainer, their
+ * EMA and Adam's moments, under these name prefixes. */
+enum { BLK_PARAMS, BLK_EMA, BLK_MOM1, BLK_MOM2, BLK_COUNT };
+static const char *const block_prefix[BLK_COUNT] = {"", "ema.", "adam.m.",
+                                                    "adam.v."};
+
+/* One image's activations in evaluation (every value of its graph at
+ * batch 1, none reused), in floats: 2^32 = 16 GiB, 64 times those of the
+ * PixelCNN++ paper's CIFAR-10 model. A file declaring a bigger model (a
+ * 4096x4096 image, say) is refused before anything is built. */
+#define FILE_MAX_ACT_FLOATS ((uint64_t)1 << 32)
+
+/* "(2,3,4)" into buf */
+static const char *shape_str(char *buf, size_t n, const int64_t *shape,
+                             int ndim)
+{
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "",
+                              (long long)shape[i]);
+    if (k < n)
+        snprintf(buf + k, n - k, ")");
+    return buf;
+}
+
+/* A tensor of f that is none of the expected ones (names prefix +
+ * block_prefix[b] + parameter, b < nblocks), as an error. Called only when
+ * f has more tensors than expected: as every expected one is present and
+ * names are unique, the scan stops within expected + 1 tensors. */
+static pcnn_status find_unknown(const pcnn_st_file *f,
+                                const pcnn_params *table, int nblocks)
+{
+    for (size_t i = 0; i < pcnn_st_count(f); i++) {
+        const char *name = pcnn_st_at(f, i)->name;
+        int known = 0;
+        for (int k = 0; k < nblocks && !known; k++) {
+            size_t n = strlen(block_prefix[k]);
+            known = !strncmp(name, block_prefix[k], n) &&
+                    pcnn_params_find(table, name + n) >= 0;
+        }
+        if (!known)
+            return pcnn_fail(PCNN_ERR_FORMAT,
+                             "%s: tensor \"%s\" is not part of the model "
+                             "its metadata describes",
+                             pcnn_st_what(f), name);
+    }
+    return pcnn_fail(PCNN_ERR_FORMAT, "%s: more tensors than its model has",
+                     pcnn_st_what(f));
+}
+
+/* The tensors pre + block_prefix[b] + name, b < nblocks, of f are the
+ * parameters of a model of config c, each F32 of its exact shape (their
+ * byte sizes were checked by the reader). Runs before the model is
+ * created: what a file makes us allocate is then bounded by its size for
+ * the parameters and by FILE_MAX_ACT_FLOATS for one image. *expected +=
+ * the number of tensors checked. */
+static pcnn_status check_tensors(const pcnn_st_file *f,
+                                 const pcnn_model_config *c, const char *pre,
+                                 int nblocks, int whole, size_t *expected)
+{
+    const char *what = pcnn_st_what(f);
+    char stage[32] = "";
+    int k;
+    if (sscanf(pre, "s%d.", &k) == 1)
+        snprintf(stage, sizeof stage, "stage %d: ", k);
+    pcnn_params table;
+    size_t act;
+    pcnn_status s = pcnn_model_param_table(c, &table, &act);
+    if (s != PCNN_OK)
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: %s%s", what, stage,
+                         pcnn_last_error());
+    if ((uint64_t)act > FILE_MAX_ACT_FLOATS)
+        s = pcnn_fail(PCNN_ERR_FORMAT,
+                      "%s: %sthe metadata declares a %dx%d model of %d "
+                      "filters whose activations for one image take %.1f "
+                      "GB, above the limit of %.1f GB for a file",
+                      what, stage, c->height, c->width, c->nr_filters,
+                      (double)act * 4e-9,
+                      (double)FILE_MAX_ACT_FLOATS * 4e-9);
+    char name[PCNN_NAME_MAX], s1[64], s2[64];
+    for (int b = 0; s == PCNN_OK && b < nblocks; b++)
+        for (int i = 0; s == PCNN_OK && i < table.count; i++) {
+            const pcnn_param *p = &table.p[i];
+            snprintf(name, sizeof name, "%s%s%s", pre, block_prefix[b],
+                     p->name);
+            const pcnn_st_tensor *t = pcnn_st_find(f, name);
+            int same = t && t->dtype == PCNN_ST_F32 && t->ndim == p->ndim;
+            for (int d = 0; same && d < p->ndim; d++)
+                same = t->shape[d] == p->shape[d];
+            if (!t)
+                s = pcnn_fail(PCNN_ERR_FORMAT, "%s: no tensor \"%s\"%s",
+                              what, name,
+                              b ? " (its metadata holds a training state)"
+                                : "");
+            else if (!same)
+                s = pcnn_fail(PCNN_ERR_FORMAT,
+                              "%s: tensor \"%s\" is %s %s, the model's "
+                              "metadata makes it F32 %s",
+                              what, name, pcnn_st_dtype_name(t->dtype),
+                              shape_str(s1, sizeof s1, t->shape, t->ndim),
+                              shape_str(s2, sizeof s2, p->shape, p->ndim));
+        }
+    *expected += (size_t)nblocks * (size_t)table.count;
+    if (s == PCNN_OK && whole && pcnn_st_count(f) != *expected)
+        s = find_unknown(f, &table, nblocks);
+    pcnn_params_free(&table);
+    return s;
+}
+
+/* Checks the values of block b of m's layout (st: the status to fail
+ * with): all finite; the parameters and their EMA within +-PCNN_PARAM_MAX
+ * and every weight-norm direction of norm >= PCNN_DIRECTION_MIN; Adam's
+ * second moments >= 0 (a mean of squares). `what` starts the message (the
+ * file), pre prefixes the names ("s1." in a chain). */
+static pcnn_status check_block(const char *what, const pcnn_model *m,
+                               const char *pre, int b, const float *block,
+                               pcnn_status st)
+{
+    const float *base = pcnn_model_params((pcnn_model *)m, NULL);
+    for (int i = 0; i < pcnn_model_param_count(m); i++) {
+        pcnn_tensor t = pcnn_model_param(m, i);
+        const float *x = block + (t.data - base);
+        const size_t n = (size_t)pcnn_numel(t);
+        const char *nm = pcnn_model_param_name(m, i);
+        for (size_t k = 0; k < n; k++) {
+            if (!isfinite(x[k]))
+                return pcnn_fail(st, "%s: tensor \"%s%s%s\" holds NaN or Inf",
+                                 what, pre, block_prefix[b], nm);
+            if (b == BLK_MOM2 && x[k] < 0)
+                return pcnn_fail(st,
+                                 "%s: tensor \"%s%s%s\" holds %g: Adam's "
+                                 "second moment is a mean of squares, "
+                                 "never negative",
+                                 what, pre, block_prefix[b], nm,
+                                 (double)x[k]);
+            if (b <= BLK_EMA && fabsf(x[k]) > PCNN_PARAM_MAX)
+                return pcnn_fail(st,
+                                 "%s: tensor \"%s%s%s\" holds %g, beyond "
+                                 "the bound +-%g on parameters",
+                                 what, pre, block_prefix[b], nm,
+                                 (double)x[k], (double)PCNN_PARAM_MAX);
+        }
+    }
+    int64_t ch = 0;
+    const int v = b <= BLK_EMA ? pcnn_model_check_directions(
+                                     m, block, PCNN_DIRECTION_MIN, &ch)
+                               : -1;
+    if (v >= 0)
+        return pcnn_fail(st,
+                         "%s: tensor \"%s%s%s\": the weight-norm direction "
+                         "of output channel %lld has a norm below %g (all "
+                         "zeros?), and w = g v / ||v|| divides by it",
+                         what, pre, block_prefix[b],
+                         pcnn_model_param_name(m, v), (long long)ch,
+                         PCNN_DIRECTION_MIN);
+    return PCNN_OK;
+}
+
 /* Adds the parameter block `block` under the names prefix + name. The
  * names are kept in `names` until the write. */
 static pcnn_status put_block(pcnn_st_writer *w, const pcnn_model *m,
@@ -274,61 +433,74 @@ static pcnn_status put_block(pcnn_st_writer *w, const pcnn_model *m,
     return PCNN_OK;
 }
 
-/* Fills block from the tensors prefix + name of f: each must exist, be
- * F32 of the parameter's exact shape, and hold finite values. */
+/* Fills block from the tensors pre + block_prefix[b] + name of f, whose
+ * names and shapes check_tensors has checked, and checks the values
+ * (check_block). */
 static pcnn_status get_block(const pcnn_st_file *f, const pcnn_model *m,
-                             const char *prefix, float *block)
+                             const char *pre, int b, float *block)
 {
     const float *base = pcnn_model_params((pcnn_model *)m, NULL);
     char name[PCNN_NAME_MAX];
     for (int i = 0; i < pcnn_model_param_count(m); i++) {
         pcnn_tensor t = pcnn_model_param(m, i);
-        snprintf(name, sizeof name, "%s%s", prefix,
+        snprintf(name, sizeof name, "%s%s%s", pre, block_prefix[b],
                  pcnn_model_param_name(m, i));
         const pcnn_st_tensor *s = pcnn_st_find(f, name);
         if (!s)
             return pcnn_fail(PCNN_ERR_FORMAT, "%s: no tensor \"%s\"",
                              pcnn_st_what(f), name);
-        int same = s->dtype == PCNN_ST_F32 && s->ndim == t.ndim;
-        for (int d = 0; same && d < t.ndim; d++)
-            same = s->shape[d] == t.dim[d];
-        if (!same)
-            return pcnn_fail(PCNN_ERR_FORMAT,
-                             "%s: tensor \"%s\" is not F32 of the model's "
-                             "shape",
-                             pcnn_st_what(f), name);
-        float *dst = block + (t.data - base);
-        size_t n = (size_t)pcnn_numel(t);
-        PCNN_TRY(pcnn_st_copy_f32(f, s, dst, n));
-        for (size_t k = 0; k < n; k++)
-            if (!isfinite(dst[k]))
-                return pcnn_fail(PCNN_ERR_FORMAT,
-                                 "%s: tensor \"%s\" holds NaN or Inf",
-                                 pcnn_st_what(f), name);
+        PCNN_TRY(pcnn_st_copy_f32(f, s, block + (t.data - base),
+                                  (size_t)pcnn_numel(t)));
     }
-    return PCNN_OK;
+    return check_block(pcnn_st_what(f), m, pre, b, block, PCNN_ERR_FORMAT);
 }
 
-/* Every tensor of f is a parameter, possibly prefixed by ema., adam.m.
- * or adam.v.: a file of another model is rejected, not half-loaded. */
-static pcnn_status check_names(const pcnn_st_file *f, const pcnn_model *m)
+/* Any training key present: the file holds a trainer, and then every
+ * key must parse (get_trainer) and every block be present. */
+static int has_train_keys(const pcnn_st_file *f)
 {
-    static const char *prefixes[] = {"", "ema.", "adam.m.", "adam.v."};
-    for (size_t i = 0; i < pcnn_st_count(f); i++) {
-        const char *name = pcnn_st_at(f, i)->name;
-        int known = 0;
-        for (size_t k = 0; k < 4 && !known; k++) {
-            size_t n = strlen(prefixes[k]);
-            known = !strncmp(name, prefixes[k], n) &&
-                    pcnn_model_find_param(m, name + n) >= 0;
-        }
-        if (!known)
-            return pcnn_fail(PCNN_ERR_FORMAT,
-                             "%s: tensor \"%s\" is not part of the model "
-                             "its metadata describes",
-                             pcnn_st_what(f), name);
-    }
-    return PCNN_OK;
+    static const char *const keys[] = {"lr",   "lr_decay", "beta1", "beta2",
+                                       "ema",  "batch",    "seed",  "flip",
+                                       "step", "epoch",    "pos",   "data_n"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        if (pcnn_st_meta(f, keys[k]))
+            return 1;
+    return 0;
+}
+
+/* A model checkpoint read and checked from its metadata to its tensors'
+ * names and shapes (values are checked as they are copied): *f (free it),
+ * its config, whether it holds a trainer and, if so, its options, state
+ * and data size. */
+typedef struct {
+    pcnn_st_file *f;
+    pcnn_model_config cfg;
+    int trainer;
+    pcnn_train_opts opts;
+    pcnn_train_state state;
+    uint64_t data_n;
+} opened;
+
+static pcnn_status open_checked(const char *path, opened *o)
+{
+    memset(o, 0, sizeof *o);
+    o->opts = pcnn_train_opts_default();
+    if (!path)
+        return pcnn_fail(PCNN_ERR_ARG, "checkpoint: path is NULL");
+    PCNN_TRY(pcnn_st_load(path, &o->f));
+    size_t expected = 0;
+    o->trainer = has_train_keys(o->f);
+    pcnn_status s = check_format(o->f, FORMAT);
+    if (s == PCNN_OK)
+        s = get_config(o->f, &o->cfg, "");
+    if (s == PCNN_OK && o->trainer)
+        s = get_trainer(o->f, &o->opts, &o->state, &o->data_n);
+    if (s == PCNN_OK)
+        s = check_tensors(o->f, &o->cfg, "", o->trainer ? BLK_COUNT : 1, 1,
+                          &expected);
+    if (s != PCNN_OK)
+        pcnn_st_free(o->f), o->f = NULL;
+    return s;
 }
 
 pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
@@ -340,6 +512,17 @@ pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
         return pcnn_fail(PCNN_ERR_ARG,
                          "pcnn_checkpoint_save: the trainer trains another "
                          "model");
+    /* never replace a good file with state the reader would refuse */
+    const float *blocks[BLK_COUNT] = {
+        pcnn_model_params((pcnn_model *)m, NULL), t ? t->ema : NULL,
+        t ? t->mom1 : NULL, t ? t->mom2 : NULL};
+    for (int b = 0; b < (t ? BLK_COUNT : 1); b++)
+        if (check_block(path, m, "", b, blocks[b], PCNN_ERR_VALUE) !=
+            PCNN_OK)
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "%s; not saved: the file keeps its previous "
+                             "contents",
+                             pcnn_last_error());
     int count = pcnn_model_param_count(m);
     char (*names)[PCNN_NAME_MAX] = calloc((size_t)count * 4, PCNN_NAME_MAX);
     pcnn_st_writer *w = NULL;
@@ -350,18 +533,10 @@ pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
         s = pcnn_st_writer_meta(w, "format", FORMAT);
     if (s == PCNN_OK)
         s = put_config(w, pcnn_model_get_config(m), "");
-    if (s == PCNN_OK)
-        s = put_block(w, m, "", pcnn_model_params((pcnn_model *)m, NULL),
-                      names);
-    if (s == PCNN_OK && t) {
+    if (s == PCNN_OK && t)
         s = put_trainer(w, t);
-        if (s == PCNN_OK)
-            s = put_block(w, m, "ema.", t->ema, names + count);
-        if (s == PCNN_OK)
-            s = put_block(w, m, "adam.m.", t->mom1, names + 2 * count);
-        if (s == PCNN_OK)
-            s = put_block(w, m, "adam.v.", t->mom2, names + 3 * count);
-    }
+    for (int b = 0; s == PCNN_OK && b < (t ? BLK_COUNT : 1); b++)
+        s = put_block(w, m, block_prefix[b], blocks[b], names + b * count);
     if (s == PCNN_OK)
         s = pcnn_st_writer_save(w, path);
     pcnn_st_writer_free(w);
@@ -369,44 +544,41 @@ pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
     return s;
 }
 
-static pcnn_status open_model(const char *path, pcnn_st_file **f,
-                              pcnn_model **m)
-{
-    *f = NULL, *m = NULL;
-    if (!path)
-        return pcnn_fail(PCNN_ERR_ARG, "checkpoint: path is NULL");
-    PCNN_TRY(pcnn_st_load(path, f));
-    pcnn_model_config c;
-    pcnn_status s = check_format(*f, FORMAT);
-    if (s == PCNN_OK)
-        s = get_config(*f, &c, "");
-    if (s == PCNN_OK) {
-        s = pcnn_model_create(m, &c, 0);
-        if (s != PCNN_OK)
-            s = pcnn_fail(PCNN_ERR_FORMAT, "%s: %s", path,
-                          pcnn_last_error());
-    }
-    if (s == PCNN_OK)
-        s = check_names(*f, *m);
-    if (s != PCNN_OK) {
-        pcnn_model_free(*m), *m = NULL;
-        pcnn_st_free(*f), *f = NULL;
-    }
-    return s;
-}
-
 pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
                                        pcnn_model **out)
 {
-    pcnn_st_file *f;
-    pcnn_model *m;
     if (!out)
         return pcnn_fail(PCNN_ERR_ARG, "checkpoint: out is NULL");
     *out = NULL;
-    PCNN_TRY(open_model(path, &f, &m));
-    pcnn_status s = get_block(f, m, ema ? "ema." : "",
-                              pcnn_model_params(m, NULL));
-    pcnn_st_free(f);
+    opened o;
+    PCNN_TRY(open_checked(path, &o));
+    pcnn_model *m = NULL;
+    pcnn_status s = PCNN_OK;
+    if (ema && !o.trainer)
+        s = pcnn_fail(PCNN_ERR_FORMAT,
+                      "%s: holds no EMA weights (it was saved without a "
+                      "training state)",
+                      path);
+    if (s == PCNN_OK && (s = pcnn_model_create(&m, &o.cfg, 0)) != PCNN_OK)
+        s = pcnn_fail(s == PCNN_ERR_NOMEM ? s : PCNN_ERR_FORMAT, "%s: %s",
+                      path, pcnn_last_error());
+    if (s == PCNN_OK)
+        s = get_block(o.f, m, "", ema ? BLK_EMA : BLK_PARAMS,
+                      pcnn_model_params(m, NULL));
+    /* the blocks not loaded are checked all the same: a file loads
+     * whole or not at all */
+    size_t n = 0;
+    if (m)
+        pcnn_model_params(m, &n);
+    float *scratch = s == PCNN_OK && o.trainer ? malloc(n * sizeof(float))
+                                               : NULL;
+    if (s == PCNN_OK && o.trainer && !scratch)
+        s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", path);
+    for (int b = 0; s == PCNN_OK && o.trainer && b < BLK_COUNT; b++)
+        if (b != (ema ? BLK_EMA : BLK_PARAMS))
+            s = get_block(o.f, m, "", b, scratch);
+    free(scratch);
+    pcnn_st_free(o.f);
     if (s != PCNN_OK) {
         pcnn_model_free(m);
         return s;
@@ -457,42 +629,65 @@ pcnn_status pcnn_checkpoint_load_trainer(const char *path, pcnn_model *m,
     if (!out || !m || !data)
         return pcnn_fail(PCNN_ERR_ARG, "checkpoint: NULL argument");
     *out = NULL;
-    pcnn_st_file *f;
-    PCNN_TRY(pcnn_st_load(path, &f));
-    pcnn_train_opts o;
-    pcnn_train_state st = {0, 0, 0};
-    uint64_t data_n;
+    opened o;
+    PCNN_TRY(open_checked(path, &o));
     pcnn_trainer *t = NULL;
-    pcnn_status s = get_trainer(f, &o, &st, &data_n);
-    if (s == PCNN_OK && data_n != (uint64_t)data->n)
+    pcnn_status s = PCNN_OK;
+    if (!o.trainer)
+        s = pcnn_fail(PCNN_ERR_FORMAT,
+                      "%s: holds no training state (a weights-only file)",
+                      path);
+    /* m must be the file's model: its parameters, the same shapes */
+    pcnn_params table;
+    if (s == PCNN_OK &&
+        pcnn_model_param_table(&o.cfg, &table, NULL) == PCNN_OK) {
+        int same = table.count == pcnn_model_param_count(m);
+        for (int i = 0; same && i < table.count; i++) {
+            pcnn_tensor p = pcnn_model_param(m, i);
+            same = !strcmp(table.p[i].name, pcnn_model_param_name(m, i)) &&
+                   p.ndim == table.p[i].ndim;
+            for (int d = 0; same && d < p.ndim; d++)
+                same = p.dim[d] == table.p[i].shape[d];
+        }
+        pcnn_params_free(&table);
+        if (!same)
+            s = pcnn_fail(PCNN_ERR_ARG,
+                          "%s: the model given is not the file's model",
+                          path);
+    }
+    if (s == PCNN_OK && o.data_n != (uint64_t)data->n)
         s = pcnn_fail(PCNN_ERR_ARG,
                       "%s: saved while training on %" PRIu64
                       " images, resumed on %lld: the data order would "
                       "differ",
-                      path, data_n, (long long)data->n);
+                      path, o.data_n, (long long)data->n);
     if (s == PCNN_OK)
-        s = pcnn_trainer_create(&t, m, data, &o);
+        s = pcnn_trainer_create(&t, m, data, &o.opts);
     uint64_t fp = 0;
     if (s == PCNN_OK)
-        s = get_data_fingerprint(f, &fp);
+        s = get_data_fingerprint(o.f, &fp);
     if (s == PCNN_OK && fp && fp != t->data_fp)
         s = pcnn_fail(PCNN_ERR_ARG,
                       "%s: saved while training on other data (fingerprint "
                       "%016" PRIx64 ", these data %016" PRIx64 "): the run "
                       "would not continue",
                       path, fp, t->data_fp);
+    /* the file's weights are checked too (m holds them, loaded apart):
+     * Adam's first moment serves as scratch, then is read for real */
     if (s == PCNN_OK)
-        s = get_block(f, m, "ema.", t->ema);
+        s = get_block(o.f, m, "", BLK_PARAMS, t->mom1);
     if (s == PCNN_OK)
-        s = get_block(f, m, "adam.m.", t->mom1);
+        s = get_block(o.f, m, "", BLK_EMA, t->ema);
     if (s == PCNN_OK)
-        s = get_block(f, m, "adam.v.", t->mom2);
-    pcnn_st_free(f);
+        s = get_block(o.f, m, "", BLK_MOM1, t->mom1);
+    if (s == PCNN_OK)
+        s = get_block(o.f, m, "", BLK_MOM2, t->mom2);
+    pcnn_st_free(o.f);
     if (s != PCNN_OK) {
         pcnn_trainer_free(t);
         return s;
     }
-    t->state = st;
+    t->state = o.state;
     *out = t;
     return PCNN_OK;
 }
@@ -503,30 +698,46 @@ pcnn_status pcnn_checkpoint_read_state(const char *path,
                                        pcnn_train_state *state,
                                        int *has_trainer)
 {
+    opened o;
+    PCNN_TRY(open_checked(path, &o));
+    pcnn_st_free(o.f);
+    if (cfg)
+        *cfg = o.cfg;
+    if (opts)
+        *opts = o.opts;
+    if (state)
+        *state = o.state;
+    if (has_trainer)
+        *has_trainer = o.trainer;
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_file_kind_read(const char *path, pcnn_file_kind *kind)
+{
+    if (!kind || !path)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_file_kind_read: NULL argument");
+    *kind = PCNN_FILE_UNKNOWN;
     pcnn_st_file *f;
     PCNN_TRY(pcnn_st_load(path, &f));
-    pcnn_model_config c;
-    pcnn_train_opts o = pcnn_train_opts_default();
-    pcnn_train_state st = {0, 0, 0};
-    uint64_t data_n;
-    pcnn_status s = check_format(f, FORMAT);
-    if (s == PCNN_OK)
-        s = get_config(f, &c, "");
-    int trainer = pcnn_st_meta(f, "step") != NULL;
-    if (s == PCNN_OK && trainer)
-        s = get_trainer(f, &o, &st, &data_n);
+    const char *v = pcnn_st_meta(f, "format");
+    pcnn_status s = PCNN_OK;
+    if (v && !strcmp(v, FORMAT))
+        *kind = PCNN_FILE_CHECKPOINT;
+    else if (v && !strcmp(v, CHAIN_FORMAT))
+        *kind = PCNN_FILE_CHAIN;
+    else if (v)
+        s = pcnn_fail(PCNN_ERR_FORMAT,
+                      "%s: format \"%.60s\" is neither a pixelcnn "
+                      "checkpoint (" FORMAT ") nor a chain (" CHAIN_FORMAT
+                      ")",
+                      path, v);
+    else
+        s = pcnn_fail(PCNN_ERR_FORMAT,
+                      "%s: a safetensors file without a \"format\" "
+                      "metadata key: not a pixelcnn checkpoint or chain",
+                      path);
     pcnn_st_free(f);
-    if (s != PCNN_OK)
-        return s;
-    if (cfg)
-        *cfg = c;
-    if (opts)
-        *opts = o;
-    if (state)
-        *state = st;
-    if (has_trainer)
-        *has_trainer = trainer;
-    return PCNN_OK;
+    return s;
 }
 
 /* --------------------------------------------------------------- chains */
@@ -536,8 +747,18 @@ pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c)
     if (!path || !c)
         return pcnn_fail(PCNN_ERR_ARG, "pcnn_chain_save: NULL argument");
     int total = 0;
-    for (int i = 0; i < c->n; i++)
+    char pre[16];
+    for (int i = 0; i < c->n; i++) {
         total += pcnn_model_param_count(c->m[i]);
+        snprintf(pre, sizeof pre, "s%d.", i);
+        if (check_block(path, c->m[i], pre, BLK_PARAMS,
+                        pcnn_model_params(c->m[i], NULL),
+                        PCNN_ERR_VALUE) != PCNN_OK)
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "%s; not saved: the file keeps its previous "
+                             "contents",
+                             pcnn_last_error());
+    }
     char (*names)[PCNN_NAME_MAX] = calloc((size_t)total, PCNN_NAME_MAX);
     pcnn_st_writer *w = NULL;
     pcnn_status s = names ? pcnn_st_writer_create(&w)
@@ -547,7 +768,6 @@ pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c)
         s = pcnn_st_writer_meta(w, "format", CHAIN_FORMAT);
     if (s == PCNN_OK)
         s = meta_put(w, "stages", "%d", c->n);
-    char pre[16];
     for (int i = 0, at = 0; s == PCNN_OK && i < c->n; i++) {
         snprintf(pre, sizeof pre, "s%d.", i);
         s = put_config(w, pcnn_model_get_config(c->m[i]), pre);
@@ -563,9 +783,10 @@ pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c)
     return s;
 }
 
-/* Every tensor of a chain file belongs to one of its stages. */
-static pcnn_status check_chain_names(const pcnn_st_file *f,
-                                     pcnn_model *const *m, int n)
+/* A tensor of a chain file that belongs to none of its stages, as an
+ * error (called only when the file has more tensors than expected). */
+static pcnn_status find_unknown_chain(const pcnn_st_file *f,
+                                      pcnn_model *const *m, int n)
 {
     for (size_t i = 0; i < pcnn_st_count(f); i++) {
         const char *name = pcnn_st_at(f, i)->name;
@@ -577,7 +798,8 @@ static pcnn_status check_chain_names(const pcnn_st_file *f,
                              "its metadata describes",
                              pcnn_st_what(f), name);
     }
-    return PCNN_OK;
+    return pcnn_fail(PCNN_ERR_FORMAT, "%s: more tensors than its stages have",
+                     pcnn_st_what(f));
 }
 
 pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out)
@@ -598,27 +820,36 @@ pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out)
         return PCNN_OK;
     }
     pcnn_model *m[PCNN_MAX_STAGES] = {0};
+    pcnn_model_config c[PCNN_MAX_STAGES];
     int n = 0;
+    size_t expected = 0;
     pcnn_status s = check_format(f, CHAIN_FORMAT);
+    if (s == PCNN_OK && ema)
+        s = pcnn_fail(PCNN_ERR_ARG,
+                      "%s: a chain file holds one set of weights, no EMA "
+                      "copy",
+                      path);
     if (s == PCNN_OK)
         s = meta_int(f, "stages", 1, PCNN_MAX_STAGES, &n);
     char pre[16];
+    /* every stage's config and tensors before any model is built */
     for (int i = 0; s == PCNN_OK && i < n; i++) {
-        pcnn_model_config c;
         snprintf(pre, sizeof pre, "s%d.", i);
-        s = get_config(f, &c, pre);
-        if (s == PCNN_OK) {
-            s = pcnn_model_create(&m[i], &c, 0);
-            if (s != PCNN_OK)
-                s = pcnn_fail(PCNN_ERR_FORMAT, "%s: stage %d: %s", path, i,
-                              pcnn_last_error());
-        }
+        s = get_config(f, &c[i], pre);
+        if (s == PCNN_OK)
+            s = check_tensors(f, &c[i], pre, 1, 0, &expected);
     }
-    if (s == PCNN_OK)
-        s = check_chain_names(f, m, n);
+    for (int i = 0; s == PCNN_OK && i < n; i++) {
+        s = pcnn_model_create(&m[i], &c[i], 0);
+        if (s != PCNN_OK)
+            s = pcnn_fail(s == PCNN_ERR_NOMEM ? s : PCNN_ERR_FORMAT,
+                          "%s: stage %d: %s", path, i, pcnn_last_error());
+    }
+    if (s == PCNN_OK && pcnn_st_count(f) != expected)
+        s = find_unknown_chain(f, m, n);
     for (int i = 0; s == PCNN_OK && i < n; i++) {
         snprintf(pre, sizeof pre, "s%d.", i);
-        s = get_block(f, m[i], pre, pcnn_model_params(m[i], NULL));
+        s = get_block(f, m[i], pre, BLK_PARAMS, pcnn_model_params(m[i], NULL));
     }
     pcnn_st_free(f);
     if (s != PCNN_OK) {

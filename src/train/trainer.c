@@ -7,6 +7,7 @@
  */
 #include "trainer.h"
 #include "../core/rng.h"
+#include "../model/model.h"
 
 #include <math.h>
 #include <string.h>
@@ -228,6 +229,29 @@ pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
     const float c1 = (float)(1.0 / (1.0 - pow(b1, tt)));
     const float c2 = (float)(1.0 / (1.0 - pow(b2, tt)));
     const float flr = (float)lr;
+    /* Two passes: the first only checks that the step keeps every weight,
+     * EMA value and moment finite (a finite gradient's square can still
+     * overflow a float) and every weight and EMA value within
+     * +-PCNN_PARAM_MAX, the bounds a checkpoint must meet; the second
+     * commits it. A step that fails changes nothing, so what was saved
+     * last stays the last good state. */
+    int bad = 0;
+#pragma omp parallel for schedule(static) reduction(| : bad) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        const float m1 = b1 * t->mom1[i] + (1 - b1) * g[i];
+        const float m2 = b2 * t->mom2[i] + (1 - b2) * g[i] * g[i];
+        const float pi = p[i] - flr * (m1 * c1) / sqrtf(m2 * c2 + 1e-8f);
+        const float ei = e * t->ema[i] + (1 - e) * pi;
+        bad |= !(isfinite(m1) && isfinite(m2) && fabsf(pi) <= PCNN_PARAM_MAX &&
+                 fabsf(ei) <= PCNN_PARAM_MAX);
+    }
+    if (bad)
+        return pcnn_fail(PCNN_ERR_VALUE,
+                         "step %llu: the update would take a weight beyond "
+                         "+-%g or make the optimizer state not finite; the "
+                         "model keeps its last good weights",
+                         (unsigned long long)at.step,
+                         (double)PCNN_PARAM_MAX);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float m1 = b1 * t->mom1[i] + (1 - b1) * g[i];
