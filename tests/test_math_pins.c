@@ -464,3 +464,179 @@ TEST(pin_gray4_view_colored_pixels)
     CHECK(bad == 0, "%d one-channel gray4 values wrong", bad);
     free(x), free(y), free(hx), free(hy);
 }
+
+/* --------------------------------------------- evaluation and gradients */
+
+/* pcnn_evaluate's mean bits/dim and standard error over 7 images, in
+ * batches of 3 (a short last batch) and with a limit of 5, against each
+ * image's -log2 p from the network's head parameters (pcnn_model_forward,
+ * one image at a time) and pcnn_head_log_prob, divided by its 64 dims;
+ * the mean and sqrt(var / n) with the n - 1 variance, in double. */
+TEST(pin_evaluate_mean_and_se_by_hand)
+{
+    pcnn_ctx *ctx;
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, 1};
+    REQUIRE_OK(pcnn_ctx_create(&ctx, &co));
+    pcnn_dataset all = ramp_data(), d;
+    REQUIRE_OK(pcnn_dataset_subset(&all, 2, 7, &d));
+    pcnn_model_config c = pcnn_model_config_default();
+    c.channels = 1, c.height = c.width = 8;
+    c.nr_resnet = 1, c.nr_filters = 8, c.nr_mix = 3, c.nr_resolutions = 2;
+    c.dropout = 0.5f; /* evaluation runs without it */
+    pcnn_model *m;
+    REQUIRE_OK(pcnn_model_create(&m, &c, 13));
+    size_t n;
+    float *p = pcnn_model_params(m, &n);
+    for (size_t i = 0; i < n; i++) /* weights that vary the heads */
+        p[i] += (float)(0.4 * pcnn_uniform(33, i) - 0.2);
+    const pcnn_head h = pcnn_model_head(m);
+    const int P = pcnn_head_params(&h);
+    float l[64 * 64], lp[64];
+    double bits[7];
+    for (int64_t k = 0; k < d.n; k++) {
+        pcnn_image x = pcnn_img(d.images + k * 64, 1, 1, 8, 8);
+        pcnn_batch b = {x, NULL, pcnn_none()};
+        REQUIRE(P <= 64, "P %d", P);
+        REQUIRE_OK(pcnn_model_forward(ctx, m, &b, pcnn_t4(l, 1, P, 8, 8)));
+        REQUIRE_OK(pcnn_head_log_prob(ctx, &h, pcnn_t4(lp, 1, 1, 8, 8),
+                                      pcnn_t4(l, 1, P, 8, 8), x));
+        double s = 0;
+        for (int q = 0; q < 64; q++)
+            s += lp[q];
+        bits[k] = -s / log(2.0) / 64;
+    }
+    static const int limits[2] = {0, 5};
+    for (int t = 0; t < 2; t++) {
+        const int cnt = limits[t] ? limits[t] : (int)d.n;
+        double sum = 0, sq = 0;
+        for (int k = 0; k < cnt; k++)
+            sum += bits[k];
+        const double mean = sum / cnt;
+        for (int k = 0; k < cnt; k++)
+            sq += (bits[k] - mean) * (bits[k] - mean);
+        const double se = sqrt(sq / (cnt - 1) / cnt);
+        double gm, gse;
+        REQUIRE_OK(pcnn_evaluate(ctx, m, &d, 3, limits[t], &gm, &gse));
+        CHECK(fabs(gm - mean) <= 1e-5 * mean && fabs(gse - se) <= 1e-4 * se &&
+                  se > 0.01,
+              "limit %d: mean %.8f se %.8f, by hand %.8f %.8f", limits[t], gm,
+              gse, mean, se);
+    }
+    pcnn_model_free(m);
+    pcnn_dataset_free(&all), pcnn_dataset_free(&d);
+    pcnn_ctx_free(ctx);
+}
+
+/* After backward into zeroed gradients gives G, backward into gradients
+ * that start at R0 must give R0 + G: got = R - R0 against G. */
+static void check_accumulated(const char *what, const float *r,
+                              const float *r0, const float *g, size_t n)
+{
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double e = fabs(((double)r[i] - r0[i]) - g[i]) /
+                         (1e-6 + 1e-5 * (fabs(r0[i]) + fabs(g[i])));
+        if (!(e <= worst))
+            worst = e, at = i;
+    }
+    CHECK(worst <= 1, "%s does not accumulate: [%zu] %.7g from %.7g, alone "
+                      "%.7g",
+          what, at, (double)r[at], (double)r0[at], (double)g[at]);
+}
+
+/* Every backward of the public API with weights accumulates into each of
+ * its gradients (pixelcnn.h: d* += ...), as the graph's shared values and
+ * a caller summing over batches rely on: conv (stride 1 and 2, shifted),
+ * transposed conv, nin and weight norm, each run once into zeros and once
+ * into random gradients. */
+TEST(pin_backward_accumulates)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    enum { B = 2, CI = 3, CO = 5, S = 6, BIG = 4096 };
+    float *x = xcalloc(BIG, 4), *w = xcalloc(BIG, 4), *dy = xcalloc(BIG, 4);
+    float *g[3], *r[3], *r0[3];
+    for (int k = 0; k < 3; k++) {
+        g[k] = xcalloc(BIG, 4), r[k] = xcalloc(BIG, 4);
+        r0[k] = xcalloc(BIG, 4);
+        fill_uniform_f32(r0[k], BIG, 70 + (uint64_t)k, -1, 1);
+    }
+    fill_uniform_f32(x, BIG, 81, -1, 1);
+    fill_uniform_f32(w, BIG, 82, -1, 1);
+    fill_uniform_f32(dy, BIG, 83, -1, 1);
+    static const char *names[4] = {"conv down 2x3 s1", "conv down-right 2x2 s2",
+                                   "deconv down 2x3 s2", "nin"};
+    for (int op = 0; op < 4; op++) {
+        pcnn_conv_geom geo =
+            op == 0   ? pcnn_conv_geom_shifted(PCNN_DOWN, 2, 3, 1)
+            : op == 1 ? pcnn_conv_geom_shifted(PCNN_DOWN_RIGHT, 2, 2, 2)
+                      : pcnn_deconv_geom_shifted(PCNN_DOWN, 2, 3, 2);
+        int64_t ho = S, wo = S;
+        if (op < 2)
+            pcnn_conv_out_size(&geo, S, S, &ho, &wo);
+        else if (op == 2)
+            pcnn_deconv_out_size(&geo, S, S, &ho, &wo);
+        const pcnn_tensor tx = pcnn_t4(x, B, CI, S, S);
+        const pcnn_tensor ty = pcnn_t4(dy, B, CO, ho, wo);
+        pcnn_tensor tw = op == 3   ? pcnn_t2(w, CO, CI)
+                         : op == 2 ? pcnn_t4(w, CI, CO, geo.kh, geo.kw)
+                                   : pcnn_t4(w, CO, CI, geo.kh, geo.kw);
+        const size_t nn[3] = {(size_t)pcnn_numel(tx), (size_t)pcnn_numel(tw),
+                              CO};
+        for (int pass = 0; pass < 2; pass++) {
+            float **d = pass ? r : g;
+            for (int k = 0; k < 3; k++) {
+                if (pass)
+                    memcpy(r[k], r0[k], nn[k] * 4);
+                else
+                    memset(g[k], 0, nn[k] * 4);
+            }
+            pcnn_tensor dx = pcnn_t4(d[0], B, CI, S, S), dw = tw,
+                        db = pcnn_t1(d[2], CO);
+            dw.data = d[1];
+            if (op < 2)
+                REQUIRE_OK(pcnn_conv2d_backward(ctx, dx, dw, db, ty, tx, tw,
+                                                &geo));
+            else if (op == 2)
+                REQUIRE_OK(pcnn_deconv2d_backward(ctx, dx, dw, db, ty, tx, tw,
+                                                  &geo));
+            else
+                REQUIRE_OK(pcnn_nin_backward(ctx, dx, dw, db, ty, tx, tw));
+        }
+        static const char *which[3] = {"dx", "dw", "db"};
+        for (int k = 0; k < 3; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "%s %s", names[op], which[k]);
+            check_accumulated(what, r[k], r0[k], g[k], nn[k]);
+        }
+    }
+    /* weight norm: v (CO, CI, 2, 3) and (CI, CO, 2, 3); dv and dg */
+    for (int axis = 0; axis < 2; axis++) {
+        pcnn_tensor v = axis ? pcnn_t4(x, CI, CO, 2, 3) : pcnn_t4(x, CO, CI, 2, 3);
+        pcnn_tensor dw = v, gg = pcnn_t1(w, CO);
+        dw.data = dy;
+        const size_t nv = (size_t)pcnn_numel(v);
+        for (int pass = 0; pass < 2; pass++) {
+            float **d = pass ? r : g;
+            if (pass)
+                memcpy(r[0], r0[0], nv * 4), memcpy(r[1], r0[1], CO * 4);
+            else
+                memset(g[0], 0, nv * 4), memset(g[1], 0, CO * 4);
+            pcnn_tensor dv = v;
+            dv.data = d[0];
+            REQUIRE_OK(pcnn_weightnorm_backward(ctx, dv, pcnn_t1(d[1], CO),
+                                                dw, v, gg,
+                                                axis ? PCNN_WN_DIM1
+                                                     : PCNN_WN_DIM0));
+        }
+        check_accumulated(axis ? "weightnorm dim1 dv" : "weightnorm dim0 dv",
+                          r[0], r0[0], g[0], nv);
+        check_accumulated(axis ? "weightnorm dim1 dg" : "weightnorm dim0 dg",
+                          r[1], r0[1], g[1], CO);
+    }
+    for (int k = 0; k < 3; k++)
+        free(g[k]), free(r[k]), free(r0[k]);
+    free(x), free(w), free(dy);
+    pcnn_ctx_free(ctx);
+}
