@@ -1,7 +1,9 @@
 /*
  * test_math_pins.c -- the trainer's update, the tightened pyramid
- * likelihood and the gray4 view, each recomputed independently in double
- * precision from its documented definition (pixelcnn.h, docs/chains.md):
+ * likelihood, the gray4 view and pcnn_evaluate's figures, each recomputed
+ * independently in double precision from its documented definition
+ * (pixelcnn.h, docs/chains.md), and the accumulation of every weighted
+ * backward:
  * a one-line slip in the formula (a bias correction dropped, the lr decay
  * a step off, an interval bound off by one, a gray coefficient changed)
  * fails these tests.
