@@ -6,6 +6,7 @@
  * is a function of the seed. The binary is $PCNN_CLI, or build/pixelcnn.
  */
 #include "test.h"
+#include "cli_util.h"
 #include "pixelcnn.h"
 #include "io/safetensors.h"
 
@@ -17,76 +18,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static const char *cli(void)
-{
-    const char *p = getenv("PCNN_CLI");
-    return p ? p : "build/pixelcnn";
-}
-
-/* Runs a shell command, captures up to n-1 bytes of its output (stdout and
- * stderr) into out, returns its exit status. */
-static int run(char *out, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int run(char *out, size_t n, const char *fmt, ...)
-{
-    char body[2048], cmd[2100];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "{ %s; } 2>&1", body);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int have_cli(void)
-{
-    struct stat st;
-    if (stat(cli(), &st) == 0)
-        return 1;
-    test_skip("no %s (build it with make)", cli());
-    return 0;
-}
-
-/* A tiny MNIST-format data set in dir: 64 train and 16 test images of
- * 8x8 (smooth ramps with noise), 4 classes. */
-static int write_idx(const char *dir)
-{
-    static const char *names[2] = {"train", "t10k"};
-    for (int s = 0; s < 2; s++) {
-        int n = s ? 16 : 64;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, names[s]);
-        FILE *f = fopen(path, "wb");
-        if (!f)
-            return 1;
-        unsigned char h[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n,
-                               0, 0, 0, 8,  0, 0, 0, 8};
-        fwrite(h, 1, 16, f);
-        for (int i = 0; i < n * 64; i++)
-            fputc((int)(pcnn_uniform(3 + (uint64_t)s, (uint64_t)i) * 64) +
-                      4 * (i % 64),
-                  f);
-        fclose(f);
-        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, names[s]);
-        f = fopen(path, "wb");
-        if (!f)
-            return 1;
-        unsigned char hl[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n};
-        fwrite(hl, 1, 8, f);
-        for (int i = 0; i < n; i++)
-            fputc(i % 4, f);
-        fclose(f);
-    }
-    return 0;
-}
 
 #define TINY "--nr-resnet 1 --nr-filters 8 --nr-mix 2 --nr-resolutions 2 " \
              "--batch 8 --dropout 0.2 --threads 1"
