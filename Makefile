@@ -3,6 +3,7 @@
 #   make test       the test suite, optimized and under ASan + UBSan
 #   make debug      the test suite under ASan + UBSan only (-march=native)
 #   make portable   the test suite built with NATIVE=0 only
+#   make check-api  the .so exports exactly the header's functions
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
@@ -39,7 +40,10 @@ endif
 CPPFLAGS += -Iinclude -Isrc -Isrc/cpu $(BLAS_INC) -D_POSIX_C_SOURCE=200809L
 OPT     ?= -O3 $(ARCH)
 CFLAGS  ?=
-ALLCFLAGS = -std=c11 $(WARN) -fopenmp -fPIC $(OPT) $(CFLAGS)
+# hidden: the shared library exports only what include/pixelcnn.h marks
+# PCNN_API (scripts/check_exports.sh checks it)
+ALLCFLAGS = -std=c11 $(WARN) -fopenmp -fPIC -fvisibility=hidden $(OPT) \
+            $(CFLAGS)
 # zlib: gzip'd IDX files; libstb: stb_image's decoders (src/data/)
 LDLIBS  += $(BLAS_LIB) -fopenmp -lm -lz -lstb
 
@@ -64,7 +68,8 @@ F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
-.PHONY: all test debug portable bench bench-compare run install clean deps check-tool
+.PHONY: all test debug portable bench bench-compare run install clean deps \
+        check-tool check-api
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -89,6 +94,10 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
 	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a \
 	    $(LDLIBS)
 
+# The public surface: the shared library exports what the header declares.
+check-api: $(BUILD)/libpixelcnn.so
+	sh scripts/check_exports.sh $(BUILD)/libpixelcnn.so include/pixelcnn.h
+
 # The test runner: `make test` runs it optimized, then under sanitizers
 # (same instruction set, so the AVX-512 kernels are sanitized too), then
 # the portable build (NATIVE=0: the scalar and cblas fallbacks).
@@ -96,6 +105,7 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/test_runner $(BUILD)/pixelcnn
 	PCNN_CLI=$(BUILD)/pixelcnn $(BUILD)/test_runner $(TESTS)
+	@$(MAKE) --no-print-directory check-api
 	@$(MAKE) --no-print-directory debug
 	@$(MAKE) --no-print-directory portable
 

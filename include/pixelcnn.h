@@ -49,6 +49,16 @@ extern "C" {
 
 #define PCNN_VERSION "0.1.0"
 
+/* Marks the library's API: the shared library is built with
+ * -fvisibility=hidden, so these declarations are all it exports. */
+#ifndef PCNN_API
+#if defined(__GNUC__) || defined(__clang__)
+#define PCNN_API __attribute__((visibility("default")))
+#else
+#define PCNN_API
+#endif
+#endif
+
 /* ---------------------------------------------------------------- status */
 
 typedef enum {
@@ -63,10 +73,10 @@ typedef enum {
 } pcnn_status;
 
 /* The fixed name of a status, e.g. "shape mismatch". */
-const char *pcnn_status_str(pcnn_status s);
+PCNN_API const char *pcnn_status_str(pcnn_status s);
 
 /* The message of the last failure on this thread ("" if none). */
-const char *pcnn_last_error(void);
+PCNN_API const char *pcnn_last_error(void);
 
 /* --------------------------------------------------------------- context */
 
@@ -82,11 +92,12 @@ typedef struct pcnn_ctx pcnn_ctx;
 /* Makes a context; opts may be NULL for the defaults. Free with
  * pcnn_ctx_free. The context owns a workspace that grows to the largest
  * size any op has needed, so steady-state calls do not allocate. */
-pcnn_status pcnn_ctx_create(pcnn_ctx **out, const pcnn_ctx_opts *opts);
-void pcnn_ctx_free(pcnn_ctx *ctx);
-int pcnn_ctx_threads(const pcnn_ctx *ctx);
+PCNN_API pcnn_status pcnn_ctx_create(pcnn_ctx **out,
+                                     const pcnn_ctx_opts *opts);
+PCNN_API void pcnn_ctx_free(pcnn_ctx *ctx);
+PCNN_API int pcnn_ctx_threads(const pcnn_ctx *ctx);
 /* A one-line description: backend, threads, BLAS and its kernel set. */
-const char *pcnn_ctx_describe(const pcnn_ctx *ctx);
+PCNN_API const char *pcnn_ctx_describe(const pcnn_ctx *ctx);
 
 /* --------------------------------------------------------------- tensors */
 
@@ -103,13 +114,15 @@ typedef struct {
     int64_t n, c, h, w;
 } pcnn_image;
 
-pcnn_tensor pcnn_t1(float *data, int64_t d0);
-pcnn_tensor pcnn_t2(float *data, int64_t d0, int64_t d1);
-pcnn_tensor pcnn_t4(float *data, int64_t n, int64_t c, int64_t h, int64_t w);
-pcnn_image pcnn_img(uint8_t *data, int64_t n, int64_t c, int64_t h, int64_t w);
+PCNN_API pcnn_tensor pcnn_t1(float *data, int64_t d0);
+PCNN_API pcnn_tensor pcnn_t2(float *data, int64_t d0, int64_t d1);
+PCNN_API pcnn_tensor pcnn_t4(float *data, int64_t n, int64_t c, int64_t h,
+                             int64_t w);
+PCNN_API pcnn_image pcnn_img(uint8_t *data, int64_t n, int64_t c, int64_t h,
+                             int64_t w);
 /* The absent tensor: pass it for "no bias" or "skip this gradient". */
-pcnn_tensor pcnn_none(void);
-int64_t pcnn_numel(pcnn_tensor t);
+PCNN_API pcnn_tensor pcnn_none(void);
+PCNN_API int64_t pcnn_numel(pcnn_tensor t);
 
 /* ------------------------------------------------------- convolutions
  *
@@ -136,21 +149,23 @@ typedef struct {
     int dilation;
 } pcnn_conv_geom;
 
-pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
-                                      int stride);
+PCNN_API pcnn_conv_geom pcnn_conv_geom_shifted(pcnn_shift_kind kind, int kh,
+                                               int kw, int stride);
 /* The output size of a conv with geometry g on an H x W input. */
-void pcnn_conv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
-                        int64_t *ho, int64_t *wo);
+PCNN_API void pcnn_conv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
+                                 int64_t *ho, int64_t *wo);
 
 /* y (B,Co,Ho,Wo) = conv(x (B,Ci,H,W), w (Co,Ci,kh,kw)) + b (Co) [optional] */
-pcnn_status pcnn_conv2d_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
-                                pcnn_tensor w, pcnn_tensor b,
-                                const pcnn_conv_geom *g);
+PCNN_API pcnn_status pcnn_conv2d_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                         pcnn_tensor x, pcnn_tensor w,
+                                         pcnn_tensor b,
+                                         const pcnn_conv_geom *g);
 /* dx (B,Ci,H,W), dw (Co,Ci,kh,kw), db (Co) += from dy (B,Co,Ho,Wo). */
-pcnn_status pcnn_conv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
-                                 pcnn_tensor dw, pcnn_tensor db,
-                                 pcnn_tensor dy, pcnn_tensor x, pcnn_tensor w,
-                                 const pcnn_conv_geom *g);
+PCNN_API pcnn_status pcnn_conv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                          pcnn_tensor dw, pcnn_tensor db,
+                                          pcnn_tensor dy, pcnn_tensor x,
+                                          pcnn_tensor w,
+                                          const pcnn_conv_geom *g);
 
 /* Transposed convolution, cropped:
  * y[b,o,i,j] = bias[o] + sum over c,m,n,p,q with m*s+p = i+crop_top and
@@ -167,68 +182,76 @@ pcnn_status pcnn_conv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
  * For the paper's 2x3 and 2x2 kernels at stride 2 the only nonzero crop
  * is the left 1 of the 2x3 kernel.
  * x (B,Ci,H,W), w (Ci,Co,kh,kw), b (Co) [optional], y (B,Co,Ho,Wo). */
-pcnn_conv_geom pcnn_deconv_geom_shifted(pcnn_shift_kind kind, int kh, int kw,
-                                        int stride);
-void pcnn_deconv_out_size(const pcnn_conv_geom *g, int64_t h, int64_t w,
-                          int64_t *ho, int64_t *wo);
-pcnn_status pcnn_deconv2d_forward(pcnn_ctx *ctx, pcnn_tensor y,
-                                  pcnn_tensor x, pcnn_tensor w, pcnn_tensor b,
-                                  const pcnn_conv_geom *g);
-pcnn_status pcnn_deconv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
-                                   pcnn_tensor dw, pcnn_tensor db,
-                                   pcnn_tensor dy, pcnn_tensor x,
-                                   pcnn_tensor w, const pcnn_conv_geom *g);
+PCNN_API pcnn_conv_geom pcnn_deconv_geom_shifted(pcnn_shift_kind kind, int kh,
+                                                 int kw, int stride);
+PCNN_API void pcnn_deconv_out_size(const pcnn_conv_geom *g, int64_t h,
+                                   int64_t w, int64_t *ho, int64_t *wo);
+PCNN_API pcnn_status pcnn_deconv2d_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                           pcnn_tensor x, pcnn_tensor w,
+                                           pcnn_tensor b,
+                                           const pcnn_conv_geom *g);
+PCNN_API pcnn_status pcnn_deconv2d_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                            pcnn_tensor dw, pcnn_tensor db,
+                                            pcnn_tensor dy, pcnn_tensor x,
+                                            pcnn_tensor w,
+                                            const pcnn_conv_geom *g);
 
 /* Network-in-network (1x1 conv): y[b,o,p] = bias[o] + sum_c w[o,c] x[b,c,p].
  * x (B,Ci,H,W), w (Co,Ci), b (Co) [optional], y (B,Co,H,W). */
-pcnn_status pcnn_nin_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
-                             pcnn_tensor w, pcnn_tensor b);
-pcnn_status pcnn_nin_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dw,
-                              pcnn_tensor db, pcnn_tensor dy, pcnn_tensor x,
-                              pcnn_tensor w);
+PCNN_API pcnn_status pcnn_nin_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                      pcnn_tensor x, pcnn_tensor w,
+                                      pcnn_tensor b);
+PCNN_API pcnn_status pcnn_nin_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                       pcnn_tensor dw, pcnn_tensor db,
+                                       pcnn_tensor dy, pcnn_tensor x,
+                                       pcnn_tensor w);
 
 /* -------------------------------------------------- pointwise and shifts
  * All take 4-d tensors (B,C,H,W); y and x have the same shape unless said.
  */
 /* y[:,:,0,:] = 0, y[:,:,i,:] = x[:,:,i-1,:] */
-pcnn_status pcnn_down_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
-                                    pcnn_tensor x);
-pcnn_status pcnn_down_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
-                                     pcnn_tensor dy);
+PCNN_API pcnn_status pcnn_down_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                             pcnn_tensor x);
+PCNN_API pcnn_status pcnn_down_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                              pcnn_tensor dy);
 /* y[...,0] = 0, y[...,j] = x[...,j-1] */
-pcnn_status pcnn_right_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
-                                     pcnn_tensor x);
-pcnn_status pcnn_right_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
-                                      pcnn_tensor dy);
+PCNN_API pcnn_status pcnn_right_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                              pcnn_tensor x);
+PCNN_API pcnn_status pcnn_right_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                               pcnn_tensor dy);
 /* elu(x) = x if x > 0 else exp(x) - 1. Backward uses x. */
-pcnn_status pcnn_elu_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x);
-pcnn_status pcnn_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dy,
-                              pcnn_tensor x);
+PCNN_API pcnn_status pcnn_elu_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                      pcnn_tensor x);
+PCNN_API pcnn_status pcnn_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                       pcnn_tensor dy, pcnn_tensor x);
 /* y (B,2C,H,W) = elu(concat(x, -x) along channels), x (B,C,H,W). */
-pcnn_status pcnn_concat_elu_forward(pcnn_ctx *ctx, pcnn_tensor y,
-                                    pcnn_tensor x);
-pcnn_status pcnn_concat_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx,
-                                     pcnn_tensor dy, pcnn_tensor x);
+PCNN_API pcnn_status pcnn_concat_elu_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                             pcnn_tensor x);
+PCNN_API pcnn_status pcnn_concat_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                              pcnn_tensor dy, pcnn_tensor x);
 /* y (B,C,H,W) = a * sigmoid(b) where x (B,2C,H,W) = concat(a, b). */
-pcnn_status pcnn_gate_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x);
-pcnn_status pcnn_gate_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dy,
-                               pcnn_tensor x);
+PCNN_API pcnn_status pcnn_gate_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                       pcnn_tensor x);
+PCNN_API pcnn_status pcnn_gate_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                        pcnn_tensor dy, pcnn_tensor x);
 /* y = a + b (y may alias a or b); backward: da += dy, db += dy. */
-pcnn_status pcnn_add_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor a,
-                             pcnn_tensor b);
-pcnn_status pcnn_add_backward(pcnn_ctx *ctx, pcnn_tensor da, pcnn_tensor db,
-                              pcnn_tensor dy);
+PCNN_API pcnn_status pcnn_add_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                      pcnn_tensor a, pcnn_tensor b);
+PCNN_API pcnn_status pcnn_add_backward(pcnn_ctx *ctx, pcnn_tensor da,
+                                       pcnn_tensor db, pcnn_tensor dy);
 /* Inverted dropout: y = x * keep / (1-p), keep = u(seed, index) >= p,
  * where u is the counter-based uniform of pcnn_uniform(). The mask is a
  * function of (seed, element index) only, so backward recomputes it and
  * results do not depend on the thread count. 0 <= p < 1. */
-pcnn_status pcnn_dropout_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
-                                 float p, uint64_t seed);
-pcnn_status pcnn_dropout_backward(pcnn_ctx *ctx, pcnn_tensor dx,
-                                  pcnn_tensor dy, float p, uint64_t seed);
+PCNN_API pcnn_status pcnn_dropout_forward(pcnn_ctx *ctx, pcnn_tensor y,
+                                          pcnn_tensor x, float p,
+                                          uint64_t seed);
+PCNN_API pcnn_status pcnn_dropout_backward(pcnn_ctx *ctx, pcnn_tensor dx,
+                                           pcnn_tensor dy, float p,
+                                           uint64_t seed);
 
 /* Counter-based uniform in [0,1): a pure function of (seed, index). */
-double pcnn_uniform(uint64_t seed, uint64_t index);
+PCNN_API double pcnn_uniform(uint64_t seed, uint64_t index);
 
 /* ------------------------------------------------- weight normalization
  * w = g * v / ||v||, one norm and one g per output channel o
@@ -239,21 +262,21 @@ double pcnn_uniform(uint64_t seed, uint64_t index);
  */
 typedef enum { PCNN_WN_DIM0 = 0, PCNN_WN_DIM1 = 1 } pcnn_wn_axis;
 
-pcnn_status pcnn_weightnorm_forward(pcnn_ctx *ctx, pcnn_tensor w,
-                                    pcnn_tensor v, pcnn_tensor g,
-                                    pcnn_wn_axis axis);
+PCNN_API pcnn_status pcnn_weightnorm_forward(pcnn_ctx *ctx, pcnn_tensor w,
+                                             pcnn_tensor v, pcnn_tensor g,
+                                             pcnn_wn_axis axis);
 /* dv, dg += from dw. */
-pcnn_status pcnn_weightnorm_backward(pcnn_ctx *ctx, pcnn_tensor dv,
-                                     pcnn_tensor dg, pcnn_tensor dw,
-                                     pcnn_tensor v, pcnn_tensor g,
-                                     pcnn_wn_axis axis);
+PCNN_API pcnn_status pcnn_weightnorm_backward(pcnn_ctx *ctx, pcnn_tensor dv,
+                                              pcnn_tensor dg, pcnn_tensor dw,
+                                              pcnn_tensor v, pcnn_tensor g,
+                                              pcnn_wn_axis axis);
 /* Data-dependent initialization: y (B,Co,H,W) is a layer's output computed
  * with g = 1 and b = 0. Sets g[o] = scale / sqrt(var_o + 1e-10) and
  * b[o] = -mean_o * g[o] (mean, var over B,H,W), and rewrites y to the
  * output the initialized layer gives: y = (y - mean_o) * g[o]. */
-pcnn_status pcnn_weightnorm_data_init(pcnn_ctx *ctx, pcnn_tensor g,
-                                      pcnn_tensor b, pcnn_tensor y,
-                                      float scale);
+PCNN_API pcnn_status pcnn_weightnorm_data_init(pcnn_ctx *ctx, pcnn_tensor g,
+                                               pcnn_tensor b, pcnn_tensor y,
+                                               float scale);
 
 /* ------------------------------------------------------ likelihood heads
  *
@@ -281,18 +304,19 @@ typedef struct {
     int levels;   /* value count: 256 for DMOL, K for CATEGORICAL */
 } pcnn_head;
 
-pcnn_head pcnn_head_dmol(int channels, int nr_mix);
-pcnn_head pcnn_head_categorical(int channels, int levels);
+PCNN_API pcnn_head pcnn_head_dmol(int channels, int nr_mix);
+PCNN_API pcnn_head pcnn_head_categorical(int channels, int levels);
 /* P, the number of channels of l; -1 if the head is invalid. */
-int pcnn_head_params(const pcnn_head *h);
+PCNN_API int pcnn_head_params(const pcnn_head *h);
 
 /* logp (B,1,H,W) = log p(x[b,:,i,j] | l[b,:,i,j]) in nats. */
-pcnn_status pcnn_head_log_prob(pcnn_ctx *ctx, const pcnn_head *h,
-                               pcnn_tensor logp, pcnn_tensor l, pcnn_image x);
+PCNN_API pcnn_status pcnn_head_log_prob(pcnn_ctx *ctx, const pcnn_head *h,
+                                        pcnn_tensor logp, pcnn_tensor l,
+                                        pcnn_image x);
 /* dl (B,P,H,W) += dlogp[b,0,i,j] * d logp[b,0,i,j] / d l[b,:,i,j]. */
-pcnn_status pcnn_head_backward(pcnn_ctx *ctx, const pcnn_head *h,
-                               pcnn_tensor dl, pcnn_tensor dlogp,
-                               pcnn_tensor l, pcnn_image x);
+PCNN_API pcnn_status pcnn_head_backward(pcnn_ctx *ctx, const pcnn_head *h,
+                                        pcnn_tensor dl, pcnn_tensor dlogp,
+                                        pcnn_tensor l, pcnn_image x);
 
 typedef struct {
     uint64_t seed;
@@ -303,38 +327,39 @@ typedef struct {
 /* Draws x (B,C,H,W) exactly from the head's discrete distribution at every
  * pixel (channels in order, each conditioned on the earlier ones). Draws
  * depend only on (seed, position), not on the thread count. */
-pcnn_status pcnn_head_sample(pcnn_ctx *ctx, const pcnn_head *h,
-                             pcnn_image x, pcnn_tensor l,
-                             const pcnn_sample_opts *opts);
+PCNN_API pcnn_status pcnn_head_sample(pcnn_ctx *ctx, const pcnn_head *h,
+                                      pcnn_image x, pcnn_tensor l,
+                                      const pcnn_sample_opts *opts);
 
 /* The exact probability of every value of channel c at every pixel,
  * given the values of channels 0..c-1 in x (channel c and later are not
  * read): probs (B, levels, H, W), summing to 1 over the values.
  * For DMOL it is the mixture's CDF difference at the bin edges, the
  * mixture weights updated by the earlier channels' likelihoods. */
-pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
-                          pcnn_tensor probs, pcnn_tensor l, pcnn_image x,
-                          int c);
+PCNN_API pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
+                                   pcnn_tensor probs, pcnn_tensor l,
+                                   pcnn_image x, int c);
 
 /* Draws channel c of x (B, C, H, W) at every pixel from its conditional
  * given channels 0..c-1 of x (as pcnn_head_pmf) restricted to the values
  * [lo, hi] (each (B, H, W), lo <= hi) and renormalized; exact (rejection
  * from the mixture for wide intervals, the inverse CDF of the interval's
  * bin masses for narrow ones). Logistic mixture head only. */
-pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
-                                   pcnn_image x, pcnn_tensor l, int c,
-                                   const uint8_t *lo, const uint8_t *hi,
-                                   uint64_t seed);
+PCNN_API pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
+                                            pcnn_image x, pcnn_tensor l, int c,
+                                            const uint8_t *lo,
+                                            const uint8_t *hi, uint64_t seed);
 /* out (B, C, H, W): log P(lo <= x_c <= hi | x_0..x_{c-1}) at every pixel
  * and channel, the conditional of pcnn_head_pmf summed over [lo, hi]
  * (each lo <= x <= hi, else PCNN_ERR_VALUE). Logistic mixture head only.
  * Renormalizing each channel's conditional over an interval known to hold
  * it gives a proper distribution of higher likelihood: the chains'
  * tightened bound (docs/chains.md). */
-pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
-                                        pcnn_tensor out, pcnn_tensor l,
-                                        pcnn_image x, pcnn_image lo,
-                                        pcnn_image hi);
+PCNN_API pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx,
+                                                 const pcnn_head *h,
+                                                 pcnn_tensor out,
+                                                 pcnn_tensor l, pcnn_image x,
+                                                 pcnn_image lo, pcnn_image hi);
 
 /* ---------------------------------------------------------------- views
  *
@@ -407,29 +432,30 @@ typedef struct {
 } pcnn_model_config;
 
 /* The paper's CIFAR-10 model: 3x32x32, (5, 160, 10), 3 scales, 0.5. */
-pcnn_model_config pcnn_model_config_default(void);
+PCNN_API pcnn_model_config pcnn_model_config_default(void);
 
 typedef struct pcnn_model pcnn_model;
 
 /* Makes a model with v ~ N(0, 0.05^2), g = 1, b = 0 (seeded); run
  * pcnn_model_data_init on a batch before training. Free with
  * pcnn_model_free. */
-pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
-                              uint64_t seed);
-void pcnn_model_free(pcnn_model *m);
-const pcnn_model_config *pcnn_model_get_config(const pcnn_model *m);
-pcnn_head pcnn_model_head(const pcnn_model *m);
+PCNN_API pcnn_status pcnn_model_create(pcnn_model **out,
+                                       const pcnn_model_config *cfg,
+                                       uint64_t seed);
+PCNN_API void pcnn_model_free(pcnn_model *m);
+PCNN_API const pcnn_model_config *pcnn_model_get_config(const pcnn_model *m);
+PCNN_API pcnn_head pcnn_model_head(const pcnn_model *m);
 
 /* The parameter table: count, names, tensors (views into the flat block,
  * owned by the model), their gradients, lookup by name (-1 if absent). */
-int pcnn_model_param_count(const pcnn_model *m);
-const char *pcnn_model_param_name(const pcnn_model *m, int i);
-pcnn_tensor pcnn_model_param(const pcnn_model *m, int i);
-pcnn_tensor pcnn_model_grad(const pcnn_model *m, int i);
-int pcnn_model_find_param(const pcnn_model *m, const char *name);
+PCNN_API int pcnn_model_param_count(const pcnn_model *m);
+PCNN_API const char *pcnn_model_param_name(const pcnn_model *m, int i);
+PCNN_API pcnn_tensor pcnn_model_param(const pcnn_model *m, int i);
+PCNN_API pcnn_tensor pcnn_model_grad(const pcnn_model *m, int i);
+PCNN_API int pcnn_model_find_param(const pcnn_model *m, const char *name);
 /* The flat blocks of all parameters and gradients; *n = their length. */
-float *pcnn_model_params(pcnn_model *m, size_t *n);
-float *pcnn_model_grads(pcnn_model *m, size_t *n);
+PCNN_API float *pcnn_model_params(pcnn_model *m, size_t *n);
+PCNN_API float *pcnn_model_grads(pcnn_model *m, size_t *n);
 
 /* A batch: images (B, C, H, W); labels (B) when num_classes > 0; a
  * condition map cond (B, cond_channels, H, W) when cond_channels > 0. */
@@ -440,24 +466,25 @@ typedef struct {
 } pcnn_batch;
 
 /* The head's parameters l (B, P, H, W) for a batch (no dropout). */
-pcnn_status pcnn_model_forward(pcnn_ctx *ctx, pcnn_model *m,
-                               const pcnn_batch *b, pcnn_tensor l);
+PCNN_API pcnn_status pcnn_model_forward(pcnn_ctx *ctx, pcnn_model *m,
+                                        const pcnn_batch *b, pcnn_tensor l);
 /* Bits/dim of the batch: the mean in *mean_bpd, each image's in
  * image_bpd (B) when not NULL. train = 1: dropout on (seeded by `seed`),
  * and pcnn_model_backward may follow. PCNN_ERR_VALUE if a loss is not
  * finite. The first call at a new batch size plans the graph (allocates);
  * later calls at that size do not allocate. */
-pcnn_status pcnn_model_loss(pcnn_ctx *ctx, pcnn_model *m, const pcnn_batch *b,
-                            int train, uint64_t seed, double *mean_bpd,
-                            double *image_bpd);
+PCNN_API pcnn_status pcnn_model_loss(pcnn_ctx *ctx, pcnn_model *m,
+                                     const pcnn_batch *b, int train,
+                                     uint64_t seed, double *mean_bpd,
+                                     double *image_bpd);
 /* The gradient of the last training loss (mean bits/dim) with respect to
  * every parameter, written (not accumulated) into the gradient block. */
-pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m);
+PCNN_API pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m);
 /* Data-dependent initialization (Salimans & Kingma 2016) on one batch:
  * resets g = 1, b = 0, then sets each layer's g and b in forward order so
  * its outputs have mean 0 and standard deviation 1 (0.1 for conv_out). */
-pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
-                                 const pcnn_batch *b);
+PCNN_API pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
+                                          const pcnn_batch *b);
 
 /* -------------------------------------------------------------- sampling
  *
@@ -500,21 +527,23 @@ typedef struct {
 } pcnn_model_sample_opts;
 
 /* Defaults: seed 0, offset 0, temperature 1, nothing else. */
-pcnn_model_sample_opts pcnn_model_sample_opts_default(void);
+PCNN_API pcnn_model_sample_opts pcnn_model_sample_opts_default(void);
 
 /* Fills x (B, C, H, W) with samples; with opts->known, the known pixels
  * of x are kept and the others drawn. The random numbers of image b do
  * not depend on the batch size. */
-pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
-                              const pcnn_model_sample_opts *opts);
+PCNN_API pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m,
+                                       pcnn_image x,
+                                       const pcnn_model_sample_opts *opts);
 /* The cached sampler's plan for m at batch size `batch` (either out may
  * be NULL): its steps, H*W when every output sees the whole image above
  * it, fewer when the receptive field is small enough that the pixels
  * (i, j) with equal a*i + j, a < W, can be drawn together; and the bytes
  * of its layer caches, each value keeping a window of the rows still to
  * be read (docs/sampling.md). */
-pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
-                                   int64_t *steps, size_t *cache_bytes);
+PCNN_API pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
+                                            int64_t *steps,
+                                            size_t *cache_bytes);
 
 /* --------------------------------------------------------- color (Lab)
  *
@@ -533,26 +562,26 @@ pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
  */
 /* One 8-bit sRGB color -> Lab (L in [0, 100]); exact inverse of the next
  * within double rounding: lab_to_srgb(srgb_to_lab(c)) == c for all 2^24. */
-void pcnn_srgb_to_lab(const uint8_t rgb[3], double lab[3]);
+PCNN_API void pcnn_srgb_to_lab(const uint8_t rgb[3], double lab[3]);
 /* Lab -> 8-bit sRGB: linear values clamped to [0, 1] (out-of-gamut Lab
  * comes back clipped), encoded, rounded half up. */
-void pcnn_lab_to_srgb(const double lab[3], uint8_t rgb[3]);
+PCNN_API void pcnn_lab_to_srgb(const double lab[3], uint8_t rgb[3]);
 /* rgb (B, 3, H, W) -> lab (B, 3, H, W) in Lab8 (planes L8, a8, b8).
  * PCNN_ERR_ARG for NULL or an empty batch, PCNN_ERR_SHAPE unless C = 3. */
-pcnn_status pcnn_rgb_to_lab8(pcnn_image rgb, uint8_t *lab);
+PCNN_API pcnn_status pcnn_rgb_to_lab8(pcnn_image rgb, uint8_t *lab);
 /* lab (B, 3, H, W) in Lab8 -> rgb, the output, whose shape (B, 3, H, W)
  * it takes; errors as pcnn_rgb_to_lab8. */
-pcnn_status pcnn_lab8_to_rgb(const uint8_t *lab, pcnn_image rgb);
+PCNN_API pcnn_status pcnn_lab8_to_rgb(const uint8_t *lab, pcnn_image rgb);
 /* PSNR in dB between a and b (n bytes each, peak 255):
  * 10 log10(255^2 / MSE); +INFINITY when equal; NaN (and a message in
  * pcnn_last_error()) when a or b is NULL or n = 0. */
-double pcnn_psnr(const uint8_t *a, const uint8_t *b, size_t n);
+PCNN_API double pcnn_psnr(const uint8_t *a, const uint8_t *b, size_t n);
 /* Colorfulness of one RGB image rgb (3, H, W), Hasler & Suesstrunk
  * (2003): rg = R - G, yb = (R + G)/2 - B over the pixels,
  * M = sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2) with
  * population standard deviations; 0 for a gray image. NaN (and a
  * message) when rgb is NULL or h, w < 1. */
-double pcnn_colorfulness(const uint8_t *rgb, int64_t h, int64_t w);
+PCNN_API double pcnn_colorfulness(const uint8_t *rgb, int64_t h, int64_t w);
 
 /* ---------------------------------------------------------- colorizing
  *
@@ -566,14 +595,15 @@ double pcnn_colorfulness(const uint8_t *rgb, int64_t h, int64_t w);
  * opts->cond is set here), and each composed with x's own L by
  * pcnn_colorize_compose into out (n, 3, h, w). chroma, when not NULL,
  * receives the drawn chroma (n, 2, H, W). */
-pcnn_status pcnn_colorize(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x, int n,
-                          const pcnn_model_sample_opts *opts, uint8_t *out,
-                          uint8_t *chroma);
+PCNN_API pcnn_status pcnn_colorize(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
+                                   int n, const pcnn_model_sample_opts *opts,
+                                   uint8_t *out, uint8_t *chroma);
 /* out (1, 3, h, w) = Lab8 -> sRGB of x's L8 (x: (1, 3, h, w)) with the
  * chroma planes ab (2, ch, cw), ch <= h and cw <= w, upsampled bilinearly
  * (pixel centers aligned, edges clamped, rounded) to h x w. */
-pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab, int64_t ch,
-                                  int64_t cw, pcnn_image out);
+PCNN_API pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab,
+                                           int64_t ch, int64_t cw,
+                                           pcnn_image out);
 
 /* ------------------------------------------------------------ data sets
  *
@@ -605,8 +635,9 @@ typedef struct {
  * in that order (at least one must), and "test" loads test_batch.bin; for
  * a file, split is ignored (may be NULL).
  * out: images (n, 3, 32, 32), labels (n), num_classes 10. */
-pcnn_status pcnn_dataset_load_cifar10(const char *path, const char *split,
-                                      pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_dataset_load_cifar10(const char *path,
+                                               const char *split,
+                                               pcnn_dataset *out);
 
 /* IDX files (MNIST, Fashion-MNIST), each plain or gzip-compressed (told
  * apart by the gzip magic 1f 8b). images_path: unsigned-byte data with 3
@@ -614,8 +645,9 @@ pcnn_status pcnn_dataset_load_cifar10(const char *path, const char *split,
  * unsigned-byte data with 1 dim (n), magic 00 00 08 01, with the same n.
  * out: images (n, 1, rows, cols); labels (n) or NULL; num_classes = the
  * largest label + 1 (at most 256), or 0 without labels. */
-pcnn_status pcnn_dataset_load_idx(const char *images_path,
-                                  const char *labels_path, pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_dataset_load_idx(const char *images_path,
+                                           const char *labels_path,
+                                           pcnn_dataset *out);
 
 /* Every *.png, *.jpg, *.jpeg, *.pgm, *.ppm and *.bmp (case-insensitive)
  * regular file directly in dir (not in subfolders; names starting with '.'
@@ -626,13 +658,13 @@ pcnn_status pcnn_dataset_load_idx(const char *images_path,
  * size x size by area averaging (docs/data.md). A file that does not
  * decode is an error naming it; so is a folder with no such file.
  * out: images (n, channels, size, size), labels NULL, num_classes 0. */
-pcnn_status pcnn_dataset_load_folder(const char *dir, int channels, int size,
-                                     pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_dataset_load_folder(const char *dir, int channels,
+                                              int size, pcnn_dataset *out);
 
 /* One image file, decoded, converted, cropped and resized as
  * pcnn_dataset_load_folder does: out holds 1 image. */
-pcnn_status pcnn_dataset_load_image(const char *path, int channels, int size,
-                                    pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_dataset_load_image(const char *path, int channels,
+                                             int size, pcnn_dataset *out);
 
 /* Augmentation by crops: out = k images of side `size` per image of d
  * (square images, no condition images yet), item i*k+j from image i.
@@ -641,72 +673,76 @@ pcnn_status pcnn_dataset_load_image(const char *path, int channels, int size,
  * drawn from seed, i and j. Each is resized to size x size by area
  * averaging as pcnn_dataset_load_folder does; labels are kept. Load the
  * images larger than size (e.g. twice) so crops keep their detail. */
-pcnn_status pcnn_dataset_crops(const pcnn_dataset *d, int size, int k,
-                               double min_frac, uint64_t seed,
-                               pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_dataset_crops(const pcnn_dataset *d, int size, int k,
+                                        double min_frac, uint64_t seed,
+                                        pcnn_dataset *out);
 
 /* One image file at its own size, converted to `channels` as
  * pcnn_dataset_load_folder does but not cropped or resized: out holds 1
  * image (1, channels, h, w). */
-pcnn_status pcnn_image_load(const char *path, int channels,
-                            pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_image_load(const char *path, int channels,
+                                     pcnn_dataset *out);
 /* dst (H, W) = the plane src (h, w) resized by area averaging (each output
  * pixel the overlap-weighted mean of the source pixels under it, rounded
  * half up; docs/data.md), any sizes up to 65536. */
-pcnn_status pcnn_resize_area(const uint8_t *src, int64_t h, int64_t w,
-                             uint8_t *dst, int64_t H, int64_t W);
+PCNN_API pcnn_status pcnn_resize_area(const uint8_t *src, int64_t h, int64_t w,
+                                      uint8_t *dst, int64_t H, int64_t W);
 
 /* Releases d's arrays and zeroes it. Safe on a zeroed struct and on NULL. */
-void pcnn_dataset_free(pcnn_dataset *d);
+PCNN_API void pcnn_dataset_free(pcnn_dataset *d);
 
 /* out = a copy of the items [start, start + count) of d, labels included;
  * 0 <= start, 1 <= count, start + count <= d->n. out may be d itself (d is
  * then replaced, and freed, only on success). Free out with
  * pcnn_dataset_free. */
-pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,
-                                int64_t count, pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,
+                                         int64_t count, pcnn_dataset *out);
 
 /* A 64-bit fingerprint of d's contents: its shape, images, labels and
  * condition images (one pass over the bytes). Equal data sets have equal fingerprints; different ones
  * differ but for a 2^-64 chance. Never 0. A checkpoint records the
  * fingerprint of the data it was trained on (docs/checkpoint.md). */
-uint64_t pcnn_dataset_fingerprint(const pcnn_dataset *d);
+PCNN_API uint64_t pcnn_dataset_fingerprint(const pcnn_dataset *d);
 
 /* perm (n) = a uniformly random permutation of 0 .. n-1 that is a pure
  * function of (seed, epoch, n): Fisher-Yates (Durstenfeld) from the last
  * position down, position i swapped with j uniform in [0, i], the j drawn
  * from pcnn_hash64(pcnn_hash64(seed, epoch), k), k = 0, 1, 2, ... by
  * unbiased rejection (docs/data.md). Writes nothing when n <= 0. */
-void pcnn_shuffle(uint64_t seed, uint64_t epoch, int64_t n, int64_t *perm);
+PCNN_API void pcnn_shuffle(uint64_t seed, uint64_t epoch, int64_t n,
+                           int64_t *perm);
 
 /* Copies the items idx[0 .. count) of d into a batch:
  * images (count, c, h, w); labels (count) or NULL to skip them (d must
  * have labels when labels is not NULL). Every index is checked to lie in
  * [0, d->n) before anything is written (PCNN_ERR_VALUE otherwise). */
-pcnn_status pcnn_dataset_gather(const pcnn_dataset *d, const int64_t *idx,
-                                int64_t count, uint8_t *images,
-                                int32_t *labels);
+PCNN_API pcnn_status pcnn_dataset_gather(const pcnn_dataset *d,
+                                         const int64_t *idx, int64_t count,
+                                         uint8_t *images, int32_t *labels);
 
 /* The condition images of the items idx[0 .. count) into cond
  * (count, cond_c, cond_h, cond_w); d must have them. */
-pcnn_status pcnn_dataset_gather_cond(const pcnn_dataset *d,
-                                     const int64_t *idx, int64_t count,
-                                     uint8_t *cond);
+PCNN_API pcnn_status pcnn_dataset_gather_cond(const pcnn_dataset *d,
+                                              const int64_t *idx,
+                                              int64_t count, uint8_t *cond);
 
 
 /* The shape and value count of view(X) for X of c x h x w; PCNN_ERR_ARG
  * if h or w is not divisible by 2^halvings. */
-pcnn_status pcnn_view_shape(const pcnn_view *v, int64_t c, int64_t h,
-                            int64_t w, int64_t *vc, int64_t *vh, int64_t *vw,
-                            int *levels);
+PCNN_API pcnn_status pcnn_view_shape(const pcnn_view *v, int64_t c, int64_t h,
+                                     int64_t w, int64_t *vc, int64_t *vh,
+                                     int64_t *vw, int *levels);
 /* out (n, vc, vh, vw) = view(x) for every image of x. */
-pcnn_status pcnn_view_apply(const pcnn_view *v, pcnn_image x, uint8_t *out);
+PCNN_API pcnn_status pcnn_view_apply(const pcnn_view *v, pcnn_image x,
+                                     uint8_t *out);
 /* "x", "gray4(x)", "half(half(x))", ... into buf. */
-const char *pcnn_view_str(const pcnn_view *v, char *buf, size_t n);
+PCNN_API const char *pcnn_view_str(const pcnn_view *v, char *buf, size_t n);
 /* A stage's data set from images X: images view(X), labels copied, and
  * when cond is not NULL the condition images cond_view(X). */
-pcnn_status pcnn_stage_dataset(const pcnn_dataset *x, const pcnn_view *view,
-                               const pcnn_view *cond_view, pcnn_dataset *out);
+PCNN_API pcnn_status pcnn_stage_dataset(const pcnn_dataset *x,
+                                        const pcnn_view *view,
+                                        const pcnn_view *cond_view,
+                                        pcnn_dataset *out);
 /* The condition map of a model from condition images cond (B, Cc, h, w)
  * with `levels` values: scaled to [-1, 1] as v * 2/(levels-1) - 1 and
  * repeated (nearest neighbour) up to map's (B, Cc, H, W) when H/h and W/w
@@ -714,8 +750,8 @@ pcnn_status pcnn_stage_dataset(const pcnn_dataset *x, const pcnn_view *view,
  * space to depth: map (B, Cc f^2, H, W), channel (c f + dy) f + dx at
  * (i, j) holding cond[c, i f + dy, j f + dx] (a colorizer's full-
  * resolution lightness at its half-resolution chroma). */
-pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond, int64_t h,
-                          int64_t w, int levels);
+PCNN_API pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond,
+                                   int64_t h, int64_t w, int levels);
 
 /* --------------------------------------------------------------- chains
  *
@@ -737,17 +773,19 @@ typedef struct pcnn_chain pcnn_chain;
  * condition map; stage i > 0 is conditioned on stage i-1's view; the last
  * stage's view is the identity; every stage's size is its view of the
  * last stage's images. */
-pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n);
-void pcnn_chain_free(pcnn_chain *c);
-int pcnn_chain_stages(const pcnn_chain *c);
-pcnn_model *pcnn_chain_stage(const pcnn_chain *c, int i);
+PCNN_API pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages,
+                                       int n);
+PCNN_API void pcnn_chain_free(pcnn_chain *c);
+PCNN_API int pcnn_chain_stages(const pcnn_chain *c);
+PCNN_API pcnn_model *pcnn_chain_stage(const pcnn_chain *c, int i);
 /* Writes the chain's configs and weights into one safetensors file,
  * atomically (docs/checkpoint.md). */
-pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
+PCNN_API pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
 /* A chain file, or a model checkpoint as a chain of one stage (ema: its
  * EMA weights). A chain file holds one set of weights: ema = 1 is an
  * error for it. */
-pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out);
+PCNN_API pcnn_status pcnn_chain_load(const char *path, int ema,
+                                     pcnn_chain **out);
 
 /* What pcnn_chain_evaluate measures, averaged over images, in bits per
  * dim of X (the last stage's images) unless said otherwise. */
@@ -766,34 +804,34 @@ typedef struct {
 
 /* Evaluates the chain on the first `limit` images of x (all: limit <= 0)
  * in batches of `batch`. */
-pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
-                                const pcnn_dataset *x, int batch,
-                                int64_t limit, pcnn_chain_eval *r);
+PCNN_API pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
+                                         const pcnn_dataset *x, int batch,
+                                         int64_t limit, pcnn_chain_eval *r);
 /* Whether stage i of a chain gets tightened: it models half^h(X) (no
  * gray4) given half^(h+1)(X) with the logistic mixture head. */
-int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
+PCNN_API int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
 /* For x (B,C,H,W) and its half view parent (B,C,H/2,W/2): the interval
  * [lo, hi] each subpixel can take given its parent and the children of
  * its 2x2 block before it in raster order (B,C,H,W each).
  * PCNN_ERR_VALUE if parent is not half(x). */
-pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
-                             uint8_t *hi);
+PCNN_API pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent,
+                                      uint8_t *lo, uint8_t *hi);
 /* Samples B images stage by stage, each with the cached sampler (opts:
  * seed, sharpness, labels; stage i uses seed hash(seed, i)). out[i]
  * receives stage i's images (B, c_i, h_i, w_i). With opts->consistent a
  * stage that is tightened (pcnn_chain_stage_tightens) draws from its
  * tightened distribution (opts parent): its images halve exactly to the
  * previous stage's (not with a log-scale offset or temperature). */
-pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
-                              const pcnn_model_sample_opts *opts,
-                              uint8_t **out);
+PCNN_API pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
+                                       const pcnn_model_sample_opts *opts,
+                                       uint8_t **out);
 /* The same from stage `first` on, given stage first-1's images in
  * out[first-1] (super-resolution from a small image, colors from a gray
  * one); out[i] for i >= first receive the samples. */
-pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
-                                   int first,
-                                   const pcnn_model_sample_opts *opts,
-                                   uint8_t **out);
+PCNN_API pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *c,
+                                            int64_t B, int first,
+                                            const pcnn_model_sample_opts *opts,
+                                            uint8_t **out);
 
 /* -------------------------------------------------------------- training
  *
@@ -820,7 +858,7 @@ typedef struct {
                      * it; 0 (default): never */
 } pcnn_train_opts;
 
-pcnn_train_opts pcnn_train_opts_default(void);
+PCNN_API pcnn_train_opts pcnn_train_opts_default(void);
 
 typedef struct {
     uint64_t step;  /* optimizer steps done */
@@ -840,33 +878,33 @@ typedef struct pcnn_trainer pcnn_trainer;
 /* A trainer of model m on the images of `data` (images (n, C, H, W) and,
  * for a class-conditional model, labels). m and data are borrowed and
  * must outlive the trainer. */
-pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
-                                const pcnn_dataset *data,
-                                const pcnn_train_opts *o);
-void pcnn_trainer_free(pcnn_trainer *t);
+PCNN_API pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
+                                         const pcnn_dataset *data,
+                                         const pcnn_train_opts *o);
+PCNN_API void pcnn_trainer_free(pcnn_trainer *t);
 /* Data-dependent initialization on the run's first batch; the EMA starts
  * from the initialized weights. Call once, before the first step. */
-pcnn_status pcnn_trainer_init(pcnn_ctx *ctx, pcnn_trainer *t);
+PCNN_API pcnn_status pcnn_trainer_init(pcnn_ctx *ctx, pcnn_trainer *t);
 /* One optimizer step on the next batch of the data order. On a loss or
  * gradient that is not finite it returns PCNN_ERR_VALUE and changes
  * nothing: the model and optimizer keep their last good state. */
-pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
-                              pcnn_step_stats *st);
-pcnn_train_state pcnn_trainer_state(const pcnn_trainer *t);
-pcnn_train_opts pcnn_trainer_opts(const pcnn_trainer *t);
+PCNN_API pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
+                                       pcnn_step_stats *st);
+PCNN_API pcnn_train_state pcnn_trainer_state(const pcnn_trainer *t);
+PCNN_API pcnn_train_opts pcnn_trainer_opts(const pcnn_trainer *t);
 /* Swaps the model's weights with the EMA weights (call again to swap
  * back): evaluate and sample with the EMA weights in between. */
-void pcnn_trainer_swap_ema(pcnn_trainer *t);
+PCNN_API void pcnn_trainer_swap_ema(pcnn_trainer *t);
 /* Restarts the EMA from the model's current weights (e.g. when resuming a
  * run whose average still holds its initial weights). */
-void pcnn_trainer_reset_ema(pcnn_trainer *t);
+PCNN_API void pcnn_trainer_reset_ema(pcnn_trainer *t);
 
 /* Mean bits/dim of m on the first `limit` images of data (all when
  * limit <= 0), in batches of `batch`, without dropout; *se (may be NULL)
  * = the standard error of that mean over images. */
-pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
-                          const pcnn_dataset *data, int batch, int64_t limit,
-                          double *mean, double *se);
+PCNN_API pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
+                                   const pcnn_dataset *data, int batch,
+                                   int64_t limit, double *mean, double *se);
 
 /* ----------------------------------------------------------- checkpoints
  *
@@ -878,33 +916,36 @@ pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
  * missing one. Loading validates everything and rejects a malformed file
  * with a message naming it.
  */
-pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
-                                 const pcnn_trainer *t);
+PCNN_API pcnn_status pcnn_checkpoint_save(const char *path,
+                                          const pcnn_model *m,
+                                          const pcnn_trainer *t);
 /* A model from a checkpoint; ema = 1 loads the EMA weights (an error if
  * the file has none). The whole file is checked first (docs/checkpoint.md):
  * its metadata, every tensor's name and shape against the model the
  * metadata describes (before the model is built), and every value, also of
  * the blocks not loaded: finite, parameters within +-1e6 and weight-norm
  * directions of nonzero norm, Adam's second moments >= 0. */
-pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
-                                       pcnn_model **out);
+PCNN_API pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
+                                                pcnn_model **out);
 /* A trainer for m (loaded from the same file) on data, with the saved
  * optimizer, EMA and state: the run continues exactly. */
-pcnn_status pcnn_checkpoint_load_trainer(const char *path, pcnn_model *m,
-                                         const pcnn_dataset *data,
-                                         pcnn_trainer **out);
+PCNN_API pcnn_status pcnn_checkpoint_load_trainer(const char *path,
+                                                  pcnn_model *m,
+                                                  const pcnn_dataset *data,
+                                                  pcnn_trainer **out);
 /* The saved config, options and state (the file checked as by a load,
  * but no model built); has_trainer = 0 for a file saved without one. */
-pcnn_status pcnn_checkpoint_read_state(const char *path,
-                                       pcnn_model_config *cfg,
-                                       pcnn_train_opts *opts,
-                                       pcnn_train_state *state,
-                                       int *has_trainer);
+PCNN_API pcnn_status pcnn_checkpoint_read_state(const char *path,
+                                                pcnn_model_config *cfg,
+                                                pcnn_train_opts *opts,
+                                                pcnn_train_state *state,
+                                                int *has_trainer);
 /* *fp = pcnn_dataset_fingerprint of the data the checkpoint's trainer was
  * trained on, or 0 when the file has none (saved without a trainer, or
  * before fingerprints were recorded). pcnn_checkpoint_load_trainer
  * refuses other data when the file has one. */
-pcnn_status pcnn_checkpoint_data_fingerprint(const char *path, uint64_t *fp);
+PCNN_API pcnn_status pcnn_checkpoint_data_fingerprint(const char *path,
+                                                      uint64_t *fp);
 
 /* What a pixelcnn file holds, from its metadata's "format" key. */
 typedef enum {
@@ -917,7 +958,8 @@ typedef enum {
  * PCNN_ERR_FORMAT with *kind = PCNN_FILE_UNKNOWN and a message naming the
  * file for a safetensors file of another kind; the reader's status for a
  * file that cannot be read or is not safetensors. */
-pcnn_status pcnn_file_kind_read(const char *path, pcnn_file_kind *kind);
+PCNN_API pcnn_status pcnn_file_kind_read(const char *path,
+                                         pcnn_file_kind *kind);
 
 #ifdef __cplusplus
 }
