@@ -628,6 +628,17 @@ typedef struct {
     int cond_levels;
 } pcnn_dataset;
 
+/* A data set of copies of images (n, c, h, w), values 0..255, and, when
+ * labels is not NULL, of labels (n), each in [0, num_classes) (else
+ * PCNN_ERR_VALUE); num_classes is 0 without labels. Every dim >= 1. The
+ * caller keeps its arrays; free out with pcnn_dataset_free. */
+PCNN_API pcnn_status pcnn_dataset_from_memory(const uint8_t *images,
+                                              int64_t n, int64_t c,
+                                              int64_t h, int64_t w,
+                                              const int32_t *labels,
+                                              int num_classes,
+                                              pcnn_dataset *out);
+
 /* CIFAR-10, binary version: records of 3073 bytes, 1 label byte (0-9) then
  * 1024 R, 1024 G, 1024 B bytes, each plane row-major 32x32.
  * path is a directory or a single .bin file. For a directory, split

@@ -129,6 +129,42 @@ void pcnn_dataset_free(pcnn_dataset *d)
     memset(d, 0, sizeof *d);
 }
 
+pcnn_status pcnn_dataset_from_memory(const uint8_t *images, int64_t n,
+                                     int64_t c, int64_t h, int64_t w,
+                                     const int32_t *labels, int num_classes,
+                                     pcnn_dataset *out)
+{
+    static const char fn[] = "pcnn_dataset_from_memory";
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: out is NULL", fn);
+    memset(out, 0, sizeof *out);
+    if (!images)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: images is NULL", fn);
+    if (labels ? num_classes < 1 : num_classes != 0)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: num_classes is %d %s labels (want %s)", fn,
+                         num_classes, labels ? "with" : "without",
+                         labels ? ">= 1" : "0");
+    size_t item, total;
+    PCNN_TRY(data_sizes(fn, n, c, h, w, &item, &total));
+    pcnn_dataset d;
+    PCNN_TRY(pcnn_data_alloc(&d, n, c, h, w, labels != NULL));
+    for (int64_t i = 0; labels && i < n; i++)
+        if (labels[i] < 0 || labels[i] >= num_classes) {
+            pcnn_dataset_free(&d);
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "%s: labels[%lld] = %d is not in [0, %d)", fn,
+                             (long long)i, (int)labels[i], num_classes);
+        }
+    memcpy(d.images, images, total);
+    if (labels) {
+        memcpy(d.labels, labels, (size_t)n * sizeof *labels);
+        d.num_classes = num_classes;
+    }
+    *out = d;
+    return PCNN_OK;
+}
+
 static uint64_t rotl64(uint64_t x, int r) { return x << r | x >> (64 - r); }
 
 /* h and n bytes folded together: four independent lanes take a
