@@ -7,15 +7,13 @@
  * conv.c's im2col path writes col (K x G*N floats) and the GEMM then
  * copies it again into NR-column panels, and writes its output in
  * (Co, G*N) order for a last reshuffle into (G, Co, N): three passes over
- * memory that together took about as long as a third of the arithmetic in
- * an evaluation of config (3,96,10) (a perf profile during development).
- * Here each NR-column panel of
- * col is built straight from x, KC rows at a time, right before the
- * micro-kernels use it, and the tiles are written straight into y with
- * the bias. Every element of y is the same sum, in the same order and
- * with the same roundings, as on the im2col path (same KC blocks, same
- * kernel; the bias added last), so the two agree bit for bit and results
- * do not depend on the thread count.
+ * memory that this path does not make. Here each NR-column panel of col is
+ * built straight from x, KC rows at a time, right before the micro-kernels
+ * use it, and the tiles are written straight into y with the bias. Every
+ * element of y is the same sum, in the same order and with the same
+ * roundings, as on the im2col path (same KC blocks, same kernel; the bias
+ * added last), so the two agree bit for bit and results do not depend on
+ * the thread count.
  *
  * Loop nest per thread (threads split the B*N columns in NR panels):
  *   chunk of CH panels (their C tiles stay in L2 across the K blocks)
@@ -87,9 +85,8 @@ static void pack_panel(float *restrict Bp, const float *restrict x,
         const int64_t i = r[0].i, j = r[0].j;
         /* the next panel of the image (the same row's next 32 columns,
          * or the next row), whose new rows are fetched into L2 while
-         * this one is packed: without it the loads of x waited on memory
-         * for a large share of a conv's time (perf annotate during
-         * development) */
+         * this one is packed, so that the loads of x do not wait on
+         * memory */
         const int64_t ni = j + 2 * NR <= d->Wo ? i : i + 1;
         const int64_t nj = j + 2 * NR <= d->Wo ? j + NR : 0;
         const int prefetch = ni < d->Ho;

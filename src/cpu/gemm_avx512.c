@@ -1,9 +1,9 @@
 /* gemm_avx512.c -- our AVX-512 SGEMM (row-major), Goto/BLIS-style.
  *
  * Used for every float GEMM of the library when the build targets AVX-512
- * (real.h): OpenBLAS is kept on its AVX2 (Haswell) kernels on these
- * machines, and this runs 1.5-1.86x faster on the conv shapes
- * (experiments/sgemm_avx512/README.md). Each element of C is summed in the
+ * (real.h): OpenBLAS is kept on its AVX2 (Haswell) kernels, and this is
+ * faster on the conv shapes (experiments/sgemm_avx512/README.md has the
+ * benchmark and its figures). Each element of C is summed in the
  * same order whatever the thread count (threads split N), so results do
  * not depend on it.
  *

@@ -124,9 +124,8 @@ static inline void pack_A(int transA, const float *A, int lda, int i0, int mc, i
 }
 
 /* Lanes l of 16 (8) = row[s0 + l] where 0 <= s0 + l < W, else 0; W >= 16
- * (8). Only whole loads inside the row, then a lane permute: masked loads
- * that cross the row's end were among a conv's hottest instructions on
- * Zen 5 (perf annotate during development), plain ones next to nothing. */
+ * (8). Only whole loads inside the row, then a lane permute: a masked load
+ * that crosses the row's end is slow (on Zen 5), a plain one is not. */
 static inline __m512 window16(const float *row, int64_t W, int64_t s0)
 {
     if (s0 >= 0 && s0 + 16 <= W)

@@ -62,8 +62,8 @@ void KFN(right_shift_backward)(REAL *dx, const REAL *dy, int64_t B,
 static inline double exp_neg(double v) { return exp(v); }
 static inline double expm1_neg(double v) { return expm1(v); }
 #else
-/* e^v for v <= 0, inline (libm's expm1f call was 12% of a forward pass;
- * the AVX-512 version below does 16 at a time): v = n ln2
+/* e^v for v <= 0, inline rather than a libm call per element (the
+ * AVX-512 version below does 16 at a time): v = n ln2
  * + r with |r| <= ln2/2, e^r by its degree-6 Taylor polynomial (relative
  * error < 3e-7), times 2^n built in the exponent bits. Below -87 the
  * result is 0 (e^-87 ~ 1.6e-38, the smallest normal float). */
@@ -268,8 +268,7 @@ static inline REAL sigmoid(REAL v) { return 1 / (1 + exp(-v)); }
 #ifdef PCNN_ELU16
 /* sigmoid of 16 floats from e = exp(-|v|) in (0, 1] (exp_neg16: relative
  * error < 3e-7, so no overflow for any v): 1/(1+e) for v >= 0, e/(1+e)
- * below. libm's expf, one element at a time, was most of the gate's time
- * in a perf profile during development. */
+ * below, rather than libm's expf one element at a time. */
 static inline __m512 sigmoid16(__m512 v)
 {
     const __m512 e = exp_neg16(_mm512_min_ps(v, _mm512_sub_ps(
