@@ -3,7 +3,9 @@
 #   make test       the test suite, optimized and under ASan + UBSan
 #   make debug      the test suite under ASan + UBSan only (-march=native)
 #   make portable   the test suite built with NATIVE=0 only
-#   make check-api  the .so exports exactly the header's functions
+#   make check-api  the .so exports exactly the header's functions; the
+#                   header's example is examples/train_sample.c, which is
+#                   built against the .so and run; make install works
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
@@ -69,7 +71,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
-        check-tool check-api
+        check-tool check-api example
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -94,9 +96,23 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
 	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a \
 	    $(LDLIBS)
 
-# The public surface: the shared library exports what the header declares.
+# The example of the header, as a user builds it: <pixelcnn.h> alone (no
+# -Isrc) and the shared library alone, so the exported API must suffice.
+$(BUILD)/train_sample: examples/train_sample.c include/pixelcnn.h \
+                       $(BUILD)/libpixelcnn.so
+	$(CC) -std=c11 $(WARN) $(OPT) $(CFLAGS) -Iinclude -o $@ $< \
+	    -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) -lpixelcnn
+
+example: $(BUILD)/train_sample
+	$(BUILD)/train_sample $(BUILD)/train_sample.safetensors
+
+# The public surface: exports = declarations, the header's example = the
+# example file (built and run), and an installed copy that works.
 check-api: $(BUILD)/libpixelcnn.so
 	sh scripts/check_exports.sh $(BUILD)/libpixelcnn.so include/pixelcnn.h
+	sh scripts/check_example.sh include/pixelcnn.h examples/train_sample.c
+	@$(MAKE) --no-print-directory example
+	MAKE="$(MAKE)" sh scripts/check_install.sh $(BUILD)
 
 # The test runner: `make test` runs it optimized, then under sanitizers
 # (same instruction set, so the AVX-512 kernels are sanitized too), then

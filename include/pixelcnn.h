@@ -1,41 +1,129 @@
 /*
  * pixelcnn.h -- the public interface of libpixelcnn.
  *
- * libpixelcnn implements autoregressive image density models: PixelCNN++
- * (Salimans et al. 2017) and the auxiliary-variable chains of Kolesnikov &
- * Lampert (ICML 2017). This header exposes the engine: the causal
- * convolution ops of PixelCNN++, each as a forward/backward pair, and the
- * likelihood heads (discretized logistic mixture, categorical) with
- * log-probability, gradient, sampling and exact per-value probabilities.
+ * libpixelcnn trains, evaluates and samples autoregressive image density
+ * models: PixelCNN++ (Salimans et al. 2017) and the auxiliary-variable
+ * chains of Kolesnikov & Lampert (ICML 2017), with their colorization
+ * application (Royer, Kolesnikov & Lampert, BMVC 2017). This header is
+ * the whole API: the shared library exports exactly the functions it
+ * declares (PCNN_API). Its sections, each built on those before it:
  *
- * Usage (error handling shortened):
+ * - Status and context: every call that can fail returns a pcnn_status;
+ *   a pcnn_ctx holds the backend, its thread count and a workspace.
+ * - Tensors and ops: pcnn_tensor and pcnn_image describe caller memory.
+ *   PixelCNN++'s layers as *_forward / *_backward pairs: causal (shifted)
+ *   convolutions, strided, dilated and transposed, 1x1 convs, shifts,
+ *   elu and concat_elu, the gate, add, dropout, weight normalization and
+ *   its data-dependent init.
+ * - Heads (pcnn_head): the discretized logistic mixture and the
+ *   categorical softmax: log-probability, gradient, exact sampling, exact
+ *   per-value probabilities, draws and log-masses over value intervals.
+ * - Models (pcnn_model): the PixelCNN++ network of a pcnn_model_config,
+ *   class- or map-conditional, with a table of named parameters; loss in
+ *   bits/dim, backward, data-dependent init.
+ * - Sampling: pcnn_model_sample draws images pixel by pixel (a cached
+ *   incremental sampler, or the naive reference), or completes partly
+ *   known ones.
+ * - Views and chains: a pcnn_view is a function of an image (4-bit gray,
+ *   half resolution, Lab lightness or chroma); a stage is a model of one
+ *   view given a coarser one, and a pcnn_chain of stages bounds -log2 p(X)
+ *   by the sum of their bits/dim and samples stage by stage
+ *   (super-resolution, colors from gray). A plain model is a chain of one.
+ * - Color: sRGB <-> CIE Lab, PSNR, colorfulness; pcnn_colorize draws
+ *   colorizations of an image of any size from a chroma stage.
+ * - Data sets (pcnn_dataset): from memory, CIFAR-10, IDX (MNIST,
+ *   Fashion-MNIST) or a folder of images; subsets, crops, a stage's views,
+ *   shuffles and batches.
+ * - Training (pcnn_trainer): Adam, learning-rate decay, an EMA of the
+ *   weights, and a data order that lets a resumed run continue exactly;
+ *   pcnn_evaluate gives bits/dim on a data set.
+ * - Checkpoints: models with their trainer, and chains, in safetensors
+ *   files, saved atomically and checked whole on load.
+ * docs/ has a page for each (ops.md, model.md, sampling.md, chains.md,
+ * color.md, colorize.md, data.md, checkpoint.md).
  *
- *     pcnn_ctx *ctx;
- *     if (pcnn_ctx_create(&ctx, NULL) != PCNN_OK) die(pcnn_last_error());
- *     pcnn_conv_geom g = pcnn_conv_geom_shifted(PCNN_DOWN, 2, 3, 1);
- *     pcnn_tensor x = pcnn_t4(xbuf, 16, 320, 32, 32);   // (B, Ci, H, W)
- *     pcnn_tensor w = pcnn_t4(wbuf, 160, 320, 2, 3);    // (Co, Ci, kh, kw)
- *     pcnn_tensor b = pcnn_t1(bbuf, 160);               // (Co)
- *     pcnn_tensor y = pcnn_t4(ybuf, 16, 160, 32, 32);   // (B, Co, Ho, Wo)
- *     pcnn_status s = pcnn_conv2d_forward(ctx, y, x, w, b, &g);
- *     if (s != PCNN_OK) fprintf(stderr, "%s\n", pcnn_last_error());
- *     pcnn_ctx_free(ctx);
+ * Example, from examples/train_sample.c, whose main() makes 64 small
+ * images and calls it (`make test` builds it against the shared library
+ * and runs it):
+ *
+ *     #define TRY(x) do { if ((s = (x)) != PCNN_OK) goto done; } while (0)
+ *
+ *     // Trains a small PixelCNN++ for 100 steps on n gray 8x8 images x
+ *     // (n, 1, 8, 8), saves it to path, loads its averaged (EMA) weights
+ *     // back, puts their bits/dim on x in *bpd and draws 4 images into out
+ *     // (4, 1, 8, 8). 0 on success, else 1 with a message on stderr.
+ *     static int train_sample(const uint8_t *x, int64_t n, const char *path,
+ *                             double *bpd, uint8_t *out)
+ *     {
+ *         pcnn_status s = PCNN_OK;
+ *         pcnn_ctx *ctx = NULL;
+ *         pcnn_dataset data = {0};
+ *         pcnn_model *m = NULL, *loaded = NULL;
+ *         pcnn_trainer *t = NULL;
+ *         TRY(pcnn_ctx_create(&ctx, NULL));        // CPU, all cores
+ *         TRY(pcnn_dataset_from_memory(x, n, 1, 8, 8, NULL, 0, &data));
+ *
+ *         pcnn_model_config cfg = pcnn_model_config_default();
+ *         cfg.channels = 1, cfg.height = cfg.width = 8;
+ *         cfg.nr_resnet = 1, cfg.nr_filters = 16, cfg.nr_mix = 2;
+ *         cfg.nr_resolutions = 2, cfg.dropout = 0;
+ *         TRY(pcnn_model_create(&m, &cfg, 1));     // random weights, seed 1
+ *         pcnn_train_opts opts = pcnn_train_opts_default();
+ *         opts.batch = 8;
+ *         TRY(pcnn_trainer_create(&t, m, &data, &opts));
+ *         TRY(pcnn_trainer_init(ctx, t));          // data-dependent init
+ *         pcnn_step_stats st;
+ *         for (int i = 0; i < 100; i++)
+ *             TRY(pcnn_trainer_step(ctx, t, &st));
+ *         printf("step 100: %.3f bits/dim on the batch\n", st.bpd);
+ *
+ *         // weights, EMA, optimizer and data position, written atomically
+ *         TRY(pcnn_checkpoint_save(path, m, t));
+ *         TRY(pcnn_checkpoint_load_model(path, 1, &loaded));
+ *         double se;
+ *         TRY(pcnn_evaluate(ctx, loaded, &data, 16, 0, bpd, &se));
+ *         printf("loaded: %.3f +- %.3f bits/dim\n", *bpd, se);
+ *
+ *         pcnn_model_sample_opts so = pcnn_model_sample_opts_default();
+ *         so.seed = 7;                             // same seed, same images
+ *         TRY(pcnn_model_sample(ctx, loaded, pcnn_img(out, 4, 1, 8, 8), &so));
+ *     done:
+ *         if (s != PCNN_OK)
+ *             fprintf(stderr, "error: %s\n", pcnn_last_error());
+ *         pcnn_model_free(loaded);
+ *         pcnn_trainer_free(t);
+ *         pcnn_model_free(m);
+ *         pcnn_dataset_free(&data);
+ *         pcnn_ctx_free(ctx);
+ *         return s == PCNN_OK ? 0 : 1;
+ *     }
  *
  * Conventions
+ * - Names: functions and types start with pcnn_, macros and enum values
+ *   with PCNN_.
  * - Tensors are float32, dense, row-major, NCHW with the batch first.
  *   Convolution weights use PyTorch's layouts: conv (Co, Ci, kh, kw),
- *   transposed conv (Ci, Co, kh, kw). Images are uint8 (B, C, H, W).
- * - A pcnn_tensor only describes memory; the caller owns the buffer. Every
- *   object made by a *_create is released by the matching *_free.
+ *   transposed conv (Ci, Co, kh, kw). Images are uint8 (B, C, H, W). A
+ *   comment gives each pointer's shape once, e.g. x (B, C, H, W).
+ * - Ownership: a pcnn_tensor or pcnn_image only describes memory; the
+ *   caller owns the buffer. An object made by a *_create or *_load is
+ *   released by the matching *_free, which accepts NULL; a pcnn_dataset
+ *   filled by the library owns its arrays until pcnn_dataset_free. An
+ *   object that borrows another (a trainer its model and data) says so,
+ *   and the borrowed one must outlive it.
  * - Backward functions ACCUMULATE into gradients (d* += ...). Zero them
  *   yourself. A gradient tensor whose data is NULL is skipped.
  *   Gradients are of a scalar loss L: dX means dL/dX.
+ * - Losses are in bits per dimension (pcnn_head_log_prob: nats).
  * - Every function that can fail returns a pcnn_status; on failure
- *   pcnn_last_error() gives a one-line message (per thread). The library
+ *   pcnn_last_error() gives a one-line message (per thread). Arguments
+ *   are checked at this boundary (shapes, values, files). The library
  *   never prints and never exits.
  * - Threading: a context runs its kernels on its own thread count (OpenMP
- *   and the BLAS). Use one context per calling thread.
- * - Results are deterministic for a given machine, thread count and seed.
+ *   and the BLAS). Use one context per calling thread, and a model,
+ *   trainer or chain from one thread at a time.
+ * - Random numbers are counter-based, a function of (seed, index):
+ *   results are deterministic for a given machine, thread count and seed.
  */
 #ifndef PIXELCNN_H
 #define PIXELCNN_H
@@ -503,7 +591,8 @@ typedef struct {
     float log_scale_offset;  /* DMOL: added to every log-scale; < 0 sharper */
     float temperature;       /* categorical heads: logits / T */
     const int32_t *labels;   /* (B) for a class-conditional model */
-    pcnn_tensor cond;        /* (B, cond_channels, H, W) for a conditional one */
+    pcnn_tensor cond;        /* (B, cond_channels, H, W): a map-conditional
+                              * model's condition map */
     /* (B, H, W) or NULL: nonzero keeps x's pixel there (completion). Known
      * pixels condition only the pixels after them in raster order. */
     const uint8_t *known;
@@ -555,10 +644,10 @@ PCNN_API pcnn_status pcnn_model_sample_plan(pcnn_model *m, int64_t batch,
  * Lab8, the 8-bit form: L8 = round(L * 255/100), a8 = round(a) + 128,
  * b8 = round(b) + 128 (round half up, clamped to 0..255), planes L8, a8,
  * b8 like R, G, B; back: L = L8 * 100/255, a = a8 - 128, b = b8 - 128.
- * Measured over all 2^24 sRGB colors: a in [-86.19, 98.25], b in
- * [-107.85, 94.49] (so a8, b8 never clamp); sRGB -> Lab8 -> sRGB changes
- * R by up to 26 levels, G by 10, B by 9 (dark channels next to bright
- * ones; 75% of colors come back within 1 level, PSNR 45.6 dB).
+ * The clamp never acts on an sRGB color's a8 or b8; sRGB -> Lab8 -> sRGB
+ * loses a few levels, most in a dark channel next to bright ones
+ * (docs/color.md gives the gamut and the round-trip errors over all 2^24
+ * colors, which tests/test_color.c asserts).
  */
 /* One 8-bit sRGB color -> Lab (L in [0, 100]); exact inverse of the next
  * within double rounding: lab_to_srgb(srgb_to_lab(c)) == c for all 2^24. */
@@ -710,9 +799,10 @@ PCNN_API pcnn_status pcnn_dataset_subset(const pcnn_dataset *d, int64_t start,
                                          int64_t count, pcnn_dataset *out);
 
 /* A 64-bit fingerprint of d's contents: its shape, images, labels and
- * condition images (one pass over the bytes). Equal data sets have equal fingerprints; different ones
- * differ but for a 2^-64 chance. Never 0. A checkpoint records the
- * fingerprint of the data it was trained on (docs/checkpoint.md). */
+ * condition images (one pass over the bytes). Equal data sets have equal
+ * fingerprints; different ones differ but for a 2^-64 chance. Never 0. A
+ * checkpoint records the fingerprint of the data it was trained on
+ * (docs/checkpoint.md). */
 PCNN_API uint64_t pcnn_dataset_fingerprint(const pcnn_dataset *d);
 
 /* perm (n) = a uniformly random permutation of 0 .. n-1 that is a pure
@@ -953,7 +1043,7 @@ PCNN_API pcnn_status pcnn_checkpoint_read_state(const char *path,
                                                 int *has_trainer);
 /* *fp = pcnn_dataset_fingerprint of the data the checkpoint's trainer was
  * trained on, or 0 when the file has none (saved without a trainer, or
- * before fingerprints were recorded). pcnn_checkpoint_load_trainer
+ * by a version that did not record one). pcnn_checkpoint_load_trainer
  * refuses other data when the file has one. */
 PCNN_API pcnn_status pcnn_checkpoint_data_fingerprint(const char *path,
                                                       uint64_t *fp);
