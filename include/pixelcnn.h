@@ -6,7 +6,7 @@
  * chains of Kolesnikov & Lampert (ICML 2017), with their colorization
  * application (Royer, Kolesnikov & Lampert, BMVC 2017). This header is
  * the whole API: the shared library exports exactly the functions it
- * declares (PCNN_API). Its sections, each built on those before it:
+ * declares (PCNN_API). What it offers:
  *
  * - Status and context: every call that can fail returns a pcnn_status;
  *   a pcnn_ctx holds the backend, its thread count and a workspace.
