@@ -5,9 +5,11 @@
 #   libopenblas-openmp-dev   CBLAS SGEMM, the OpenMP build (see Makefile)
 #   zlib1g-dev               inflate for gzip'd IDX data sets (Fashion-MNIST)
 #   libstb-dev               stb_image: decodes image folders (src/data/)
+#   pkg-config               make test builds the example against an
+#                            installed copy, as a user would
 #   dataset-fashion-mnist    (with the argument "run") the main job's data
 set -eu
-pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev"
+pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev pkg-config"
 [ "${1:-}" = run ] && pkgs="$pkgs dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do
