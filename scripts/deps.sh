@@ -6,9 +6,12 @@
 #   zlib1g-dev               inflate for gzip'd IDX data sets (Fashion-MNIST)
 #   libstb-dev               stb_image: decodes image folders (src/data/)
 #   dataset-fashion-mnist    (with the argument "run") the main job's data
+#   clang-14, libclang-rt-14-dev  (with the argument "fuzz") libFuzzer and
+#                            the sanitizer runtimes (make fuzz)
 set -eu
 pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev"
 [ "${1:-}" = run ] && pkgs="$pkgs dataset-fashion-mnist"
+[ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
