@@ -1,5 +1,5 @@
 /*
- * util.h -- what the libFuzzer targets share (the files of fuzz/, docs/fuzzing.md).
+ * util.h -- what the libFuzzer targets share (docs/fuzzing.md).
  *
  * The loaders of the library take paths, so each target writes its input
  * into a file of a scratch folder (under /dev/shm when it can, else

@@ -48,6 +48,13 @@ pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch, int eval,
  * has classes, a condition map when it has one. */
 pcnn_status pcnn_model_check_batch(const char *fn, const pcnn_model *m,
                                    const pcnn_batch *b);
+/* pcnn_model_create for a model read from a file that holds max_params
+ * values in all: PCNN_ERR_FORMAT, before anything is allocated, when the
+ * config needs more parameters than that (a hostile config must not cost
+ * the memory of a model the file cannot hold). */
+pcnn_status pcnn_model_create_within(pcnn_model **out,
+                                     const pcnn_model_config *cfg,
+                                     uint64_t seed, size_t max_params);
 /* w = g v / ||v|| for every layer, into m->w. */
 pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m);
 

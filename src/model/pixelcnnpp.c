@@ -400,6 +400,13 @@ static float normal(uint64_t seed, uint64_t k, float sd)
 pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
                               uint64_t seed)
 {
+    return pcnn_model_create_within(out, cfg, seed, SIZE_MAX);
+}
+
+pcnn_status pcnn_model_create_within(pcnn_model **out,
+                                     const pcnn_model_config *cfg,
+                                     uint64_t seed, size_t max_params)
+{
     if (!out || !cfg)
         return pcnn_fail(PCNN_ERR_ARG, "pcnn_model_create: NULL argument");
     *out = NULL;
@@ -414,9 +421,17 @@ pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
                   ? pcnn_head_dmol(cfg->channels, cfg->nr_mix)
                   : pcnn_head_categorical(cfg->channels, cfg->levels);
     builder bd = {m, 1, 0, {0}, NULL, 0, -1, -1};
-    if (build(&bd) < 0 || (s = pcnn_params_alloc(&m->params)) != PCNN_OK) {
+    if (build(&bd) < 0)
+        s = PCNN_ERR_NOMEM; /* the message is set */
+    else if (m->params.total > max_params)
+        s = pcnn_fail(PCNN_ERR_FORMAT, "model: the config needs %zu "
+                      "parameters, the file holds %zu values",
+                      m->params.total, max_params);
+    else
+        s = pcnn_params_alloc(&m->params);
+    if (s != PCNN_OK) {
         pcnn_model_free(m);
-        return s != PCNN_OK ? s : PCNN_ERR_NOMEM;
+        return s;
     }
     for (int i = 0; i < m->nlayers; i++) {
         m->layers[i].woff = m->wsize;

@@ -7,6 +7,7 @@
 #include "trainer.h"
 #include "../chain/chain.h"
 #include "../io/safetensors.h"
+#include "../model/model.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -368,6 +369,16 @@ pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
     return s;
 }
 
+/* The float values f holds in all: a bound on the parameters of any
+ * model it can hold. */
+static size_t file_floats(const pcnn_st_file *f)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < pcnn_st_count(f); i++)
+        bytes += pcnn_st_at(f, i)->nbytes; /* they tile the file: no wrap */
+    return bytes / sizeof(float);
+}
+
 static pcnn_status open_model(const char *path, pcnn_st_file **f,
                               pcnn_model **m)
 {
@@ -380,10 +391,12 @@ static pcnn_status open_model(const char *path, pcnn_st_file **f,
     if (s == PCNN_OK)
         s = get_config(*f, &c, "");
     if (s == PCNN_OK) {
-        s = pcnn_model_create(m, &c, 0);
-        if (s != PCNN_OK)
-            s = pcnn_fail(PCNN_ERR_FORMAT, "%s: %s", path,
-                          pcnn_last_error());
+        s = pcnn_model_create_within(m, &c, 0, file_floats(*f));
+        if (s != PCNN_OK) {
+            char why[256]; /* pcnn_fail must not format from its buffer */
+            snprintf(why, sizeof why, "%s", pcnn_last_error());
+            s = pcnn_fail(PCNN_ERR_FORMAT, "%s: %s", path, why);
+        }
     }
     if (s == PCNN_OK)
         s = check_names(*f, *m);
@@ -563,10 +576,13 @@ pcnn_status pcnn_chain_load(const char *path, int ema, pcnn_chain **out)
         snprintf(pre, sizeof pre, "s%d.", i);
         s = get_config(f, &c, pre);
         if (s == PCNN_OK) {
-            s = pcnn_model_create(&m[i], &c, 0);
-            if (s != PCNN_OK)
+            s = pcnn_model_create_within(&m[i], &c, 0, file_floats(f));
+            if (s != PCNN_OK) {
+                char why[256];
+                snprintf(why, sizeof why, "%s", pcnn_last_error());
                 s = pcnn_fail(PCNN_ERR_FORMAT, "%s: stage %d: %s", path, i,
-                              pcnn_last_error());
+                              why);
+            }
         }
     }
     if (s == PCNN_OK)
