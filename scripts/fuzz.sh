@@ -18,7 +18,7 @@ for t in "$@"; do
     safetensors | checkpoint | chain) len=32768 dict=fuzz/safetensors.dict ;;
     cifar) len=12292 ;; # 4 records
     idx | idx_gzip) len=8192 ;;
-    image) len=16384 ;;
+    image) len=4096 ;;
     flags) len=512 dict=fuzz/flags.dict ;;
     *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
     esac

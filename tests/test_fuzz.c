@@ -188,3 +188,64 @@ TEST(fuzz_pnm_header_overflow_and_short_pixels)
     pcnn_dataset_free(&d);
     tmp_dir_remove(dir);
 }
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* A 55-byte PNG whose IDAT chunk claims 1.8 GB made stb_image allocate
+ * that much before reading it (an out-of-memory abort under the fuzzer);
+ * a small PNG or BMP whose header claims 16000 x 16000 pixels made it
+ * allocate 768 MB (and fill it, for a BMP). Both are refused before
+ * decoding. */
+TEST(fuzz_png_chunk_and_pixel_bounds)
+{
+    char buf[64];
+    const char *dir = tmp_dir_make(buf);
+    REQUIRE(dir, "mkdtemp failed");
+    uint8_t px[6 * 4 * 3];
+    for (int i = 0; i < 6 * 4 * 3; i++)
+        px[i] = (uint8_t)(i * 3);
+    const char *path = path_in(0, dir, "x.png");
+    REQUIRE(stbi_write_png(path, 6, 4, 3, px, 6 * 3), "write");
+    size_t len;
+    uint8_t *png = read_bytes(path, &len);
+    /* signature, IHDR (8 + 13 + 4 bytes), then the IDAT chunk */
+    REQUIRE(len > 45 && !memcmp(png + 37, "IDAT", 4), "unexpected PNG");
+    pcnn_dataset d;
+    put_be32(png + 33, 0x6f110013u);
+    REQUIRE(write_bytes(path, png, len), "write");
+    EXPECT_FAIL(pcnn_image_load(path, 3, &d), PCNN_ERR_FORMAT, "x.png");
+    CHECK(strstr(pcnn_last_error(), "chunk longer"), "%s",
+          pcnn_last_error());
+    free(png);
+    REQUIRE(stbi_write_png(path, 6, 4, 3, px, 6 * 3), "write");
+    png = read_bytes(path, &len);
+    put_be32(png + 16, 16000), put_be32(png + 20, 16000); /* IHDR w, h */
+    REQUIRE(write_bytes(path, png, len), "write");
+    EXPECT_FAIL(pcnn_dataset_load_image(path, 3, 8, &d), PCNN_ERR_FORMAT,
+                "x.png");
+    CHECK(strstr(pcnn_last_error(), "16000 x 16000"), "%s",
+          pcnn_last_error());
+    free(png);
+    const char *bmp = path_in(1, dir, "x.bmp");
+    REQUIRE(stbi_write_bmp(bmp, 6, 4, 3, px), "write");
+    uint8_t *b = read_bytes(bmp, &len);
+    REQUIRE(len > 26, "BMP");
+    b[18] = 0x80, b[19] = 0x3E, b[22] = 0x80, b[23] = 0x3E; /* 16000 */
+    REQUIRE(write_bytes(bmp, b, len), "write");
+    unlink(path);
+    EXPECT_FAIL(pcnn_dataset_load_folder(dir, 1, 4, &d), PCNN_ERR_FORMAT,
+                "x.bmp");
+    free(b);
+    /* the same files at their real sizes load */
+    REQUIRE(stbi_write_png(path, 6, 4, 3, px, 6 * 3) &&
+                stbi_write_bmp(bmp, 6, 4, 3, px),
+            "write");
+    REQUIRE_OK(pcnn_dataset_load_folder(dir, 3, 4, &d));
+    CHECK(d.n == 2, "n %lld", (long long)d.n);
+    pcnn_dataset_free(&d);
+    tmp_dir_remove(dir);
+}

@@ -245,6 +245,22 @@ static const char *pnm_problem(const uint8_t *p, size_t n)
     return NULL;
 }
 
+/* NULL if every chunk of the PNG p[0 .. n) lies within the file. stb
+ * allocates an IDAT chunk's declared length before it reads it. */
+static const char *png_problem(const uint8_t *p, size_t n)
+{
+    for (size_t at = 8; at + 8 <= n;) {
+        const size_t len = (size_t)p[at] << 24 | (size_t)p[at + 1] << 16 |
+                           (size_t)p[at + 2] << 8 | p[at + 3];
+        if (len > n - at - 8)
+            return "a PNG chunk longer than the file (truncated?)";
+        if (!memcmp(p + at + 4, "IEND", 4))
+            break;
+        at += 12 + len;
+    }
+    return NULL;
+}
+
 /* NULL if the file p[0 .. n) may go to stb_image, else why not. */
 static const char *image_problem(const uint8_t *p, size_t n)
 {
@@ -255,7 +271,24 @@ static const char *image_problem(const uint8_t *p, size_t n)
         return "corrupt JPEG (a Huffman table of over 256 codes)";
     if (!strcmp(format, "PNM"))
         return pnm_problem(p, n);
+    if (!strcmp(format, "PNG"))
+        return png_problem(p, n);
     return NULL;
+}
+
+/* The most pixels an image may have: 64 M in all, and 1 M plus 4096 per
+ * byte of its file. A real image compresses far less than 4096 pixels a
+ * byte (deflate's limit is 1032 bytes a byte); a small file that claims
+ * to be huge is a decompression bomb, or stb would fill it with zeros
+ * (a JPEG or BMP cut short decodes as if the rest were zeros). */
+#define IMAGE_MAX_PIXELS ((int64_t)1 << 26)
+#define IMAGE_PIXELS_PER_BYTE 4096
+
+static int pixels_fit(int w, int h, size_t len)
+{
+    const int64_t px = (int64_t)w * h;
+    return px <= IMAGE_MAX_PIXELS &&
+           px <= ((int64_t)1 << 20) + IMAGE_PIXELS_PER_BYTE * (int64_t)len;
 }
 
 /* Decodes the file at path: *img (h, w, comp) interleaved, for
@@ -280,6 +313,13 @@ static pcnn_status decode(const char *path, uint8_t **out, int *pw, int *ph,
                          path, bad);
     }
     int w = 0, h = 0, comp = 0;
+    if (stbi_info_from_memory(file, (int)len, &w, &h, &comp) &&
+        !pixels_fit(w, h, len)) {
+        free(file);
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %d x %d "
+                         "pixels from %zu bytes (at most 64 M, and 4096 a "
+                         "byte)", path, w, h, len);
+    }
     uint8_t *img = stbi_load_from_memory(file, (int)len, &w, &h, &comp, 0);
     free(file);
     if (!img)
