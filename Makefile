@@ -67,7 +67,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps check-tool \
-        fuzz fuzz-build
+        fuzz fuzz-build fuzz-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -173,11 +173,18 @@ FUZZ_LIB_OBJ := $(call objs,$(FUZZ_B),$(LIB_SRC))
 # flags_train.c and flags_sample.c include
 FUZZ_TOOL_OBJ := $(call objs,$(FUZZ_B),$(filter-out tools/cmd_train.c \
                  tools/cmd_sample.c,$(TOOL_SRC)))
-FUZZ_OBJ_image := $(FUZZ_B)/fuzz/stb_image.o
-FUZZ_OBJ_flags := $(FUZZ_B)/fuzz/stb_image.o $(FUZZ_TOOL_OBJ) $(FUZZ_B)/fuzz/flags_train.o \
+FUZZ_OBJ_flags := $(FUZZ_TOOL_OBJ) $(FUZZ_B)/fuzz/flags_train.o \
                   $(FUZZ_B)/fuzz/flags_sample.o
 
-$(FUZZ_B)/%.o: %.c $(HEADERS) $(wildcard fuzz/*.h)
+# stops with a message when clang-14 or its libFuzzer runtime is missing
+FUZZ_RT = $$($(FUZZ_CC) -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-$$(uname -m).a
+fuzz-check:
+	@command -v $(FUZZ_CC) >/dev/null && test -f "$(FUZZ_RT)" || \
+	    { echo "make fuzz: $(FUZZ_CC) with libFuzzer not found: run" \
+	      "sh scripts/deps.sh fuzz (clang-14, libclang-rt-14-dev)" >&2; \
+	      exit 1; }
+
+$(FUZZ_B)/%.o: %.c $(HEADERS) $(wildcard fuzz/*.h) | fuzz-check
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 	    $(if $(filter tools/pixelcnn.c,$<),-Dmain=pixelcnn_main \

@@ -249,3 +249,53 @@ TEST(fuzz_png_chunk_and_pixel_bounds)
     pcnn_dataset_free(&d);
     tmp_dir_remove(dir);
 }
+
+/* Fills and frees blocks of 16 to 24 KB of heap with v: a JPEG
+ * decoder's state allocated next likely reuses them, as garbage. */
+static void scribble_heap(int v)
+{
+    for (size_t n = 16384; n <= 24576; n += 64) {
+        volatile uint8_t *p = malloc(n);
+        if (p) {
+            memset((void *)p, v, n);
+            free((void *)p);
+        }
+    }
+}
+
+/* tests/fixtures/fuzz_jpeg_undefined_table.jpg, the image target's
+ * input, scans with an AC Huffman table that no DHT segment defines (its
+ * id byte became 0x11). stb_image 2.27 from libstb.so decodes it with
+ * that table's uninitialized memory: "bad huffman code", a "successful"
+ * decode of garbage, an assertion (abort) or an out-of-bounds read,
+ * depending on what the heap held before; the fuzzer's crash did not
+ * even reproduce on its own. stb is now compiled in with zeroed
+ * allocations: the outcome is the same whatever the heap held. */
+TEST(fuzz_jpeg_undefined_huffman_table)
+{
+    const char *dir = getenv("PCNN_FIXTURES");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fuzz_jpeg_undefined_table.jpg",
+             dir && *dir ? dir : "tests/fixtures");
+    pcnn_status s[2];
+    pcnn_dataset d[2];
+    for (int k = 0; k < 2; k++) {
+        scribble_heap(k ? 0xFF : 0x00);
+        s[k] = pcnn_image_load(path, 3, &d[k]);
+        CHECK(s[k] == PCNN_OK ||
+                  (s[k] == PCNN_ERR_FORMAT &&
+                   strstr(pcnn_last_error(), "undefined_table")),
+              "%s", pcnn_last_error());
+    }
+    REQUIRE(s[0] != PCNN_ERR_IO, "fixture %s missing (run from the "
+            "repository root or set PCNN_FIXTURES)", path);
+    CHECK(s[0] == s[1], "the outcome depends on the heap: %s, then %s",
+          pcnn_status_str(s[0]), pcnn_status_str(s[1]));
+    if (s[0] == PCNN_OK && s[1] == PCNN_OK)
+        CHECK(d[0].h == d[1].h && d[0].w == d[1].w &&
+                  !memcmp(d[0].images, d[1].images,
+                          (size_t)(3 * d[0].h * d[0].w)),
+              "the pixels depend on the heap");
+    pcnn_dataset_free(&d[0]);
+    pcnn_dataset_free(&d[1]);
+}

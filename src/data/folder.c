@@ -1,8 +1,8 @@
 /*
  * folder.c -- a folder of image files as an unlabeled data set, decoded
- * by stb_image (Debian's libstb), then converted, cropped and resized
- * here with exact integer arithmetic so results do not depend on the
- * machine:
+ * by stb_image (compiled in, image_decode.c), checked first for what
+ * stb 2.27 mishandles, then converted, cropped and resized here with
+ * exact integer arithmetic so results do not depend on the machine:
  *
  *   gray = (299 R + 587 G + 114 B + 500) / 1000   (ITU-R BT.601 luma,
  *          rounded half up); gray to RGB repeats it; alpha is dropped.
@@ -27,7 +27,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <stb/stb_image.h>
 
 #define FOLDER_MAX_SIZE 65536
 
@@ -149,9 +148,8 @@ static void convert_rect(uint8_t *dst, int channels, const uint8_t *img,
 }
 
 /* The formats the loaders document, told by their first bytes: PNG,
- * JPEG (SOI), BMP and binary PGM/PPM. Only these reach stb_image, which
- * would also try GIF, PSD, HDR, PIC and TGA (which has no magic, so any
- * bytes may look like one): decoders nothing here needs. */
+ * JPEG (SOI), BMP and binary PGM/PPM, the only ones image_decode.c
+ * decodes. */
 static const char *image_format(const uint8_t *p, size_t n)
 {
     if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
@@ -213,7 +211,7 @@ static int cursor_end(const cursor *c) { return c->pos >= c->n; }
 /* NULL if the PGM/PPM header of p[0 .. n) is sound, read as stb_image
  * 2.27 reads it (stbi__pnm_info); else what is wrong. stb accumulates
  * the header's numbers in an int without a check (a signed overflow) and
- * ignores a short read of the pixels, leaving them uninitialized. */
+ * ignores a short read of the pixels (left uninitialized by libstb). */
 static const char *pnm_problem(const uint8_t *p, size_t n)
 {
     cursor c = {p, n, 2};
@@ -292,7 +290,7 @@ static int pixels_fit(int w, int h, size_t len)
 }
 
 /* Decodes the file at path: *img (h, w, comp) interleaved, for
- * stbi_image_free. */
+ * pcnn_image_free. */
 static pcnn_status decode(const char *path, uint8_t **out, int *pw, int *ph,
                           int *pcomp)
 {
@@ -313,20 +311,20 @@ static pcnn_status decode(const char *path, uint8_t **out, int *pw, int *ph,
                          path, bad);
     }
     int w = 0, h = 0, comp = 0;
-    if (stbi_info_from_memory(file, (int)len, &w, &h, &comp) &&
-        !pixels_fit(w, h, len)) {
+    if (pcnn_image_info(file, len, &w, &h) && !pixels_fit(w, h, len)) {
         free(file);
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %d x %d "
                          "pixels from %zu bytes (at most 64 M, and 4096 a "
                          "byte)", path, w, h, len);
     }
-    uint8_t *img = stbi_load_from_memory(file, (int)len, &w, &h, &comp, 0);
+    const char *why;
+    uint8_t *img = pcnn_image_decode(file, len, &w, &h, &comp, &why);
     free(file);
     if (!img)
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %s",
-                         path, stbi_failure_reason());
+                         path, why);
     if (w < 1 || h < 1 || comp < 1 || comp > 4) {
-        stbi_image_free(img);
+        pcnn_image_free(img);
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: decoded to %d x %d x %d",
                          path, w, h, comp);
     }
@@ -347,13 +345,13 @@ static pcnn_status load_one(const char *path, int channels, int64_t size,
     const size_t sq_bytes = pcnn_mul_size(plane, (size_t)channels, &of);
     uint8_t *square = of ? NULL : malloc(sq_bytes);
     if (!square) {
-        stbi_image_free(img);
+        pcnn_image_free(img);
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: cannot allocate for a %d x "
                          "%d image", path, w, h);
     }
     convert_rect(square, channels, img, w, comp, (h - side) / 2,
                  (w - side) / 2, side, side);
-    stbi_image_free(img);
+    pcnn_image_free(img);
     pcnn_status s = PCNN_OK;
     for (int ch = 0; s == PCNN_OK && ch < channels; ch++)
         s = pcnn_resize_area(square + (size_t)ch * plane, side, side,
@@ -519,7 +517,7 @@ pcnn_status pcnn_image_load(const char *path, int channels, pcnn_dataset *out)
     pcnn_status s = pcnn_data_alloc(out, 1, channels, h, w, 0);
     if (s == PCNN_OK)
         convert_rect(out->images, channels, img, w, comp, 0, 0, h, w);
-    stbi_image_free(img);
+    pcnn_image_free(img);
     return s;
 }
 
