@@ -10,6 +10,8 @@
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
 #   make install PREFIX=/usr/local
+#   make fuzz       libFuzzer targets (clang-14), each run FUZZ_SECONDS
+#   make fuzz-T     one target T (safetensors, checkpoint, ...) the same way
 # Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),
 #           THREADS=N (for run/bench), CC=clang.
 
@@ -71,7 +73,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
-        check-tool check-api example
+        check-tool check-api example fuzz fuzz-build fuzz-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -174,3 +176,60 @@ install: all
 
 clean:
 	rm -rf build
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (fuzz/*.c, docs/fuzzing.md), built with Debian's
+# clang-14 (`sh scripts/deps.sh fuzz`) under ASan + UBSan from the library
+# and tool sources (not the gcc-built archive). -fopenmp=libgomp: clang
+# links GNU's OpenMP runtime, the one OpenBLAS uses, and compiles the
+# pragmas as serial code (the targets load files; nothing runs in
+# parallel). FUZZ_SECONDS per target; OMP_NUM_THREADS=1 (scripts/fuzz.sh).
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := safetensors checkpoint chain cifar idx idx_gzip image flags
+FUZZ_B       := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+# (variables used only in OpenMP clauses are unused in serial code)
+FUZZ_CFLAGS  := -std=c11 $(WARN) -Wno-unused-variable -g -O1 $(ARCH) \
+                -fopenmp=libgomp $(FUZZ_SAN)
+FUZZ_LIB_OBJ := $(call objs,$(FUZZ_B),$(LIB_SRC))
+# every tool file but main() (renamed) and the two command files that
+# flags_train.c and flags_sample.c include
+FUZZ_TOOL_OBJ := $(call objs,$(FUZZ_B),$(filter-out tools/cmd_train.c \
+                 tools/cmd_sample.c,$(TOOL_SRC)))
+FUZZ_OBJ_flags := $(FUZZ_TOOL_OBJ) $(FUZZ_B)/fuzz/flags_train.o \
+                  $(FUZZ_B)/fuzz/flags_sample.o
+
+# stops with a message when clang-14 or its libFuzzer runtime is missing
+FUZZ_RT = $$($(FUZZ_CC) -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-$$(uname -m).a
+fuzz-check:
+	@command -v $(FUZZ_CC) >/dev/null && test -f "$(FUZZ_RT)" || \
+	    { echo "make fuzz: $(FUZZ_CC) with libFuzzer not found: run" \
+	      "sh scripts/deps.sh fuzz (clang-14, libclang-rt-14-dev)" >&2; \
+	      exit 1; }
+
+$(FUZZ_B)/%.o: %.c $(HEADERS) $(wildcard fuzz/*.h) | fuzz-check
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    $(if $(filter tools/pixelcnn.c,$<),-Dmain=pixelcnn_main \
+	    -Wno-missing-prototypes) -c $< -o $@
+.PRECIOUS: $(FUZZ_B)/%.o
+
+# flags_*.c include tools/cmd_*.c: rebuild when those change
+$(FUZZ_B)/fuzz/flags_train.o: tools/cmd_train.c
+$(FUZZ_B)/fuzz/flags_sample.o: tools/cmd_sample.c
+
+.SECONDEXPANSION:
+$(FUZZ_B)/fuzz_%: $(FUZZ_B)/fuzz/%.o $(FUZZ_B)/fuzz/util.o $(FUZZ_LIB_OBJ) \
+                  $$(FUZZ_OBJ_$$*)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
+	    $(BLAS_LIB) -lm -lz -lstb
+
+fuzz-build: $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-%: $(FUZZ_B)/fuzz_%
+	sh scripts/fuzz.sh $(FUZZ_SECONDS) $*

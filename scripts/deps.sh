@@ -8,9 +8,12 @@
 #   pkg-config               make test builds the example against an
 #                            installed copy, as a user would
 #   dataset-fashion-mnist    (with the argument "run") the main job's data
+#   clang-14, libclang-rt-14-dev  (with the argument "fuzz") libFuzzer and
+#                            the sanitizer runtimes (make fuzz)
 set -eu
 pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev pkg-config"
 [ "${1:-}" = run ] && pkgs="$pkgs dataset-fashion-mnist"
+[ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

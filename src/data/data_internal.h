@@ -35,4 +35,13 @@ pcnn_status pcnn_data_check(const pcnn_dataset *d, const char *what,
 pcnn_status pcnn_data_alloc(pcnn_dataset *d, int64_t n, int64_t c, int64_t h,
                             int64_t w, int labeled);
 
+/* Decoding an image file in memory (image_decode.c, stb_image compiled
+ * in): PNG, JPEG, BMP or binary PGM/PPM. Returns the pixels (h, w, comp)
+ * interleaved, 8 bits, for pcnn_image_free; or NULL and *why, stb's
+ * reason. pcnn_image_info: 1 and the size from the header alone, or 0. */
+uint8_t *pcnn_image_decode(const uint8_t *buf, size_t len, int *w, int *h,
+                           int *comp, const char **why);
+int pcnn_image_info(const uint8_t *buf, size_t len, int *w, int *h);
+void pcnn_image_free(uint8_t *img);
+
 #endif

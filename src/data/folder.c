@@ -1,8 +1,8 @@
 /*
  * folder.c -- a folder of image files as an unlabeled data set, decoded
- * by stb_image (Debian's libstb), then converted, cropped and resized
- * here with exact integer arithmetic so results do not depend on the
- * machine:
+ * by stb_image (compiled in, image_decode.c), checked first for what
+ * stb 2.27 mishandles, then converted, cropped and resized here with
+ * exact integer arithmetic so results do not depend on the machine:
  *
  *   gray = (299 R + 587 G + 114 B + 500) / 1000   (ITU-R BT.601 luma,
  *          rounded half up); gray to RGB repeats it; alpha is dropped.
@@ -27,7 +27,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <stb/stb_image.h>
 
 #define FOLDER_MAX_SIZE 65536
 
@@ -148,8 +147,150 @@ static void convert_rect(uint8_t *dst, int channels, const uint8_t *img,
         }
 }
 
+/* The formats the loaders document, told by their first bytes: PNG,
+ * JPEG (SOI), BMP and binary PGM/PPM, the only ones image_decode.c
+ * decodes. */
+static const char *image_format(const uint8_t *p, size_t n)
+{
+    if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "PNG";
+    if (n >= 2 && p[0] == 0xFF && p[1] == 0xD8)
+        return "JPEG";
+    if (n >= 2 && p[0] == 'B' && p[1] == 'M')
+        return "BMP";
+    if (n >= 2 && p[0] == 'P' && (p[1] == '5' || p[1] == '6'))
+        return "PNM";
+    return NULL;
+}
+
+static unsigned byte_at(const uint8_t *p, size_t n, size_t i)
+{
+    return i < n ? p[i] : 0; /* stb_image reads zeros past the end */
+}
+
+/* 1 if no Huffman table of the JPEG p[0 .. n) has more than 256 codes
+ * (ITU T.81 B.2.4.2: a table has at most 256 symbols). stb_image 2.27
+ * (Debian 12's libstb) does not check, and writes past its tables on
+ * such a DHT segment. Every segment stb could read as a DHT follows the
+ * bytes FF C4, so each place they occur is checked (a superset). */
+static int jpeg_tables_ok(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] != 0xFF || p[i + 1] != 0xC4)
+            continue;
+        size_t at = i + 2;
+        long left = (long)(byte_at(p, n, at) << 8 | byte_at(p, n, at + 1));
+        left -= 2, at += 2;
+        while (left > 0 && at < n) {
+            unsigned codes = 0;
+            at++; /* table class and id */
+            for (int k = 0; k < 16; k++)
+                codes += byte_at(p, n, at++);
+            if (codes > 256)
+                return 0;
+            left -= 17 + (long)codes;
+            at += codes;
+        }
+    }
+    return 1;
+}
+
+/* stb_image's reading of a buffer: bytes past the end read as 0; "at
+ * the end" once every byte has been read. */
+typedef struct {
+    const uint8_t *p;
+    size_t n, pos;
+} cursor;
+
+static int cursor_get(cursor *c) { return c->pos < c->n ? c->p[c->pos++] : 0; }
+static int cursor_end(const cursor *c) { return c->pos >= c->n; }
+
+/* The largest side stb_image takes (STBI_MAX_DIMENSIONS). */
+#define STB_MAX_SIDE (1 << 24)
+
+/* NULL if the PGM/PPM header of p[0 .. n) is sound, read as stb_image
+ * 2.27 reads it (stbi__pnm_info); else what is wrong. stb accumulates
+ * the header's numbers in an int without a check (a signed overflow) and
+ * ignores a short read of the pixels (left uninitialized by libstb). */
+static const char *pnm_problem(const uint8_t *p, size_t n)
+{
+    cursor c = {p, n, 2};
+    int ch = cursor_get(&c);
+    int64_t v[3]; /* width, height, largest value */
+    for (int k = 0; k < 3; k++) {
+        for (;;) { /* white space and # comments */
+            while (!cursor_end(&c) && (ch == ' ' || (ch >= '\t' && ch <= '\r')))
+                ch = cursor_get(&c);
+            if (cursor_end(&c) || ch != '#')
+                break;
+            while (!cursor_end(&c) && ch != '\n' && ch != '\r')
+                ch = cursor_get(&c);
+        }
+        v[k] = 0;
+        while (!cursor_end(&c) && ch >= '0' && ch <= '9') {
+            if (v[k] <= STB_MAX_SIDE)
+                v[k] = 10 * v[k] + (ch - '0');
+            ch = cursor_get(&c);
+        }
+        if (v[k] > STB_MAX_SIDE)
+            return "a PGM/PPM header number out of range";
+    }
+    /* the pixels start after the one white-space byte that ended maxval */
+    const int64_t bytes = v[0] * v[1] * (p[1] == '6' ? 3 : 1) *
+                          (v[2] > 255 ? 2 : 1);
+    if (bytes > (int64_t)(n - c.pos))
+        return "PGM/PPM pixels cut short (truncated file)";
+    return NULL;
+}
+
+/* NULL if every chunk of the PNG p[0 .. n) lies within the file. stb
+ * allocates an IDAT chunk's declared length before it reads it. */
+static const char *png_problem(const uint8_t *p, size_t n)
+{
+    for (size_t at = 8; at + 8 <= n;) {
+        const size_t len = (size_t)p[at] << 24 | (size_t)p[at + 1] << 16 |
+                           (size_t)p[at + 2] << 8 | p[at + 3];
+        if (len > n - at - 8)
+            return "a PNG chunk longer than the file (truncated?)";
+        if (!memcmp(p + at + 4, "IEND", 4))
+            break;
+        at += 12 + len;
+    }
+    return NULL;
+}
+
+/* NULL if the file p[0 .. n) may go to stb_image, else why not. */
+static const char *image_problem(const uint8_t *p, size_t n)
+{
+    const char *format = image_format(p, n);
+    if (!format)
+        return "not a PNG, JPEG, BMP, PGM or PPM file";
+    if (!strcmp(format, "JPEG") && !jpeg_tables_ok(p, n))
+        return "corrupt JPEG (a Huffman table of over 256 codes)";
+    if (!strcmp(format, "PNM"))
+        return pnm_problem(p, n);
+    if (!strcmp(format, "PNG"))
+        return png_problem(p, n);
+    return NULL;
+}
+
+/* The most pixels an image may have: 64 M in all, and 1 M plus 4096 per
+ * byte of its file. A real image compresses far less than 4096 pixels a
+ * byte (deflate's limit is 1032 bytes a byte); a small file that claims
+ * to be huge is a decompression bomb, or stb would fill it with zeros
+ * (a JPEG or BMP cut short decodes as if the rest were zeros). */
+#define IMAGE_MAX_PIXELS ((int64_t)1 << 26)
+#define IMAGE_PIXELS_PER_BYTE 4096
+
+static int pixels_fit(int w, int h, size_t len)
+{
+    const int64_t px = (int64_t)w * h;
+    return px <= IMAGE_MAX_PIXELS &&
+           px <= ((int64_t)1 << 20) + IMAGE_PIXELS_PER_BYTE * (int64_t)len;
+}
+
 /* Decodes the file at path: *img (h, w, comp) interleaved, for
- * stbi_image_free. */
+ * pcnn_image_free. */
 static pcnn_status decode(const char *path, uint8_t **out, int *pw, int *ph,
                           int *pcomp)
 {
@@ -163,14 +304,27 @@ static pcnn_status decode(const char *path, uint8_t **out, int *pw, int *ph,
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %s",
                          path, len ? "file over 2 GB" : "empty file");
     }
+    const char *bad = image_problem(file, len);
+    if (bad) {
+        free(file);
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %s",
+                         path, bad);
+    }
     int w = 0, h = 0, comp = 0;
-    uint8_t *img = stbi_load_from_memory(file, (int)len, &w, &h, &comp, 0);
+    if (pcnn_image_info(file, len, &w, &h) && !pixels_fit(w, h, len)) {
+        free(file);
+        return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %d x %d "
+                         "pixels from %zu bytes (at most 64 M, and 4096 a "
+                         "byte)", path, w, h, len);
+    }
+    const char *why;
+    uint8_t *img = pcnn_image_decode(file, len, &w, &h, &comp, &why);
     free(file);
     if (!img)
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: cannot decode image: %s",
-                         path, stbi_failure_reason());
+                         path, why);
     if (w < 1 || h < 1 || comp < 1 || comp > 4) {
-        stbi_image_free(img);
+        pcnn_image_free(img);
         return pcnn_fail(PCNN_ERR_FORMAT, "%s: decoded to %d x %d x %d",
                          path, w, h, comp);
     }
@@ -191,13 +345,13 @@ static pcnn_status load_one(const char *path, int channels, int64_t size,
     const size_t sq_bytes = pcnn_mul_size(plane, (size_t)channels, &of);
     uint8_t *square = of ? NULL : malloc(sq_bytes);
     if (!square) {
-        stbi_image_free(img);
+        pcnn_image_free(img);
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: cannot allocate for a %d x "
                          "%d image", path, w, h);
     }
     convert_rect(square, channels, img, w, comp, (h - side) / 2,
                  (w - side) / 2, side, side);
-    stbi_image_free(img);
+    pcnn_image_free(img);
     pcnn_status s = PCNN_OK;
     for (int ch = 0; s == PCNN_OK && ch < channels; ch++)
         s = pcnn_resize_area(square + (size_t)ch * plane, side, side,
@@ -363,7 +517,7 @@ pcnn_status pcnn_image_load(const char *path, int channels, pcnn_dataset *out)
     pcnn_status s = pcnn_data_alloc(out, 1, channels, h, w, 0);
     if (s == PCNN_OK)
         convert_rect(out->images, channels, img, w, comp, 0, 0, h, w);
-    stbi_image_free(img);
+    pcnn_image_free(img);
     return s;
 }
 

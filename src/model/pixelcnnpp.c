@@ -24,6 +24,7 @@ typedef struct {
     pcnn_graph *g;    /* the graph being laid out (graph mode) */
     int eval;         /* no dropout nodes (graph mode) */
     int in_x, in_cond; /* its input values (graph mode) */
+    int failed;       /* a layer could not be registered (message set) */
 } builder;
 
 static pcnn_status add_layer(pcnn_model *m, const pcnn_layer *L)
@@ -86,8 +87,10 @@ static int layer(builder *bd, const char *name, pcnn_gkind kind,
     L.g = pcnn_params_add(&m->params, buf, 1, &co);
     snprintf(buf, sizeof buf, "%s.b", name);
     L.b = pcnn_params_add(&m->params, buf, 1, &co);
-    if (L.v < 0 || L.g < 0 || L.b < 0 || add_layer(m, &L) != PCNN_OK)
+    if (L.v < 0 || L.g < 0 || L.b < 0 || add_layer(m, &L) != PCNN_OK) {
+        bd->failed = 1; /* the callers go on with -1: build() reports it */
         return -1;
+    }
     return m->nlayers - 1;
 }
 
@@ -195,7 +198,7 @@ static int cond_resnet(builder *bd, const char *prefix, int x, int64_t F,
 }
 
 /* Builds the whole network (docs/model.md); returns the output value. */
-static int build(builder *bd)
+static int build_layers(builder *bd)
 {
     const pcnn_model_config *c = &bd->m->cfg;
     const int64_t F = c->nr_filters, C = c->channels;
@@ -314,6 +317,14 @@ static int build(builder *bd)
                  op(bd, GN_ELU, ul, -1));
 }
 
+/* The network's output node (graph mode) or 0 (registering); -1 when a
+ * layer could not be registered (a model too large: message set). */
+static int build(builder *bd)
+{
+    const int o = build_layers(bd);
+    return bd->failed ? -1 : o;
+}
+
 /* ------------------------------------------------------------- creation */
 
 pcnn_model_config pcnn_model_config_default(void)
@@ -413,10 +424,14 @@ pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
     m->head = cfg->head == PCNN_HEAD_DMOL
                   ? pcnn_head_dmol(cfg->channels, cfg->nr_mix)
                   : pcnn_head_categorical(cfg->channels, cfg->levels);
-    builder bd = {m, 1, 0, {0}, NULL, 0, -1, -1};
-    if (build(&bd) < 0 || (s = pcnn_params_alloc(&m->params)) != PCNN_OK) {
+    builder bd = {m, 1, 0, {0}, NULL, 0, -1, -1, 0};
+    if (build(&bd) < 0)
+        s = PCNN_ERR_NOMEM; /* the message is set */
+    else
+        s = pcnn_params_alloc(&m->params);
+    if (s != PCNN_OK) {
         pcnn_model_free(m);
-        return s != PCNN_OK ? s : PCNN_ERR_NOMEM;
+        return s;
     }
     for (int i = 0; i < m->nlayers; i++) {
         m->layers[i].woff = m->wsize;
@@ -455,7 +470,7 @@ pcnn_status pcnn_model_param_table(const pcnn_model_config *cfg,
     m->head = cfg->head == PCNN_HEAD_DMOL
                   ? pcnn_head_dmol(cfg->channels, cfg->nr_mix)
                   : pcnn_head_categorical(cfg->channels, cfg->levels);
-    builder bd = {m, 1, 0, {0}, NULL, 0, -1, -1};
+    builder bd = {m, 1, 0, {0}, NULL, 0, -1, -1, 0};
     pcnn_status s = build(&bd) < 0 ? PCNN_ERR_NOMEM : PCNN_OK;
     if (s == PCNN_OK && act_floats) {
         /* the values of one image's evaluation, none reused */
@@ -526,7 +541,7 @@ pcnn_status pcnn_model_build_graph(pcnn_model *m, int64_t batch, int eval,
 {
     const pcnn_model_config *c = &m->cfg;
     memset(g, 0, sizeof *g);
-    builder bd = {m, 0, 0, {0}, g, eval, -1, -1};
+    builder bd = {m, 0, 0, {0}, g, eval, -1, -1, 0};
     bd.in_x = pcnn_graph_value(g, batch, c->channels + 1, c->height,
                                c->width, 0);
     bd.in_cond = c->cond_channels > 0

@@ -1,0 +1,59 @@
+/*
+ * image_decode.c -- stb_image's decoders compiled into the library from
+ * Debian's libstb-dev header (stb_image 2.27) instead of taken from
+ * libstb.so, built the way the loaders need:
+ *   - only the formats the loaders document (PNG, JPEG, BMP, PGM/PPM): no
+ *     GIF, PSD, HDR, PIC or TGA decoder is there to be reached;
+ *   - every allocation zeroed: stb 2.27 decodes a JPEG scan with a
+ *     Huffman table that no DHT segment defined from uninitialized memory
+ *     (an out-of-bounds read or an assertion, depending on the heap's
+ *     contents, found by the image fuzz target), and keeps the pixels of
+ *     a short read uninitialized;
+ *   - static: no stbi_ symbol leaves this file or libpixelcnn.
+ * folder.c checks what else stb 2.27 mishandles before it decodes
+ * (docs/fuzzing.md). The header is a system header: its own code raises
+ * no warnings here.
+ */
+#include "data_internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_PNM
+#define STBI_NO_STDIO
+#define STBI_MALLOC(n) calloc(1, n)
+#define STBI_REALLOC(p, n) realloc(p, n)
+#define STBI_FREE(p) free(p)
+/* GCC warns, at the end of the file and even for a system header, of
+ * the static declarations of what STBI_ONLY_* leaves out, and at -O3 of
+ * stb's code inlined into the functions below */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <stb/stb_image.h>
+
+uint8_t *pcnn_image_decode(const uint8_t *buf, size_t len, int *w, int *h,
+                           int *comp, const char **why)
+{
+    uint8_t *img = len <= INT_MAX ? stbi_load_from_memory(buf, (int)len, w,
+                                                          h, comp, 0)
+                                  : NULL;
+    *why = img ? NULL : len > INT_MAX ? "file over 2 GB"
+                                      : stbi_failure_reason();
+    return img;
+}
+
+int pcnn_image_info(const uint8_t *buf, size_t len, int *w, int *h)
+{
+    int comp;
+    return len <= INT_MAX &&
+           stbi_info_from_memory(buf, (int)len, w, h, &comp);
+}
+
+void pcnn_image_free(uint8_t *img) { stbi_image_free(img); }
