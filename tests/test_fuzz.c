@@ -303,8 +303,8 @@ TEST(fuzz_jpeg_undefined_huffman_table)
 /* tests/fixtures/fuzz_jpeg_marker_mid_code.jpg: entropy data that meets
  * a marker in the middle of a code. stb_image 2.27 then counts its bits
  * below zero and shifts a zero by 32 (undefined behaviour, harmless;
- * fixed upstream in 2.28): image_decode.c is built without that one
- * sanitizer check (Makefile, NOSAN_). The load itself must end cleanly. */
+ * fixed upstream in 2.28): image_decode.c is built without UBSan's
+ * shift check (Makefile, NOSAN_). The load itself must end cleanly. */
 TEST(fuzz_jpeg_marker_mid_code)
 {
     const char *dir = getenv("PCNN_FIXTURES");
