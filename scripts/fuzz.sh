@@ -38,7 +38,7 @@ for t in "$@"; do
             "$(stat average_exec_per_sec)" "$(stat new_units_added)" \
             "$(ls "$B/corpus/$t" | wc -l)"
     else
-        echo "fuzz $t FAILED (exit $rc), see $log:"
+        echo "fuzz $t FAILED (exit $rc) after $(stat number_of_executed_units) runs, see $log:"
         grep -E "^==[0-9]+==ERROR|SUMMARY|^(artifact|Test unit written)" "$log" |
             head -5
         failed="$failed $t"
