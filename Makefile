@@ -99,9 +99,11 @@ $(BUILD)/libpixelcnn.so: $(LIB_OBJ)
 $(BUILD)/pixelcnn: $(TOOL_OBJ) $(BUILD)/libpixelcnn.a
 	$(CC) $(ALLCFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libpixelcnn.a $(LDLIBS)
 
-$(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
-	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a \
-	    $(LDLIBS)
+# (with the tool's flag parser, which tests/test_flags.c tests directly)
+$(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/f32/tools/flags.o \
+                      $(BUILD)/libpixelcnn.a
+	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) \
+	    $(BUILD)/f32/tools/flags.o $(BUILD)/libpixelcnn.a $(LDLIBS)
 
 # The example of the header, as a user builds it: <pixelcnn.h> alone (no
 # -Isrc) and the shared library alone, so the exported API must suffice.

@@ -51,6 +51,37 @@ TEST(cli_help_and_bad_flags)
           "train on a missing folder: %s", out);
 }
 
+/* Every flag a command's --help lists (generated from its flag table) is
+ * one its parser takes: followed by two unknown flags, each is parsed
+ * (with those as its value, or alone) and the error is about them. */
+TEST(cli_help_flags_are_accepted)
+{
+    if (!have_cli())
+        return;
+    static char help[16384], out[4096];
+    const char *cmds[] = {"train",    "eval",     "info",    "bench",
+                          "sample",   "complete", "chain",   "upscale",
+                          "colorize", "export"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        REQUIRE(run(help, sizeof help, "%s %s --help", cli(), cmds[i]) == 0,
+                "%s --help", cmds[i]);
+        int nflags = 0;
+        for (const char *p = help; (p = strstr(p, "\n  -")); p++) {
+            char flag[64];
+            if (sscanf(p + 3, "%63[^ ,\n]", flag) != 1)
+                continue;
+            nflags++;
+            int rc = run(out, sizeof out, "%s %s %s --zz --zz2", cli(),
+                         cmds[i], flag);
+            char unknown[96];
+            snprintf(unknown, sizeof unknown, "unknown flag %s ", flag);
+            CHECK(rc == 2 && !strstr(out, unknown) && strstr(out, "--zz"),
+                  "%s %s: rc %d: %s", cmds[i], flag, rc, out);
+        }
+        CHECK(nflags >= 1, "%s --help lists no flags", cmds[i]);
+    }
+}
+
 TEST(cli_train_resume_eval_info)
 {
     if (!have_cli())
@@ -649,6 +680,8 @@ TEST(cli_train_resume_refuses_conflicts)
         {"--nr-mix 3", "nr_mix 2"},
         {"--nr-resolutions 1", "nr_resolutions 2"},
         {"--dropout 0.5", "dropout 0.2"},
+        {"--cond-down 2", "cond_down 0"},
+        {"--cond-dilate", "cond_dilate 0"},
         {"--class-conditional", "num_classes"},
         {"--batch 4", "batch 8"},
         {"--lr 0.002", "lr 0.001"},

@@ -1,7 +1,6 @@
 /*
  * cli_util.c -- small helpers of the tool: a monotonic clock, medians,
- * the --weights and --split flags, the kind of a checkpoint file, output
- * paths and folders.
+ * the kind of a checkpoint file, output paths and folders.
  */
 #include "cli.h"
 
@@ -31,42 +30,6 @@ double cli_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* The value after argv[*i] if it is `one` or `other`, into *out; else a
- * one-line message naming the flag, and 2. */
-static int choice_arg(const char *cmd, const char *flag, const char *one,
-                      const char *other, int argc, char **argv, int *i,
-                      const char **out)
-{
-    const char *v = cli_str_arg(cmd, argc, argv, i);
-    if (!v)
-        return 2;
-    if (strcmp(v, one) && strcmp(v, other)) {
-        fprintf(stderr, "pixelcnn %s: %s %s: %s or %s\n", cmd, flag, v, one,
-                other);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_weights_arg(const char *cmd, int argc, char **argv, int *i,
-                    const char **out)
-{
-    return choice_arg(cmd, "--weights", "ema", "raw", argc, argv, i, out);
-}
-
-int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
-                  const char **out)
-{
-    return choice_arg(cmd, "--split", "train", "test", argc, argv, i, out);
-}
-
-int cli_not_applicable(const char *cmd, const char *flag, const char *why)
-{
-    fprintf(stderr, "pixelcnn %s: %s does not apply: %s\n", cmd, flag, why);
-    return 2;
 }
 
 int cli_mkdirs(const char *cmd, const char *flag, const char *path)

@@ -14,37 +14,25 @@ static const char usage[] =
     "--view/--cond-view or --chain ... --stage K), first stage first, into\n"
     "one chain file that pixelcnn eval, sample and info read. Checks that\n"
     "the stages fit: each is conditioned on the view the one before it\n"
-    "models, and the last models the image itself.\n"
-    "\n"
-    "  --out FILE     the chain file (written atomically)\n"
-    "  --weights W    ema (default, when a file has them) or raw\n";
+    "models, and the last models the image itself.\n";
 
 int cmd_chain(int argc, char **argv)
 {
     const char *cmd = "chain", *out = NULL, *weights = NULL;
     const char *paths[PCNN_MAX_STAGES];
     int n = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(f, "--out")) {
-            if (!(out = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--weights")) {
-            if (cli_weights_arg(cmd, argc, argv, &i, &weights))
-                return 2;
-        } else if (f[0] == '-') {
-            return cli_bad_flag(cmd, f);
-        } else if (n == PCNN_MAX_STAGES) {
-            fprintf(stderr, "pixelcnn chain: at most %d stages\n",
-                    PCNN_MAX_STAGES);
-            return 2;
-        } else {
-            paths[n++] = f;
-        }
-    }
+    cli_flag flags[] = {
+        CLI_STRING_F("--out", &out, "FILE",
+                     "the chain file (written atomically)"),
+        CLI_CHOICE_F("--weights", &weights, "ema raw", "W",
+                     "ema (default, when a file has them) or raw"),
+        CLI_ARGS_F("stages", paths, &n, PCNN_MAX_STAGES, "STAGE ...",
+                   "the stage checkpoints, first stage first"),
+    };
+    cli_cmd p = CLI_CMD(cmd, usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!out || n < 1) {
         fprintf(stderr, "pixelcnn chain: --out FILE and at least one stage "
                         "checkpoint are required\n");
@@ -59,7 +47,7 @@ int cmd_chain(int argc, char **argv)
                     out, paths[i]);
             return 2;
         }
-    int rc = cli_check_output(cmd, "--out", out);
+    rc = cli_check_output(cmd, "--out", out);
     if (rc)
         return rc;
     pcnn_model *m[PCNN_MAX_STAGES] = {0};

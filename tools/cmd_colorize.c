@@ -23,26 +23,7 @@ static const char usage[] =
     "are drawn there, upsampled bilinearly to the image's own size and\n"
     "joined with its own full-resolution lightness. The grid has one row\n"
     "per image: its gray version, the original (when it had colors), then\n"
-    "the N colorizations. Images of one run must share a size.\n"
-    "\n"
-    "  --checkpoint F     the chroma model (EMA weights when it has them)\n"
-    "  IMAGE ...          PNG/JPEG/PGM/... files\n"
-    "  --data KIND:PATH   or images of a data set (cifar10:DIR, folder:DIR)\n"
-    "  --split S          test (default) or train\n"
-    "  --index I          first item (default 0)\n"
-    "  --count K          items (default 8)\n"
-    "  --stride S         every S-th item from --index on (default 1; the\n"
-    "                     CIFAR-10 test file is sorted by class)\n"
-    "  -n N               colorizations per image (default 8)\n"
-    "  -o FILE            the grid (default colorize.png)\n"
-    "  --scale K          grid pixels per image pixel (default 2)\n"
-    "  --seed S           random seed (default 1)\n"
-    "  --log-scale-offset X  sharper (< 0) or flatter (> 0) draws (default 0)\n"
-    "  --metrics          print PSNR (best of N, mean of N) and colorfulness\n"
-    "                     against the true colors, with the baselines gray\n"
-    "                     (a = b = 0) and mean chroma (the training split's\n"
-    "                     mean a and b; --data only)\n"
-    "  --threads N        threads (default: all cores)\n";
+    "the N colorizations. Images of one run must share a size.\n";
 
 typedef struct {
     double psnr_best, psnr_mean, color_samples;
@@ -83,63 +64,47 @@ int cmd_colorize(int argc, char **argv)
     int stride = 1;
     int want_metrics = 0;
     double seed = 1, offset = 0;
-    const char *data_flag = NULL; /* the last of --index ... given */
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--index") || !strcmp(f, "--count") ||
-            !strcmp(f, "--stride") || !strcmp(f, "--split"))
-            data_flag = f;
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(f, "--checkpoint")) {
-            if (!(ckpt = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "-o")) {
-            if (!(out = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--data")) {
-            if (!(data = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--split")) {
-            if (cli_split_arg(cmd, argc, argv, &i, &split))
-                return 2;
-        } else if (!strcmp(f, "-n")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 256, &n))
-                return 2;
-        } else if (!strcmp(f, "--index")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 0, 2000000000, &index))
-                return 2;
-        } else if (!strcmp(f, "--count")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 100000, &count))
-                return 2;
-        } else if (!strcmp(f, "--stride")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 1000000, &stride))
-                return 2;
-        } else if (!strcmp(f, "--scale")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 32, &scale))
-                return 2;
-        } else if (!strcmp(f, "--threads")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 4096, &threads))
-                return 2;
-        } else if (!strcmp(f, "--seed")) {
-            if (cli_double_arg(cmd, argc, argv, &i, 0, 9007199254740992.0,
-                               &seed))
-                return 2;
-        } else if (!strcmp(f, "--log-scale-offset")) {
-            if (cli_double_arg(cmd, argc, argv, &i, -19.99, 19.99, &offset))
-                return 2;
-        } else if (!strcmp(f, "--metrics")) {
-            want_metrics = 1;
-        } else if (f[0] == '-' && f[1]) {
-            return cli_bad_flag(cmd, f);
-        } else if (nfiles < 256) {
-            files[nfiles++] = f;
-        } else {
-            fprintf(stderr, "pixelcnn colorize: at most 256 images\n");
-            return 2;
-        }
-    }
+    static const char *const why_data =
+        "it picks images of --data, and image files are given";
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &ckpt, "F",
+                     "the chroma model (EMA weights when it has them)"),
+        CLI_ARGS_F("images", files, &nfiles, 256, "IMAGE ...",
+                   "PNG/JPEG/PGM/... files"),
+        CLI_STRING_F("--data", &data, "KIND:PATH",
+                     "or images of a data set (cifar10:DIR, folder:DIR)"),
+        CLI_CHOICE_F("--split", &split, "train test", "S", "train or test",
+                     .show_default = 1, .needs = "--data", .why = why_data),
+        CLI_INT_F("--index", &index, 0, 2000000000, "I", "first item",
+                  .show_default = 1, .needs = "--data", .why = why_data),
+        CLI_INT_F("--count", &count, 1, 100000, "K", "items",
+                  .show_default = 1, .needs = "--data", .why = why_data),
+        CLI_INT_F("--stride", &stride, 1, 1000000, "S",
+                  "every S-th item from --index on (the CIFAR-10 test file "
+                  "is sorted by class)",
+                  .show_default = 1, .needs = "--data", .why = why_data),
+        CLI_INT_F("-n", &n, 1, 256, "N", "colorizations per image",
+                  .show_default = 1),
+        CLI_STRING_F("-o", &out, "FILE", "the grid", .show_default = 1),
+        CLI_INT_F("--scale", &scale, 1, 32, "K",
+                  "grid pixels per image pixel", .show_default = 1),
+        CLI_DOUBLE_F("--seed", &seed, 0, 9007199254740992.0, "S",
+                     "random seed", .show_default = 1),
+        CLI_DOUBLE_F("--log-scale-offset", &offset, -19.99, 19.99, "X",
+                     "sharper (< 0) or flatter (> 0) draws",
+                     .show_default = 1),
+        CLI_BOOL_F("--metrics", &want_metrics,
+                   "print PSNR (best of N, mean of N) and colorfulness "
+                   "against the true colors, with the baselines gray (a = b "
+                   "= 0) and mean chroma (the training split's mean a and "
+                   "b; --data only)"),
+        CLI_INT_F("--threads", &threads, 1, 4096, "N",
+                  "threads (default: all cores)"),
+    };
+    cli_cmd cl = CLI_CMD(cmd, usage, NULL, flags);
+    int rc = cli_parse(&cl, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!ckpt || (!nfiles && !data) || (nfiles && data)) {
         fprintf(stderr, "pixelcnn colorize: give --checkpoint and either "
                         "image files or --data (see --help)\n");
@@ -150,10 +115,8 @@ int cmd_colorize(int argc, char **argv)
                         "true colors and the training split)\n");
         return 2;
     }
-    if (data_flag && !data)
-        return cli_not_applicable(cmd, data_flag,
-                                  "it picks images of --data, and image "
-                                  "files are given");
+    if ((rc = cli_check(&cl)))
+        return rc;
     int early = cli_check_output(cmd, "-o", out);
     if (early)
         return early;
@@ -163,7 +126,6 @@ int cmd_colorize(int argc, char **argv)
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
     pcnn_dataset d = {0};
     uint8_t *grid = NULL, *res = NULL, *gray = NULL;
-    int rc = 0;
     if (pcnn_checkpoint_read_state(ckpt, NULL, NULL, NULL, &has_trainer) ||
         pcnn_checkpoint_load_model(ckpt, has_trainer, &m) ||
         pcnn_ctx_create(&ctx, &co)) {

@@ -10,17 +10,7 @@ static const char usage[] =
     "Prints the mean bits/dim of the model on the data set and its standard\n"
     "error over images. For a chain file (pixelcnn chain) it prints each\n"
     "stage's term and their sum; for the checkpoint of one stage, that\n"
-    "stage's term, on the views of the data set's images.\n"
-    "\n"
-    "  --checkpoint FILE  a checkpoint written by pixelcnn train\n"
-    "  --data KIND:PATH   cifar10:DIR or FILE.bin, fashion-mnist:DIR,\n"
-    "                     mnist:DIR, folder:DIR (default: Fashion-MNIST)\n"
-    "  --split S          train or test (default test)\n"
-    "  --limit N          the first N images only\n"
-    "  --weights W        ema (default, when the file has them) or raw\n"
-    "  --batch N          batch size (default 16)\n"
-    "  --size N           image side for folder data (default: the model's)\n"
-    "  --threads N        threads (default: all cores)\n";
+    "stage's term, on the views of the data set's images.\n";
 
 /* A chain file: each stage's term and the total. */
 static int eval_chain(const char *path, const char *data, const char *split,
@@ -88,50 +78,38 @@ int cmd_eval(int argc, char **argv)
     const char *cmd = "eval", *ckpt = NULL, *data = cli_default_data();
     const char *split = "test", *weights = NULL;
     int limit = 0, batch = 16, size = 0, threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(f, "--checkpoint")) {
-            if (!(ckpt = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--data")) {
-            if (!(data = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--split")) {
-            if (cli_split_arg(cmd, argc, argv, &i, &split))
-                return 2;
-        } else if (!strcmp(f, "--weights")) {
-            if (cli_weights_arg(cmd, argc, argv, &i, &weights))
-                return 2;
-        } else if (!strcmp(f, "--limit")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 2000000000, &limit))
-                return 2;
-        } else if (!strcmp(f, "--batch")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 65536, &batch))
-                return 2;
-        } else if (!strcmp(f, "--size")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 4, 1024, &size))
-                return 2;
-        } else if (!strcmp(f, "--threads")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 4096, &threads))
-                return 2;
-        } else {
-            return cli_bad_flag(cmd, f);
-        }
-    }
-    if (!ckpt) {
-        fprintf(stderr, "pixelcnn eval: --checkpoint FILE is required\n");
-        return 2;
-    }
-    if (size && strncmp(data, "folder:", 7))
-        return cli_not_applicable(cmd, "--size",
-                                  "it sets the image side of folder data "
-                                  "(--data folder:DIR); other data sets "
-                                  "have their own size");
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &ckpt, "FILE",
+                     "a checkpoint written by pixelcnn train, or a chain "
+                     "file",
+                     .required = 1),
+        CLI_STRING_F("--data", &data, "KIND:PATH",
+                     "cifar10:DIR or FILE.bin, fashion-mnist:DIR, mnist:DIR, "
+                     "folder:DIR (default: Fashion-MNIST)"),
+        CLI_CHOICE_F("--split", &split, "train test", "S", "train or test",
+                     .show_default = 1),
+        CLI_INT_F("--limit", &limit, 1, 2000000000, "N",
+                  "the first N images only"),
+        CLI_CHOICE_F("--weights", &weights, "ema raw", "W",
+                     "ema (default, when the file has them) or raw"),
+        CLI_INT_F("--batch", &batch, 1, 65536, "N", "batch size",
+                  .show_default = 1),
+        CLI_INT_F("--size", &size, 4, 1024, "N",
+                  "image side for folder data (default: the model's)",
+                  .applies = cli_is_folder_data, .ctx = &data,
+                  .why = "it sets the image side of folder data (--data "
+                         "folder:DIR); other data sets have their own size"),
+        CLI_INT_F("--threads", &threads, 1, 4096, "N",
+                  "threads (default: all cores)"),
+    };
+    cli_cmd p = CLI_CMD(cmd, usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (!rc)
+        rc = cli_check(&p);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     pcnn_file_kind kind;
-    int rc = cli_file_kind(cmd, ckpt, weights, &kind);
+    rc = cli_file_kind(cmd, ckpt, weights, &kind);
     if (rc)
         return rc;
     if (kind == PCNN_FILE_CHAIN)

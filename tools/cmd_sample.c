@@ -17,29 +17,7 @@ static const char sample_usage[] =
     "Draws N images from the model with the cached sampler (every layer\n"
     "value computed once; docs/sampling.md) and writes them as a PNG grid.\n"
     "From a chain file (pixelcnn chain), each image is drawn stage by\n"
-    "stage and the grid shows every stage's image side by side.\n"
-    "\n"
-    "  --checkpoint FILE     a checkpoint written by pixelcnn train\n"
-    "  -n N                  images (default 16)\n"
-    "  -o FILE               output: a PNG grid, or a .npy array of uint8\n"
-    "                        (N, C, H, W) when FILE ends in .npy\n"
-    "                        (default samples.png)\n"
-    "  --npy FILE            also write the images as a .npy array\n"
-    "  --cols N              grid columns (default: about sqrt(N))\n"
-    "  --scale N             each pixel as N x N in the grid (default: 2\n"
-    "                        for images under 64 pixels, else 1)\n"
-    "  --seed S              random seed (default 1); same seed, same images\n"
-    "  --log-scale-offset X  added to every logistic log-scale: < 0 gives\n"
-    "                        sharper, less varied images (default 0)\n"
-    "  --temperature T       categorical heads: logits / T (default 1)\n"
-    "  --class K             class-conditional models: the class to draw\n"
-    "  --weights W           ema (default, when the file has them) or raw\n"
-    "  --naive               the reference sampler: one full forward pass\n"
-    "                        per pixel (slow; for checking)\n"
-    "  --consistent          chains: draw each pyramid stage from its\n"
-    "                        tightened distribution, so its images halve\n"
-    "                        exactly to the stage below (docs/chains.md)\n"
-    "  --threads N           threads (default: all cores)\n";
+    "stage and the grid shows every stage's image side by side.\n";
 
 static const char complete_usage[] =
     "usage: pixelcnn complete --checkpoint FILE (--image F | --data D)\n"
@@ -47,29 +25,9 @@ static const char complete_usage[] =
     "\n"
     "Keeps the known pixels of each image and samples the rest, N times.\n"
     "The grid has one row per image: the input with its unknown pixels\n"
-    "grayed, N completions, then the original.\n"
-    "\n"
-    "  --checkpoint FILE  a checkpoint written by pixelcnn train\n"
-    "  --image FILE       a PNG/JPEG, center-cropped and resized to the\n"
-    "                     model's size\n"
-    "  --data KIND:PATH   or images of a data set (see pixelcnn eval)\n"
-    "  --split S          train or test (default test)\n"
-    "  --index I          first image of the data set (default 0)\n"
-    "  --count K          images from --index on (default 4)\n"
-    "  --known SPEC       which pixels are known (default top):\n"
-    "                       top, left      the top or left half\n"
-    "                       bottom, right  the bottom or right half\n"
-    "                       box:X0,Y0,X1,Y1     inside the box [X0,X1)x[Y0,Y1)\n"
-    "                       outside:X0,Y0,X1,Y1 all but that box\n"
-    "                       FILE.png       a mask image of the model's size\n"
-    "                                      (after crop and resize): values\n"
-    "                                      >= 128 are known\n"
-    "  -n N               completions per image (default 6)\n"
-    "  -o FILE            PNG grid (default completions.png), or .npy of\n"
-    "                     the completions (K*N, C, H, W)\n"
-    "  --seed S, --log-scale-offset X, --temperature T, --class K,\n"
-    "  --weights W, --naive, --scale N, --threads N: as in pixelcnn sample\n"
-    "\n"
+    "grayed, N completions, then the original.\n";
+
+static const char complete_epilog[] =
     "The model reads pixels in raster order: a pixel is drawn given the\n"
     "pixels above it and to its left. Known pixels that come after an\n"
     "unknown one (bottom, right, outside:...) are kept in the output but do\n"
@@ -82,58 +40,35 @@ typedef struct {
     double seed, offset, temperature;
 } common;
 
-/* Parses a flag shared by both commands: 1 if taken, 0 if not ours,
- * -1 on a bad value (message printed). */
-static int common_flag(const char *cmd, common *c, int argc, char **argv,
-                       int *i)
+/* The flags that mean the same in sample, complete and upscale, into
+ * the common c. */
+#define SAMPLING_FLAGS(c)                                                     \
+    CLI_DOUBLE_F("--seed", &(c)->seed, 0, 9007199254740992.0, "S",          \
+                 "random seed; same seed, same images", .show_default = 1),  \
+    CLI_DOUBLE_F("--log-scale-offset", &(c)->offset, -19.99, 19.99, "X",    \
+                 "added to every logistic log-scale: < 0 gives sharper, "    \
+                 "less varied images",                                       \
+                 .show_default = 1),                                         \
+    CLI_DOUBLE_F("--temperature", &(c)->temperature, 0.0011, 999, "T",      \
+                 "categorical heads: logits / T", .show_default = 1),        \
+    CLI_INT_F("--class", &(c)->cls, 0, 65535, "K",                          \
+              "class-conditional models: the class to draw"),               \
+    CLI_BOOL_F("--naive", &(c)->naive,                                      \
+               "the reference sampler: one full forward pass per pixel "    \
+               "(slow; for checking)"),                                     \
+    CLI_INT_F("--scale", &(c)->scale, 1, 32, "N",                           \
+              "each pixel as N x N in the grid (default: 2 for images "     \
+              "under 64 pixels, else 1)",                                   \
+              .applies = cli_not_npy, .ctx = &(c)->out,                     \
+              .why = "-o FILE.npy writes no grid"),                         \
+    CLI_INT_F("--threads", &(c)->threads, 1, 4096, "N",                     \
+              "threads (default: all cores)")
+
+/* After cli_parse: what the flags alone say. */
+static void common_given(common *c, const cli_cmd *p)
 {
-    const char *f = argv[*i];
-    if (!strcmp(f, "--checkpoint"))
-        return (c->ckpt = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
-    if (!strcmp(f, "-o"))
-        return (c->out = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
-    if (!strcmp(f, "--npy"))
-        return (c->npy = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
-    if (!strcmp(f, "-n"))
-        return cli_int_arg(cmd, argc, argv, i, 1, 4096, &c->n) ? -1 : 1;
-    if (!strcmp(f, "--cols"))
-        return cli_int_arg(cmd, argc, argv, i, 1, 1024, &c->cols) ? -1 : 1;
-    if (!strcmp(f, "--scale"))
-        return cli_int_arg(cmd, argc, argv, i, 1, 32, &c->scale) ? -1 : 1;
-    if (!strcmp(f, "--class"))
-        return cli_int_arg(cmd, argc, argv, i, 0, 65535, &c->cls) ? -1 : 1;
-    if (!strcmp(f, "--threads"))
-        return cli_int_arg(cmd, argc, argv, i, 1, 4096, &c->threads) ? -1
-                                                                       : 1;
-    if (!strcmp(f, "--seed"))
-        return cli_double_arg(cmd, argc, argv, i, 0, 9007199254740992.0,
-                              &c->seed)
-                   ? -1
-                   : 1;
-    if (!strcmp(f, "--log-scale-offset")) {
-        c->has_offset = 1;
-        return cli_double_arg(cmd, argc, argv, i, -19.99, 19.99, &c->offset)
-                   ? -1
-                   : 1;
-    }
-    if (!strcmp(f, "--temperature")) {
-        c->has_temperature = 1;
-        return cli_double_arg(cmd, argc, argv, i, 0.0011, 999,
-                              &c->temperature)
-                   ? -1
-                   : 1;
-    }
-    if (!strcmp(f, "--naive")) {
-        c->naive = 1;
-        return 1;
-    }
-    if (!strcmp(f, "--consistent")) {
-        c->consistent = 1;
-        return 1;
-    }
-    if (!strcmp(f, "--weights"))
-        return cli_weights_arg(cmd, argc, argv, i, &c->weights) ? -1 : 1;
-    return 0;
+    c->has_offset = cli_given(p, "--log-scale-offset");
+    c->has_temperature = cli_given(p, "--temperature");
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -142,17 +77,13 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* Before any work: the output files can be written, and the grid flags
- * are not given for a .npy output. 0, or 1/2 with a message. */
+/* Before any work: the output files can be written. 0, or 1/2 with a
+ * message. */
 static int check_outputs(const char *cmd, const common *c)
 {
     int rc = cli_check_output(cmd, "-o", c->out);
     if (!rc && c->npy)
         rc = cli_check_output(cmd, "--npy", c->npy);
-    if (!rc && ends_with(c->out, ".npy") && c->cols)
-        rc = cli_not_applicable(cmd, "--cols", "-o FILE.npy writes no grid");
-    if (!rc && ends_with(c->out, ".npy") && c->scale)
-        rc = cli_not_applicable(cmd, "--scale", "-o FILE.npy writes no grid");
     return rc;
 }
 
@@ -185,46 +116,26 @@ static int check_model_flags(const char *cmd, const common *c,
 typedef struct {
     const char *image, *data, *split;
     int index, count;
-    const char *data_flag; /* the last of --index, --count, --split given */
 } inputs;
 
-/* --image, --data, --split, --index, --count: 1 if taken, 0 if not one
- * of these, -1 on a bad value (message printed). */
-static int input_flag(const char *cmd, inputs *in, int argc, char **argv,
-                      int *i)
-{
-    const char *f = argv[*i];
-    if (!strcmp(f, "--image"))
-        return (in->image = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
-    if (!strcmp(f, "--data"))
-        return (in->data = cli_str_arg(cmd, argc, argv, i)) ? 1 : -1;
-    if (!strcmp(f, "--index") || !strcmp(f, "--count") ||
-        !strcmp(f, "--split"))
-        in->data_flag = f;
-    if (!strcmp(f, "--index"))
-        return cli_int_arg(cmd, argc, argv, i, 0, 2000000000, &in->index)
-                   ? -1
-                   : 1;
-    if (!strcmp(f, "--count"))
-        return cli_int_arg(cmd, argc, argv, i, 1, 1024, &in->count) ? -1 : 1;
-    if (!strcmp(f, "--split")) {
-        if (cli_split_arg(cmd, argc, argv, i, &in->split))
-            return -1;
-        return 1;
-    }
-    return 0;
-}
-
-/* --index, --count and --split pick images of --data: an error with
- * --image. 0, or 2 with a message. */
-static int check_inputs(const char *cmd, const inputs *in)
-{
-    if (in->image && in->data_flag)
-        return cli_not_applicable(cmd, in->data_flag,
-                                  "it picks images of --data; --image gives "
-                                  "one image");
-    return 0;
-}
+/* --image, --data and the flags that pick images of --data, into the
+ * inputs in */
+#define INPUT_FLAGS(in)                                                       \
+    CLI_STRING_F("--image", &(in)->image, "FILE",                           \
+                 "a PNG/JPEG, center-cropped and resized to the model's "   \
+                 "size (a chain's: its last stage's)"),                     \
+    CLI_STRING_F("--data", &(in)->data, "KIND:PATH",                        \
+                 "or images of a data set (see pixelcnn eval)"),            \
+    CLI_CHOICE_F("--split", &(in)->split, "train test", "S",               \
+                 "train or test", .show_default = 1,                        \
+                 .conflicts = "--image", .why = WHY_INPUT),                 \
+    CLI_INT_F("--index", &(in)->index, 0, 2000000000, "I",                  \
+              "first image of the data set", .show_default = 1,             \
+              .conflicts = "--image", .why = WHY_INPUT),                    \
+    CLI_INT_F("--count", &(in)->count, 1, 1024, "K",                        \
+              "images from --index on", .show_default = 1,                  \
+              .conflicts = "--image", .why = WHY_INPUT)
+#define WHY_INPUT "it picks images of --data; --image gives one image"
 
 /* Loads the inputs as C x H x W images into d (a file: one image, center-
  * cropped and resized); *K = the images from in->index on (at most
@@ -479,27 +390,51 @@ static int sample_chain(const common *c)
     return rc;
 }
 
+/* `pixelcnn sample`'s flags into c (init_common's defaults before), and
+ * the checks of the flags alone: 0, -1 (--help) or 2 after a message. */
+static int sample_parse(int argc, char **argv, common *c)
+{
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &c->ckpt, "FILE",
+                     "a checkpoint written by pixelcnn train, or a chain "
+                     "file (pixelcnn chain)",
+                     .required = 1),
+        CLI_INT_F("-n", &c->n, 1, 4096, "N", "images", .show_default = 1),
+        CLI_STRING_F("-o", &c->out, "FILE",
+                     "output: a PNG grid, or a .npy array of uint8 (N, C, "
+                     "H, W) when FILE ends in .npy",
+                     .show_default = 1),
+        CLI_STRING_F("--npy", &c->npy, "FILE",
+                     "also write the images as a .npy array"),
+        CLI_INT_F("--cols", &c->cols, 1, 1024, "N",
+                  "grid columns (default: about sqrt(N))",
+                  .applies = cli_not_npy, .ctx = &c->out,
+                  .why = "-o FILE.npy writes no grid"),
+        SAMPLING_FLAGS(c),
+        CLI_CHOICE_F("--weights", &c->weights, "ema raw", "W",
+                     "ema (default, when the file has them) or raw"),
+        CLI_BOOL_F("--consistent", &c->consistent,
+                   "chains: draw each pyramid stage from its tightened "
+                   "distribution, so its images halve exactly to the stage "
+                   "below (docs/chains.md)"),
+    };
+    cli_cmd p = CLI_CMD("sample", sample_usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (!rc)
+        rc = cli_check(&p);
+    common_given(c, &p);
+    return rc;
+}
+
 int cmd_sample(int argc, char **argv)
 {
     const char *cmd = "sample";
     common c;
     init_common(&c, "samples.png", 16);
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(sample_usage, stdout);
-            return 0;
-        }
-        int r = common_flag(cmd, &c, argc, argv, &i);
-        if (r < 0)
-            return 2;
-        if (r == 0)
-            return cli_bad_flag(cmd, argv[i]);
-    }
-    if (!c.ckpt) {
-        fprintf(stderr, "pixelcnn sample: --checkpoint FILE is required\n");
-        return 2;
-    }
-    int rc = check_outputs(cmd, &c);
+    int rc = sample_parse(argc, argv, &c);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    rc = check_outputs(cmd, &c);
     if (rc)
         return rc;
     pcnn_file_kind kind;
@@ -632,46 +567,67 @@ static int parse_known(const char *spec, int h, int w, uint8_t *known)
     return 2;
 }
 
+/* `pixelcnn complete`'s flags into c, in and *spec (the defaults before),
+ * and the checks of the flags alone: 0, -1 (--help) or 2 after a
+ * message. */
+static int complete_parse(int argc, char **argv, common *c, inputs *in,
+                          const char **spec)
+{
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &c->ckpt, "FILE",
+                     "a checkpoint written by pixelcnn train"),
+        INPUT_FLAGS(in),
+        CLI_STRING_F("--known", spec, "SPEC",
+                     "which pixels are known (default top):\n"
+                     "  top, left      the top or left half\n"
+                     "  bottom, right  the bottom or right half\n"
+                     "  box:X0,Y0,X1,Y1     inside the box [X0,X1)x[Y0,Y1)\n"
+                     "  outside:X0,Y0,X1,Y1 all but that box\n"
+                     "  FILE.png       a mask image of the model's size\n"
+                     "                 (after crop and resize): values >= "
+                     "128 are known"),
+        CLI_INT_F("-n", &c->n, 1, 4096, "N", "completions per image",
+                  .show_default = 1),
+        CLI_STRING_F("-o", &c->out, "FILE",
+                     "a PNG grid, or a .npy of the completions (K*N, C, H, "
+                     "W)",
+                     .show_default = 1),
+        CLI_STRING_F("--npy", &c->npy, "FILE",
+                     "also write the completions as a .npy array"),
+        SAMPLING_FLAGS(c),
+        CLI_CHOICE_F("--weights", &c->weights, "ema raw", "W",
+                     "ema (default, when the file has them) or raw"),
+        CLI_INT_F("--cols", &c->cols, 1, 1024, "N", NULL,
+                  .applies = cli_never,
+                  .why = "the grid has a row per image: the input, -n "
+                         "completions, the original"),
+        CLI_BOOL_F("--consistent", &c->consistent,
+                   "as in pixelcnn sample (pyramid chains only)"),
+    };
+    cli_cmd p = CLI_CMD("complete", complete_usage, complete_epilog, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (!rc && (!c->ckpt || (!in->image) == (!in->data))) {
+        fprintf(stderr, "pixelcnn complete: --checkpoint FILE and one of "
+                        "--image FILE or --data KIND:PATH are required\n");
+        rc = 2;
+    }
+    if (!rc)
+        rc = cli_check(&p);
+    common_given(c, &p);
+    return rc;
+}
+
 int cmd_complete(int argc, char **argv)
 {
     const char *cmd = "complete", *spec = "top";
-    inputs in = {NULL, NULL, "test", 0, 4, NULL};
+    inputs in = {NULL, NULL, "test", 0, 4};
     common c;
     init_common(&c, "completions.png", 6);
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(complete_usage, stdout);
-            return 0;
-        }
-        int r = common_flag(cmd, &c, argc, argv, &i);
-        if (r == 0)
-            r = input_flag(cmd, &in, argc, argv, &i);
-        if (r < 0)
-            return 2;
-        if (r == 1)
-            continue;
-        if (!strcmp(f, "--known")) {
-            if (!(spec = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else {
-            return cli_bad_flag(cmd, f);
-        }
-    }
-    if (!c.ckpt || (!in.image) == (!in.data)) {
-        fprintf(stderr, "pixelcnn complete: --checkpoint FILE and one of "
-                        "--image FILE or --data KIND:PATH are required\n");
-        return 2;
-    }
-    if (c.cols)
-        return cli_not_applicable(cmd, "--cols",
-                                  "the grid has a row per image: the input, "
-                                  "-n completions, the original");
-    int early = check_inputs(cmd, &in);
+    int early = complete_parse(argc, argv, &c, &in, &spec);
     if (!early)
         early = check_outputs(cmd, &c);
     if (early)
-        return early;
+        return early < 0 ? 0 : early;
     pcnn_ctx *ctx = NULL;
     pcnn_model *m = NULL;
     pcnn_dataset d = {0};
@@ -785,68 +741,65 @@ static const char upscale_usage[] =
     "stage K-1: super-resolution with a pyramid chain (the view is the\n"
     "small image), colors with the gray chain (the view is its 4-bit\n"
     "gray). The grid has one row per image: the given view, N samples,\n"
-    "then the original.\n"
-    "\n"
-    "  --checkpoint CHAIN  a chain file (pixelcnn chain)\n"
-    "  --from K            the first stage to sample (default: the last)\n"
-    "  --image FILE        a PNG/JPEG, center-cropped and resized to the\n"
-    "                      chain's final size; its view is taken from that\n"
-    "  --data KIND:PATH    or images of a data set; --split, --index I,\n"
-    "                      --count K (default 4) as in pixelcnn complete\n"
-    "  -n N                samples per image (default 6)\n"
-    "  -o FILE             PNG grid (default upscaled.png), or .npy of the\n"
-    "                      final images\n"
-    "  --npy FILE          also write the final images as a .npy array\n"
-    "  --seed S, --log-scale-offset X, --temperature T, --class K,\n"
-    "  --naive, --consistent, --scale N, --threads N: as in pixelcnn\n"
-    "  sample (--consistent: the samples halve exactly to the input)\n";
+    "then the original.\n";
+
+/* `pixelcnn upscale`'s flags into c, in and *from (the defaults before),
+ * and the checks of the flags alone: 0, -1 (--help) or 2 after a
+ * message. */
+static int upscale_parse(int argc, char **argv, common *c, inputs *in,
+                         int *from)
+{
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &c->ckpt, "CHAIN",
+                     "a chain file (pixelcnn chain)"),
+        CLI_INT_F("--from", from, 1, PCNN_MAX_STAGES - 1, "K",
+                  "the first stage to sample (default: the last)"),
+        INPUT_FLAGS(in),
+        CLI_INT_F("-n", &c->n, 1, 4096, "N", "samples per image",
+                  .show_default = 1),
+        CLI_STRING_F("-o", &c->out, "FILE",
+                     "a PNG grid, or a .npy of the final images",
+                     .show_default = 1),
+        CLI_STRING_F("--npy", &c->npy, "FILE",
+                     "also write the final images as a .npy array"),
+        SAMPLING_FLAGS(c),
+        CLI_BOOL_F("--consistent", &c->consistent,
+                   "draw each pyramid stage from its tightened distribution, "
+                   "so the samples halve exactly to the input"),
+        CLI_INT_F("--cols", &c->cols, 1, 1024, "N", NULL,
+                  .applies = cli_never,
+                  .why = "the grid has a row per image: the given view, -n "
+                         "samples, the original"),
+        CLI_CHOICE_F("--weights", &c->weights, "ema raw", "W", NULL,
+                     .applies = cli_never,
+                     .why = "a chain file holds one set of weights (chosen "
+                            "by pixelcnn chain --weights)"),
+    };
+    cli_cmd p = CLI_CMD("upscale", upscale_usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (!rc && (!c->ckpt || (!in->image) == (!in->data))) {
+        fprintf(stderr, "pixelcnn upscale: --checkpoint CHAIN and one of "
+                        "--image FILE or --data KIND:PATH are required\n");
+        rc = 2;
+    }
+    if (!rc)
+        rc = cli_check(&p);
+    common_given(c, &p);
+    return rc;
+}
 
 int cmd_upscale(int argc, char **argv)
 {
     const char *cmd = "upscale";
-    inputs in = {NULL, NULL, "test", 0, 4, NULL};
+    inputs in = {NULL, NULL, "test", 0, 4};
     int from = -1;
     common c;
     init_common(&c, "upscaled.png", 6);
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(upscale_usage, stdout);
-            return 0;
-        }
-        int r = common_flag(cmd, &c, argc, argv, &i);
-        if (r == 0)
-            r = input_flag(cmd, &in, argc, argv, &i);
-        if (r < 0)
-            return 2;
-        if (r == 1)
-            continue;
-        if (!strcmp(f, "--from")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, PCNN_MAX_STAGES - 1,
-                            &from))
-                return 2;
-        } else {
-            return cli_bad_flag(cmd, f);
-        }
-    }
-    if (!c.ckpt || (!in.image) == (!in.data)) {
-        fprintf(stderr, "pixelcnn upscale: --checkpoint CHAIN and one of "
-                        "--image FILE or --data KIND:PATH are required\n");
-        return 2;
-    }
-    if (c.cols)
-        return cli_not_applicable(cmd, "--cols",
-                                  "the grid has a row per image: the given "
-                                  "view, -n samples, the original");
-    if (c.weights)
-        return cli_not_applicable(cmd, "--weights",
-                                  "a chain file holds one set of weights "
-                                  "(chosen by pixelcnn chain --weights)");
-    int early = check_inputs(cmd, &in);
+    int early = upscale_parse(argc, argv, &c, &in, &from);
     if (!early)
         early = check_outputs(cmd, &c);
     if (early)
-        return early;
+        return early < 0 ? 0 : early;
     pcnn_file_kind kind;
     int krc = cli_file_kind(cmd, c.ckpt, c.weights, &kind);
     if (krc)

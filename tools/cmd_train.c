@@ -24,70 +24,9 @@ static const char usage[] =
     "atomically), DIR/metrics.jsonl (one JSON object per logged step) and\n"
     "DIR/loss.png. At the end it prints the test bits/dim with the EMA\n"
     "weights. Ctrl-C, SIGTERM or SIGHUP finish the step in progress, save\n"
-    "and stop. DIR/lock keeps a second run off DIR while one trains.\n"
-    "\n"
-    "data:\n"
-    "  --data KIND:PATH    cifar10:DIR, fashion-mnist:DIR, mnist:DIR or\n"
-    "                      folder:DIR (default: Fashion-MNIST from\n"
-    "                      ../shared/data or /usr/share/datasets)\n"
-    "  --size N            image side for folder data (default 32); a\n"
-    "                      folder's last tenth of files (in name order)\n"
-    "                      is its test split\n"
-    "  --flip              mirror training images left-right at random\n"
-    "                      (p = 1/2, drawn from the seed; kept on resume)\n"
-    "  --crops K           K crops per training image, drawn once at load:\n"
-    "                      the whole image and K-1 random squares of at\n"
-    "                      least --crop-min of its side (default 0.8), each\n"
-    "                      resized to the model's size (folder data is\n"
-    "                      decoded at twice --size first)\n"
-    "  --limit N           train on the first N images only\n"
-    "  --test-limit N      evaluate on the first N test images (default all)\n"
-    "model (with --resume: the checkpoint's; a different value is an\n"
-    "error):\n"
-    "  --nr-resnet N       gated resnets per resolution (default 5)\n"
-    "  --nr-filters N      filters (default 160)\n"
-    "  --nr-mix N          logistic components (default 10)\n"
-    "  --nr-resolutions N  U-net scales (default 3)\n"
-    "  --dropout P         dropout rate (default 0.5)\n"
-    "  --class-conditional learn p(x | label)\n"
-    "stages of a chain (docs/chains.md; with --resume as the model flags):\n"
-    "  --chain C --stage K stage K of chain C, trained as its own run (in\n"
-    "                      parallel with the others or not); join the\n"
-    "                      stages with pixelcnn chain. C is\n"
-    "                        gray: gray4(x), then x given gray4(x)\n"
-    "                        pyramid: half^k(x), half^(k-1)(x) given it,\n"
-    "                          ..., x given half(x)\n"
-    "                        gray-pyramid: gray4(half^k(x)) first\n"
-    "  --halvings k        the pyramid's depth (default 2: 32 -> 8)\n"
-    "  --view V            the view the model models (default x): x, or\n"
-    "                      half repeated then optionally gray4, comma-\n"
-    "                      separated (half,half,gray4), or L or ab (Lab\n"
-    "                      lightness or chroma) then halves (ab,half)\n"
-    "  --cond-view V       condition the model on this view of the image\n"
-    "  --cond-nr-resnet N  gated resnets of the conditioning network\n"
-    "                      (default 2)\n"
-    "  --cond-nr-filters N its filters (default: --nr-filters)\n"
-    "  --cond-down N       halvings of its down-up stack (default 1; 0: a\n"
-    "                      flat network at the image's resolution)\n"
-    "  --cond-dilate       dilate its full-resolution resnets 1, 2, 4, ...\n"
-    "training (--batch, --lr, --lr-decay, --seed and --flip: with --resume\n"
-    "as the model flags; the data must be those of the checkpoint):\n"
-    "  --steps N           stop after N steps in all (default: no limit)\n"
-    "  --minutes M         stop after M minutes of this run (default 0: no "
-    "limit)\n"
-    "  --batch N           batch size (default 16)\n"
-    "  --lr X              learning rate (default 0.001)\n"
-    "  --lr-decay X        per-step decay (default 0.999995)\n"
-    "  --seed N            data order, dropout and init (default 1)\n"
-    "  --save-every N      checkpoint every N steps (default 500)\n"
-    "  --log-every N       metrics line every N steps (default 10)\n"
-    "  --resume            continue DIR/checkpoint.safetensors exactly\n"
-    "  --reset-ema         with --resume: restart the EMA from the current\n"
-    "                      weights\n"
-    "  --no-test           skip the final test evaluation\n"
-    "  --threads N         threads (default: all cores)\n"
-    "  --out DIR           run folder (default runs/train)\n"
-    "\n"
+    "and stop. DIR/lock keeps a second run off DIR while one trains.\n";
+
+static const char epilog[] =
     "exit status:\n"
     "  0         done: --steps or --minutes reached, checkpoint saved\n"
     "  1         a failure: data, files, a failed save, DIR in use by\n"
@@ -125,19 +64,20 @@ static void catch_stop_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-#define MAX_SEEN 256
+#define MAX_SEEN CLI_MAX_FLAGS
 
 typedef struct {
     const char *data, *out;
     int size, batch, save_every, log_every, threads, resume, no_test;
     int class_cond, reset_ema, has_cond, stage, halvings, crops;
+    int resuming; /* --resume and DIR/checkpoint.safetensors exists */
     double crop_min;
     const char *chain;
     long limit, test_limit, steps;
     double minutes;
     pcnn_model_config cfg;
     pcnn_train_opts opts;
-    const char *seen[MAX_SEEN]; /* the flags given, in order */
+    const char *seen[MAX_SEEN]; /* the flags given */
     int nseen;
 } train_args;
 
@@ -150,161 +90,185 @@ static int given(const train_args *a, const char *flag)
     return 0;
 }
 
-static int parse(int argc, char **argv, train_args *a)
+/* --halvings applies to these chains */
+static int pyramid_chain(const void *ctx)
 {
-    const char *cmd = "train";
-    int iv;
-    double dv;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-#define INT_FLAG(name, lo, hi, dst)                                           \
-    else if (!strcmp(f, name)) {                                              \
-        if (cli_int_arg(cmd, argc, argv, &i, lo, hi, &iv))                    \
-            return 2;                                                         \
-        dst = iv;                                                             \
+    const char *chain = *(const char *const *)ctx;
+    return chain && strcmp(chain, "gray");
+}
+
+/* the conditioning network's flags apply to a model with a condition
+ * (or a resumed run, which keeps the checkpoint's) */
+static int has_condition(const void *ctx)
+{
+    const train_args *a = ctx;
+    return a->resuming || a->has_cond;
+}
+
+/* --chain C --stage K: the views of stage K into a->cfg. 0, or 2 with a
+ * message. */
+static int chain_stage(train_args *a)
+{
+    /* the chain's views, first to last (docs/chains.md) */
+    pcnn_view v[PCNN_MAX_STAGES];
+    int n = 0, k = a->halvings ? a->halvings : 2;
+    if (!strcmp(a->chain, "gray")) {
+        v[n++] = (pcnn_view){0, 1, 0};
+    } else {
+        if (!strcmp(a->chain, "gray-pyramid"))
+            v[n++] = (pcnn_view){k, 1, 0};
+        for (int h = k; h >= 1; h--)
+            v[n++] = (pcnn_view){h, 0, 0};
     }
-#define NUM_FLAG(name, lo, hi, dst)                                           \
-    else if (!strcmp(f, name)) {                                              \
-        if (cli_double_arg(cmd, argc, argv, &i, lo, hi, &dv))                 \
-            return 2;                                                         \
-        dst = dv;                                                             \
+    v[n++] = (pcnn_view){0, 0, 0};
+    if (a->stage >= n) {
+        fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
+                        "stages 0..%d\n",
+                a->stage, a->chain, n - 1);
+        return 2;
     }
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (!strcmp(f, "--data")) {
-            if (!(a->data = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--out")) {
-            if (!(a->out = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        }
-        INT_FLAG("--size", 4, 1024, a->size)
-        INT_FLAG("--limit", 1, 2000000000, a->limit)
-        INT_FLAG("--test-limit", 1, 2000000000, a->test_limit)
-        INT_FLAG("--nr-resnet", 1, 64, a->cfg.nr_resnet)
-        INT_FLAG("--nr-filters", 1, 4096, a->cfg.nr_filters)
-        INT_FLAG("--nr-mix", 1, 1024, a->cfg.nr_mix)
-        INT_FLAG("--nr-resolutions", 1, 8, a->cfg.nr_resolutions)
-        NUM_FLAG("--dropout", 0, 0.99, a->cfg.dropout)
-        INT_FLAG("--steps", 1, 2000000000, a->steps)
-        NUM_FLAG("--minutes", 0, 1e6, a->minutes)
-        INT_FLAG("--batch", 1, 65536, a->opts.batch)
-        NUM_FLAG("--lr", 1e-8, 0.99, a->opts.lr)
-        NUM_FLAG("--lr-decay", 0.5, 1, a->opts.lr_decay)
-        INT_FLAG("--seed", 0, 2000000000, a->opts.seed)
-        INT_FLAG("--save-every", 1, 2000000000, a->save_every)
-        INT_FLAG("--log-every", 1, 2000000000, a->log_every)
-        INT_FLAG("--threads", 1, 4096, a->threads)
-        INT_FLAG("--stage", 0, 7, a->stage)
-        INT_FLAG("--halvings", 1, 6, a->halvings)
-        INT_FLAG("--cond-nr-resnet", 0, 64, a->cfg.cond_nr_resnet)
-        INT_FLAG("--cond-nr-filters", 1, 4096, a->cfg.cond_nr_filters)
-        INT_FLAG("--cond-down", 0, 8, a->cfg.cond_down)
-        INT_FLAG("--crops", 1, 1024, a->crops)
-        NUM_FLAG("--crop-min", 0.01, 1, a->crop_min)
-        else if (!strcmp(f, "--chain")) {
-            if (!(a->chain = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-            if (strcmp(a->chain, "gray") && strcmp(a->chain, "pyramid") &&
-                strcmp(a->chain, "gray-pyramid")) {
-                fprintf(stderr, "pixelcnn train: --chain %s: gray, pyramid "
-                                "or gray-pyramid\n",
-                        a->chain);
-                return 2;
-            }
-        } else if (!strcmp(f, "--view")) {
-            const char *v = cli_str_arg(cmd, argc, argv, &i);
-            if (!v || cli_parse_view("--view", v, &a->cfg.view))
-                return 2;
-        } else if (!strcmp(f, "--cond-view")) {
-            const char *v = cli_str_arg(cmd, argc, argv, &i);
-            if (!v || cli_parse_view("--cond-view", v, &a->cfg.cond_view))
-                return 2;
-            a->has_cond = 1;
-        }
-        else if (!strcmp(f, "--resume")) a->resume = 1;
-        else if (!strcmp(f, "--flip")) a->opts.flip = 1;
-        else if (!strcmp(f, "--cond-dilate")) a->cfg.cond_dilate = 1;
-        else if (!strcmp(f, "--no-test")) a->no_test = 1;
-        else if (!strcmp(f, "--class-conditional")) a->class_cond = 1;
-        else if (!strcmp(f, "--reset-ema")) a->reset_ema = 1;
-        else return cli_bad_flag(cmd, f);
-#undef INT_FLAG
-#undef NUM_FLAG
-        if (a->nseen < MAX_SEEN)
-            a->seen[a->nseen++] = f;
-    }
-    if (a->chain) {
-        /* the chain's views, first to last (docs/chains.md) */
-        pcnn_view v[PCNN_MAX_STAGES];
-        int n = 0, k = a->halvings ? a->halvings : 2;
-        if (!strcmp(a->chain, "gray")) {
-            v[n++] = (pcnn_view){0, 1, 0};
-        } else {
-            if (!strcmp(a->chain, "gray-pyramid"))
-                v[n++] = (pcnn_view){k, 1, 0};
-            for (int h = k; h >= 1; h--)
-                v[n++] = (pcnn_view){h, 0, 0};
-        }
-        v[n++] = (pcnn_view){0, 0, 0};
-        if (a->stage >= n) {
-            fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
-                            "stages 0..%d\n",
-                    a->stage, a->chain, n - 1);
-            return 2;
-        }
-        a->cfg.view = v[a->stage];
-        a->has_cond = a->stage > 0;
-        if (a->has_cond)
-            a->cfg.cond_view = v[a->stage - 1];
-    }
+    a->cfg.view = v[a->stage];
+    a->has_cond = a->stage > 0;
+    if (a->has_cond)
+        a->cfg.cond_view = v[a->stage - 1];
     return 0;
 }
 
-/* Flags that do nothing in this run are errors, not silently ignored. */
-static int check_applicable(const train_args *a, int resuming)
+#define NO_COND                                                               \
+    .applies = has_condition, .ctx = a,                                       \
+    .why = "the model has no condition (give --cond-view V, or --chain C "    \
+           "--stage K with K >= 1)"
+
+/* The flags into *a (which holds the defaults), then the checks of the
+ * flags alone (a flag that does nothing in this run is an error, not
+ * silently ignored): 0, -1 (--help) or 2 after a message. */
+static int parse(int argc, char **argv, train_args *a)
 {
-    const char *cmd = "train";
-    const int folder = !strncmp(a->data, "folder:", 7);
-    const int pyramid = a->chain && strcmp(a->chain, "gray");
-    if (given(a, "--stage") && !a->chain)
-        return cli_not_applicable(cmd, "--stage",
-                                  "it picks a stage of --chain C");
-    if (given(a, "--halvings") && !pyramid)
-        return cli_not_applicable(cmd, "--halvings",
-                                  "it sets the depth of --chain pyramid or "
-                                  "gray-pyramid");
-    if (a->chain && given(a, "--view"))
-        return cli_not_applicable(cmd, "--view",
-                                  "--chain sets each stage's views");
-    if (a->chain && given(a, "--cond-view"))
-        return cli_not_applicable(cmd, "--cond-view",
-                                  "--chain sets each stage's views");
-    if (given(a, "--crop-min") && !a->crops)
-        return cli_not_applicable(cmd, "--crop-min",
-                                  "it sets the smallest crop of --crops K");
-    if (given(a, "--reset-ema") && !a->resume)
-        return cli_not_applicable(cmd, "--reset-ema",
-                                  "it restarts the EMA of a resumed run "
-                                  "(--resume)");
-    if (given(a, "--size") && !folder)
-        return cli_not_applicable(cmd, "--size",
-                                  "it sets the image side of folder data "
-                                  "(--data folder:DIR); other data sets "
-                                  "have their own size");
-    if (given(a, "--test-limit") && a->no_test)
-        return cli_not_applicable(cmd, "--test-limit",
-                                  "--no-test skips the test evaluation");
-    static const char *cond_flags[] = {"--cond-nr-resnet", "--cond-nr-filters",
-                                       "--cond-down", "--cond-dilate"};
-    for (int k = 0; k < 4 && !resuming && !a->has_cond; k++)
-        if (given(a, cond_flags[k]))
-            return cli_not_applicable(cmd, cond_flags[k],
-                                      "the model has no condition (give "
-                                      "--cond-view V, or --chain C --stage "
-                                      "K with K >= 1)");
-    return 0;
+    static const char *const views = "--chain sets each stage's views";
+    cli_flag flags[] = {
+        CLI_SECTION_F("data:"),
+        CLI_STRING_F("--data", &a->data, "KIND:PATH",
+                     "cifar10:DIR, fashion-mnist:DIR, mnist:DIR or "
+                     "folder:DIR (default: Fashion-MNIST from "
+                     "../shared/data or /usr/share/datasets)"),
+        CLI_INT_F("--size", &a->size, 4, 1024, "N",
+                  "image side for folder data; a folder's last tenth of "
+                  "files (in name order) is its test split",
+                  .show_default = 1, .applies = cli_is_folder_data,
+                  .ctx = &a->data,
+                  .why = "it sets the image side of folder data (--data "
+                         "folder:DIR); other data sets have their own size"),
+        CLI_BOOL_F("--flip", &a->opts.flip,
+                   "mirror training images left-right at random (p = 1/2, "
+                   "drawn from the seed; kept on resume)"),
+        CLI_INT_F("--crops", &a->crops, 1, 1024, "K",
+                  "K crops per training image, drawn once at load: the "
+                  "whole image and K-1 random squares of at least "
+                  "--crop-min of its side, each resized to the model's size "
+                  "(folder data is decoded at twice --size first)"),
+        CLI_DOUBLE_F("--crop-min", &a->crop_min, 0.01, 1, "F",
+                     "the smallest crop, as a share of the side",
+                     .show_default = 1, .needs = "--crops",
+                     .why = "it sets the smallest crop of --crops K"),
+        CLI_LONG_F("--limit", &a->limit, 1, 2000000000, "N",
+                   "train on the first N images only"),
+        CLI_LONG_F("--test-limit", &a->test_limit, 1, 2000000000, "N",
+                   "evaluate on the first N test images (default all)",
+                   .conflicts = "--no-test",
+                   .why = "--no-test skips the test evaluation"),
+        CLI_SECTION_F("model (with --resume: the checkpoint's; a different "
+                      "value is an error):"),
+        CLI_CONFIG_F(nr_resnet, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(nr_filters, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(nr_mix, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(nr_resolutions, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(dropout, &a->cfg, .arg = "P", .show_default = 1),
+        CLI_BOOL_F("--class-conditional", &a->class_cond,
+                   "learn p(x | label)"),
+        CLI_SECTION_F("stages of a chain (docs/chains.md; with --resume as "
+                      "the model flags):"),
+        CLI_CHOICE_F("--chain", &a->chain, "gray pyramid gray-pyramid", "C",
+                     "train stage --stage K of chain C as its own run (in "
+                     "parallel with the others or not); join the stages "
+                     "with pixelcnn chain. C is\n"
+                     "  gray: gray4(x), then x given gray4(x)\n"
+                     "  pyramid: half^k(x), half^(k-1)(x) given it, ..., x "
+                     "given half(x)\n"
+                     "  gray-pyramid: gray4(half^k(x)) first"),
+        CLI_INT_F("--stage", &a->stage, 0, 7, "K", "the stage of --chain C",
+                  .show_default = 1, .needs = "--chain",
+                  .why = "it picks a stage of --chain C"),
+        CLI_INT_F("--halvings", &a->halvings, 1, 6, "k",
+                  "the pyramid's depth (default 2: 32 -> 8)",
+                  .applies = pyramid_chain, .ctx = &a->chain,
+                  .why = "it sets the depth of --chain pyramid or "
+                         "gray-pyramid"),
+        CLI_VIEW_F("--view", &a->cfg.view, "V",
+                   "the view the model models: x, or half repeated then "
+                   "optionally gray4, comma-separated (half,half,gray4), or "
+                   "L or ab (Lab lightness or chroma) then halves (ab,half)",
+                   .show_default = 1, .conflicts = "--chain", .why = views),
+        CLI_VIEW_F("--cond-view", &a->cfg.cond_view, "V",
+                   "condition the model on this view of the image",
+                   .conflicts = "--chain", .why = views),
+        CLI_CONFIG_F(cond_nr_resnet, &a->cfg, .show_default = 1, NO_COND),
+        CLI_CONFIG_F(cond_nr_filters, &a->cfg,
+                     .help = "filters of the conditioning network (default "
+                             "and 0: --nr-filters)",
+                     NO_COND),
+        CLI_CONFIG_F(cond_down, &a->cfg, .show_default = 1, NO_COND),
+        CLI_CONFIG_F(cond_dilate, &a->cfg,
+                     .help = "dilate the conditioning network's "
+                             "full-resolution resnets 1, 2, 4, ...",
+                     NO_COND),
+        CLI_SECTION_F("training (--batch, --lr, --lr-decay, --seed and "
+                      "--flip: with --resume as the model flags; the data "
+                      "must be those of the checkpoint):"),
+        CLI_LONG_F("--steps", &a->steps, 1, 2000000000, "N",
+                   "stop after N steps in all (default: no limit)"),
+        CLI_DOUBLE_F("--minutes", &a->minutes, 0, 1e6, "M",
+                     "stop after M minutes of this run (default 0: no "
+                     "limit)"),
+        CLI_INT_F("--batch", &a->opts.batch, 1, 65536, "N", "batch size",
+                  .show_default = 1),
+        CLI_FLOAT_F("--lr", &a->opts.lr, 1e-8, 0.99, "X", "learning rate",
+                    .show_default = 1),
+        CLI_FLOAT_F("--lr-decay", &a->opts.lr_decay, 0.5, 1, "X",
+                    "per-step decay", .show_default = 1),
+        CLI_U64_F("--seed", &a->opts.seed, 0, 2000000000, "N",
+                  "data order, dropout and init", .show_default = 1),
+        CLI_INT_F("--save-every", &a->save_every, 1, 2000000000, "N",
+                  "checkpoint every N steps", .show_default = 1),
+        CLI_INT_F("--log-every", &a->log_every, 1, 2000000000, "N",
+                  "metrics line every N steps", .show_default = 1),
+        CLI_BOOL_F("--resume", &a->resume,
+                   "continue DIR/checkpoint.safetensors exactly"),
+        CLI_BOOL_F("--reset-ema", &a->reset_ema,
+                   "with --resume: restart the EMA from the current weights",
+                   .needs = "--resume",
+                   .why = "it restarts the EMA of a resumed run (--resume)"),
+        CLI_BOOL_F("--no-test", &a->no_test,
+                   "skip the final test evaluation"),
+        CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
+                  "threads (default: all cores)"),
+        CLI_STRING_F("--out", &a->out, "DIR", "run folder",
+                     .show_default = 1),
+    };
+    cli_cmd p = CLI_CMD("train", usage, epilog, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (rc)
+        return rc;
+    for (int k = 0; k < p.n; k++)
+        if (p.given[k] && a->nseen < MAX_SEEN)
+            a->seen[a->nseen++] = flags[k].name;
+    a->has_cond = given(a, "--cond-view");
+    if (a->chain && (rc = chain_stage(a)))
+        return rc;
+    char ckpt[4096];
+    struct stat st;
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", a->out);
+    a->resuming = a->resume && *a->out && stat(ckpt, &st) == 0;
+    return cli_check(&p);
 }
 
 static int same_view(const pcnn_view *x, const pcnn_view *y)
@@ -336,20 +300,18 @@ static int check_resume_flags(const train_args *a, const char *ckpt,
         snprintf(mine, sizeof mine, "%s %g", name, (double)(x));              \
         snprintf(saved, sizeof saved, "%s %g", key, (double)(y));             \
     }
-    INT_CHECK("--nr-resnet", "nr_resnet", c->nr_resnet, sc->nr_resnet)
-    INT_CHECK("--nr-filters", "nr_filters", c->nr_filters, sc->nr_filters)
-    INT_CHECK("--nr-mix", "nr_mix", c->nr_mix, sc->nr_mix)
-    INT_CHECK("--nr-resolutions", "nr_resolutions", c->nr_resolutions,
-              sc->nr_resolutions)
-    NUM_CHECK("--dropout", "dropout", c->dropout, sc->dropout)
+    /* the config fields with a flag (PCNN_MODEL_CONFIG_FIELDS) */
+    for (int k = 0; !flag && k < cli_config_nfields; k++) {
+        const cli_config_field *f = &cli_config_fields[k];
+        const double x = cli_config_value(c, f), y = cli_config_value(sc, f);
+        if (!*f->flag || !given(a, f->flag) || (float)x == (float)y)
+            continue;
+        flag = f->flag;
+        snprintf(mine, sizeof mine, "%s %g", f->flag, x);
+        snprintf(saved, sizeof saved, "%s %g", f->name, y);
+    }
     INT_CHECK("--class-conditional", "num_classes > 0", 1,
               sc->num_classes > 0)
-    INT_CHECK("--cond-nr-resnet", "cond_nr_resnet", c->cond_nr_resnet,
-              sc->cond_nr_resnet)
-    INT_CHECK("--cond-nr-filters", "cond_nr_filters", c->cond_nr_filters,
-              sc->cond_nr_filters)
-    INT_CHECK("--cond-down", "cond_down", c->cond_down, sc->cond_down)
-    INT_CHECK("--cond-dilate", "cond_dilate", 1, sc->cond_dilate)
     INT_CHECK("--batch", "batch", o->batch, so->batch)
     NUM_CHECK("--lr", "lr", o->lr, so->lr)
     NUM_CHECK("--lr-decay", "lr_decay", o->lr_decay, so->lr_decay)
@@ -564,9 +526,7 @@ int cmd_train(int argc, char **argv)
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", a.out);
     snprintf(png, sizeof png, "%s/loss.png", a.out);
     struct stat st_;
-    const int resuming = a.resume && *a.out && stat(ckpt, &st_) == 0;
-    if ((rc = check_applicable(&a, resuming)))
-        return rc;
+    const int resuming = a.resuming;
     /* the run folder and its lock before anything slow */
     int lock_fd = -1;
     if ((rc = cli_mkdirs("train", "--out", a.out)) ||
