@@ -16,6 +16,37 @@ static const char usage[] =
     "the stages fit: each is conditioned on the view the one before it\n"
     "models, and the last models the image itself.\n";
 
+/* The models of the n stage checkpoints into m, with the weights W asks
+ * for: 0, or 1 (2 for --weights ema on a file without them) with a
+ * message and none loaded. */
+static int load_stages(const char *const *paths, int n, const char *weights,
+                       pcnn_model **m)
+{
+    pcnn_status s = PCNN_OK;
+    int rc = 0;
+    for (int i = 0; !rc && s == PCNN_OK && i < n; i++) {
+        int has_trainer = 0;
+        s = pcnn_checkpoint_read_state(paths[i], NULL, NULL, NULL,
+                                       &has_trainer);
+        int ema = s == PCNN_OK
+                      ? cli_use_ema("chain", weights, paths[i], has_trainer)
+                      : 0;
+        if (ema < 0)
+            rc = 2;
+        else if (s == PCNN_OK)
+            s = pcnn_checkpoint_load_model(paths[i], ema, &m[i]);
+    }
+    if (!rc && s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn chain: %s\n", pcnn_last_error());
+        rc = 1;
+    }
+    for (int i = 0; rc && i < n; i++) {
+        pcnn_model_free(m[i]);
+        m[i] = NULL;
+    }
+    return rc;
+}
+
 int cmd_chain(int argc, char **argv)
 {
     const char *cmd = "chain", *out = NULL, *weights = NULL;
@@ -51,28 +82,9 @@ int cmd_chain(int argc, char **argv)
     if (rc)
         return rc;
     pcnn_model *m[PCNN_MAX_STAGES] = {0};
-    pcnn_status s = PCNN_OK;
-    for (int i = 0; s == PCNN_OK && i < n; i++) {
-        int has_trainer = 0;
-        s = pcnn_checkpoint_read_state(paths[i], NULL, NULL, NULL,
-                                       &has_trainer);
-        int ema = s == PCNN_OK
-                      ? cli_use_ema(cmd, weights, paths[i], has_trainer)
-                      : 0;
-        if (ema < 0) {
-            for (int k = 0; k < i; k++)
-                pcnn_model_free(m[k]);
-            return 2;
-        }
-        if (s == PCNN_OK)
-            s = pcnn_checkpoint_load_model(paths[i], ema, &m[i]);
-    }
-    if (s != PCNN_OK) {
-        fprintf(stderr, "pixelcnn chain: %s\n", pcnn_last_error());
-        for (int i = 0; i < n; i++)
-            pcnn_model_free(m[i]);
-        return 1;
-    }
+    if ((rc = load_stages(paths, n, weights, m)))
+        return rc;
+    pcnn_status s;
     pcnn_chain *ch = NULL;
     s = pcnn_chain_create(&ch, m, n); /* frees the models on failure */
     if (s == PCNN_OK)

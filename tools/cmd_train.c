@@ -139,13 +139,11 @@ static int chain_stage(train_args *a)
     .why = "the model has no condition (give --cond-view V, or --chain C "    \
            "--stage K with K >= 1)"
 
-/* The flags into *a (which holds the defaults), then the checks of the
- * flags alone (a flag that does nothing in this run is an error, not
- * silently ignored): 0, -1 (--help) or 2 after a message. */
-static int parse(int argc, char **argv, train_args *a)
+/* train's flags of the "data:" section, appended to out (n entries); the new
+ * count. */
+static int data_flags(train_args *a, cli_flag *out, int n)
 {
-    static const char *const views = "--chain sets each stage's views";
-    cli_flag flags[] = {
+    const cli_flag f[] = {
         CLI_SECTION_F("data:"),
         CLI_STRING_F("--data", &a->data, "KIND:PATH",
                      "cifar10:DIR, fashion-mnist:DIR, mnist:DIR or "
@@ -175,7 +173,15 @@ static int parse(int argc, char **argv, train_args *a)
         CLI_LONG_F("--test-limit", &a->test_limit, 1, 2000000000, "N",
                    "evaluate on the first N test images (default all)",
                    .conflicts = "--no-test",
-                   .why = "--no-test skips the test evaluation"),
+                   .why = "--no-test skips the test evaluation"),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* train's flags of the model section, appended to out (n entries); the new
+ * count. */
+static int model_flags(train_args *a, cli_flag *out, int n)
+{
+    const cli_flag f[] = {
         CLI_SECTION_F("model (with --resume: the checkpoint's; a different "
                       "value is an error):"),
         CLI_CONFIG_F(nr_resnet, &a->cfg, .show_default = 1),
@@ -184,7 +190,16 @@ static int parse(int argc, char **argv, train_args *a)
         CLI_CONFIG_F(nr_resolutions, &a->cfg, .show_default = 1),
         CLI_CONFIG_F(dropout, &a->cfg, .arg = "P", .show_default = 1),
         CLI_BOOL_F("--class-conditional", &a->class_cond,
-                   "learn p(x | label)"),
+                   "learn p(x | label)"),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* train's flags of the section of a chain's stages, appended to out (n entries); the new
+ * count. */
+static int chain_flags(train_args *a, cli_flag *out, int n)
+{
+    static const char *const views = "--chain sets each stage's views";
+    const cli_flag f[] = {
         CLI_SECTION_F("stages of a chain (docs/chains.md; with --resume as "
                       "the model flags):"),
         CLI_CHOICE_F("--chain", &a->chain, "gray pyramid gray-pyramid", "C",
@@ -220,7 +235,15 @@ static int parse(int argc, char **argv, train_args *a)
         CLI_CONFIG_F(cond_dilate, &a->cfg,
                      .help = "dilate the conditioning network's "
                              "full-resolution resnets 1, 2, 4, ...",
-                     NO_COND),
+                     NO_COND),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* train's flags of the training section, appended to out (n entries); the new
+ * count. */
+static int training_flags(train_args *a, cli_flag *out, int n)
+{
+    const cli_flag f[] = {
         CLI_SECTION_F("training (--batch, --lr, --lr-decay, --seed and "
                       "--flip: with --resume as the model flags; the data "
                       "must be those of the checkpoint):"),
@@ -252,9 +275,22 @@ static int parse(int argc, char **argv, train_args *a)
         CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
                   "threads (default: all cores)"),
         CLI_STRING_F("--out", &a->out, "DIR", "run folder",
-                     .show_default = 1),
-    };
-    cli_cmd p = CLI_CMD("train", usage, epilog, flags);
+                     .show_default = 1),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* The flags into *a (which holds the defaults), then the checks of the
+ * flags alone (a flag that does nothing in this run is an error, not
+ * silently ignored): 0, -1 (--help) or 2 after a message. */
+static int parse(int argc, char **argv, train_args *a)
+{
+    cli_flag flags[CLI_MAX_FLAGS];
+    int n = data_flags(a, flags, 0);
+    n = model_flags(a, flags, n);
+    n = chain_flags(a, flags, n);
+    n = training_flags(a, flags, n);
+    cli_cmd p = {.cmd = "train", .usage = usage, .epilog = epilog,
+                 .flags = flags, .n = n};
     int rc = cli_parse(&p, argc, argv);
     if (rc)
         return rc;

@@ -65,6 +65,14 @@ static void resolve(cli_cmd *p)
 
 /* ------------------------------------------------------------- parsing */
 
+int cli_append(cli_flag *out, int n, const cli_flag *f, int k)
+{
+    for (int i = 0; i < k; i++, n++)
+        if (n < CLI_MAX_FLAGS)
+            out[n] = f[i];
+    return n;
+}
+
 int cli_bad_flag(const char *cmd, const char *flag)
 {
     fprintf(stderr, "pixelcnn %s: unknown flag %s (see pixelcnn %s --help)\n",

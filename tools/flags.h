@@ -117,6 +117,12 @@ typedef struct {
      .hi = max_, .arg = arg_, .help = help_, .count = count_, __VA_ARGS__}
 #define CLI_SECTION_F(text_) {.kind = CLI_SECTION, .help = text_}
 
+/* Appends the k entries f to out, a table of n entries (room for
+ * CLI_MAX_FLAGS), for a table built in parts; the new count. Entries
+ * past CLI_MAX_FLAGS are counted, not copied: cli_parse refuses such a
+ * table. */
+int cli_append(cli_flag *out, int n, const cli_flag *f, int k);
+
 /* Reads argv[1..] (argv[0]: the command) into the table's destinations,
  * which hold the defaults before; a flag given again takes its last
  * value (so a base set of flags can be followed by changes). 0; -1 after
