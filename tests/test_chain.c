@@ -230,10 +230,21 @@ TEST(chain_create_checks_the_stages)
     CHECK(pcnn_chain_create(&ch, m, 2) == PCNN_ERR_ARG &&
               strstr(pcnn_last_error(), "conditioned on half(x)"),
           "mismatched views: %s", pcnn_last_error());
+    /* a stage that models gray4(x) alone is a partial chain: it models
+     * gray4(X), not X */
     REQUIRE_OK(pcnn_model_create(&m[0], &a, 1));
-    CHECK(pcnn_chain_create(&ch, m, 1) == PCNN_ERR_ARG &&
-              strstr(pcnn_last_error(), "not x"),
-          "last stage not x: %s", pcnn_last_error());
+    REQUIRE_OK(pcnn_chain_create(&ch, m, 1));
+    CHECK(!pcnn_chain_is_complete(ch), "gray4(x) alone is complete");
+    pcnn_chain_free(ch);
+    /* a second stage whose size is not its view of X */
+    pcnn_model_config c = stage_config(3, &id, &gray);
+    c.height = c.width = 16;
+    REQUIRE_OK(pcnn_model_create(&m[0], &a, 1));
+    REQUIRE_OK(pcnn_model_create(&m[1], &c, 1));
+    CHECK(pcnn_chain_create(&ch, m, 2) == PCNN_ERR_ARG &&
+              strstr(pcnn_last_error(), "stage 0 models gray4(x), which is "
+                                        "1x16x16"),
+          "stage 0 not the view of X: %s", pcnn_last_error());
 }
 
 /* pcnn_half_bounds: x lies in its bounds; for the last two children of a
