@@ -3,6 +3,8 @@
 #   make test       the test suite, optimized and under ASan + UBSan
 #   make debug      the test suite under ASan + UBSan only (-march=native)
 #   make portable   the test suite built with NATIVE=0 only
+#   make test-python  python/tests (pytest) against this build's tool and
+#                   library (PyTorch interop: docs/interop.md)
 #   make check-api  the .so exports exactly the header's functions; the
 #                   header's example is examples/train_sample.c, which is
 #                   built against the .so and run; make install works
@@ -78,7 +80,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
-        check-tool check-api example fuzz fuzz-build fuzz-check
+        check-tool check-api example fuzz fuzz-build fuzz-check test-python
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -133,6 +135,12 @@ test: deps
 	@$(MAKE) --no-print-directory check-api
 	@$(MAKE) --no-print-directory debug
 	@$(MAKE) --no-print-directory portable
+
+# The Python tests (python3-pytest; those of the PyTorch interop skip
+# without python3-torch) against this build's tool and library.
+test-python: $(BUILD)/pixelcnn $(BUILD)/libpixelcnn.so
+	PCNN_CLI=$(BUILD)/pixelcnn PCNN_LIBRARY=$(BUILD)/libpixelcnn.so \
+	    OMP_NUM_THREADS=1 /usr/bin/python3 -m pytest -q python/tests
 
 # ASan + UBSan at -O1, built with -march=native like the optimized build
 debug:
