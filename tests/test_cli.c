@@ -446,6 +446,23 @@ TEST(cli_colorize)
     png_size(path, &w, &h);
     CHECK(rc == 0 && w == 5 * 20 + 6 * 2 && h == 14 + 2 * 2, /* gaps of 2 */
           "colorize a 20x14 file: %ldx%ld: %s", w, h, out);
+    /* files: a row each, all of one size */
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/big.ppm %s/big.ppm -n 3 --scale 1 -o %s/two.png",
+             cli(), dir, dir, dir, dir);
+    snprintf(path, sizeof path, "%s/two.png", dir);
+    png_size(path, &w, &h);
+    CHECK(rc == 0 && w == 5 * 20 + 6 * 2 && h == 2 * 14 + 3 * 2,
+          "colorize two files: %ldx%ld: %s", w, h, out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/big.ppm %s/img/00.ppm -o %s/sizes.png",
+             cli(), dir, dir, dir, dir);
+    CHECK(rc == 2 && strstr(out, "00.ppm is 16x16") &&
+              strstr(out, "big.ppm is 20x14") &&
+              strstr(out, "one size per run"),
+          "files of two sizes: %s", out);
     rc = run(out, sizeof out,
              "%s colorize --checkpoint %s/c/checkpoint.safetensors --data "
              "folder:%s/img --count 1 -n 2 --metrics -o %s/m.png",
