@@ -1,7 +1,7 @@
 /*
  * flags.h -- the flag parsers of the tool's commands, whose tables are
  * private to a command file, reached by flags_train.c and flags_sample.c,
- * which include that file whole (so the tool itself stays as it is).
+ * which include those files whole (so the tool itself stays as it is).
  */
 #ifndef PCNN_FUZZ_FLAGS_H
 #define PCNN_FUZZ_FLAGS_H

@@ -55,6 +55,8 @@ int cli_check_grid(const char *cmd, const char *path, int64_t n, int h,
 int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
                   int h, int w);
 
+/* 1 when s ends with suffix. */
+int cli_ends_with(const char *s, const char *suffix);
 /* Seconds on a monotonic clock (cli_util.c). */
 double cli_now(void);
 /* The median of v[0 .. n), n >= 1 (sorts v; the mean of the middle two

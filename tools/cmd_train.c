@@ -194,8 +194,8 @@ static int model_flags(train_args *a, cli_flag *out, int n)
     return cli_append(out, n, f, CLI_COUNT(f));
 }
 
-/* train's flags of the section of a chain's stages, appended to out (n entries); the new
- * count. */
+/* train's flags of the section of a chain's stages, appended to out (n
+ * entries); the new count. */
 static int chain_flags(train_args *a, cli_flag *out, int n)
 {
     static const char *const views = "--chain sets each stage's views";
