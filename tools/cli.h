@@ -86,6 +86,11 @@ int cli_mkdirs(const char *cmd, const char *flag, const char *path);
  * the file itself writable if it exists. 0, or a one-line message with
  * errno's text and 1 (2 for an empty path). */
 int cli_check_output(const char *cmd, const char *flag, const char *path);
+/* Takes the lock of a run folder, DIR/lock (an fcntl write lock,
+ * released when the process ends however it ends), into *fd for the
+ * whole run: a second run on DIR (--out) stops here, before loading
+ * anything. 0, or 1 with a message. */
+int cli_lock_dir(const char *cmd, const char *dir, int *fd);
 /* A new file "path.tmp.PID.N" next to path, created with O_EXCL (so two
  * processes never share one), open for writing; its name in name (n
  * bytes). NULL with errno on failure. */

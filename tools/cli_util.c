@@ -1,6 +1,7 @@
 /*
  * cli_util.c -- small helpers of the tool: a monotonic clock, medians,
- * the kind of a checkpoint file, output paths and folders.
+ * the kind of a checkpoint file, output paths and folders, the lock of a
+ * run folder.
  */
 #include "cli.h"
 
@@ -184,5 +185,43 @@ int cli_use_ema(const char *cmd, const char *weights, const char *path,
                 cmd, path);
         return -1;
     }
+    return 1;
+}
+
+int cli_lock_dir(const char *cmd, const char *dir, int *fd)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0) {
+        fprintf(stderr, "pixelcnn %s: --out %s: cannot open %s: %s\n", cmd,
+                dir, path, strerror(errno));
+        return 1;
+    }
+    struct flock l;
+    memset(&l, 0, sizeof l);
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file */
+    if (fcntl(*fd, F_SETLK, &l) == 0)
+        return 0;
+    const int e = errno;
+    if (e == EACCES || e == EAGAIN) {
+        struct flock q = l;
+        long pid = fcntl(*fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK
+                       ? (long)q.l_pid
+                       : 0;
+        char who[48] = "";
+        if (pid > 0)
+            snprintf(who, sizeof who, " (process %ld)", pid);
+        fprintf(stderr,
+                "pixelcnn %s: --out %s: another run trains there%s and "
+                "holds %s: wait for it to end, or give another --out\n",
+                cmd, dir, who, path);
+    } else {
+        fprintf(stderr, "pixelcnn %s: --out %s: cannot lock %s: %s\n",
+                cmd, dir, path, strerror(e));
+    }
+    close(*fd);
+    *fd = -1;
     return 1;
 }

@@ -6,7 +6,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -471,48 +470,6 @@ static void trim_metrics(const char *path, uint64_t step)
         remove(tmp);
 }
 
-/* Takes the run's lock, DIR/lock (an fcntl write lock, released when the
- * process ends however it ends), into *fd for the whole run: a second
- * trainer on DIR stops here, before loading anything. 0, or 1 with a
- * message. */
-static int lock_run(const char *dir, int *fd)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/lock", dir);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (*fd < 0) {
-        fprintf(stderr, "pixelcnn train: --out %s: cannot open %s: %s\n", dir,
-                path, strerror(errno));
-        return 1;
-    }
-    struct flock l;
-    memset(&l, 0, sizeof l);
-    l.l_type = F_WRLCK;
-    l.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file */
-    if (fcntl(*fd, F_SETLK, &l) == 0)
-        return 0;
-    const int e = errno;
-    if (e == EACCES || e == EAGAIN) {
-        struct flock q = l;
-        long pid = fcntl(*fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK
-                       ? (long)q.l_pid
-                       : 0;
-        char who[48] = "";
-        if (pid > 0)
-            snprintf(who, sizeof who, " (process %ld)", pid);
-        fprintf(stderr,
-                "pixelcnn train: --out %s: another run trains there%s and "
-                "holds %s: wait for it to end, or give another --out\n",
-                dir, who, path);
-    } else {
-        fprintf(stderr, "pixelcnn train: --out %s: cannot lock %s: %s\n",
-                dir, path, strerror(e));
-    }
-    close(*fd);
-    *fd = -1;
-    return 1;
-}
-
 static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
 {
     if (pcnn_checkpoint_save(path, m, t) != PCNN_OK) {
@@ -618,6 +575,239 @@ static int test_eval(const train_args *a, pcnn_ctx *ctx, pcnn_trainer *t,
     return 0;
 }
 
+/* A run's files and objects. */
+typedef struct {
+    char ckpt[4096], metrics[4096], png[4096];
+    pcnn_dataset train, test;
+    pcnn_ctx *ctx;
+    pcnn_model *m;
+    pcnn_trainer *t;
+    FILE *log;
+    pcnn_model_config saved_cfg; /* resuming: the checkpoint's */
+    pcnn_train_opts saved_opts;
+} train_run;
+
+/* Resuming: the checkpoint's config and options into r, checked against
+ * the flags; its seed into a (the crops are drawn from the run's seed).
+ * 0, or 1/2 with a message. */
+static int read_saved(train_args *a, train_run *r)
+{
+    int has_trainer = 0;
+    if (pcnn_checkpoint_read_state(r->ckpt, &r->saved_cfg, &r->saved_opts,
+                                   NULL, &has_trainer) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: --resume: %s\n", pcnn_last_error());
+        return 1;
+    }
+    if (!has_trainer) {
+        fprintf(stderr,
+                "pixelcnn train: --resume: %s holds no training state (an "
+                "exported model?): it cannot be resumed\n",
+                r->ckpt);
+        return 1;
+    }
+    int rc = check_resume_flags(a, r->ckpt, &r->saved_cfg, &r->saved_opts);
+    if (!rc)
+        a->opts.seed = r->saved_opts.seed;
+    return rc;
+}
+
+/* The training images into r->train: --data's training split, its crops
+ * and the first --limit. 0, or 1/2 with a message. */
+static int load_train_data(const train_args *a, train_run *r)
+{
+    const int folder = !strncmp(a->data, "folder:", 7);
+    pcnn_dataset *d = &r->train;
+    int rc = cli_load_data("train", a->data, "train",
+                           a->crops && folder ? 2 * a->size : a->size, d);
+    if (rc)
+        return rc;
+    if (a->class_cond && !a->resuming && !d->labels)
+        return cli_not_applicable("train", "--class-conditional",
+                                  "the data set has no labels");
+    if (a->crops &&
+        pcnn_dataset_crops(d, folder ? a->size : (int)d->h, a->crops,
+                           a->crop_min, a->opts.seed, d) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: --crops: %s\n", pcnn_last_error());
+        return 1;
+    }
+    if (a->limit > 0 && a->limit < d->n &&
+        pcnn_dataset_subset(d, 0, a->limit, d) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* Resuming: the checkpoint's model and trainer on the stage's view of
+ * the same data as before (the library refuses other data too; here the
+ * message names the flags). 0, or 1/2 with a message. */
+static int resume_model(train_args *a, train_run *r)
+{
+    a->cfg = r->saved_cfg;
+    a->has_cond = r->saved_cfg.cond_channels > 0;
+    if (to_stage(&a->cfg, a->has_cond, &r->train))
+        return 1;
+    uint64_t fp = 0;
+    pcnn_status s = pcnn_checkpoint_data_fingerprint(r->ckpt, &fp);
+    if (s == PCNN_OK && !fp)
+        fprintf(stderr,
+                "pixelcnn train: warning: %s predates data fingerprints: "
+                "cannot check that these are the data it was trained on\n",
+                r->ckpt);
+    const uint64_t ours = pcnn_dataset_fingerprint(&r->train);
+    if (s == PCNN_OK && fp && fp != ours) {
+        fprintf(stderr,
+                "pixelcnn train: --resume: %s was trained on other data "
+                "(fingerprint %016llx, these %lld images %016llx): resume "
+                "with its --data, --limit, --size, --crops and --crop-min\n",
+                r->ckpt, (unsigned long long)fp, (long long)r->train.n,
+                (unsigned long long)ours);
+        return 2;
+    }
+    if (s == PCNN_OK)
+        s = pcnn_checkpoint_load_model(r->ckpt, 0, &r->m);
+    if (s == PCNN_OK)
+        s = pcnn_checkpoint_load_trainer(r->ckpt, r->m, &r->train, &r->t);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    trim_metrics(r->metrics, pcnn_trainer_state(r->t).step);
+    if (a->reset_ema)
+        pcnn_trainer_reset_ema(r->t);
+    return 0;
+}
+
+/* A new run: the stage's config from its views of the images (size, head,
+ * condition), the model and its trainer, initialized on the data; a new
+ * metrics log. 0, or 1/2 with a message. */
+static int new_model(train_args *a, train_run *r)
+{
+    pcnn_dataset *d = &r->train;
+    pcnn_status s = pcnn_stage_config(&a->cfg, &a->cfg.view,
+                                      a->has_cond ? &a->cfg.cond_view : NULL,
+                                      d->c, d->h, d->w);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    if (to_stage(&a->cfg, a->has_cond, d))
+        return 1;
+    int rc = check_image_size(a, d);
+    if (rc)
+        return rc;
+    a->cfg.num_classes = a->class_cond ? d->num_classes : 0;
+    s = pcnn_model_create(&r->m, &a->cfg, a->opts.seed);
+    if (s == PCNN_OK)
+        s = pcnn_trainer_create(&r->t, r->m, d, &a->opts);
+    if (s == PCNN_OK)
+        s = pcnn_trainer_init(r->ctx, r->t);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    remove(r->metrics); /* a new run starts a new log */
+    return 0;
+}
+
+/* The run's first lines: the data, the model, the machine; a stage's
+ * views and head. */
+static void announce(const train_run *r, int resuming)
+{
+    const pcnn_model_config *c = pcnn_model_get_config(r->m);
+    const pcnn_dataset *d = &r->train;
+    size_t nparams;
+    pcnn_model_params(r->m, &nparams);
+    fprintf(stderr,
+            "pixelcnn train: %s %lld images %lldx%lldx%lld; model (%d, %d, "
+            "%d), %zu parameters; %s\n",
+            resuming ? "resuming on" : "training on", (long long)d->n,
+            (long long)d->c, (long long)d->h, (long long)d->w, c->nr_resnet,
+            c->nr_filters, c->nr_mix, nparams, pcnn_ctx_describe(r->ctx));
+    if (!c->view.halvings && !c->view.gray4 && !c->cond_channels)
+        return;
+    char v1[96], v2[96];
+    fprintf(stderr, "pixelcnn train: a stage: models %s%s%s (%s head, %d "
+                    "levels)\n",
+            pcnn_view_str(&c->view, v1, sizeof v1),
+            c->cond_channels ? " given " : "",
+            c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                             : "",
+            c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
+            c->levels);
+}
+
+/* The steps until --steps, --minutes or a stop signal, then the final
+ * save. 0; 1 (a failed save), 3 (a non-finite loss: nothing saved over
+ * the last good checkpoint) or 128 + the signal, with a message. */
+static int train_steps(const train_args *a, train_run *r)
+{
+    run_state run = {a, r->ckpt, r->log, r->m, r->t, NULL, cli_now(),
+                     a->minutes * 60, 0, pcnn_trainer_state(r->t).step,
+                     isatty(2), 0};
+    run.tlog = run.t0;
+    pcnn_step_stats st = {0, 0, 0};
+    run.st = &st;
+    const pcnn_progress on_step = {run_step, &run};
+    /* a signal before the first step: save and stop */
+    pcnn_status s = stop_signal
+                        ? PCNN_OK
+                        : pcnn_trainer_run(r->ctx, r->t, (uint64_t)a->steps,
+                                           run.budget, &on_step, &st);
+    int rc = run.rc;
+    if (s != PCNN_OK && s != PCNN_ERR_CANCELLED) {
+        struct stat sb;
+        fprintf(stderr, "\npixelcnn train: %s\n", pcnn_last_error());
+        if (stat(r->ckpt, &sb) == 0)
+            fprintf(stderr,
+                    "pixelcnn train: stopped; the last good checkpoint is "
+                    "%s\n",
+                    r->ckpt);
+        else
+            fprintf(stderr, "pixelcnn train: stopped before the first "
+                            "checkpoint: nothing saved\n");
+        rc = 3; /* do not overwrite the last good checkpoint */
+    }
+    if (run.tty)
+        fputc('\n', stderr);
+    if (rc == 0 && save(r->ckpt, r->m, r->t))
+        rc = 1;
+    else if (rc == 0)
+        fprintf(stderr, "pixelcnn train: saved %s at step %llu\n", r->ckpt,
+                (unsigned long long)pcnn_trainer_state(r->t).step);
+    if (stop_signal && rc == 0) {
+        const int sig = stop_signal;
+        fprintf(stderr, "pixelcnn train: stopped by %s (exit status %d)\n",
+                sig == SIGINT    ? "SIGINT"
+                : sig == SIGTERM ? "SIGTERM"
+                                 : "SIGHUP",
+                128 + sig);
+        rc = 128 + sig;
+    }
+    return rc;
+}
+
+/* The model and trainer of the run: resumed or new, on its data. 0, or
+ * 1/2 with a message. */
+static int open_run(train_args *a, train_run *r)
+{
+    int rc = a->resuming ? read_saved(a, r) : 0;
+    if (!rc)
+        rc = load_train_data(a, r);
+    if (rc)
+        return rc;
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a->threads};
+    pcnn_status s = pcnn_ctx_create(&r->ctx, &co);
+    if (a->resume && !a->resuming)
+        fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
+                r->ckpt);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    return a->resuming ? resume_model(a, r) : new_model(a, r);
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_args a = {0};
@@ -631,234 +821,47 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
-    char ckpt[4096], metrics[4096], png[4096];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", a.out);
-    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", a.out);
-    snprintf(png, sizeof png, "%s/loss.png", a.out);
-    struct stat st_;
-    const int resuming = a.resuming;
+    train_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.ckpt, sizeof r.ckpt, "%s/checkpoint.safetensors", a.out);
+    snprintf(r.metrics, sizeof r.metrics, "%s/metrics.jsonl", a.out);
+    snprintf(r.png, sizeof r.png, "%s/loss.png", a.out);
     /* the run folder and its lock before anything slow */
     int lock_fd = -1;
     if ((rc = cli_mkdirs("train", "--out", a.out)) ||
-        (rc = lock_run(a.out, &lock_fd)))
+        (rc = cli_lock_dir("train", a.out, &lock_fd)))
         return rc;
-
-    pcnn_dataset train = {0}, test = {0};
-    pcnn_ctx *ctx = NULL;
-    pcnn_model *m = NULL;
-    pcnn_trainer *t = NULL;
-    FILE *log = NULL;
-    const int folder = !strncmp(a.data, "folder:", 7);
-    pcnn_model_config saved_cfg;
-    pcnn_train_opts saved_opts;
-    if (resuming) {
-        int has_trainer = 0;
-        if (pcnn_checkpoint_read_state(ckpt, &saved_cfg, &saved_opts, NULL,
-                                       &has_trainer) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn train: --resume: %s\n",
-                    pcnn_last_error());
+    rc = open_run(&a, &r);
+    if (!rc) {
+        /* from here every stop saves: a stop signal ends the run after
+         * the step in progress */
+        catch_stop_signals();
+        announce(&r, a.resuming);
+        if (!(r.log = fopen(r.metrics, "a"))) {
+            fprintf(stderr, "pixelcnn train: cannot append to %s: %s\n",
+                    r.metrics, strerror(errno));
             rc = 1;
-            goto done;
         }
-        if (!has_trainer) {
-            fprintf(stderr,
-                    "pixelcnn train: --resume: %s holds no training state "
-                    "(an exported model?): it cannot be resumed\n",
-                    ckpt);
-            rc = 1;
-            goto done;
-        }
-        if ((rc = check_resume_flags(&a, ckpt, &saved_cfg, &saved_opts)))
-            goto done;
-        /* the crops are drawn from the run's seed */
-        a.opts.seed = saved_opts.seed;
     }
-    if ((rc = cli_load_data("train", a.data, "train",
-                            a.crops && folder ? 2 * a.size : a.size,
-                            &train)))
-        goto done;
-    if (a.class_cond && !resuming && !train.labels) {
-        rc = cli_not_applicable("train", "--class-conditional",
-                                "the data set has no labels");
-        goto done;
-    }
-    if (a.crops &&
-        pcnn_dataset_crops(&train, folder ? a.size : (int)train.h, a.crops,
-                           a.crop_min, a.opts.seed, &train) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: --crops: %s\n", pcnn_last_error());
-        rc = 1;
-        goto done;
-    }
-    if (a.limit > 0 && a.limit < train.n &&
-        pcnn_dataset_subset(&train, 0, a.limit, &train) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        rc = 1;
-        goto done;
-    }
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a.threads};
-    pcnn_status s = pcnn_ctx_create(&ctx, &co);
-    if (a.resume && !resuming)
-        fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
-                ckpt);
-    if (s == PCNN_OK && resuming) {
-        a.cfg = saved_cfg;
-        a.has_cond = saved_cfg.cond_channels > 0;
-        if (to_stage(&a.cfg, a.has_cond, &train)) {
-            rc = 1;
-            goto done;
-        }
-        /* the same data as the checkpoint's, or the run would not
-         * continue (the library refuses too; here the message names the
-         * flags) */
-        uint64_t fp = 0;
-        s = pcnn_checkpoint_data_fingerprint(ckpt, &fp);
-        if (s == PCNN_OK && !fp)
-            fprintf(stderr,
-                    "pixelcnn train: warning: %s predates data "
-                    "fingerprints: cannot check that these are the data it "
-                    "was trained on\n",
-                    ckpt);
-        if (s == PCNN_OK && fp && fp != pcnn_dataset_fingerprint(&train)) {
-            fprintf(stderr,
-                    "pixelcnn train: --resume: %s was trained on other data "
-                    "(fingerprint %016llx, these %lld images %016llx): "
-                    "resume with its --data, --limit, --size, --crops and "
-                    "--crop-min\n",
-                    ckpt, (unsigned long long)fp, (long long)train.n,
-                    (unsigned long long)pcnn_dataset_fingerprint(&train));
-            rc = 2;
-            goto done;
-        }
-        if (s == PCNN_OK)
-            s = pcnn_checkpoint_load_model(ckpt, 0, &m);
-        if (s == PCNN_OK)
-            s = pcnn_checkpoint_load_trainer(ckpt, m, &train, &t);
-        if (s == PCNN_OK)
-            trim_metrics(metrics, pcnn_trainer_state(t).step);
-        if (s == PCNN_OK && a.reset_ema)
-            pcnn_trainer_reset_ema(t);
-    } else if (s == PCNN_OK) {
-        /* the stage's size, head and condition from its views of the
-         * images */
-        if (pcnn_stage_config(&a.cfg, &a.cfg.view,
-                              a.has_cond ? &a.cfg.cond_view : NULL, train.c,
-                              train.h, train.w) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-            rc = 1;
-            goto done;
-        }
-        if (to_stage(&a.cfg, a.has_cond, &train)) {
-            rc = 1;
-            goto done;
-        }
-        if ((rc = check_image_size(&a, &train)))
-            goto done;
-        a.cfg.num_classes = a.class_cond ? train.num_classes : 0;
-        s = pcnn_model_create(&m, &a.cfg, a.opts.seed);
-        if (s == PCNN_OK)
-            s = pcnn_trainer_create(&t, m, &train, &a.opts);
-        if (s == PCNN_OK)
-            s = pcnn_trainer_init(ctx, t);
-        if (s == PCNN_OK)
-            remove(metrics); /* a new run starts a new log */
-    }
-    if (s != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        rc = 1;
-        goto done;
-    }
-    const pcnn_model_config *c = pcnn_model_get_config(m);
-    size_t nparams;
-    pcnn_model_params(m, &nparams);
-    /* from here every stop saves: a stop signal ends the loop after the
-     * step in progress */
-    catch_stop_signals();
-    fprintf(stderr,
-            "pixelcnn train: %s %lld images %lldx%lldx%lld; model (%d, %d, "
-            "%d), %zu parameters; %s\n",
-            resuming ? "resuming on" : "training on", (long long)train.n,
-            (long long)train.c, (long long)train.h, (long long)train.w,
-            c->nr_resnet, c->nr_filters, c->nr_mix, nparams,
-            pcnn_ctx_describe(ctx));
-    if (c->view.halvings || c->view.gray4 || c->cond_channels) {
-        char v1[96], v2[96];
-        fprintf(stderr, "pixelcnn train: a stage: models %s%s%s (%s head, "
-                        "%d levels)\n",
-                pcnn_view_str(&c->view, v1, sizeof v1),
-                c->cond_channels ? " given " : "",
-                c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
-                                 : "",
-                c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
-                c->levels);
-    }
-    log = fopen(metrics, "a");
-    if (!log) {
-        fprintf(stderr, "pixelcnn train: cannot append to %s: %s\n", metrics,
-                strerror(errno));
-        rc = 1;
-        goto done;
-    }
-    run_state run = {&a, ckpt, log, m, t, NULL, cli_now(), a.minutes * 60,
-                     0, pcnn_trainer_state(t).step, isatty(2), 0};
-    run.tlog = run.t0;
-    pcnn_step_stats st = {0, 0, 0};
-    run.st = &st;
-    const pcnn_progress on_step = {run_step, &run};
-    int nonfinite = 0;
-    /* a signal before the first step: save and stop */
-    s = stop_signal ? PCNN_OK
-                    : pcnn_trainer_run(ctx, t, (uint64_t)a.steps, run.budget,
-                                       &on_step, &st);
-    rc = run.rc;
-    if (s != PCNN_OK && s != PCNN_ERR_CANCELLED) {
-        fprintf(stderr, "\npixelcnn train: %s\n", pcnn_last_error());
-        if (stat(ckpt, &st_) == 0)
-            fprintf(stderr,
-                    "pixelcnn train: stopped; the last good checkpoint is "
-                    "%s\n",
-                    ckpt);
-        else
-            fprintf(stderr, "pixelcnn train: stopped before the first "
-                            "checkpoint: nothing saved\n");
-        nonfinite = 1; /* do not overwrite the last good checkpoint */
-        rc = 3;
-    }
-    if (run.tty)
-        fputc('\n', stderr);
-    if (!nonfinite && rc == 0) {
-        if (save(ckpt, m, t))
-            rc = 1;
-        else
-            fprintf(stderr, "pixelcnn train: saved %s at step %llu\n", ckpt,
-                    (unsigned long long)pcnn_trainer_state(t).step);
-    }
-    if (stop_signal && rc == 0) {
-        const int sig = stop_signal;
-        fprintf(stderr, "pixelcnn train: stopped by %s (exit status %d)\n",
-                sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-                                                          : "SIGHUP",
-                128 + sig);
-        rc = 128 + sig;
-    }
+    if (!rc)
+        rc = train_steps(&a, &r);
     if (rc == 0 && !a.no_test) {
-        rc = test_eval(&a, ctx, t, log, &test);
+        rc = test_eval(&a, r.ctx, r.t, r.log, &r.test);
         /* a signal during the evaluation: the checkpoint is saved; say
          * how the run ended */
         if (stop_signal && rc == 0)
             rc = 128 + stop_signal;
     }
-    fclose(log);
-    log = NULL;
-    if (cli_plot_metrics(metrics, png) == 0)
-        fprintf(stderr, "pixelcnn train: wrote %s\n", png);
-done:
-    if (log)
-        fclose(log);
-    pcnn_trainer_free(t);
-    pcnn_model_free(m);
-    pcnn_ctx_free(ctx);
-    pcnn_dataset_free(&train);
-    pcnn_dataset_free(&test);
+    if (r.log) {
+        fclose(r.log);
+        if (cli_plot_metrics(r.metrics, r.png) == 0)
+            fprintf(stderr, "pixelcnn train: wrote %s\n", r.png);
+    }
+    pcnn_trainer_free(r.t);
+    pcnn_model_free(r.m);
+    pcnn_ctx_free(r.ctx);
+    pcnn_dataset_free(&r.train);
+    pcnn_dataset_free(&r.test);
     if (lock_fd >= 0)
         close(lock_fd);
     return rc;
