@@ -7,7 +7,8 @@
 #                   library (PyTorch interop: docs/interop.md)
 #   make check-api  the .so exports exactly the header's functions; the
 #                   header's example is examples/train_sample.c, which is
-#                   built against the .so and run; make install works
+#                   built against the .so and run; make install works; no
+#                   function of tools/ is over 80 lines
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
@@ -118,9 +119,11 @@ example: $(BUILD)/train_sample
 	$(BUILD)/train_sample $(BUILD)/train_sample.safetensors
 
 # The public surface: exports = declarations, the header's example = the
-# example file (built and run), and an installed copy that works.
+# example file (built and run), and an installed copy that works; and the
+# tool stays thin: no function of tools/ over 80 lines.
 check-api: $(BUILD)/libpixelcnn.so
 	sh scripts/check_exports.sh $(BUILD)/libpixelcnn.so include/pixelcnn.h
+	sh scripts/long_functions.sh 80 tools/*.c
 	sh scripts/check_example.sh include/pixelcnn.h examples/train_sample.c
 	@$(MAKE) --no-print-directory example
 	MAKE="$(MAKE)" sh scripts/check_install.sh $(BUILD)
