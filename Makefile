@@ -6,6 +6,8 @@
 #   make check-api  the .so exports exactly the header's functions; the
 #                   header's example is examples/train_sample.c, which is
 #                   built against the .so and run; make install works
+#   make check-python  the Python package's tests (python/tests, against
+#                   the CLI) and its installed copy
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
@@ -78,7 +80,8 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
-        check-tool check-api example fuzz fuzz-build fuzz-check
+        check-tool check-api check-python install-python example fuzz \
+        fuzz-build fuzz-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -129,6 +132,7 @@ test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/test_runner $(BUILD)/pixelcnn
 	PCNN_CLI=$(BUILD)/pixelcnn $(BUILD)/test_runner $(TESTS)
 	@$(MAKE) --no-print-directory check-api
+	@$(MAKE) --no-print-directory check-python
 	@$(MAKE) --no-print-directory debug
 	@$(MAKE) --no-print-directory portable
 
@@ -178,6 +182,35 @@ install: all
 	install -m 755 $(BUILD)/pixelcnn $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BLAS_LIB@|$(BLAS_LIB)|' pixelcnn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelcnn.pc
+	@$(MAKE) --no-print-directory install-python
+
+# The Python package (python/pixelcnn, pure Python over the .so) into the
+# folder Debian's python3 reads for PREFIX: PREFIX/lib/python3.X/dist-
+# packages (/usr/local/lib/python3.11/dist-packages on Debian 12; a
+# PREFIX off sys.path needs PYTHONPATH). _installed.py records where the
+# library went, so the package finds it without LD_LIBRARY_PATH.
+PYTHON  ?= /usr/bin/python3
+PY_VER   = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PY_SITE  = $(PREFIX)/lib/python$(PY_VER)/dist-packages
+install-python:
+	@if [ -z "$(PY_VER)" ]; then \
+	    echo "install: no $(PYTHON): the Python package is not installed"; \
+	else \
+	    install -d $(DESTDIR)$(PY_SITE)/pixelcnn && \
+	    install -m 644 python/pixelcnn/*.py $(DESTDIR)$(PY_SITE)/pixelcnn/ && \
+	    printf '# written by make install\nLIBRARY = "%s"\n' \
+	        "$(PREFIX)/lib/libpixelcnn.so" \
+	        > $(DESTDIR)$(PY_SITE)/pixelcnn/_installed.py && \
+	    echo "install: the Python package in $(PY_SITE)/pixelcnn"; \
+	fi
+
+# The package's tests run each job through Python and through the CLI on
+# the same inputs; then an installed copy is imported and used.
+check-python: $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
+	PCNN_LIBRARY=$(abspath $(BUILD))/libpixelcnn.so \
+	    PCNN_CLI=$(abspath $(BUILD))/pixelcnn \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+	MAKE="$(MAKE)" PYTHON="$(PYTHON)" sh scripts/check_install_python.sh $(BUILD)
 
 clean:
 	rm -rf build

@@ -7,11 +7,15 @@
 #   libstb-dev               stb_image: decodes image folders (src/data/)
 #   pkg-config               make test builds the example against an
 #                            installed copy, as a user would
+#   python3-numpy, python3-pytest  the Python package (python/, ctypes over
+#                            the .so, NumPy arrays) and its tests, which
+#                            make test runs against the CLI
 #   dataset-fashion-mnist    (with the argument "run") the main job's data
 #   clang-14, libclang-rt-14-dev  (with the argument "fuzz") libFuzzer and
 #                            the sanitizer runtimes (make fuzz)
 set -eu
-pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev pkg-config"
+pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev pkg-config
+      python3-numpy python3-pytest"
 [ "${1:-}" = run ] && pkgs="$pkgs dataset-fashion-mnist"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
 missing=""
