@@ -3,11 +3,13 @@
 #   make test       the test suite, optimized and under ASan + UBSan
 #   make debug      the test suite under ASan + UBSan only (-march=native)
 #   make portable   the test suite built with NATIVE=0 only
+#   make test-python  python/tests (pytest) against this build's tool and
+#                   library: the Python package (docs/python.md) job by job
+#                   against the CLI, the PyTorch interop (docs/interop.md);
+#                   then an installed copy of the package
 #   make check-api  the .so exports exactly the header's functions; the
 #                   header's example is examples/train_sample.c, which is
 #                   built against the .so and run; make install works
-#   make check-python  the Python package's tests (python/tests, against
-#                   the CLI) and its installed copy
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
@@ -80,7 +82,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
-        check-tool check-api check-python install-python example fuzz \
+        check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
@@ -132,9 +134,19 @@ test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/test_runner $(BUILD)/pixelcnn
 	PCNN_CLI=$(BUILD)/pixelcnn $(BUILD)/test_runner $(TESTS)
 	@$(MAKE) --no-print-directory check-api
-	@$(MAKE) --no-print-directory check-python
+	@$(MAKE) --no-print-directory test-python
 	@$(MAKE) --no-print-directory debug
 	@$(MAKE) --no-print-directory portable
+
+# The Python tests (python3-pytest; those of the PyTorch interop skip
+# without python3-torch) against this build's tool and library: the
+# package's run each job through Python and through the CLI on the same
+# inputs. Then an installed copy of the package is imported and used.
+test-python: $(BUILD)/pixelcnn $(BUILD)/libpixelcnn.so
+	PCNN_CLI=$(abspath $(BUILD))/pixelcnn \
+	    PCNN_LIBRARY=$(abspath $(BUILD))/libpixelcnn.so OMP_NUM_THREADS=1 \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+	MAKE="$(MAKE)" PYTHON="$(PYTHON)" sh scripts/check_install_python.sh $(BUILD)
 
 # ASan + UBSan at -O1, built with -march=native like the optimized build
 debug:
@@ -203,14 +215,6 @@ install-python:
 	        > $(DESTDIR)$(PY_SITE)/pixelcnn/_installed.py && \
 	    echo "install: the Python package in $(PY_SITE)/pixelcnn"; \
 	fi
-
-# The package's tests run each job through Python and through the CLI on
-# the same inputs; then an installed copy is imported and used.
-check-python: $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
-	PCNN_LIBRARY=$(abspath $(BUILD))/libpixelcnn.so \
-	    PCNN_CLI=$(abspath $(BUILD))/pixelcnn \
-	    $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
-	MAKE="$(MAKE)" PYTHON="$(PYTHON)" sh scripts/check_install_python.sh $(BUILD)
 
 clean:
 	rm -rf build

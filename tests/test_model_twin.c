@@ -1,9 +1,9 @@
 /*
  * test_model_twin.c -- the whole PixelCNN++ network against the PyTorch
- * twin (twin/pixelcnnpp.py, fixtures from twin/make_model_fixtures.py):
- * the head parameters l, the bits/dim, the gradient of every parameter,
- * and data-dependent initialization. References are float64 autograd
- * from the same float32 parameters.
+ * twin (python/pixelcnn/torch_net.py, fixtures from
+ * twin/make_model_fixtures.py): the head parameters l, the bits/dim, the
+ * gradient of every parameter, and data-dependent initialization.
+ * References are float64 autograd from the same float32 parameters.
  */
 #include "test.h"
 #include "pixelcnn.h"

@@ -49,8 +49,10 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pixelcnnpp as P  # noqa: E402
+# the network and ops live in the package python/pixelcnn/ (one copy)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "python"))
+from pixelcnn import torch_net as P  # noqa: E402
 
 CONFIGS = [(1, 32, 5), (2, 64, 5), (3, 96, 10), (5, 160, 10)]
 BATCH, SIZE = 16, 32

@@ -4,7 +4,7 @@
     /usr/bin/python3 twin/make_fixtures.py [--out tests/fixtures]
 
 Every fixture holds a case's inputs, parameters, outputs and gradients. The
-reference is computed by pcnn_twin.py in float64 with autograd, from inputs
+reference is computed by torch_ops.py in float64 with autograd, from inputs
 that are first rounded to float32 (so the C library, which takes float32,
 sees exactly the same inputs); everything is stored as F32 except images
 (U8). Gradients are of L = sum(dy * y) for a fixed random dy (stored as
@@ -25,8 +25,10 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pcnn_twin as T  # noqa: E402
+# the network and ops live in the package python/pixelcnn/ (one copy)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "python"))
+from pixelcnn import torch_ops as T  # noqa: E402
 
 GENERATOR = "twin/make_fixtures.py"
 ST_DTYPES = {"float32": "F32", "float64": "F64", "uint8": "U8",

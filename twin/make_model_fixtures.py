@@ -34,9 +34,11 @@ import sys
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pcnn_twin as T  # noqa: E402
-import pixelcnnpp as P  # noqa: E402
+# the network and ops live in the package python/pixelcnn/ (one copy)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "python"))
+from pixelcnn import torch_ops as T  # noqa: E402
+from pixelcnn import torch_net as P  # noqa: E402
 
 GENERATOR = "twin/make_model_fixtures.py"
 
@@ -140,22 +142,22 @@ def loss_and_grads(net, x, labels, cond):
     l = net.forward(x, labels, cond)
     logp = P.dmol_log_prob(l, x, net.cfg)
     bpd = P.bits_per_dim(logp, net.cfg)
-    grads = torch.autograd.grad(bpd, [l] + net.parameters())
+    grads = torch.autograd.grad(bpd, [l] + list(net.params.values()))
     return l, logp, bpd, grads[0], grads[1:]
 
 
 def check_dropout():
-    """The vectorized mask equals pcnn_twin's (itself checked bit for bit
+    """The vectorized mask equals torch_ops' (itself checked bit for bit
     against the C library by the dropout fixture), and a training forward
     pass draws one mask per gated resnet, in forward order, with the seed
     the callable gives."""
     for s in (0, 1, 12345678901234567891, (1 << 64) - 1):
         check(np.array_equal(P.u01_np(s, 500), T.u01_array(s, 500)),
-              "vectorized u01 vs pcnn_twin.u01_array")
+              "vectorized u01 vs torch_ops.u01_array")
         for p in (0.5, 0.1, 0.9):
             check(torch.equal(P.dropout_keep((2, 3, 5, 7), p, s),
                               T.dropout_keep((2, 3, 5, 7), p, s)),
-                  "dropout mask vs pcnn_twin.dropout_keep")
+                  "dropout mask vs torch_ops.dropout_keep")
     cfg = P.config(**dict(TINY, dropout=0.5))
     net = P.PixelCNNpp(cfg, dtype=torch.float64).train()
     draw_params(net, np.random.default_rng(5))
@@ -173,7 +175,7 @@ def check_dropout():
     l3 = net.forward(x)
     check(torch.equal(l1, l2) and not torch.equal(l1, l3),
           "dropout: same seeds, same output; eval differs")
-    return "dropout masks == pcnn_twin's (4 seeds x 3 rates); one mask " \
+    return "dropout masks == torch_ops' (4 seeds x 3 rates); one mask " \
         "per gated resnet (%d) in forward order" % len(resnets)
 
 

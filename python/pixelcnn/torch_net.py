@@ -1,111 +1,225 @@
-"""pixelcnnpp.py -- the PixelCNN++ network of docs/model.md in PyTorch.
+"""torch_net.py -- the PixelCNN++ network of docs/model.md, an nn.Module.
 
 The twin of the C model (src/model/): the same network, built from the op
-functions of pcnn_twin.py (shifted convs, cropped transposed convs, nin,
+functions of torch_ops.py (shifted convs, cropped transposed convs, nin,
 shifts, concat_elu, gate, weight norm per output channel, counter-based
-dropout), with its parameters kept under exactly the checkpoint names of
-docs/model.md ("init.u.v", "up.0.u.0.conv_in.g", "down.1.u_up.v",
-"out.b", "up.0.ul.0.class_w", ...). It is not an nn.Module (those names
-contain dots): the parameters are a plain ordered dict of leaf tensors.
+dropout), with every config the C model has: the DMOL or categorical head,
+class labels, a condition map with or without the conditioning network
+(flat or down-up, dilated or not). Its state_dict() keys are exactly the
+checkpoint names of docs/model.md ("init.u.v", "up.0.u.0.conv_in.g",
+"down.1.u_up.v", "out.b", "up.0.ul.0.class_w", "cond.d1.0.conv_in.v", ...):
+each dotted name is a path of child modules ending in a parameter.
 
     cfg = config(channels=3, height=32, width=32)
     net = PixelCNNpp(cfg, dtype=torch.float32)
     net.init_params(seed=1)            # v ~ N(0, 0.05^2), g = 1, b = 0
     net.data_init(x_uint8)             # data-dependent init on one batch
-    l = net.forward(x_uint8)           # (B, P, H, W), P = M (1+2C+C(C-1)/2)
+    l = net(x_uint8)                   # (B, P, H, W) head parameters
     loss = net.bits_per_dim(x_uint8)   # -sum log p / (B C H W ln 2)
-    save_checkpoint("m.safetensors", net.params, cfg)
 
-Dropout runs only when net.training is True and cfg["dropout"] > 0; the
-mask of each call is keep[k] = u01(seed, k) >= p over the flat index of
-the (B, 2F, H, W) tensor, with u01 of src/core/rng.h, and the seed of
-each call comes from net.dropout_seed(prefix, index) (a settable
-callable; see default_dropout_seed).
+net.params is an OrderedDict name -> parameter in forward order (the
+order the C model registers them); net.parameters() follows the module
+tree instead. Dropout runs only when net.training is True and
+cfg["dropout"] > 0; the mask of each call is keep[k] = u01(seed, k) >= p
+over the flat index of the (B, 2F, H, W) tensor, with u01 of
+src/core/rng.h, and the seed of each call comes from
+net.dropout_seed(prefix, index) (a settable callable; see
+default_dropout_seed).
 
+File I/O (checkpoints, chain stages, export) is in torch_interop.py.
 Run with /usr/bin/python3 (torch 1.13, numpy).
 """
+import itertools
 import json
 import math
 import os
+import re
 import struct
-import sys
 from collections import OrderedDict
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pcnn_twin as T  # noqa: E402
+from . import torch_ops as T
 
 DOWN, DOWN_RIGHT = T.DOWN, T.DOWN_RIGHT
 
 # ------------------------------------------------------------------ config
 
-CONFIG_KEYS = ("channels", "height", "width", "nr_resnet", "nr_filters",
-               "nr_mix", "nr_resolutions", "dropout", "num_classes",
-               "cond_channels")
+# The keys of the first checkpoints (always written by the library).
+BASE_KEYS = ("channels", "height", "width", "nr_resnet", "nr_filters",
+             "nr_mix", "nr_resolutions", "dropout", "num_classes",
+             "cond_channels")
+# The rest of pcnn_model_config: optional in a file (defaults below).
+EXTRA_KEYS = ("head", "levels", "cond_nr_resnet", "cond_nr_filters",
+              "cond_down", "cond_dilate", "view_halvings", "view_gray4",
+              "view_lab", "cond_view_halvings", "cond_view_gray4",
+              "cond_view_lab")
+CONFIG_KEYS = BASE_KEYS + EXTRA_KEYS
 DEFAULT_CONFIG = OrderedDict([
     ("channels", 3), ("height", 32), ("width", 32), ("nr_resnet", 5),
     ("nr_filters", 160), ("nr_mix", 10), ("nr_resolutions", 3),
-    ("dropout", 0.5), ("num_classes", 0), ("cond_channels", 0)])
+    ("dropout", 0.5), ("num_classes", 0), ("cond_channels", 0),
+    ("head", "dmol"), ("levels", 256), ("cond_nr_resnet", 0),
+    ("cond_nr_filters", 0), ("cond_down", 0), ("cond_dilate", 0),
+    ("view_halvings", 0), ("view_gray4", 0), ("view_lab", 0),
+    ("cond_view_halvings", 0), ("cond_view_gray4", 0),
+    ("cond_view_lab", 0)])
+HEADS = ("dmol", "categorical")
+
+# Integer keys and their ranges: those of the library's checkpoint reader
+# and check_config (src/train/checkpoint.c, src/model/pixelcnnpp.c).
+INT_RANGES = OrderedDict([
+    ("channels", (1, 3)), ("height", (1, 4096)), ("width", (1, 4096)),
+    ("nr_resnet", (1, 64)), ("nr_filters", (1, 4096)),
+    ("nr_mix", (1, 1024)), ("nr_resolutions", (1, 8)),
+    ("num_classes", (0, 65536)), ("cond_channels", (0, 4096)),
+    ("levels", (2, 256)), ("cond_nr_resnet", (0, 64)),
+    ("cond_nr_filters", (0, 4096)), ("cond_down", (0, 8)),
+    ("cond_dilate", (0, 1)), ("view_halvings", (0, 6)),
+    ("view_gray4", (0, 1)), ("view_lab", (0, 2)),
+    ("cond_view_halvings", (0, 6)), ("cond_view_gray4", (0, 1)),
+    ("cond_view_lab", (0, 2))])
 
 # The init scale of every conv_out (PixelCNN++'s init_scale=0.1), as the
 # float32 0.1 that the C library passes.
 CONV_OUT_INIT_SCALE = float(np.float32(0.1))
 
 
+def _check_config(cfg):
+    """Raises ValueError naming the first key out of range, as the
+    library's check_config would refuse the config."""
+    for k, (lo, hi) in INT_RANGES.items():
+        if not lo <= cfg[k] <= hi:
+            raise ValueError("config %s=%d not in %d..%d" % (k, cfg[k], lo,
+                                                              hi))
+    S = cfg["nr_resolutions"]
+    for k in ("height", "width"):
+        for unit, why in ((1 << (S - 1), "2^(nr_resolutions-1)"),
+                          (1 << cfg["cond_down"], "2^cond_down")):
+            if cfg[k] % unit:
+                raise ValueError("config %s=%d is not divisible by %d (%s)"
+                                 % (k, cfg[k], unit, why))
+    if not 0.0 <= cfg["dropout"] < 1.0:
+        raise ValueError("config dropout=%r not in [0, 1)" % cfg["dropout"])
+    if cfg["head"] not in HEADS:
+        raise ValueError("config head=%r is not dmol or categorical"
+                         % cfg["head"])
+    if cfg["head"] == "dmol" and cfg["levels"] != 256:
+        raise ValueError("config levels=%d: the dmol head has 256"
+                         % cfg["levels"])
+    if (cfg["cond_nr_resnet"] or cfg["cond_down"]) and \
+            not cfg["cond_nr_filters"]:
+        raise ValueError("config cond_nr_resnet/cond_down need "
+                         "cond_nr_filters >= 1")
+    if (cfg["cond_nr_resnet"] or cfg["cond_nr_filters"]) and \
+            not cfg["cond_channels"]:
+        raise ValueError("config: a conditioning network needs "
+                         "cond_channels >= 1")
+    for pre in ("view_", "cond_view_"):
+        if cfg[pre + "gray4"] and cfg[pre + "lab"]:
+            raise ValueError("config %sgray4 with %slab" % (pre, pre))
+
+
 def config(**kw):
-    """A checked configuration: DEFAULT_CONFIG updated with kw."""
+    """A checked configuration: DEFAULT_CONFIG updated with kw (ValueError
+    on an unknown key or a value the library would refuse)."""
     unknown = set(kw) - set(CONFIG_KEYS)
     if unknown:
         raise ValueError("unknown config keys: %s" % sorted(unknown))
     cfg = OrderedDict(DEFAULT_CONFIG)
     cfg.update(kw)
     for k in CONFIG_KEYS:
-        cfg[k] = float(cfg[k]) if k == "dropout" else int(cfg[k])
-    S = cfg["nr_resolutions"]
-    if cfg["channels"] not in (1, 2, 3):
-        raise ValueError("channels must be 1, 2 or 3")
-    if S < 1 or cfg["nr_resnet"] < 1 or cfg["nr_filters"] < 1 or \
-            cfg["nr_mix"] < 1:
-        raise ValueError("nr_resolutions, nr_resnet, nr_filters, nr_mix "
-                         "must be >= 1")
-    for k in ("height", "width"):
-        if cfg[k] < 1 or cfg[k] % (1 << (S - 1)):
-            raise ValueError("%s=%d is not divisible by 2^(nr_resolutions-1)"
-                             % (k, cfg[k]))
-    if not 0.0 <= cfg["dropout"] < 1.0:
-        raise ValueError("dropout must be in [0, 1)")
-    if cfg["num_classes"] < 0 or cfg["cond_channels"] < 0:
-        raise ValueError("num_classes and cond_channels must be >= 0")
+        if k == "dropout":
+            cfg[k] = float(cfg[k])
+        elif k == "head":
+            cfg[k] = str(cfg[k])
+        else:
+            cfg[k] = int(cfg[k])
+    _check_config(cfg)
     return cfg
 
 
-def config_to_metadata(cfg):
-    """The config keys as strings (ints as integers, dropout as repr)."""
+def config_to_metadata(cfg, keys=None):
+    """The config as checkpoint metadata (strings: integers, dropout as
+    repr, the head's name). keys: which ones; by default the ten of
+    BASE_KEYS and any other key that differs from its default."""
+    if keys is None:
+        keys = [k for k in CONFIG_KEYS
+                if k in BASE_KEYS or cfg[k] != DEFAULT_CONFIG[k]]
     return OrderedDict((k, repr(float(cfg[k])) if k == "dropout"
-                        else str(int(cfg[k]))) for k in CONFIG_KEYS)
+                        else str(cfg[k]) if k == "head"
+                        else str(int(cfg[k]))) for k in keys)
 
 
-def config_from_metadata(meta):
-    """The config from a checkpoint's metadata; missing keys take the
-    defaults of docs/model.md (listed in the returned `missing`)."""
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+
+
+def config_from_metadata(meta, prefix=""):
+    """The config from a checkpoint's metadata (keys prefix + name, as a
+    chain file's "s1.channels"); missing keys take the defaults of
+    docs/model.md and are listed in the returned `missing`. ValueError
+    naming the key when a value does not parse or is out of range."""
     kw, missing = {}, []
     for k in CONFIG_KEYS:
-        if k in meta:
-            kw[k] = float(meta[k]) if k == "dropout" else int(meta[k])
-        else:
+        v = meta.get(prefix + k)
+        if v is None:
             missing.append(k)
+            continue
+        if k == "head":
+            kw[k] = v
+            continue
+        try:
+            if k == "dropout":
+                kw[k] = float(v)
+            elif _INT_RE.match(v):
+                kw[k] = int(v)
+            else:
+                raise ValueError
+        except ValueError:
+            raise ValueError('metadata "%s%s" = "%s" is not a number'
+                             % (prefix, k, v)) from None
     return config(**kw), missing
 
 
 def nr_params_out(cfg):
-    """P = M (1 + 2C + C(C-1)/2), the channels of the DMOL head's input."""
+    """P, the channels of the head's input: M (1 + 2C + C(C-1)/2) for
+    DMOL, C * levels for the categorical head."""
+    if cfg["head"] == "categorical":
+        return cfg["channels"] * cfg["levels"]
     return cfg["nr_mix"] * T.dmol_params(cfg["channels"])
 
 
+def cond_features(cfg):
+    """Channels of the condition features entering the gated resnets."""
+    return cfg["cond_nr_filters"] or cfg["cond_channels"]
+
+
 # ------------------------------------------------------- the layer table
+
+
+def _cond_table(cfg, rows):
+    """The conditioning network's rows (registered first, as in C)."""
+    Fc, Rc, CC = cfg["cond_nr_filters"], cfg["cond_nr_resnet"], \
+        cfg["cond_channels"]
+
+    def resnet(prefix):
+        rows.append((prefix + ".conv_in", "conv", (Fc, 2 * Fc, 3, 3)))
+        rows.append((prefix + ".conv_out", "conv", (2 * Fc, 2 * Fc, 3, 3)))
+
+    rows.append(("cond.in", "conv", (Fc, CC, 3, 3)))
+    for i in range(Rc):
+        resnet("cond.%d" % i)
+    for d in range(1, cfg["cond_down"] + 1):
+        rows.append(("cond.down%d" % d, "conv", (Fc, Fc, 3, 3)))
+        for i in range(Rc):
+            resnet("cond.d%d.%d" % (d, i))
+    for d in range(cfg["cond_down"], 0, -1):
+        rows.append(("cond.up%d" % d, "deconv", (Fc, Fc, 2, 2)))
+        for i in range(Rc):
+            resnet("cond.u%d.%d" % (d, i))
 
 
 def layer_table(cfg):
@@ -115,9 +229,12 @@ def layer_table(cfg):
     C, F_, R, S = (cfg["channels"], cfg["nr_filters"], cfg["nr_resnet"],
                    cfg["nr_resolutions"])
     K, CC = cfg["num_classes"], cfg["cond_channels"]
-    rows = [("init.u", "conv", (F_, C + 1, 2, 3)),
-            ("init.ul_down", "conv", (F_, C + 1, 1, 3)),
-            ("init.ul_right", "conv", (F_, C + 1, 2, 1))]
+    rows = []
+    if cfg["cond_nr_filters"]:
+        _cond_table(cfg, rows)
+    rows += [("init.u", "conv", (F_, C + 1, 2, 3)),
+             ("init.ul_down", "conv", (F_, C + 1, 1, 3)),
+             ("init.ul_right", "conv", (F_, C + 1, 2, 1))]
 
     def resnet(prefix, kh, kw, skip_in):
         rows.append((prefix + ".conv_in", "conv", (F_, 2 * F_, kh, kw)))
@@ -127,7 +244,8 @@ def layer_table(cfg):
         if K:
             rows.append((prefix + ".class_w", "plain", (2 * F_, K)))
         if CC:
-            rows.append((prefix + ".cond", "nin", (2 * F_, CC)))
+            rows.append((prefix + ".cond", "nin", (2 * F_,
+                                                   cond_features(cfg))))
 
     for s in range(S):
         for i in range(R):
@@ -159,6 +277,14 @@ def param_shapes(cfg):
         out[name + ".g"] = (co,)
         out[name + ".b"] = (co,)
     return out
+
+
+def weight_norm_axes(cfg):
+    """{name.v: the output-channel axis of v} for every weight-normalized
+    layer: 1 for a transposed conv, else 0."""
+    return OrderedDict((name + ".v", 1 if kind == "deconv" else 0)
+                       for name, kind, _ in layer_table(cfg)
+                       if kind != "plain")
 
 
 # ----------------------------------------------------------------- dropout
@@ -197,7 +323,7 @@ def u53_np(seed, n):
 
 def u01_np(seed, n):
     """pcnn_u01(seed, k) for k in 0..n-1 (float64); equal to
-    pcnn_twin.u01_array."""
+    torch_ops.u01_array."""
     return u53_np(seed, n).astype(np.float64) * 2.0**-53
 
 
@@ -220,37 +346,57 @@ def default_dropout_seed(step_seed=0):
 # ---------------------------------------------------------------- network
 
 
-class PixelCNNpp:
-    """The network of docs/model.md. params: OrderedDict name -> tensor
-    (leaf tensors, requires_grad), in forward order."""
+# ---------------------------------------------------------------- network
+
+
+def _child(module, name):
+    """The child module `name` of module, made (empty) if absent."""
+    if name not in module._modules:
+        module.add_module(name, nn.Module())
+    return module._modules[name]
+
+
+class PixelCNNpp(nn.Module):
+    """The network of docs/model.md. Parameters live in a tree of child
+    modules whose dotted paths are the checkpoint names (state_dict() is a
+    checkpoint's parameter set); self.params maps the same names to the
+    same tensors in forward order, and the forward pass reads them from
+    there (a caller may put other tensors in it, as gradcheck does)."""
 
     def __init__(self, cfg, dtype=torch.float32, params=None):
+        super().__init__()
         self.cfg = config(**cfg)
-        self.dtype = dtype
         self.shapes = param_shapes(self.cfg)
-        self.params = OrderedDict(
-            (n, torch.zeros(s, dtype=dtype)) for n, s in self.shapes.items())
+        for name, shape in self.shapes.items():
+            *path, leaf = name.split(".")
+            m = self
+            for part in path:
+                m = _child(m, part)
+            m.register_parameter(leaf, nn.Parameter(
+                torch.zeros(shape, dtype=dtype)))
+        self._collect_params()
         if params is not None:
             self.load_params(params)
-        for t in self.params.values():
-            t.requires_grad_(True)
-        self.training = False
         self.dropout_seed = default_dropout_seed(0)
         self._init_mode = False
         self._init_stats = None
         self._used = None
 
+    def _collect_params(self):
+        self.params = OrderedDict((n, self.get_parameter(n))
+                                  for n in self.shapes)
+
+    def _apply(self, fn):
+        # .to(), .double(), ... may replace the parameters
+        out = super()._apply(fn)
+        self._collect_params()
+        return out
+
+    @property
+    def dtype(self):
+        return next(iter(self.params.values())).dtype
+
     # -- parameters
-
-    def parameters(self):
-        return list(self.params.values())
-
-    def train(self, mode=True):
-        self.training = bool(mode)
-        return self
-
-    def eval(self):
-        return self.train(False)
 
     def load_params(self, tensors, strict=True):
         """Copies tensors[name] into every parameter (shapes must match).
@@ -268,10 +414,10 @@ class PixelCNNpp:
                 if tuple(t.shape) != tuple(p.shape):
                     raise ValueError("%s: shape %s, expected %s"
                                      % (n, tuple(t.shape), tuple(p.shape)))
-                p.copy_(t.to(self.dtype))
+                p.copy_(t.to(p.dtype))
 
     def state(self):
-        """{name: detached float32 tensor}, for save_checkpoint."""
+        """{name: detached float32 tensor} in forward order."""
         return OrderedDict((n, p.detach().float())
                            for n, p in self.params.items())
 
@@ -285,7 +431,7 @@ class PixelCNNpp:
                 if n.endswith(".v"):
                     a = (rng.standard_normal(p.shape) * 0.05).astype(
                         np.float32)
-                    p.copy_(torch.from_numpy(a).to(self.dtype))
+                    p.copy_(torch.from_numpy(a).to(p.dtype))
                 elif n.endswith(".g"):
                     p.fill_(1.0)
                 else:
@@ -298,7 +444,7 @@ class PixelCNNpp:
             self._used.append(name)
         return self.params[name]
 
-    def _wn_layer(self, name, x, apply, axis):
+    def _wn_layer(self, name, apply, axis):
         """A weight-normalized layer: apply(w, bias) with w = g v/||v||.
         In the data-init pass the layer runs with g = 1, b = 0, then sets
         g = scale/sqrt(var + 1e-10), b = -mean g per output channel and
@@ -323,14 +469,25 @@ class PixelCNNpp:
 
     def _conv(self, name, x, kind, stride=1):
         return self._wn_layer(
-            name, x, lambda w, b: T.shifted_conv2d(x, w, b, kind, stride), 0)
+            name, lambda w, b: T.shifted_conv2d(x, w, b, kind, stride), 0)
 
     def _deconv(self, name, x, kind):
         return self._wn_layer(
-            name, x, lambda w, b: T.shifted_deconv2d(x, w, b, kind, 2), 1)
+            name, lambda w, b: T.shifted_deconv2d(x, w, b, kind, 2), 1)
 
     def _nin(self, name, x):
-        return self._wn_layer(name, x, lambda w, b: T.nin(x, w, b), 0)
+        return self._wn_layer(name, lambda w, b: T.nin(x, w, b), 0)
+
+    def _conv3x3(self, name, x, stride=1, dilation=1):
+        """The conditioning network's non-causal 3x3 conv, padded by its
+        dilation on every side."""
+        return self._wn_layer(name, lambda w, b: F.conv2d(
+            x, w, b, stride=stride, padding=dilation, dilation=dilation), 0)
+
+    def _up2x2(self, name, x):
+        """2x2 stride-2 transposed conv: one tap per output, no crop."""
+        return self._wn_layer(
+            name, lambda w, b: F.conv_transpose2d(x, w, b, stride=2), 1)
 
     def _dropout(self, prefix, x):
         p = self.cfg["dropout"]
@@ -355,6 +512,34 @@ class PixelCNNpp:
             c2 = c2 + self._nin(prefix + ".cond", cond_s)
         return x + T.gate(c2)
 
+    def _cond_resnet(self, prefix, h, dilation=1):
+        """The conditioning network's block (no dropout)."""
+        c1 = self._conv3x3(prefix + ".conv_in", T.concat_elu(h),
+                           dilation=dilation)
+        c2 = self._conv3x3(prefix + ".conv_out", T.concat_elu(c1),
+                           dilation=dilation)
+        return h + T.gate(c2)
+
+    def _cond_network(self, h):
+        """docs/model.md's conditioning network over the map h."""
+        cfg = self.cfg
+        Rc = cfg["cond_nr_resnet"]
+        h = self._conv3x3("cond.in", h)
+        for i in range(Rc):
+            dil = 1 << min(i, 6) if cfg["cond_dilate"] else 1
+            h = self._cond_resnet("cond.%d" % i, h, dil)
+        saved = []
+        for d in range(1, cfg["cond_down"] + 1):
+            saved.append(h)
+            h = self._conv3x3("cond.down%d" % d, h, stride=2)
+            for i in range(Rc):
+                h = self._cond_resnet("cond.d%d.%d" % (d, i), h)
+        for d in range(cfg["cond_down"], 0, -1):
+            h = self._up2x2("cond.up%d" % d, h) + saved.pop()
+            for i in range(Rc):
+                h = self._cond_resnet("cond.u%d.%d" % (d, i), h)
+        return h
+
     # -- the network
 
     def check_inputs(self, x, labels, cond):
@@ -363,6 +548,9 @@ class PixelCNNpp:
         if x.dim() != 4 or tuple(x.shape[1:]) != want:
             raise ValueError("x: shape %s, expected (B,)+%s"
                              % (tuple(x.shape), want))
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= cfg["levels"]):
+            raise ValueError("x: values must be in 0..%d (levels=%d)"
+                             % (cfg["levels"] - 1, cfg["levels"]))
         B = x.shape[0]
         if cfg["num_classes"]:
             if labels is None or tuple(labels.shape) != (B,):
@@ -376,15 +564,20 @@ class PixelCNNpp:
             if cond is None or tuple(cond.shape) != want:
                 raise ValueError("cond %s is required" % (want,))
 
+    def scale_inputs(self, x):
+        """x * 2/(levels-1) - 1 in the network's dtype."""
+        return x.to(self.dtype) / ((self.cfg["levels"] - 1) / 2.0) - 1.0
+
     def forward(self, x, labels=None, cond=None):
-        """x (B, C, H, W) uint8 (or integer-valued) -> l (B, P, H, W)."""
+        """x (B, C, H, W) uint8 (or integer-valued) -> l (B, P, H, W);
+        labels (B,) for a class-conditional model, cond (B, cond_channels,
+        H, W) float for a map-conditional one."""
         self.check_inputs(x, labels, cond)
-        xs = x.to(self.dtype) / 127.5 - 1.0
-        return self.forward_scaled(xs, labels, cond)
+        return self.forward_scaled(self.scale_inputs(x), labels, cond)
 
     def forward_scaled(self, xs, labels=None, cond=None):
-        """The network on the scaled image xs = x/127.5 - 1 (float, so
-        that tests may differentiate through it)."""
+        """The network on the scaled image xs = x * 2/(levels-1) - 1
+        (float, so that tests may differentiate through it)."""
         cfg = self.cfg
         R, S = cfg["nr_resnet"], cfg["nr_resolutions"]
         B, _, H, W = xs.shape
@@ -393,7 +586,9 @@ class PixelCNNpp:
             labels = torch.as_tensor(labels).long()
         conds = [None] * S
         if cfg["cond_channels"]:
-            conds[0] = cond.to(self.dtype)
+            conds[0] = cond.to(xs.dtype)
+            if cfg["cond_nr_filters"]:
+                conds[0] = self._cond_network(conds[0])
             for s in range(1, S):
                 conds[s] = F.avg_pool2d(conds[s - 1], 2)
         xin = torch.cat([xs, torch.ones(B, 1, H, W, dtype=xs.dtype)], 1)
@@ -432,12 +627,10 @@ class PixelCNNpp:
         assert not us and not uls
         return self._nin("out", T.elu(ul))
 
-    __call__ = forward
-
     def log_prob(self, x, labels=None, cond=None):
         """log p(x) per pixel in nats, (B, 1, H, W)."""
         l = self.forward(x, labels, cond)
-        return dmol_log_prob(l, x, self.cfg)
+        return head_log_prob(l, x, self.cfg)
 
     def bits_per_dim(self, x, labels=None, cond=None):
         """The loss: -sum(log p) / (B C H W ln 2)."""
@@ -475,8 +668,16 @@ class PixelCNNpp:
 
 
 def dmol_log_prob(l, x, cfg):
-    """pcnn_twin's DMOL log-probability per pixel, (B, 1, H, W)."""
+    """torch_ops' DMOL log-probability per pixel, (B, 1, H, W)."""
     return T.dmol_log_prob(l, x, cfg["channels"], cfg["nr_mix"])
+
+
+def head_log_prob(l, x, cfg):
+    """log p(x | l) per pixel in nats, (B, 1, H, W), by the config's
+    head (DMOL, or categorical over `levels` values)."""
+    if cfg["head"] == "categorical":
+        return T.cat_log_prob(l, x, cfg["levels"])
+    return dmol_log_prob(l, x, cfg)
 
 
 def bits_per_dim(logp, cfg):
@@ -564,13 +765,27 @@ def write_safetensors(path, tensors, metadata=None):
             ("data_offsets", list(offsets[name]))])
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+    # a temp file of its own next to path (O_EXCL, mode 0666 less the
+    # umask, as the library's writer), renamed over path once whole
+    for k in itertools.count():
+        tmp = "%s.tmp.%d.%d" % (path, os.getpid(), k)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(text)))
+            f.write(text)
+            for b in blobs:
+                f.write(b)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def read_safetensors(path):
@@ -584,8 +799,14 @@ def read_safetensors(path):
     (n,) = struct.unpack("<Q", buf[:8])
     if n > len(buf) - 8:
         raise ValueError("%s: header length %d beyond the file" % (path, n))
-    header = json.loads(buf[8:8 + n].decode("utf-8"),
-                        object_pairs_hook=OrderedDict)
+    try:
+        header = json.loads(buf[8:8 + n].decode("utf-8"),
+                            object_pairs_hook=OrderedDict)
+    except ValueError as e:  # also UnicodeDecodeError
+        raise ValueError("%s: the header is not JSON (%s)" % (path, e)) \
+            from None
+    if not isinstance(header, dict):
+        raise ValueError("%s: the header is not a JSON object" % path)
     data = memoryview(buf)[8 + n:]
     meta = OrderedDict(header.pop("__metadata__", None) or {})
     out = OrderedDict()
@@ -606,31 +827,3 @@ def read_safetensors(path):
     return out, meta
 
 
-def save_checkpoint(path, params, cfg, extra_metadata=None):
-    """Writes {name: tensor} as F32 with the config keys (as strings) in
-    the metadata, plus extra_metadata."""
-    meta = config_to_metadata(config(**cfg))
-    if extra_metadata:
-        meta.update((str(k), str(v)) for k, v in extra_metadata.items())
-    tensors = OrderedDict((n, _as_numpy(t).astype(np.float32))
-                          for n, t in params.items())
-    write_safetensors(path, tensors, meta)
-
-
-def load_checkpoint(path, ema=False, dtype=torch.float32):
-    """Reads a checkpoint (written by save_checkpoint or the C library):
-    returns (PixelCNNpp, metadata, missing config keys). With ema=True the
-    weights are the tensors "ema.<name>" (all must be present); other
-    tensors (optimizer state, ...) are ignored."""
-    tensors, meta = read_safetensors(path)
-    cfg, missing = config_from_metadata(meta)
-    net = PixelCNNpp(cfg, dtype=dtype)
-    if ema:
-        absent = [n for n in net.shapes if "ema." + n not in tensors]
-        if absent:
-            raise KeyError("%s: no EMA weights for %d tensors (e.g. ema.%s)"
-                           % (path, len(absent), absent[0]))
-        tensors = {n: tensors["ema." + n] for n in net.shapes}
-    net.load_params({n: torch.from_numpy(np.asarray(a, dtype=np.float64))
-                     for n, a in tensors.items() if n in net.shapes})
-    return net, meta, missing

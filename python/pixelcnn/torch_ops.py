@@ -1,4 +1,4 @@
-"""pcnn_twin.py -- a PyTorch reference for every op and head of libpixelcnn.
+"""torch_ops.py -- a PyTorch reference for every op and head of libpixelcnn.
 
 Each function is the maths of include/pixelcnn.h written with torch ops, in
 the same layouts (NCHW; conv weight (Co,Ci,kh,kw), transposed-conv weight
