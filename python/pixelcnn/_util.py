@@ -69,7 +69,26 @@ def labels_of(labels, n, what):
     return np.ascontiguousarray(a, dtype=np.int32)
 
 
-class Dataset:
+class Owner:
+    """An owner of library objects: close() releases them; a with block
+    and garbage collection call it (so it must be safe to call twice and
+    on a half-built object)."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if lib is not None:  # None at interpreter shutdown
+            self.close()
+
+
+class Dataset(Owner):
     """A pcnn_dataset made by the library from arrays (it copies them),
     freed with the object (or on leaving a with block)."""
 
@@ -92,27 +111,18 @@ class Dataset:
                                      ctypes.byref(cond_view)
                                      if cond_view is not None else None,
                                      ctypes.byref(out)))
-        lib.pcnn_dataset_free(ctypes.byref(self.d))
+        self.close()
         self.d = out
         return self
 
-    def free(self):
-        lib.pcnn_dataset_free(ctypes.byref(self.d))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.free()
-
-    def __del__(self):
-        if lib is not None and hasattr(self, "d"):
-            self.free()
+    def close(self):
+        if hasattr(self, "d"):
+            lib.pcnn_dataset_free(ctypes.byref(self.d))  # zeroes it
 
 
 # ----------------------------------------------------------------- context
 
-class Context:
+class Context(Owner):
     """A pcnn_ctx: the backend and its threads (threads <= 0: all cores)."""
 
     def __init__(self, threads=0):
@@ -127,14 +137,10 @@ class Context:
     def describe(self):
         return lib.pcnn_ctx_describe(self.p).decode()
 
-    def free(self):
-        if self.p:
+    def close(self):
+        if getattr(self, "p", None):
             lib.pcnn_ctx_free(self.p)
             self.p = _lib.P()
-
-    def __del__(self):
-        if lib is not None:
-            self.free()
 
 
 # ------------------------------------------------------------ configs, views

@@ -9,8 +9,8 @@ import numpy as np
 from . import _lib
 from ._lib import (ERR_ARG, ERR_SHAPE, ERR_VALUE, POINTER, c_uint8, check,
                    fail, lib)
-from ._util import (Context, Dataset, Progress, config_dict, image, images,
-                    labels_of, u8, i32)
+from ._util import (Context, Dataset, Owner, Progress, config_dict, image,
+                    images, labels_of, u8, i32)
 
 
 class Evaluation:
@@ -51,7 +51,7 @@ def _has_trainer(path):
     return bool(has.value)
 
 
-class Chain:
+class Chain(Owner):
     """A model loaded for use: Chain(path) or Chain.load(path).
 
     path    a chain file, or a model checkpoint (a chain of one stage)
@@ -84,24 +84,14 @@ class Chain:
 
     # ------------------------------------------------------------ handles
     def close(self):
-        if self._chain:
+        if getattr(self, "_chain", None):
             lib.pcnn_chain_free(self._chain)
             self._chain = _lib.P()
-        if self._model:
+        if getattr(self, "_model", None):
             lib.pcnn_model_free(self._model)
             self._model = _lib.P()
         if hasattr(self, "_ctx"):
-            self._ctx.free()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if lib is not None and hasattr(self, "_model"):
-            self.close()
+            self._ctx.close()
 
     def _live(self):
         if not self._chain and not self._model:

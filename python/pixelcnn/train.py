@@ -10,8 +10,8 @@ import numpy as np
 
 from . import _lib
 from ._lib import ERR_ARG, check, fail, lib
-from ._util import (Context, Dataset, Progress, config_dict, config_struct,
-                    f32)
+from ._util import (Context, Dataset, Owner, Progress, config_dict,
+                    config_struct, f32)
 from .chain import Evaluation
 
 # the option names of pcnn_train_opts
@@ -76,7 +76,7 @@ def _stage_data(images, labels, num_classes, cfg, has_cond):
     return d
 
 
-class Trainer:
+class Trainer(Owner):
     """Trains one model on images X (N, C, H, W) uint8 (labels (N) for a
     class-conditional model).
 
@@ -269,17 +269,7 @@ class Trainer:
             lib.pcnn_model_free(self._model)
             self._model = _lib.P()
         if hasattr(self, "_ctx"):
-            self._ctx.free()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if lib is not None:
-            self.close()
+            self._ctx.close()
 
 
 def _dims(x):
