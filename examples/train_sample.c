@@ -21,16 +21,18 @@
 
 // Trains a small PixelCNN++ for 100 steps on n gray 8x8 images x
 // (n, 1, 8, 8), saves it to path, loads its averaged (EMA) weights
-// back, puts their bits/dim on x in *bpd and draws 4 images into out
-// (4, 1, 8, 8). 0 on success, else 1 with a message on stderr.
+// back as a chain of one stage, puts their bits/dim on x in *bpd and
+// draws 4 images into out (4, 1, 8, 8). 0 on success, else 1 with a
+// message on stderr.
 static int train_sample(const uint8_t *x, int64_t n, const char *path,
                         double *bpd, uint8_t *out)
 {
     pcnn_status s = PCNN_OK;
     pcnn_ctx *ctx = NULL;
     pcnn_dataset data = {0};
-    pcnn_model *m = NULL, *loaded = NULL;
+    pcnn_model *m = NULL;
     pcnn_trainer *t = NULL;
+    pcnn_chain *loaded = NULL;
     TRY(pcnn_ctx_create(&ctx, NULL));        // CPU, all cores
     TRY(pcnn_dataset_from_memory(x, n, 1, 8, 8, NULL, 0, &data));
 
@@ -43,25 +45,27 @@ static int train_sample(const uint8_t *x, int64_t n, const char *path,
     opts.batch = 8;
     TRY(pcnn_trainer_create(&t, m, &data, &opts));
     TRY(pcnn_trainer_init(ctx, t));          // data-dependent init
-    pcnn_step_stats st;
-    for (int i = 0; i < 100; i++)
-        TRY(pcnn_trainer_step(ctx, t, &st));
+    pcnn_step_stats st;                      // the last step's
+    TRY(pcnn_trainer_run(ctx, t, 100, 0, NULL, &st));
     printf("step 100: %.3f bits/dim on the batch\n", st.bpd);
 
     // weights, EMA, optimizer and data position, written atomically
     TRY(pcnn_checkpoint_save(path, m, t));
-    TRY(pcnn_checkpoint_load_model(path, 1, &loaded));
-    double se;
-    TRY(pcnn_evaluate(ctx, loaded, &data, 16, 0, bpd, &se));
-    printf("loaded: %.3f +- %.3f bits/dim\n", *bpd, se);
+    TRY(pcnn_chain_load(path, 1, &loaded));  // the one loader
+    pcnn_eval_opts eo = pcnn_eval_opts_default();
+    eo.batch = 16;
+    pcnn_chain_eval r;
+    TRY(pcnn_chain_evaluate(ctx, loaded, &data, &eo, &r));
+    *bpd = r.total;
+    printf("loaded: %.3f +- %.3f bits/dim\n", r.total, r.total_se);
 
     pcnn_model_sample_opts so = pcnn_model_sample_opts_default();
     so.seed = 7;                             // same seed, same images
-    TRY(pcnn_model_sample(ctx, loaded, pcnn_img(out, 4, 1, 8, 8), &so));
+    TRY(pcnn_chain_sample(ctx, loaded, 4, &so, &out));
 done:
     if (s != PCNN_OK)
         fprintf(stderr, "error: %s\n", pcnn_last_error());
-    pcnn_model_free(loaded);
+    pcnn_chain_free(loaded);
     pcnn_trainer_free(t);
     pcnn_model_free(m);
     pcnn_dataset_free(&data);

@@ -8,8 +8,10 @@
  * the whole API: the shared library exports exactly the functions it
  * declares (PCNN_API). What it offers:
  *
- * - Status and context: every call that can fail returns a pcnn_status;
- *   a pcnn_ctx holds the backend, its thread count and a workspace.
+ * - Status, progress and context: every call that can fail returns a
+ *   pcnn_status; long jobs report progress through one callback
+ *   (pcnn_progress) that can cancel them; a pcnn_ctx holds the backend,
+ *   its thread count and a workspace.
  * - Tensors and ops: pcnn_tensor and pcnn_image describe caller memory.
  *   PixelCNN++'s layers as *_forward / *_backward pairs: causal (shifted)
  *   convolutions, strided, dilated and transposed, 1x1 convs, shifts,
@@ -26,17 +28,23 @@
  *   known ones.
  * - Views and chains: a pcnn_view is a function of an image (4-bit gray,
  *   half resolution, Lab lightness or chroma); a stage is a model of one
- *   view given a coarser one, and a pcnn_chain of stages bounds -log2 p(X)
- *   by the sum of their bits/dim and samples stage by stage
- *   (super-resolution, colors from gray). A plain model is a chain of one.
+ *   view given a coarser one (pcnn_stage_config derives its config), and
+ *   a pcnn_chain of stages bounds -log2 p(X) by the sum of their bits/dim
+ *   and samples stage by stage (super-resolution, colors from gray). The
+ *   chain is the one model handle: pcnn_chain_load reads a chain file or
+ *   a model checkpoint (a plain model, or one stage) as a chain of one,
+ *   and pcnn_chain_evaluate, pcnn_chain_sample, pcnn_chain_complete and
+ *   pcnn_colorize each do one job on it.
  * - Color: sRGB <-> CIE Lab, PSNR, colorfulness; pcnn_colorize draws
- *   colorizations of an image of any size from a chroma stage.
+ *   colorizations of an image of any size from a chroma stage, and
+ *   pcnn_colorize_score measures them against the truth and baselines.
  * - Data sets (pcnn_dataset): from memory, CIFAR-10, IDX (MNIST,
  *   Fashion-MNIST) or a folder of images; subsets, crops, a stage's views,
  *   shuffles and batches.
  * - Training (pcnn_trainer): Adam, learning-rate decay, an EMA of the
  *   weights, and a data order that lets a resumed run continue exactly;
- *   pcnn_evaluate gives bits/dim on a data set.
+ *   pcnn_trainer_run trains with a step or time budget and progress,
+ *   pcnn_trainer_evaluate gives the test bits/dim.
  * - Checkpoints: models with their trainer, and chains, in safetensors
  *   files, saved atomically and checked whole on load.
  * docs/ has a page for each (ops.md, model.md, sampling.md, chains.md,
@@ -50,16 +58,18 @@
  *
  *     // Trains a small PixelCNN++ for 100 steps on n gray 8x8 images x
  *     // (n, 1, 8, 8), saves it to path, loads its averaged (EMA) weights
- *     // back, puts their bits/dim on x in *bpd and draws 4 images into out
- *     // (4, 1, 8, 8). 0 on success, else 1 with a message on stderr.
+ *     // back as a chain of one stage, puts their bits/dim on x in *bpd and
+ *     // draws 4 images into out (4, 1, 8, 8). 0 on success, else 1 with a
+ *     // message on stderr.
  *     static int train_sample(const uint8_t *x, int64_t n, const char *path,
  *                             double *bpd, uint8_t *out)
  *     {
  *         pcnn_status s = PCNN_OK;
  *         pcnn_ctx *ctx = NULL;
  *         pcnn_dataset data = {0};
- *         pcnn_model *m = NULL, *loaded = NULL;
+ *         pcnn_model *m = NULL;
  *         pcnn_trainer *t = NULL;
+ *         pcnn_chain *loaded = NULL;
  *         TRY(pcnn_ctx_create(&ctx, NULL));        // CPU, all cores
  *         TRY(pcnn_dataset_from_memory(x, n, 1, 8, 8, NULL, 0, &data));
  *
@@ -72,25 +82,27 @@
  *         opts.batch = 8;
  *         TRY(pcnn_trainer_create(&t, m, &data, &opts));
  *         TRY(pcnn_trainer_init(ctx, t));          // data-dependent init
- *         pcnn_step_stats st;
- *         for (int i = 0; i < 100; i++)
- *             TRY(pcnn_trainer_step(ctx, t, &st));
+ *         pcnn_step_stats st;                      // the last step's
+ *         TRY(pcnn_trainer_run(ctx, t, 100, 0, NULL, &st));
  *         printf("step 100: %.3f bits/dim on the batch\n", st.bpd);
  *
  *         // weights, EMA, optimizer and data position, written atomically
  *         TRY(pcnn_checkpoint_save(path, m, t));
- *         TRY(pcnn_checkpoint_load_model(path, 1, &loaded));
- *         double se;
- *         TRY(pcnn_evaluate(ctx, loaded, &data, 16, 0, bpd, &se));
- *         printf("loaded: %.3f +- %.3f bits/dim\n", *bpd, se);
+ *         TRY(pcnn_chain_load(path, 1, &loaded));  // the one loader
+ *         pcnn_eval_opts eo = pcnn_eval_opts_default();
+ *         eo.batch = 16;
+ *         pcnn_chain_eval r;
+ *         TRY(pcnn_chain_evaluate(ctx, loaded, &data, &eo, &r));
+ *         *bpd = r.total;
+ *         printf("loaded: %.3f +- %.3f bits/dim\n", r.total, r.total_se);
  *
  *         pcnn_model_sample_opts so = pcnn_model_sample_opts_default();
  *         so.seed = 7;                             // same seed, same images
- *         TRY(pcnn_model_sample(ctx, loaded, pcnn_img(out, 4, 1, 8, 8), &so));
+ *         TRY(pcnn_chain_sample(ctx, loaded, 4, &so, &out));
  *     done:
  *         if (s != PCNN_OK)
  *             fprintf(stderr, "error: %s\n", pcnn_last_error());
- *         pcnn_model_free(loaded);
+ *         pcnn_chain_free(loaded);
  *         pcnn_trainer_free(t);
  *         pcnn_model_free(m);
  *         pcnn_dataset_free(&data);
@@ -157,7 +169,8 @@ typedef enum {
     PCNN_ERR_NOMEM,       /* an allocation failed or a size overflowed */
     PCNN_ERR_IO,          /* a file could not be read or written */
     PCNN_ERR_FORMAT,      /* a file is malformed or truncated */
-    PCNN_ERR_UNSUPPORTED  /* valid, but not implemented by this backend */
+    PCNN_ERR_UNSUPPORTED, /* valid, but not implemented by this backend */
+    PCNN_ERR_CANCELLED    /* a progress callback asked a job to stop */
 } pcnn_status;
 
 /* The fixed name of a status, e.g. "shape mismatch". */
@@ -165,6 +178,30 @@ PCNN_API const char *pcnn_status_str(pcnn_status s);
 
 /* The message of the last failure on this thread ("" if none). */
 PCNN_API const char *pcnn_last_error(void);
+
+/* ------------------------------------------------------------- progress
+ *
+ * Long jobs (training, evaluation, sampling, colorizing) report progress
+ * through one callback, so a command-line bar and a notebook's bar are the
+ * same hook. The callback runs on the calling thread or, while sampling,
+ * on one of the context's threads (never two at once); a nonzero return
+ * stops the job: it finishes the unit in flight (a training step, a
+ * batch, a row), cleans up and returns PCNN_ERR_CANCELLED.
+ */
+typedef struct {
+    const char *job;     /* "train", "eval", "sample", "colorize" */
+    int64_t done, total; /* units done of total (steps, images, rows);
+                          * total 0 when open-ended */
+    double value;        /* the job's running figure: the last training
+                          * step's bits/dim, eval's mean bits/dim so far;
+                          * NAN when none */
+} pcnn_progress_info;
+/* Return nonzero to stop the job. */
+typedef int (*pcnn_progress_fn)(void *arg, const pcnn_progress_info *info);
+typedef struct {
+    pcnn_progress_fn fn; /* NULL: no reports */
+    void *arg;
+} pcnn_progress;
 
 /* --------------------------------------------------------------- context */
 
@@ -600,9 +637,10 @@ typedef struct {
     /* optional out (B, P, H, W): the head parameters each pixel was drawn
      * from */
     pcnn_tensor params;
-    /* optional: called after each row with (rows done, rows) */
-    void (*progress)(void *arg, int64_t done, int64_t total);
-    void *progress_arg;
+    /* optional: called after each row, job "sample", done/total in rows
+     * (of all stages for a chain); nonzero stops with
+     * PCNN_ERR_CANCELLED, the images partly drawn */
+    pcnn_progress progress;
     /* optional (B, C, H/2, W/2): the half view the images must have. Each
      * subpixel is drawn from its conditional renormalized over the values
      * that its parent and the children of its 2x2 block drawn before it
@@ -671,28 +709,6 @@ PCNN_API double pcnn_psnr(const uint8_t *a, const uint8_t *b, size_t n);
  * population standard deviations; 0 for a gray image. NaN (and a
  * message) when rgb is NULL or h, w < 1. */
 PCNN_API double pcnn_colorfulness(const uint8_t *rgb, int64_t h, int64_t w);
-
-/* ---------------------------------------------------------- colorizing
- *
- * A colorizer is a stage model of the chroma view half^k(ab(X)) given the
- * lightness L(X) (docs/colorize.md): its condition map is L at the image
- * size S = 2^k H, space to depth.
- */
-/* n colorizations of one image x (1, 3, h, w) of any size (a gray image
- * given as R = G = B): x is resized to S x S by area averaging, its L
- * read there, n chroma images drawn from m (opts as pcnn_model_sample;
- * opts->cond is set here), and each composed with x's own L by
- * pcnn_colorize_compose into out (n, 3, h, w). chroma, when not NULL,
- * receives the drawn chroma (n, 2, H, W). */
-PCNN_API pcnn_status pcnn_colorize(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
-                                   int n, const pcnn_model_sample_opts *opts,
-                                   uint8_t *out, uint8_t *chroma);
-/* out (1, 3, h, w) = Lab8 -> sRGB of x's L8 (x: (1, 3, h, w)) with the
- * chroma planes ab (2, ch, cw), ch <= h and cw <= w, upsampled bilinearly
- * (pixel centers aligned, edges clamped, rounded) to h x w. */
-PCNN_API pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab,
-                                           int64_t ch, int64_t cw,
-                                           pcnn_image out);
 
 /* ------------------------------------------------------------ data sets
  *
@@ -854,62 +870,117 @@ PCNN_API pcnn_status pcnn_stage_dataset(const pcnn_dataset *x,
 PCNN_API pcnn_status pcnn_cond_map(pcnn_tensor map, const uint8_t *cond,
                                    int64_t h, int64_t w, int levels);
 
+/* A stage's config from its views: fills the fields of *cfg that follow
+ * from the view it models and cond_view, the view it is conditioned on
+ * (NULL: none), on images X of c x h x w: channels, height and width
+ * (pcnn_view_shape), head and levels (a categorical head of 16 levels for
+ * a gray4 view, else the logistic mixture of 256), cond_channels (the
+ * condition view's channels, times f^2 when its images are f times the
+ * stage's size: space to depth, e.g. a full-resolution lightness under a
+ * half-resolution chroma), view and cond_view. Without a condition the
+ * conditioning network's fields are zeroed; with one, cond_nr_filters 0
+ * becomes nr_filters. The architecture (nr_resnet, nr_filters, nr_mix,
+ * nr_resolutions, dropout, num_classes, cond_nr_resnet, cond_down,
+ * cond_dilate) stays as the caller set it. PCNN_ERR_ARG for views that do
+ * not fit X or each other. */
+PCNN_API pcnn_status pcnn_stage_config(pcnn_model_config *cfg,
+                                       const pcnn_view *view,
+                                       const pcnn_view *cond_view, int64_t c,
+                                       int64_t h, int64_t w);
+
 /* --------------------------------------------------------------- chains
  *
  * A chain of stages (docs/chains.md): stage i models view_i(X) given
- * view_{i-1}(X) (its condition map), stage 0 unconditioned, and the last
- * stage models X itself, so
+ * view_{i-1}(X) (its condition map), and when stage 0 is unconditioned
+ * and the last stage models X itself,
  *     log p(X) >= sum_i log p(view_i(X) | view_{i-1}(X)):
  * the model's p(X) sums p(X^) p(X | X^) over every X^, and the chain's
  * terms are the one X^ = f(X). The summed bits/dim are an upper bound on
- * -log2 p(X) (docs/chains.md). A single model with the identity view is a
- * chain of one stage.
+ * -log2 p(X) (docs/chains.md). The chain is the one model handle: a plain
+ * PixelCNN++ is a chain of one stage, and so is a stage's checkpoint.
+ * A chain may be partial: its last view need not be the identity (it
+ * then models view_last(X)) and stage 0 may be conditioned (on
+ * cond_view_0(X), read from X). It evaluates the same way (the terms it
+ * has, per dim of X and of each stage); it samples only from an
+ * unconditioned stage 0.
  */
 #define PCNN_MAX_STAGES 8
 
 typedef struct pcnn_chain pcnn_chain;
 
 /* A chain of the models stages[0 .. n), which it takes over (freed with
- * the chain, also on failure). Checks that the stages fit: stage 0 has no
- * condition map; stage i > 0 is conditioned on stage i-1's view; the last
- * stage's view is the identity; every stage's size is its view of the
- * last stage's images. */
+ * the chain, also on failure). Checks that the stages fit: stage i > 0 is
+ * conditioned on stage i-1's view; stage 0's condition, if any, fits its
+ * view of X; every stage's size is its view of X, whose size the last
+ * stage gives (pcnn_chain_image_shape). */
 PCNN_API pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages,
                                        int n);
 PCNN_API void pcnn_chain_free(pcnn_chain *c);
 PCNN_API int pcnn_chain_stages(const pcnn_chain *c);
 PCNN_API pcnn_model *pcnn_chain_stage(const pcnn_chain *c, int i);
+/* The shape of the images X the chain's views are taken of: the last
+ * stage's size times 2^halvings; channels from the views (a view without
+ * gray4 or Lab keeps them, a Lab view needs 3), or 0 when no view fixes
+ * them (a gray4 view alone reads 1- or 3-channel images). Zeros for a
+ * NULL chain. */
+PCNN_API void pcnn_chain_image_shape(const pcnn_chain *c, int64_t *ch,
+                                     int64_t *h, int64_t *w);
+/* 1 when the chain models X itself: the last view is the identity and
+ * stage 0 is unconditioned; else 0 (also for NULL). */
+PCNN_API int pcnn_chain_is_complete(const pcnn_chain *c);
 /* Writes the chain's configs and weights into one safetensors file,
  * atomically (docs/checkpoint.md). */
 PCNN_API pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
-/* A chain file, or a model checkpoint as a chain of one stage (ema: its
- * EMA weights). A chain file holds one set of weights: ema = 1 is an
- * error for it. */
+/* The one loader: a chain file, or a model checkpoint (a plain model or
+ * one stage) as a chain of one stage (ema: its EMA weights), told apart by
+ * the file's metadata. A chain file holds one set of weights: ema = 1 is
+ * an error for it. */
 PCNN_API pcnn_status pcnn_chain_load(const char *path, int ema,
                                      pcnn_chain **out);
 
 /* What pcnn_chain_evaluate measures, averaged over images, in bits per
- * dim of X (the last stage's images) unless said otherwise. */
+ * dim of X unless said otherwise. */
 typedef struct {
     double stage[PCNN_MAX_STAGES]; /* -log2 p(view_i(X) | view_{i-1}(X)) */
     double own[PCNN_MAX_STAGES];   /* the same per dim of the stage */
-    double total, total_se;        /* their sum; its standard error */
+    double total, total_se;        /* their sum; its standard error over
+                                    * images */
     /* The tightened chain: a stage that models half^h(X) given
      * half^(h+1)(X) renormalizes each subpixel's conditional over the
      * values its parent and its earlier siblings allow (the four children
      * average to the parent, docs/chains.md); other stages as above. */
     double tight_stage[PCNN_MAX_STAGES], tight_own[PCNN_MAX_STAGES];
     double tight_total, tight_se;
-    int tightened; /* how many stages were tightened */
+    int tightened;                 /* how many stages were tightened */
+    int64_t images;                /* images evaluated */
+    int64_t dims_x;                /* dims of one image X */
+    int64_t dims[PCNN_MAX_STAGES]; /* dims of stage i's view */
 } pcnn_chain_eval;
 
-/* Evaluates the chain on the first `limit` images of x (all: limit <= 0)
- * in batches of `batch`. */
+typedef struct {
+    int batch;          /* images per forward pass, 1..65536; default 100 */
+    int64_t limit;      /* the first `limit` images; <= 0 (default): all */
+    double *image_bits; /* optional (images evaluated): each image's
+                         * bound, the sum of its stage terms, in bits per
+                         * dim of X; their mean is total */
+    pcnn_progress progress; /* job "eval", done/total in images, value the
+                             * mean bits/dim of X so far; after each batch */
+} pcnn_eval_opts;
+
+PCNN_API pcnn_eval_opts pcnn_eval_opts_default(void);
+
+/* Evaluates the chain on raw images x: X of pcnn_chain_image_shape, with
+ * labels when a stage is class-conditional (x's condition images, if
+ * any, are not read). Each stage's images and condition map are taken
+ * from X inside, batch by batch, and its bits scaled per dim of X and of
+ * the stage. o may be NULL for the defaults. */
 PCNN_API pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
-                                         const pcnn_dataset *x, int batch,
-                                         int64_t limit, pcnn_chain_eval *r);
+                                         const pcnn_dataset *x,
+                                         const pcnn_eval_opts *o,
+                                         pcnn_chain_eval *r);
 /* Whether stage i of a chain gets tightened: it models half^h(X) (no
- * gray4) given half^(h+1)(X) with the logistic mixture head. */
+ * gray4) given half^(h+1)(X) with the logistic mixture head (stage i > 0,
+ * or a conditioned stage 0 of a partial chain). */
 PCNN_API int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
 /* For x (B,C,H,W) and its half view parent (B,C,H/2,W/2): the interval
  * [lo, hi] each subpixel can take given its parent and the children of
@@ -918,8 +989,9 @@ PCNN_API int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
 PCNN_API pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent,
                                       uint8_t *lo, uint8_t *hi);
 /* Samples B images stage by stage, each with the cached sampler (opts:
- * seed, sharpness, labels; stage i uses seed hash(seed, i)). out[i]
- * receives stage i's images (B, c_i, h_i, w_i). With opts->consistent a
+ * seed, sharpness, labels, naive, progress; stage i uses seed
+ * hash(seed, i)). out[i] receives stage i's images (B, c_i, h_i, w_i).
+ * Stage 0 must be unconditioned (PCNN_ERR_ARG). With opts->consistent a
  * stage that is tightened (pcnn_chain_stage_tightens) draws from its
  * tightened distribution (opts parent): its images halve exactly to the
  * previous stage's (not with a log-scale offset or temperature). */
@@ -933,6 +1005,64 @@ PCNN_API pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *c,
                                             int64_t B, int first,
                                             const pcnn_model_sample_opts *opts,
                                             uint8_t **out);
+/* Completion: x (B, C, H, W) holds images of a complete chain of one stage
+ * (a plain model); where known (B, H, W) is nonzero the pixel is kept,
+ * the rest are drawn (opts as pcnn_model_sample, its known ignored).
+ * Known pixels condition only the pixels after them in raster order.
+ * PCNN_ERR_ARG with a message for a chain it cannot complete (several
+ * stages, a view other than X, a condition) or a NULL known. */
+PCNN_API pcnn_status pcnn_chain_complete(pcnn_ctx *ctx, pcnn_chain *c,
+                                         pcnn_image x, const uint8_t *known,
+                                         const pcnn_model_sample_opts *opts);
+
+/* ---------------------------------------------------------- colorizing
+ *
+ * A colorizer is a stage model of the chroma view half^k(ab(X)) given the
+ * lightness L(X) (docs/colorize.md): its condition map is L at the image
+ * size S = 2^k H, space to depth.
+ */
+/* n colorizations of one image x (1, 3, h, w) of any size (a gray image
+ * given as R = G = B) with the last stage of chain c, which must model
+ * the chroma ab(X) (or a halved view of it) given the lightness L(X): x
+ * is resized to the stage's image size S x S by area averaging, its L
+ * read there, n chroma images drawn (opts as pcnn_model_sample; opts->cond
+ * is set here; progress reports job "colorize", rows of the chroma), and
+ * each composed with x's own L by pcnn_colorize_compose into
+ * out (n, 3, h, w). chroma, when not NULL, receives the drawn chroma
+ * (n, 2, H, W). A colorizer's checkpoint loads as a chain of one
+ * (pcnn_chain_load). */
+PCNN_API pcnn_status pcnn_colorize(pcnn_ctx *ctx, pcnn_chain *c, pcnn_image x,
+                                   int n, const pcnn_model_sample_opts *opts,
+                                   uint8_t *out, uint8_t *chroma);
+
+/* The figures of `pixelcnn colorize --metrics` for one image: PSNR
+ * (pcnn_psnr over the RGB bytes) and colorfulness (pcnn_colorfulness). */
+typedef struct {
+    double psnr_best, psnr_mean;   /* the samples: best and mean of n */
+    double psnr_gray, psnr_meanab; /* the baselines: x's L with a = b = 0,
+                                    * and with the mean chroma meanab */
+    double color_truth, color_samples, color_gray, color_meanab;
+    /* colorfulness of the true image, the samples' mean, the baselines */
+} pcnn_colorize_scores;
+/* Scores n colorizations samples (n, 3, h, w) of the true image truth
+ * (1, 3, h, w) against it, next to the gray baseline and the mean-chroma
+ * baseline meanab (a8, b8; pcnn_mean_chroma), both composed with truth's
+ * own L (pcnn_colorize_compose). */
+PCNN_API pcnn_status pcnn_colorize_score(pcnn_image truth,
+                                         const uint8_t *samples, int n,
+                                         const uint8_t meanab[2],
+                                         pcnn_colorize_scores *out);
+/* meanab = the mean a8 and b8 (Lab8) over every pixel of the RGB images
+ * of x (n, 3, h, w), rounded half up: the mean-chroma baseline, from a
+ * training split at the colorizer's image size. */
+PCNN_API pcnn_status pcnn_mean_chroma(const pcnn_dataset *x,
+                                      uint8_t meanab[2]);
+/* out (1, 3, h, w) = Lab8 -> sRGB of x's L8 (x: (1, 3, h, w)) with the
+ * chroma planes ab (2, ch, cw), ch <= h and cw <= w, upsampled bilinearly
+ * (pixel centers aligned, edges clamped, rounded) to h x w. */
+PCNN_API pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab,
+                                           int64_t ch, int64_t cw,
+                                           pcnn_image out);
 
 /* -------------------------------------------------------------- training
  *
@@ -1000,12 +1130,27 @@ PCNN_API void pcnn_trainer_swap_ema(pcnn_trainer *t);
  * run whose average still holds its initial weights). */
 PCNN_API void pcnn_trainer_reset_ema(pcnn_trainer *t);
 
-/* Mean bits/dim of m on the first `limit` images of data (all when
- * limit <= 0), in batches of `batch`, without dropout; *se (may be NULL)
- * = the standard error of that mean over images. */
-PCNN_API pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
-                                   const pcnn_dataset *data, int batch,
-                                   int64_t limit, double *mean, double *se);
+/* Runs optimizer steps until the trainer's step count reaches `steps`
+ * (0: no step limit), `seconds` of wall time have passed (<= 0: no
+ * limit), or progress (may be NULL) returns nonzero: then
+ * PCNN_ERR_CANCELLED, after the step in flight finished cleanly, so the
+ * trainer is consistent and can be saved and resumed exactly. Progress:
+ * job "train", done = the step count, total = steps, value = that step's
+ * bits/dim, after every step. *last (may be NULL) holds the last step's
+ * stats, updated after every step before progress is called (a callback
+ * given last may read it). A failing step (pcnn_trainer_step) ends the
+ * run with its status. */
+PCNN_API pcnn_status pcnn_trainer_run(pcnn_ctx *ctx, pcnn_trainer *t,
+                                      uint64_t steps, double seconds,
+                                      const pcnn_progress *progress,
+                                      pcnn_step_stats *last);
+/* Evaluates the trainer's model (its EMA weights when ema = 1, swapped in
+ * and back) as a chain of one stage on raw images X, as
+ * pcnn_chain_evaluate: the periodic test evaluation of a training run. */
+PCNN_API pcnn_status pcnn_trainer_evaluate(pcnn_ctx *ctx, pcnn_trainer *t,
+                                           int ema, const pcnn_dataset *x,
+                                           const pcnn_eval_opts *o,
+                                           pcnn_chain_eval *r);
 
 /* ----------------------------------------------------------- checkpoints
  *

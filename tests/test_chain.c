@@ -6,6 +6,7 @@
  */
 #include "test.h"
 #include "pixelcnn.h"
+#include "train/trainer.h" /* pcnn_evaluate: a stage on its own data */
 
 #include <math.h>
 #include <stdio.h>
@@ -160,15 +161,16 @@ TEST(chain_gray_then_color)
     REQUIRE_OK(pcnn_checkpoint_save(path, m1, NULL));
     pcnn_model *m1b;
     REQUIRE_OK(pcnn_checkpoint_load_model(path, 0, &m1b));
-    pcnn_chain *bad;
-    CHECK(pcnn_chain_create(&bad, &m1b, 1) == PCNN_ERR_ARG &&
-              strstr(pcnn_last_error(), "stage 0 reads a condition map"),
-          "a conditioned first stage: %s", pcnn_last_error());
+    /* a conditioned stage alone is a partial chain: not complete */
+    pcnn_chain *part;
+    REQUIRE_OK(pcnn_chain_create(&part, &m1b, 1));
+    CHECK(!pcnn_chain_is_complete(part), "a conditioned stage is complete");
+    pcnn_chain_free(part);
     pcnn_model *st[2] = {m0, m1};
     pcnn_chain *ch;
     REQUIRE_OK(pcnn_chain_create(&ch, st, 2));
     pcnn_chain_eval r;
-    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, 5, 0, &r));
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, &(pcnn_eval_opts){.batch = 5}, &r));
     const double *sb = r.stage, *own = r.own, total = r.total,
                  se = r.total_se;
     CHECK(r.tightened == 0 && r.tight_total == r.total,
@@ -183,7 +185,7 @@ TEST(chain_gray_then_color)
     pcnn_chain *ch2;
     REQUIRE_OK(pcnn_chain_load(path, 0, &ch2));
     pcnn_chain_eval r2;
-    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch2, &x, 5, 0, &r2));
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch2, &x, &(pcnn_eval_opts){.batch = 5}, &r2));
     CHECK(pcnn_chain_stages(ch2) == 2 && r2.total == total &&
               r2.stage[0] == sb[0],
           "after load: %g vs %g", r2.total, total);
@@ -204,6 +206,7 @@ TEST(chain_gray_then_color)
     FILE *f = fopen(path, "wb");
     fputs("garbage", f);
     fclose(f);
+    pcnn_chain *bad;
     CHECK(pcnn_chain_load(path, 0, &bad) != PCNN_OK &&
               strstr(pcnn_last_error(), path),
           "garbage: %s", pcnn_last_error());
@@ -227,10 +230,21 @@ TEST(chain_create_checks_the_stages)
     CHECK(pcnn_chain_create(&ch, m, 2) == PCNN_ERR_ARG &&
               strstr(pcnn_last_error(), "conditioned on half(x)"),
           "mismatched views: %s", pcnn_last_error());
+    /* a stage that models gray4(x) alone is a partial chain: it models
+     * gray4(X), not X */
     REQUIRE_OK(pcnn_model_create(&m[0], &a, 1));
-    CHECK(pcnn_chain_create(&ch, m, 1) == PCNN_ERR_ARG &&
-              strstr(pcnn_last_error(), "not x"),
-          "last stage not x: %s", pcnn_last_error());
+    REQUIRE_OK(pcnn_chain_create(&ch, m, 1));
+    CHECK(!pcnn_chain_is_complete(ch), "gray4(x) alone is complete");
+    pcnn_chain_free(ch);
+    /* a second stage whose size is not its view of X */
+    pcnn_model_config c = stage_config(3, &id, &gray);
+    c.height = c.width = 16;
+    REQUIRE_OK(pcnn_model_create(&m[0], &a, 1));
+    REQUIRE_OK(pcnn_model_create(&m[1], &c, 1));
+    CHECK(pcnn_chain_create(&ch, m, 2) == PCNN_ERR_ARG &&
+              strstr(pcnn_last_error(), "stage 0 models gray4(x), which is "
+                                        "1x16x16"),
+          "stage 0 not the view of X: %s", pcnn_last_error());
 }
 
 /* pcnn_half_bounds: x lies in its bounds; for the last two children of a
@@ -375,7 +389,7 @@ TEST(chain_pyramid_tightened)
               pcnn_chain_stage_tightens(ch, 1),
           "which stages tighten");
     pcnn_chain_eval r;
-    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, 3, 0, &r));
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, &(pcnn_eval_opts){.batch = 3}, &r));
     CHECK(r.tightened == 1 && r.tight_stage[0] == r.stage[0] &&
               r.tight_stage[1] < r.stage[1] - 0.01 && r.tight_se > 0 &&
               fabs(r.tight_total - r.tight_stage[0] - r.tight_stage[1]) <

@@ -91,8 +91,8 @@ TEST(cli_bad_files_one_line_errors)
          "is a chain file"},
         {"sample --checkpoint %s --weights ema -n 1 -o /dev/null", chain,
          2, "is a chain file"},
-        {"complete --checkpoint %s --data mnist:%s", chain, 1,
-         "is a chain file"},
+        {"complete --checkpoint %s --weights raw --data mnist:%s", chain,
+         2, "is a chain file"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *file = cases[i].file ? cases[i].file : full;
@@ -133,5 +133,12 @@ TEST(cli_bad_files_one_line_errors)
              cli(), chain, dir);
     CHECK(rc == 0 && strstr(out, "chain of 1 stages"), "eval chain: %s",
           out);
+    /* the chain is the model: a chain file of one plain model completes
+     * images like its checkpoint */
+    rc = run(out, sizeof out, "%s complete --checkpoint %s --data mnist:%s "
+                              "--threads 1 --count 1 -n 2 -o %s/c.npy",
+             cli(), chain, dir, dir);
+    CHECK(rc == 0 && strstr(out, "completed 1 images x 2"),
+          "complete from a chain file: %s", out);
     run(out, sizeof out, "rm -rf %s", dir);
 }

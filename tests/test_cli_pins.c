@@ -31,7 +31,7 @@ static double printed_bpd(const char *s)
 }
 
 /* `eval --weights raw` and `--weights ema` print the bits/dim that
- * pcnn_evaluate gives, in this process, for the raw and the EMA weights
+ * pcnn_chain_evaluate gives, in this process, for the raw and the EMA weights
  * of the same file on the same test images (16, batch 16, one thread);
  * a run of 6 steps at lr 0.01 makes the two differ well beyond the
  * printed 4 decimals, and the default (a file with a trainer) is EMA. */
@@ -60,10 +60,13 @@ TEST(pin_cli_eval_prints_library_bpd)
     double lib[2], cl[2];
     static const char *w[2] = {"raw", "ema"};
     for (int e = 0; e < 2; e++) {
-        pcnn_model *m;
-        REQUIRE_OK(pcnn_checkpoint_load_model(ckpt, e, &m));
-        REQUIRE_OK(pcnn_evaluate(ctx, m, &d, 16, 0, &lib[e], NULL));
-        pcnn_model_free(m);
+        pcnn_chain *ch;
+        pcnn_chain_eval r;
+        REQUIRE_OK(pcnn_chain_load(ckpt, e, &ch));
+        REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &d,
+                                       &(pcnn_eval_opts){.batch = 16}, &r));
+        lib[e] = r.total;
+        pcnn_chain_free(ch);
         rc = run(out, sizeof out,
                  "%s eval --checkpoint %s --data mnist:%s --weights %s "
                  "--threads 1",

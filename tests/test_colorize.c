@@ -86,6 +86,8 @@ TEST(colorize_with_a_model)
     c.cond_dilate = 1;
     pcnn_model *m;
     REQUIRE_OK(pcnn_model_create(&m, &c, 3));
+    pcnn_chain *ch; /* the colorizer alone: a partial chain of one */
+    REQUIRE_OK(pcnn_chain_create(&ch, &m, 1));
     const int64_t h = 11, w = 13, img = 3 * h * w;
     uint8_t *x = xcalloc((size_t)img, 1);
     for (int64_t k = 0; k < img; k++)
@@ -96,8 +98,8 @@ TEST(colorize_with_a_model)
     pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
     o.seed = 9;
     pcnn_image xi = pcnn_img(x, 1, 3, h, w);
-    REQUIRE_OK(pcnn_colorize(ctx, m, xi, n, &o, out, ab));
-    REQUIRE_OK(pcnn_colorize(ctx, m, xi, n, &o, again, NULL));
+    REQUIRE_OK(pcnn_colorize(ctx, ch, xi, n, &o, out, ab));
+    REQUIRE_OK(pcnn_colorize(ctx, ch, xi, n, &o, again, NULL));
     CHECK(!memcmp(out, again, (size_t)(n * img)), "same seed, other colors");
     /* each result is the image's own L with its drawn chroma upsampled */
     uint8_t *one = xcalloc((size_t)img, 1);
@@ -115,15 +117,16 @@ TEST(colorize_with_a_model)
     for (int k = 0; k < n * 32; k++)
         chroma_set += ab[k] != 0;
     CHECK(chroma_set > 0, "chroma not returned");
-    pcnn_model_free(m);
+    pcnn_chain_free(ch);
     c.view = (pcnn_view){0, 0, 0};
     c.channels = 3, c.cond_view = (pcnn_view){1, 0, 0}, c.cond_channels = 3;
     c.cond_dilate = 0;
     REQUIRE_OK(pcnn_model_create(&m, &c, 3));
-    CHECK(pcnn_colorize(ctx, m, xi, n, &o, out, NULL) == PCNN_ERR_ARG &&
+    REQUIRE_OK(pcnn_chain_create(&ch, &m, 1));
+    CHECK(pcnn_colorize(ctx, ch, xi, n, &o, out, NULL) == PCNN_ERR_ARG &&
               strstr(pcnn_last_error(), "not a colorizer"),
           "a pyramid stage taken as a colorizer: %s", pcnn_last_error());
-    pcnn_model_free(m);
+    pcnn_chain_free(ch);
     free(x), free(out), free(again), free(ab);
     pcnn_ctx_free(ctx);
 }

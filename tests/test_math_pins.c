@@ -321,7 +321,7 @@ TEST(pin_chain_tightened_from_definition)
                 !pcnn_chain_stage_tightens(ch, 0),
             "the 8x8 stage should be tightened, the 4x4 one not");
     pcnn_chain_eval r;
-    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, 2, 0, &r));
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, &(pcnn_eval_opts){.batch = 2}, &r));
 
     /* by hand: stage 0 on half(x), stage 1 on x given half(x) */
     uint8_t *hx = xcalloc((size_t)(N * C * 16), 1);

@@ -5,6 +5,7 @@
  */
 #include "test.h"
 #include "pixelcnn.h"
+#include "train/trainer.h" /* pcnn_evaluate: a stage on its own data */
 
 #include <math.h>
 #include <stdlib.h>

@@ -38,7 +38,11 @@ static int bench_one(int R, int F, int M, int reps, int threads, int fd)
         fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
         return 1;
     }
-    double tt[64], te[64], mean;
+    double tt[64], te[64];
+    /* one batch, evaluated as the trainer's model: a chain of one */
+    pcnn_eval_opts eo = pcnn_eval_opts_default();
+    eo.batch = B, eo.limit = B;
+    pcnn_chain_eval ev;
     for (int r = -1; r < reps; r++) {
         double t0 = cli_now();
         if (pcnn_trainer_step(ctx, t, NULL) != PCNN_OK) {
@@ -50,7 +54,7 @@ static int bench_one(int R, int F, int M, int reps, int threads, int fd)
     }
     for (int r = -1; r < reps; r++) {
         double t0 = cli_now();
-        if (pcnn_evaluate(ctx, m, &d, B, B, &mean, NULL) != PCNN_OK) {
+        if (pcnn_trainer_evaluate(ctx, t, 0, &d, &eo, &ev) != PCNN_OK) {
             fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
             return 1;
         }

@@ -42,10 +42,27 @@ static int pyramid_stages(int size, int R, int F, int M, pcnn_model **st)
     return n;
 }
 
-/* Samples B images from the chain `reps` times, with consistent: each
- * upper stage drawn consistent with the one below (its tightened
- * distribution, as pcnn_chain_sample with opts consistent); per stage and
- * total medians in one JSON line. */
+/* The times at which each stage's last row was drawn, from the chain
+ * sampler's progress (rows of all stages). */
+typedef struct {
+    int n;
+    int64_t end[PCNN_MAX_STAGES]; /* rows up to and including stage i */
+    double at[PCNN_MAX_STAGES];
+} stage_clock;
+
+static int stage_done(void *arg, const pcnn_progress_info *info)
+{
+    stage_clock *k = arg;
+    for (int i = 0; i < k->n; i++)
+        if (info->done == k->end[i])
+            k->at[i] = cli_now();
+    return 0;
+}
+
+/* Samples B images from the chain `reps` times with pcnn_chain_sample,
+ * with consistent: each upper stage drawn consistent with the one below
+ * (its tightened distribution); per stage and total medians in one JSON
+ * line. */
 static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
                        int reps, int consistent)
 {
@@ -55,39 +72,28 @@ static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
     if (n < 1 || pcnn_chain_create(&ch, st, n) != PCNN_OK)
         return 1;
     uint8_t *img[PCNN_MAX_STAGES];
-    float *map[PCNN_MAX_STAGES];
     double t[PCNN_MAX_STAGES][16], tot[16];
+    stage_clock k = {n, {0}, {0}};
     for (int i = 0; i < n; i++) {
-        int s = 8 << i;
+        const int s = 8 << i;
         img[i] = calloc((size_t)(B * 3 * s * s), 1);
-        map[i] = calloc((size_t)(B * 3 * s * s), sizeof(float));
-        if (!img[i] || !map[i])
+        if (!img[i])
             return 1;
+        k.end[i] = (i ? k.end[i - 1] : 0) + s;
     }
     for (int r = 0; r < reps; r++) {
         pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
-        double t0 = cli_now();
-        for (int i = 0; i < n; i++) {
-            const int s = 8 << i;
-            double ts = cli_now();
-            o.seed = (uint64_t)(r * 16 + i);
-            o.cond = pcnn_none();
-            o.parent = NULL;
-            if (i > 0) {
-                /* as pcnn_chain_sample */
-                o.parent = consistent ? img[i - 1] : NULL;
-                o.cond = pcnn_t4(map[i], B, 3, s, s);
-                if (pcnn_cond_map(o.cond, img[i - 1], s / 2, s / 2, 256))
-                    return 1;
-            }
-            if (pcnn_model_sample(ctx, pcnn_chain_stage(ch, i),
-                                  pcnn_img(img[i], B, 3, s, s), &o)) {
-                fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
-                return 1;
-            }
-            t[i][r] = cli_now() - ts;
+        o.seed = (uint64_t)r;
+        o.consistent = consistent;
+        o.progress = (pcnn_progress){stage_done, &k};
+        const double t0 = cli_now();
+        if (pcnn_chain_sample(ctx, ch, B, &o, img) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
+            return 1;
         }
         tot[r] = cli_now() - t0;
+        for (int i = 0; i < n; i++)
+            t[i][r] = k.at[i] - (i ? k.at[i - 1] : t0);
     }
     printf("{\"pyramid\": \"8->%d\", \"config\": [%d, %d, %d], "
            "\"consistent\": %s, \"batch\": %d, \"runs\": %d, "
@@ -99,14 +105,14 @@ static int bench_chain(pcnn_ctx *ctx, int size, int R, int F, int M, int B,
         printf("%s%.3f", i ? ", " : "", cli_median(t[i], reps));
     size_t params = 0;
     for (int i = 0; i < n; i++) {
-        size_t k;
-        pcnn_model_params(pcnn_chain_stage(ch, i), &k);
-        params += k;
+        size_t q;
+        pcnn_model_params(pcnn_chain_stage(ch, i), &q);
+        params += q;
     }
     printf("], \"parameters\": %zu}\n", params);
     fflush(stdout);
     for (int i = 0; i < n; i++)
-        free(img[i]), free(map[i]);
+        free(img[i]);
     pcnn_chain_free(ch);
     return 0;
 }

@@ -44,34 +44,18 @@ static const char usage[] =
     "                     mean a and b; --data only)\n"
     "  --threads N        threads (default: all cores)\n";
 
-typedef struct {
-    double psnr_best, psnr_mean, color_samples;
-    double psnr_gray, psnr_meanab, color_truth, color_gray, color_meanab;
-} metrics;
-
-/* The mean a8 and b8 of the training split of spec, rounded. */
+/* The mean chroma of the training split of spec at side `size`; 0, or
+ * 1/2 with a message. */
 static int mean_chroma(const char *spec, int size, uint8_t ab[2])
 {
     pcnn_dataset d = {0};
     int rc = cli_load_data("colorize", spec, "train", size, &d);
-    if (rc)
-        return rc;
-    const int64_t plane = d.h * d.w;
-    uint8_t *lab = malloc((size_t)(3 * plane));
-    double sum[2] = {0, 0};
-    for (int64_t i = 0; lab && i < d.n; i++) {
-        if (pcnn_rgb_to_lab8(pcnn_img(d.images + i * 3 * plane, 1, 3, d.h,
-                                      d.w),
-                             lab) != PCNN_OK)
-            break;
-        for (int64_t k = 0; k < plane; k++)
-            sum[0] += lab[plane + k], sum[1] += lab[2 * plane + k];
+    if (!rc && pcnn_mean_chroma(&d, ab) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn colorize: %s\n", pcnn_last_error());
+        rc = 1;
     }
-    for (int c = 0; c < 2; c++)
-        ab[c] = (uint8_t)floor(sum[c] / (double)(d.n * plane) + 0.5);
-    free(lab);
     pcnn_dataset_free(&d);
-    return 0;
+    return rc;
 }
 
 int cmd_colorize(int argc, char **argv)
@@ -158,20 +142,27 @@ int cmd_colorize(int argc, char **argv)
     if (early)
         return early;
     int has_trainer = 0;
-    pcnn_model *m = NULL;
+    pcnn_chain *ch = NULL;
     pcnn_ctx *ctx = NULL;
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
     pcnn_dataset d = {0};
     uint8_t *grid = NULL, *res = NULL, *gray = NULL;
     int rc = 0;
-    if (pcnn_checkpoint_read_state(ckpt, NULL, NULL, NULL, &has_trainer) ||
-        pcnn_checkpoint_load_model(ckpt, has_trainer, &m) ||
+    /* a model checkpoint with its EMA weights when it has them, or a
+     * chain file whose last stage is the colorizer */
+    pcnn_file_kind kind;
+    if ((rc = cli_file_kind(cmd, ckpt, NULL, &kind)))
+        goto done;
+    if ((kind == PCNN_FILE_CHECKPOINT &&
+         pcnn_checkpoint_read_state(ckpt, NULL, NULL, NULL, &has_trainer)) ||
+        pcnn_chain_load(ckpt, has_trainer, &ch) ||
         pcnn_ctx_create(&ctx, &co)) {
         fprintf(stderr, "pixelcnn colorize: %s\n", pcnn_last_error());
         rc = 1;
         goto done;
     }
-    const pcnn_model_config *c = pcnn_model_get_config(m);
+    const pcnn_model_config *c = pcnn_model_get_config(
+        pcnn_chain_stage(ch, pcnn_chain_stages(ch) - 1));
     if (c->view.lab != PCNN_LAB_AB || c->cond_view.lab != PCNN_LAB_L) {
         char v1[96], v2[96];
         fprintf(stderr,
@@ -284,7 +275,8 @@ int cmd_colorize(int argc, char **argv)
     }
     if (want_metrics && (rc = mean_chroma(data, S, meanab)))
         goto done;
-    metrics sum = {0, 0, 0, 0, 0, 0, 0, 0};
+    pcnn_colorize_scores sum;
+    memset(&sum, 0, sizeof sum);
     pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
     o.log_scale_offset = (float)offset;
     for (int64_t k = 0; k < K; k++) {
@@ -296,7 +288,7 @@ int cmd_colorize(int argc, char **argv)
         uint8_t flat[2 * 4];
         memset(flat, 128, sizeof flat);
         if (pcnn_colorize_compose(xi, flat, 2, 2, pcnn_img(gray, 1, 3, h, w)) ||
-            pcnn_colorize(ctx, m, xi, n, &o, res, NULL)) {
+            pcnn_colorize(ctx, ch, xi, n, &o, res, NULL)) {
             fprintf(stderr, "pixelcnn colorize: %s\n", pcnn_last_error());
             rc = 1;
             goto done;
@@ -307,29 +299,20 @@ int cmd_colorize(int argc, char **argv)
         memcpy(row + (1 + colored) * img, res, (size_t)(n * img));
         if (!want_metrics)
             continue;
-        double best = 0, mean = 0, cf = 0;
-        for (int s = 0; s < n; s++) {
-            const double p = pcnn_psnr(res + s * img, x, (size_t)img);
-            best = s == 0 || p > best ? p : best;
-            mean += p / n;
-            cf += pcnn_colorfulness(res + s * img, h, w) / n;
-        }
-        uint8_t mab[2 * 4];
-        for (int q = 0; q < 4; q++)
-            mab[q] = meanab[0], mab[4 + q] = meanab[1];
-        if (pcnn_colorize_compose(xi, mab, 2, 2, pcnn_img(res, 1, 3, h, w))) {
+        pcnn_colorize_scores one;
+        if (pcnn_colorize_score(xi, res, n, meanab, &one)) {
             fprintf(stderr, "pixelcnn colorize: %s\n", pcnn_last_error());
             rc = 1;
             goto done;
         }
-        sum.psnr_best += best / (double)K;
-        sum.psnr_mean += mean / (double)K;
-        sum.color_samples += cf / (double)K;
-        sum.psnr_gray += pcnn_psnr(gray, x, (size_t)img) / (double)K;
-        sum.psnr_meanab += pcnn_psnr(res, x, (size_t)img) / (double)K;
-        sum.color_truth += pcnn_colorfulness(x, h, w) / (double)K;
-        sum.color_gray += pcnn_colorfulness(gray, h, w) / (double)K;
-        sum.color_meanab += pcnn_colorfulness(res, h, w) / (double)K;
+        sum.psnr_best += one.psnr_best / (double)K;
+        sum.psnr_mean += one.psnr_mean / (double)K;
+        sum.color_samples += one.color_samples / (double)K;
+        sum.psnr_gray += one.psnr_gray / (double)K;
+        sum.psnr_meanab += one.psnr_meanab / (double)K;
+        sum.color_truth += one.color_truth / (double)K;
+        sum.color_gray += one.color_gray / (double)K;
+        sum.color_meanab += one.color_meanab / (double)K;
     }
     if (want_metrics) {
         printf("%lld images of %s (%s split, items %d + %d k), %d "
@@ -358,7 +341,7 @@ int cmd_colorize(int argc, char **argv)
 done:
     free(grid), free(res), free(gray);
     pcnn_dataset_free(&d);
-    pcnn_model_free(m);
+    pcnn_chain_free(ch);
     pcnn_ctx_free(ctx);
     return rc;
 }

@@ -22,65 +22,62 @@ static const char usage[] =
     "  --size N           image side for folder data (default: the model's)\n"
     "  --threads N        threads (default: all cores)\n";
 
-/* A chain file: each stage's term and the total. */
-static int eval_chain(const char *path, const char *data, const char *split,
-                      int limit, int batch, int size, int threads)
+/* The figures of a chain file: each stage's term and the total. */
+static void print_chain(const pcnn_chain *ch, const pcnn_chain_eval *r,
+                        const char *data, const char *split)
 {
-    const char *cmd = "eval";
-    pcnn_chain *ch = NULL;
-    if (pcnn_chain_load(path, 0, &ch) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
-        return 1;
-    }
     const int n = pcnn_chain_stages(ch);
-    const pcnn_model_config *last =
-        pcnn_model_get_config(pcnn_chain_stage(ch, n - 1));
-    pcnn_dataset d = {0};
-    int rc = cli_load_data(cmd, data, split, size ? size : last->height, &d);
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
-    pcnn_ctx *ctx = NULL;
-    pcnn_chain_eval r;
-    if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
-                pcnn_chain_evaluate(ctx, ch, &d, batch, limit, &r) !=
-                    PCNN_OK)) {
-        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
-        rc = 1;
+    printf("chain of %d stages, %ld images of %s, %s split\n", n,
+           (long)r->images, data, split);
+    for (int i = 0; i < n; i++) {
+        const pcnn_model_config *c =
+            pcnn_model_get_config(pcnn_chain_stage(ch, i));
+        char v1[96], v2[96];
+        printf("  stage %d: -log2 p(%s%s%s): %.4f bits per image dim "
+               "(%.4f per dim of the stage)\n",
+               i, pcnn_view_str(&c->view, v1, sizeof v1),
+               c->cond_channels ? " | " : "",
+               c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                                : "",
+               r->stage[i], r->own[i]);
+        if (pcnn_chain_stage_tightens(ch, i))
+            printf("           tightened: %.4f (%.4f per dim of the "
+                   "stage)\n",
+                   r->tight_stage[i], r->tight_own[i]);
     }
-    if (!rc) {
-        long nimg = limit > 0 && limit < d.n ? limit : (long)d.n;
-        printf("chain of %d stages, %ld images of %s, %s split\n", n, nimg,
-               data, split);
-        for (int i = 0; i < n; i++) {
-            const pcnn_model_config *c =
-                pcnn_model_get_config(pcnn_chain_stage(ch, i));
-            char v1[96], v2[96];
-            printf("  stage %d: -log2 p(%s%s%s): %.4f bits per image dim "
-                   "(%.4f per dim of the stage)\n",
-                   i, pcnn_view_str(&c->view, v1, sizeof v1),
-                   c->cond_channels ? " | " : "",
-                   c->cond_channels
-                       ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
-                       : "",
-                   r.stage[i], r.own[i]);
-            if (pcnn_chain_stage_tightens(ch, i))
-                printf("           tightened: %.4f (%.4f per dim of the "
-                       "stage)\n",
-                       r.tight_stage[i], r.tight_own[i]);
-        }
-        printf("bits/dim: %.4f +- %.4f (the sum of the stages: an upper "
-               "bound on -log2 p(x))\n",
-               r.total, r.total_se);
-        if (r.tightened)
-            printf("tightened bits/dim: %.4f +- %.4f (each subpixel's "
-                   "conditional renormalized over the values its parent "
-                   "and earlier siblings allow; %d stage%s)\n",
-                   r.tight_total, r.tight_se, r.tightened,
-                   r.tightened > 1 ? "s" : "");
-    }
-    pcnn_ctx_free(ctx);
-    pcnn_chain_free(ch);
-    pcnn_dataset_free(&d);
-    return rc;
+    printf("bits/dim: %.4f +- %.4f (the sum of the stages: an upper "
+           "bound on -log2 p(x))\n",
+           r->total, r->total_se);
+    if (r->tightened)
+        printf("tightened bits/dim: %.4f +- %.4f (each subpixel's "
+               "conditional renormalized over the values its parent "
+               "and earlier siblings allow; %d stage%s)\n",
+               r->tight_total, r->tight_se, r->tightened,
+               r->tightened > 1 ? "s" : "");
+}
+
+/* The figures of a model checkpoint (a chain of one): bits/dim of its
+ * images and, for a stage, its term per dim of the image. */
+static void print_model(const pcnn_chain *ch, const pcnn_chain_eval *r,
+                        const char *data, const char *split,
+                        const char *weights)
+{
+    /* the standard error per dim of the stage */
+    const double own_se =
+        r->total_se * (double)r->dims_x / (double)r->dims[0];
+    printf("bits/dim: %.4f +- %.4f (%ld images of %s, %s split, %s)\n",
+           r->own[0], own_se, (long)r->images, data, split, weights);
+    if (pcnn_chain_is_complete(ch))
+        return;
+    const pcnn_model_config *c = pcnn_model_get_config(pcnn_chain_stage(ch, 0));
+    char v1[96], v2[96];
+    printf("a stage: -log2 p(%s%s%s) per dim of the stage; per dim "
+           "of the image: %.4f +- %.4f\n",
+           pcnn_view_str(&c->view, v1, sizeof v1),
+           c->cond_channels ? " | " : "",
+           c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                            : "",
+           r->stage[0], r->total_se);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -134,76 +131,49 @@ int cmd_eval(int argc, char **argv)
     int rc = cli_file_kind(cmd, ckpt, weights, &kind);
     if (rc)
         return rc;
-    if (kind == PCNN_FILE_CHAIN)
-        return eval_chain(ckpt, data, split, limit, batch, size, threads);
-    int has_trainer = 0;
-    pcnn_model_config cfg;
-    if (pcnn_checkpoint_read_state(ckpt, &cfg, NULL, NULL, &has_trainer) !=
-        PCNN_OK) {
+    /* a model checkpoint: its EMA or raw weights (a chain file holds one
+     * set, and --weights was refused for it above) */
+    int has_trainer = 0, ema = 0;
+    if (kind == PCNN_FILE_CHECKPOINT) {
+        if (pcnn_checkpoint_read_state(ckpt, NULL, NULL, NULL,
+                                       &has_trainer) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
+            return 1;
+        }
+        if ((ema = cli_use_ema(cmd, weights, ckpt, has_trainer)) < 0)
+            return 2;
+    }
+    pcnn_chain *ch = NULL;
+    if (pcnn_chain_load(ckpt, ema, &ch) != PCNN_OK) {
         fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
         return 1;
     }
-    const int ema = cli_use_ema(cmd, weights, ckpt, has_trainer);
-    if (ema < 0)
-        return 2;
+    /* the views are taken of full-size images */
+    int64_t xh;
+    pcnn_chain_image_shape(ch, NULL, &xh, NULL);
     pcnn_dataset d = {0};
-    const int stage = cfg.view.halvings || cfg.view.gray4 ||
-                      cfg.cond_channels > 0;
-    /* a stage reads views of the full-size images */
-    const int full = cfg.height << cfg.view.halvings;
-    rc = cli_load_data(cmd, data, split, size ? size : full, &d);
-    if (rc)
-        return rc;
-    int64_t full_dims = d.c * d.h * d.w;
-    if (stage) {
-        pcnn_dataset sd;
-        if (pcnn_stage_dataset(&d, &cfg.view,
-                               cfg.cond_channels ? &cfg.cond_view : NULL,
-                               &sd) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
-            pcnn_dataset_free(&d);
-            return 1;
-        }
-        pcnn_dataset_free(&d);
-        d = sd;
-    }
+    rc = cli_load_data(cmd, data, split, size ? size : (int)xh, &d);
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx = NULL;
-    pcnn_model *m = NULL;
-    double mean, se;
-    pcnn_status s = pcnn_ctx_create(&ctx, &co);
-    if (s == PCNN_OK)
-        s = pcnn_checkpoint_load_model(ckpt, ema, &m);
-    if (s == PCNN_OK)
-        s = pcnn_evaluate(ctx, m, &d, batch, limit, &mean, &se);
-    if (s != PCNN_OK) {
+    pcnn_eval_opts eo = pcnn_eval_opts_default();
+    eo.batch = batch, eo.limit = limit;
+    pcnn_chain_eval r;
+    if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
+                pcnn_chain_evaluate(ctx, ch, &d, &eo, &r) != PCNN_OK)) {
         fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
         rc = 1;
-    } else {
-        long n = limit > 0 && limit < d.n ? limit : (long)d.n;
-        /* a file without training state (pixelcnn export) holds one
-         * set of weights, whichever it was exported with */
-        printf("bits/dim: %.4f +- %.4f (%ld images of %s, %s split, %s)\n",
-               mean, se, n, data, split,
-               !has_trainer ? "the file's weights"
-               : ema        ? "EMA weights"
-                            : "raw weights");
-        if (stage) {
-            char v1[96], v2[96];
-            double own = (double)(d.c * d.h * d.w);
-            printf("a stage: -log2 p(%s%s%s) per dim of the stage; per dim "
-                   "of the image: %.4f +- %.4f\n",
-                   pcnn_view_str(&cfg.view, v1, sizeof v1),
-                   cfg.cond_channels ? " | " : "",
-                   cfg.cond_channels
-                       ? pcnn_view_str(&cfg.cond_view, v2, sizeof v2)
-                       : "",
-                   mean * own / (double)full_dims,
-                   se * own / (double)full_dims);
-        }
     }
-    pcnn_model_free(m);
+    /* a file without training state (pixelcnn export) holds one set of
+     * weights, whichever it was exported with */
+    if (!rc && kind == PCNN_FILE_CHAIN)
+        print_chain(ch, &r, data, split);
+    else if (!rc)
+        print_model(ch, &r, data, split,
+                    !has_trainer ? "the file's weights"
+                    : ema        ? "EMA weights"
+                                 : "raw weights");
     pcnn_ctx_free(ctx);
+    pcnn_chain_free(ch);
     pcnn_dataset_free(&d);
     return rc;
 }

@@ -70,12 +70,18 @@ int cmd_info(int argc, char **argv)
     int rc = cli_file_kind("info", ckpt, NULL, &kind);
     if (rc)
         return rc;
+    pcnn_train_opts o;
+    pcnn_train_state st;
+    int has_trainer = 0;
+    pcnn_chain *ch = NULL;
+    if ((kind == PCNN_FILE_CHECKPOINT &&
+         pcnn_checkpoint_read_state(ckpt, NULL, &o, &st, &has_trainer) !=
+             PCNN_OK) ||
+        pcnn_chain_load(ckpt, 0, &ch) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn info: %s\n", pcnn_last_error());
+        return 1;
+    }
     if (kind == PCNN_FILE_CHAIN) {
-        pcnn_chain *ch = NULL;
-        if (pcnn_chain_load(ckpt, 0, &ch) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn info: %s\n", pcnn_last_error());
-            return 1;
-        }
         printf("chain file      %s, %d stages\n", ckpt,
                pcnn_chain_stages(ch));
         for (int i = 0; i < pcnn_chain_stages(ch); i++) {
@@ -85,19 +91,8 @@ int cmd_info(int argc, char **argv)
         pcnn_chain_free(ch);
         return 0;
     }
-    pcnn_model_config c;
-    pcnn_train_opts o;
-    pcnn_train_state st;
-    int has_trainer;
-    pcnn_model *m = NULL;
-    if (pcnn_checkpoint_read_state(ckpt, &c, &o, &st, &has_trainer) !=
-            PCNN_OK ||
-        pcnn_checkpoint_load_model(ckpt, 0, &m) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn info: %s\n", pcnn_last_error());
-        return 1;
-    }
     printf("checkpoint      %s\n", ckpt);
-    describe("", m);
+    describe("", pcnn_chain_stage(ch, 0));
     if (has_trainer) {
         printf("training        step %llu, epoch %llu, position %lld\n",
                (unsigned long long)st.step, (unsigned long long)st.epoch,
@@ -110,6 +105,6 @@ int cmd_info(int argc, char **argv)
     } else {
         printf("training        none saved (weights only)\n");
     }
-    pcnn_model_free(m);
+    pcnn_chain_free(ch);
     return 0;
 }

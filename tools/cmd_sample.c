@@ -259,78 +259,99 @@ static int load_inputs(const char *cmd, inputs *in, int C, int H, int W,
     return 0;
 }
 
-static void progress(void *arg, int64_t done, int64_t total)
+/* The sampler's progress on a terminal: rows drawn of all rows. */
+static int progress(void *arg, const pcnn_progress_info *info)
 {
     const char *cmd = arg;
-    fprintf(stderr, "\rpixelcnn %s: row %lld/%lld", cmd, (long long)done,
-            (long long)total);
-    if (done == total)
+    fprintf(stderr, "\rpixelcnn %s: row %lld/%lld", cmd, (long long)info->done,
+            (long long)info->total);
+    if (info->done == info->total)
         fputc('\n', stderr);
+    return 0;
 }
 
-/* Loads the checkpoint and a context; 0, or 1 with a message. */
-static int open_model(const char *cmd, const common *c, pcnn_ctx **ctx,
-                      pcnn_model **m)
+/* The classes flags against the stages: a class-conditional stage needs
+ * --class K within its classes. A model checkpoint and a chain file say
+ * it in their own words. 0, or 1/2 with a message. */
+static int check_class(const char *cmd, const common *c, const pcnn_chain *ch,
+                       int model_file)
 {
-    int has_trainer = 0;
-    pcnn_model_config cfg;
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c->threads};
-    pcnn_file_kind kind;
-    int rc = cli_file_kind(cmd, c->ckpt, NULL, &kind);
+    for (int i = 0; i < pcnn_chain_stages(ch); i++) {
+        const int k = pcnn_model_get_config(pcnn_chain_stage(ch, i))
+                          ->num_classes;
+        if (k <= 0 || (c->cls >= 0 && c->cls < k))
+            continue;
+        if (!model_file)
+            fprintf(stderr, "pixelcnn %s: stage %d is class-conditional: "
+                            "give --class K (0..%d)\n",
+                    cmd, i, k - 1);
+        else if (c->cls < 0)
+            fprintf(stderr, "pixelcnn %s: %s is class-conditional: give "
+                            "--class K (0..%d)\n",
+                    cmd, c->ckpt, k - 1);
+        else
+            fprintf(stderr, "pixelcnn %s: --class %d: the model has classes "
+                            "0..%d\n",
+                    cmd, c->cls, k - 1);
+        return model_file ? 1 : 2;
+    }
+    return 0;
+}
+
+/* Loads the file as a chain (a model checkpoint: a chain of one, with its
+ * EMA or raw weights) and a context, and checks the flags against it;
+ * *kind says which file it was. 0, or 1/2 with a message. */
+static int open_chain(const char *cmd, const common *c, pcnn_ctx **ctx,
+                      pcnn_chain **ch, pcnn_file_kind *kind)
+{
+    int rc = cli_file_kind(cmd, c->ckpt, c->weights, kind);
     if (rc)
         return rc;
-    if (kind == PCNN_FILE_CHAIN) {
-        fprintf(stderr,
-                "pixelcnn %s: %s is a chain file; %s works on one model's "
-                "checkpoint (pixelcnn sample takes chains)\n",
-                cmd, c->ckpt, cmd);
-        return 1;
+    const int model_file = *kind == PCNN_FILE_CHECKPOINT;
+    int has_trainer = 0, ema = 0;
+    pcnn_status s = PCNN_OK;
+    if (model_file) {
+        s = pcnn_checkpoint_read_state(c->ckpt, NULL, NULL, NULL,
+                                       &has_trainer);
+        if (s == PCNN_OK &&
+            (ema = cli_use_ema(cmd, c->weights, c->ckpt, has_trainer)) < 0)
+            return 2;
     }
-    pcnn_status s = pcnn_checkpoint_read_state(c->ckpt, &cfg, NULL, NULL,
-                                               &has_trainer);
-    const int ema = s == PCNN_OK
-                        ? cli_use_ema(cmd, c->weights, c->ckpt, has_trainer)
-                        : 0;
-    if (ema < 0)
-        return 2;
-    if (s == PCNN_OK && c->consistent)
-        return cli_not_applicable(cmd, "--consistent",
-                                  "it applies to pyramid chains (pixelcnn "
-                                  "chain), not to one model");
     if (s == PCNN_OK)
+        s = pcnn_chain_load(c->ckpt, ema, ch);
+    if (s == PCNN_OK) {
+        pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c->threads};
         s = pcnn_ctx_create(ctx, &co);
-    if (s == PCNN_OK)
-        s = pcnn_checkpoint_load_model(c->ckpt, ema, m);
+    }
     if (s != PCNN_OK) {
         fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
         return 1;
     }
-    cfg = *pcnn_model_get_config(*m);
-    const pcnn_model_config *one = &cfg;
-    rc = check_model_flags(cmd, c, &one, 1);
-    if (rc)
+    const int S = pcnn_chain_stages(*ch);
+    const pcnn_model_config *cfg[PCNN_MAX_STAGES];
+    int tightens = 0;
+    for (int i = 0; i < S; i++) {
+        cfg[i] = pcnn_model_get_config(pcnn_chain_stage(*ch, i));
+        tightens |= pcnn_chain_stage_tightens(*ch, i);
+    }
+    if (c->consistent && model_file)
+        return cli_not_applicable(cmd, "--consistent",
+                                  "it applies to pyramid chains (pixelcnn "
+                                  "chain), not to one model");
+    if (c->consistent && !tightens)
+        return cli_not_applicable(cmd, "--consistent",
+                                  "no stage of the chain is a pyramid stage "
+                                  "that halves to the one below");
+    if ((rc = check_model_flags(cmd, c, cfg, S)))
         return rc;
-    if (cfg.cond_channels > 0) {
+    if (cfg[0]->cond_channels > 0) {
         fprintf(stderr,
                 "pixelcnn %s: %s: the model needs a condition map (%d "
                 "channels), which this command cannot supply\n",
-                cmd, c->ckpt, cfg.cond_channels);
+                cmd, c->ckpt, cfg[0]->cond_channels);
         return 1;
     }
-    if (cfg.num_classes > 0 && c->cls < 0) {
-        fprintf(stderr,
-                "pixelcnn %s: %s is class-conditional: give --class K "
-                "(0..%d)\n",
-                cmd, c->ckpt, cfg.num_classes - 1);
-        return 1;
-    }
-    if (cfg.num_classes > 0 && c->cls >= cfg.num_classes) {
-        fprintf(stderr, "pixelcnn %s: --class %d: the model has classes "
-                        "0..%d\n",
-                cmd, c->cls, cfg.num_classes - 1);
-        return 1;
-    }
-    return 0;
+    return check_class(cmd, c, *ch, model_file);
 }
 
 static void init_common(common *c, const char *out, int n)
@@ -353,8 +374,8 @@ static pcnn_model_sample_opts opts_of(const common *c, const int32_t *labels,
     o.labels = labels;
     o.naive = c->naive;
     o.consistent = c->consistent;
-    o.progress = isatty(2) ? progress : NULL;
-    o.progress_arg = (void *)cmd;
+    if (isatty(2))
+        o.progress = (pcnn_progress){progress, (void *)cmd};
     return o;
 }
 
@@ -377,80 +398,24 @@ static void display(uint8_t *dst, int C, int H, int W, const uint8_t *img,
             }
 }
 
-/* `pixelcnn sample` on a chain file: every stage, side by side. */
-static int sample_chain(const common *c)
+/* Writes the samples: out[S-1] (n images of C x H x W) as .npy, or the
+ * grid of every stage's images side by side (one stage: the images). */
+static int write_samples(const common *c, const pcnn_chain *ch, uint8_t **out,
+                         int64_t n, int cols)
 {
-    const char *cmd = "sample";
-    pcnn_chain *ch = NULL;
-    if (pcnn_chain_load(c->ckpt, 0, &ch) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn sample: %s\n", pcnn_last_error());
-        return 1;
-    }
     const int S = pcnn_chain_stages(ch);
-    const int64_t n = c->n;
     const pcnn_model_config *last =
         pcnn_model_get_config(pcnn_chain_stage(ch, S - 1));
     const int C = last->channels, H = last->height, W = last->width;
-    uint8_t *out[PCNN_MAX_STAGES] = {0};
-    const pcnn_model_config *cfg[PCNN_MAX_STAGES];
-    int tightens = 0;
-    for (int i = 0; i < S; i++) {
-        cfg[i] = pcnn_model_get_config(pcnn_chain_stage(ch, i));
-        tightens |= pcnn_chain_stage_tightens(ch, i);
-    }
-    int per_row = 0;
-    while ((int64_t)per_row * per_row < n)
-        per_row++;
     int rc = 0;
-    if (c->weights)
-        rc = cli_not_applicable(cmd, "--weights",
-                                "a chain file holds one set of weights "
-                                "(chosen by pixelcnn chain --weights)");
-    else if (c->consistent && !tightens)
-        rc = cli_not_applicable(cmd, "--consistent",
-                                "no stage of the chain is a pyramid stage "
-                                "that halves to the one below");
-    if (!rc)
-        rc = check_model_flags(cmd, c, cfg, S);
-    if (!rc && !ends_with(c->out, ".npy"))
-        rc = cli_check_grid(cmd, c->out, n * S, H, W,
-                            c->cols ? c->cols : S * per_row,
-                            c->scale ? c->scale : H < 64 ? 2 : 1);
-    if (rc) {
-        pcnn_chain_free(ch);
-        return rc;
-    }
-    int32_t *labels = calloc((size_t)n, sizeof *labels);
-    uint8_t *grid = malloc((size_t)(n * S * C * H * W));
-    rc = !labels || !grid;
-    for (int i = 0; !rc && i < S; i++) {
-        const pcnn_model_config *k =
-            pcnn_model_get_config(pcnn_chain_stage(ch, i));
-        if (k->num_classes > 0 && (c->cls < 0 || c->cls >= k->num_classes)) {
-            fprintf(stderr, "pixelcnn sample: stage %d is class-conditional: "
-                            "give --class K (0..%d)\n",
-                    i, k->num_classes - 1);
-            rc = 2;
+    if (ends_with(c->out, ".npy")) {
+        rc = cli_write_npy(c->out, out[S - 1], n, C, H, W);
+    } else {
+        uint8_t *grid = malloc((size_t)(n * S * C * H * W));
+        if (!grid) {
+            fprintf(stderr, "pixelcnn sample: out of memory\n");
+            return 1;
         }
-        out[i] = malloc((size_t)(n * k->channels * k->height * k->width));
-        rc = rc ? rc : !out[i];
-    }
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c->threads};
-    pcnn_ctx *ctx = NULL;
-    for (int64_t k = 0; !rc && k < n; k++)
-        labels[k] = c->cls;
-    pcnn_model_sample_opts o = opts_of(c, c->cls >= 0 ? labels : NULL, cmd);
-    double t0 = cli_now();
-    if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
-                pcnn_chain_sample(ctx, ch, n, &o, out) != PCNN_OK)) {
-        fprintf(stderr, "pixelcnn sample: %s\n", pcnn_last_error());
-        rc = 1;
-    }
-    if (!rc) {
-        printf("sampled %lld images of %dx%dx%d through %d stages in %.2f s "
-               "(%s sampler, %d threads)\n",
-               (long long)n, C, H, W, S, cli_now() - t0,
-               c->naive ? "naive" : "cached", pcnn_ctx_threads(ctx));
         for (int64_t k = 0; k < n; k++)
             for (int i = 0; i < S; i++) {
                 const pcnn_model_config *q =
@@ -460,22 +425,12 @@ static int sample_chain(const common *c)
                         out[i] + k * item, q->channels, q->height, q->width,
                         q->levels);
             }
-        rc = ends_with(c->out, ".npy")
-                 ? cli_write_npy(c->out, out[S - 1], n, C, H, W)
-                 : cli_write_grid(c->out, grid, n * S, C, H, W,
-                                  c->cols ? c->cols : S * per_row,
-                                  c->scale ? c->scale : H < 64 ? 2 : 1);
-        if (!rc && c->npy)
-            rc = cli_write_npy(c->npy, out[S - 1], n, C, H, W);
-        if (!rc)
-            printf("wrote %s (each image: its stages, left to right)\n",
-                   c->out);
+        rc = cli_write_grid(c->out, grid, n * S, C, H, W, cols,
+                            default_scale(c, last));
+        free(grid);
     }
-    for (int i = 0; i < S; i++)
-        free(out[i]);
-    free(labels), free(grid);
-    pcnn_ctx_free(ctx);
-    pcnn_chain_free(ch);
+    if (!rc && c->npy)
+        rc = cli_write_npy(c->npy, out[S - 1], n, C, H, W);
     return rc;
 }
 
@@ -502,71 +457,63 @@ int cmd_sample(int argc, char **argv)
     int rc = check_outputs(cmd, &c);
     if (rc)
         return rc;
-    pcnn_file_kind kind;
-    rc = cli_file_kind(cmd, c.ckpt, c.weights, &kind);
-    if (rc)
-        return rc;
-    if (kind == PCNN_FILE_CHAIN)
-        return sample_chain(&c);
     pcnn_ctx *ctx = NULL;
-    pcnn_model *m = NULL;
-    rc = open_model(cmd, &c, &ctx, &m);
-    uint8_t *x = NULL;
-    int32_t *labels = NULL;
-    int cols = c.cols;
-    while (!rc && (!cols || (int64_t)cols * cols < c.n))
-        cols++;
-    if (c.cols)
-        cols = c.cols;
-    if (!rc && !ends_with(c.out, ".npy")) {
-        const pcnn_model_config *cfg = pcnn_model_get_config(m);
-        rc = cli_check_grid(cmd, c.out, c.n, cfg->height, cfg->width, cols,
-                            default_scale(&c, cfg));
+    pcnn_chain *ch = NULL;
+    pcnn_file_kind kind;
+    rc = open_chain(cmd, &c, &ctx, &ch, &kind);
+    const int S = rc ? 0 : pcnn_chain_stages(ch);
+    const pcnn_model_config *last =
+        rc ? NULL : pcnn_model_get_config(pcnn_chain_stage(ch, S - 1));
+    const int64_t n = c.n;
+    int per_row = 0;
+    while ((int64_t)per_row * per_row < n)
+        per_row++;
+    const int cols = c.cols ? c.cols : S * per_row;
+    if (!rc && !ends_with(c.out, ".npy"))
+        rc = cli_check_grid(cmd, c.out, n * S, last->height, last->width,
+                            cols, default_scale(&c, last));
+    uint8_t *out[PCNN_MAX_STAGES] = {0};
+    int32_t *labels = rc ? NULL : calloc((size_t)n, sizeof *labels);
+    rc = rc ? rc : !labels;
+    for (int i = 0; !rc && i < S; i++) {
+        const pcnn_model_config *k =
+            pcnn_model_get_config(pcnn_chain_stage(ch, i));
+        out[i] = malloc((size_t)(n * k->channels * k->height * k->width));
+        rc = !out[i];
     }
-    if (!rc) {
-        const pcnn_model_config *cfg = pcnn_model_get_config(m);
-        const int64_t n = c.n;
-        x = calloc((size_t)(n * cfg->channels * cfg->height * cfg->width), 1);
-        labels = calloc((size_t)n, sizeof *labels);
-        if (!x || !labels) {
-            fprintf(stderr, "pixelcnn sample: out of memory\n");
-            rc = 1;
-        }
-        for (int64_t k = 0; !rc && k < n; k++)
-            labels[k] = c.cls;
-        pcnn_model_sample_opts o =
-            opts_of(&c, cfg->num_classes ? labels : NULL, cmd);
-        double t0 = cli_now();
-        if (!rc && pcnn_model_sample(ctx, m,
-                                     pcnn_img(x, n, cfg->channels,
-                                              cfg->height, cfg->width),
-                                     &o) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn sample: %s\n", pcnn_last_error());
-            rc = 1;
-        }
-        if (!rc) {
-            printf("sampled %lld images of %dx%dx%d in %.2f s (%s sampler, "
-                   "%d threads)\n",
-                   (long long)n, cfg->channels, cfg->height, cfg->width,
-                   cli_now() - t0, c.naive ? "naive" : "cached",
-                   pcnn_ctx_threads(ctx));
-            rc = ends_with(c.out, ".npy")
-                     ? cli_write_npy(c.out, x, n, cfg->channels, cfg->height,
-                                     cfg->width)
-                     : cli_write_grid(c.out, x, n, cfg->channels,
-                                      cfg->height, cfg->width, cols,
-                                      default_scale(&c, cfg));
-            if (!rc && c.npy)
-                rc = cli_write_npy(c.npy, x, n, cfg->channels, cfg->height,
-                                   cfg->width);
-            if (!rc)
-                printf("wrote %s%s%s\n", c.out, c.npy ? " and " : "",
-                       c.npy ? c.npy : "");
-        }
+    for (int64_t k = 0; !rc && k < n; k++)
+        labels[k] = c.cls;
+    pcnn_model_sample_opts o = opts_of(&c, c.cls >= 0 ? labels : NULL, cmd);
+    double t0 = cli_now();
+    if (!rc && pcnn_chain_sample(ctx, ch, n, &o, out) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn sample: %s\n", pcnn_last_error());
+        rc = 1;
     }
-    free(x), free(labels);
-    pcnn_model_free(m);
+    /* a model checkpoint: its images; a chain file: through its stages */
+    if (!rc && kind == PCNN_FILE_CHECKPOINT)
+        printf("sampled %lld images of %dx%dx%d in %.2f s (%s sampler, "
+               "%d threads)\n",
+               (long long)n, last->channels, last->height, last->width,
+               cli_now() - t0, c.naive ? "naive" : "cached",
+               pcnn_ctx_threads(ctx));
+    else if (!rc)
+        printf("sampled %lld images of %dx%dx%d through %d stages in %.2f s "
+               "(%s sampler, %d threads)\n",
+               (long long)n, last->channels, last->height, last->width, S,
+               cli_now() - t0, c.naive ? "naive" : "cached",
+               pcnn_ctx_threads(ctx));
+    if (!rc)
+        rc = write_samples(&c, ch, out, n, cols);
+    if (!rc && kind == PCNN_FILE_CHECKPOINT)
+        printf("wrote %s%s%s\n", c.out, c.npy ? " and " : "",
+               c.npy ? c.npy : "");
+    else if (!rc)
+        printf("wrote %s (each image: its stages, left to right)\n", c.out);
+    for (int i = 0; i < S; i++)
+        free(out[i]);
+    free(labels);
     pcnn_ctx_free(ctx);
+    pcnn_chain_free(ch);
     return rc;
 }
 
@@ -673,12 +620,18 @@ int cmd_complete(int argc, char **argv)
     if (early)
         return early;
     pcnn_ctx *ctx = NULL;
-    pcnn_model *m = NULL;
+    pcnn_chain *ch = NULL;
+    pcnn_file_kind kind;
     pcnn_dataset d = {0};
     uint8_t *x = NULL, *known = NULL, *grid = NULL;
     int32_t *labels = NULL;
-    int rc = open_model(cmd, &c, &ctx, &m);
-    const pcnn_model_config *cfg = m ? pcnn_model_get_config(m) : NULL;
+    int rc = open_chain(cmd, &c, &ctx, &ch, &kind);
+    /* the images of the chain's last stage (pcnn_chain_complete refuses
+     * a chain it cannot complete) */
+    const pcnn_model_config *cfg =
+        rc ? NULL
+           : pcnn_model_get_config(
+                 pcnn_chain_stage(ch, pcnn_chain_stages(ch) - 1));
     int64_t K = 0, N = c.n, img = 0, HW = 0, lateknown = 0;
     if (!rc)
         rc = load_inputs(cmd, &in, cfg->channels, cfg->height, cfg->width,
@@ -736,12 +689,11 @@ int cmd_complete(int argc, char **argv)
                    (long long)lateknown);
         pcnn_model_sample_opts o =
             opts_of(&c, cfg->num_classes ? labels : NULL, cmd);
-        o.known = known;
         double t0 = cli_now();
-        if (pcnn_model_sample(ctx, m,
-                              pcnn_img(x, K * N, cfg->channels, cfg->height,
-                                       cfg->width),
-                              &o) != PCNN_OK) {
+        if (pcnn_chain_complete(ctx, ch,
+                                pcnn_img(x, K * N, cfg->channels, cfg->height,
+                                         cfg->width),
+                                known, &o) != PCNN_OK) {
             fprintf(stderr, "pixelcnn complete: %s\n", pcnn_last_error());
             rc = 1;
         } else {
@@ -757,9 +709,9 @@ int cmd_complete(int argc, char **argv)
         for (int64_t k = 0; k < K; k++) {
             uint8_t *row = grid + k * (N + 2) * img;
             const uint8_t *orig = d.images + (index + k) * img;
-            for (int64_t ch = 0; ch < d.c; ch++)
+            for (int64_t q = 0; q < d.c; q++)
                 for (int64_t p = 0; p < HW; p++)
-                    row[ch * HW + p] = known[p] ? orig[ch * HW + p] : 128;
+                    row[q * HW + p] = known[p] ? orig[q * HW + p] : 128;
             memcpy(row + img, x + k * N * img, (size_t)(N * img));
             memcpy(row + (N + 1) * img, orig, (size_t)img);
         }
@@ -772,7 +724,7 @@ int cmd_complete(int argc, char **argv)
         printf("wrote %s\n", c.out);
     free(x), free(known), free(labels), free(grid);
     pcnn_dataset_free(&d);
-    pcnn_model_free(m);
+    pcnn_chain_free(ch);
     pcnn_ctx_free(ctx);
     return rc;
 }

@@ -546,6 +546,80 @@ static int check_image_size(const train_args *a, const pcnn_dataset *d)
     return 2;
 }
 
+/* What the step callback needs: the run's files, objects, clocks and the
+ * last step's stats (pcnn_trainer_run keeps them current). */
+typedef struct {
+    const train_args *a;
+    const char *ckpt;
+    FILE *log;
+    pcnn_model *m;
+    pcnn_trainer *t;
+    const pcnn_step_stats *st;
+    double t0, budget, tlog;
+    uint64_t logged;
+    int tty, rc; /* rc: 1 when a save failed */
+} run_state;
+
+/* After every step: a metrics line and the bar every --log-every steps, a
+ * checkpoint every --save-every; stops the run (nonzero) on a stop signal
+ * or a failed save. The only place the bar is drawn. */
+static int run_step(void *arg, const pcnn_progress_info *info)
+{
+    run_state *r = arg;
+    const train_args *a = r->a;
+    const uint64_t step = (uint64_t)info->done;
+    if (step % (uint64_t)a->log_every == 0) {
+        const double tn = cli_now();
+        const double img_s = (double)(step - r->logged) *
+                             pcnn_trainer_opts(r->t).batch / (tn - r->tlog);
+        fprintf(r->log,
+                "{\"step\": %llu, \"epoch\": %llu, \"bpd\": %.6f, "
+                "\"grad_norm\": %.6g, \"lr\": %.6g, \"img_s\": %.2f, "
+                "\"time_s\": %.1f}\n",
+                (unsigned long long)step,
+                (unsigned long long)pcnn_trainer_state(r->t).epoch,
+                r->st->bpd, r->st->grad_norm, r->st->lr, img_s, tn - r->t0);
+        fflush(r->log);
+        progress(step, a->steps, r->t0, r->budget, r->st, img_s, r->tty);
+        r->logged = step, r->tlog = tn;
+    }
+    if (step % (uint64_t)a->save_every == 0 && save(r->ckpt, r->m, r->t)) {
+        r->rc = 1;
+        return 1;
+    }
+    return stop_signal != 0;
+}
+
+/* The test evaluation at the end of a run: the EMA weights on the raw
+ * test images (the stage's views are taken inside), a metrics line and
+ * the printed figure. 0, or 1 with a message. */
+static int test_eval(const train_args *a, pcnn_ctx *ctx, pcnn_trainer *t,
+                     FILE *log, pcnn_dataset *test)
+{
+    if (cli_load_data("train", a->data, "test", a->size, test))
+        return 0;
+    pcnn_eval_opts eo = pcnn_eval_opts_default();
+    eo.batch = pcnn_trainer_opts(t).batch;
+    eo.limit = a->test_limit;
+    pcnn_chain_eval r;
+    if (pcnn_trainer_evaluate(ctx, t, 1, test, &eo, &r) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    /* bits per dim of the stage, as the training loss */
+    const double mean = r.own[0];
+    const double se = r.total_se * (double)r.dims_x / (double)r.dims[0];
+    const unsigned long long step = pcnn_trainer_state(t).step;
+    fprintf(log,
+            "{\"step\": %llu, \"test_bpd\": %.6f, \"test_se\": %.6f, "
+            "\"test_n\": %ld}\n",
+            step, mean, se, (long)r.images);
+    printf("test bits/dim: %.4f +- %.4f (%ld images, EMA weights, step "
+           "%llu)\n",
+           mean, se, (long)r.images, step);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_args a = {0};
@@ -668,29 +742,21 @@ int cmd_train(int argc, char **argv)
         if (s == PCNN_OK && a.reset_ema)
             pcnn_trainer_reset_ema(t);
     } else if (s == PCNN_OK) {
+        /* the stage's size, head and condition from its views of the
+         * images */
+        if (pcnn_stage_config(&a.cfg, &a.cfg.view,
+                              a.has_cond ? &a.cfg.cond_view : NULL, train.c,
+                              train.h, train.w) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+            rc = 1;
+            goto done;
+        }
         if (to_stage(&a.cfg, a.has_cond, &train)) {
             rc = 1;
             goto done;
         }
         if ((rc = check_image_size(&a, &train)))
             goto done;
-        if (a.cfg.view.gray4) {
-            a.cfg.head = PCNN_HEAD_CATEGORICAL;
-            a.cfg.levels = 16;
-        }
-        if (a.has_cond) {
-            /* condition images larger than the model: space to depth */
-            const int64_t f =
-                train.cond_h > train.h ? train.cond_h / train.h : 1;
-            a.cfg.cond_channels = (int)(train.cond_c * f * f);
-            if (!a.cfg.cond_nr_filters)
-                a.cfg.cond_nr_filters = a.cfg.nr_filters;
-        } else {
-            a.cfg.cond_nr_resnet = a.cfg.cond_nr_filters = 0;
-            a.cfg.cond_down = a.cfg.cond_dilate = 0;
-        }
-        a.cfg.channels = (int)train.c;
-        a.cfg.height = (int)train.h, a.cfg.width = (int)train.w;
         a.cfg.num_classes = a.class_cond ? train.num_classes : 0;
         s = pcnn_model_create(&m, &a.cfg, a.opts.seed);
         if (s == PCNN_OK)
@@ -736,55 +802,32 @@ int cmd_train(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    const int tty = isatty(2);
-    const double t0 = cli_now(), budget = a.minutes * 60;
-    double tlog = t0;
-    uint64_t logged = pcnn_trainer_state(t).step;
-    pcnn_train_opts o = pcnn_trainer_opts(t);
+    run_state run = {&a, ckpt, log, m, t, NULL, cli_now(), a.minutes * 60,
+                     0, pcnn_trainer_state(t).step, isatty(2), 0};
+    run.tlog = run.t0;
     pcnn_step_stats st = {0, 0, 0};
+    run.st = &st;
+    const pcnn_progress on_step = {run_step, &run};
     int nonfinite = 0;
-    while (!stop_signal) {
-        pcnn_train_state ts = pcnn_trainer_state(t);
-        if (a.steps > 0 && ts.step >= (uint64_t)a.steps)
-            break;
-        if (budget > 0 && cli_now() - t0 >= budget)
-            break;
-        s = pcnn_trainer_step(ctx, t, &st);
-        if (s != PCNN_OK) {
-            fprintf(stderr, "\npixelcnn train: %s\n", pcnn_last_error());
-            if (stat(ckpt, &st_) == 0)
-                fprintf(stderr,
-                        "pixelcnn train: stopped; the last good checkpoint "
-                        "is %s\n",
-                        ckpt);
-            else
-                fprintf(stderr, "pixelcnn train: stopped before the first "
-                                "checkpoint: nothing saved\n");
-            nonfinite = 1; /* do not overwrite the last good checkpoint */
-            rc = 3;
-            break;
-        }
-        ts = pcnn_trainer_state(t);
-        if (ts.step % (uint64_t)a.log_every == 0) {
-            double tn = cli_now();
-            double img_s = (double)(ts.step - logged) * o.batch / (tn - tlog);
-            fprintf(log,
-                    "{\"step\": %llu, \"epoch\": %llu, \"bpd\": %.6f, "
-                    "\"grad_norm\": %.6g, \"lr\": %.6g, \"img_s\": %.2f, "
-                    "\"time_s\": %.1f}\n",
-                    (unsigned long long)ts.step,
-                    (unsigned long long)ts.epoch, st.bpd, st.grad_norm, st.lr,
-                    img_s, tn - t0);
-            fflush(log);
-            progress(ts.step, a.steps, t0, budget, &st, img_s, tty);
-            logged = ts.step, tlog = tn;
-        }
-        if (ts.step % (uint64_t)a.save_every == 0 && save(ckpt, m, t)) {
-            rc = 1;
-            break;
-        }
+    /* a signal before the first step: save and stop */
+    s = stop_signal ? PCNN_OK
+                    : pcnn_trainer_run(ctx, t, (uint64_t)a.steps, run.budget,
+                                       &on_step, &st);
+    rc = run.rc;
+    if (s != PCNN_OK && s != PCNN_ERR_CANCELLED) {
+        fprintf(stderr, "\npixelcnn train: %s\n", pcnn_last_error());
+        if (stat(ckpt, &st_) == 0)
+            fprintf(stderr,
+                    "pixelcnn train: stopped; the last good checkpoint is "
+                    "%s\n",
+                    ckpt);
+        else
+            fprintf(stderr, "pixelcnn train: stopped before the first "
+                            "checkpoint: nothing saved\n");
+        nonfinite = 1; /* do not overwrite the last good checkpoint */
+        rc = 3;
     }
-    if (tty)
+    if (run.tty)
         fputc('\n', stderr);
     if (!nonfinite && rc == 0) {
         if (save(ckpt, m, t))
@@ -802,31 +845,7 @@ int cmd_train(int argc, char **argv)
         rc = 128 + sig;
     }
     if (rc == 0 && !a.no_test) {
-        if (cli_load_data("train", a.data, "test", a.size, &test) == 0 &&
-            to_stage(c, c->cond_channels > 0, &test) == 0) {
-            double mean, se;
-            pcnn_trainer_swap_ema(t);
-            s = pcnn_evaluate(ctx, m, &test, o.batch, a.test_limit, &mean,
-                              &se);
-            pcnn_trainer_swap_ema(t);
-            if (s != PCNN_OK) {
-                fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-                rc = 1;
-            } else {
-                long n = a.test_limit > 0 && a.test_limit < test.n
-                             ? a.test_limit
-                             : (long)test.n;
-                fprintf(log,
-                        "{\"step\": %llu, \"test_bpd\": %.6f, "
-                        "\"test_se\": %.6f, \"test_n\": %ld}\n",
-                        (unsigned long long)pcnn_trainer_state(t).step, mean,
-                        se, n);
-                printf("test bits/dim: %.4f +- %.4f (%ld images, EMA "
-                       "weights, step %llu)\n",
-                       mean, se, n,
-                       (unsigned long long)pcnn_trainer_state(t).step);
-            }
-        }
+        rc = test_eval(&a, ctx, t, log, &test);
         /* a signal during the evaluation: the checkpoint is saved; say
          * how the run ended */
         if (stop_signal && rc == 0)

@@ -16,6 +16,93 @@ static int same_view(const pcnn_view *a, const pcnn_view *b)
            a->lab == b->lab;
 }
 
+static const pcnn_model_config *cfg_of(pcnn_model *const *m, int i)
+{
+    return pcnn_model_get_config(m[i]);
+}
+
+/* X's shape from the stages (pcnn_chain_image_shape). */
+static void x_shape(pcnn_model *const *m, int n, int64_t *c, int64_t *h,
+                    int64_t *w)
+{
+    const pcnn_model_config *last = cfg_of(m, n - 1);
+    *h = (int64_t)last->height << last->view.halvings;
+    *w = (int64_t)last->width << last->view.halvings;
+    *c = 0;
+    for (int i = 0; i < n && !*c; i++) {
+        const pcnn_model_config *k = cfg_of(m, i);
+        const int cond = k->cond_channels > 0;
+        if (k->view.lab || (cond && k->cond_view.lab)) {
+            *c = 3;
+        } else if (!k->view.gray4) {
+            *c = k->channels;
+        } else if (cond && !k->cond_view.gray4) {
+            const int64_t ch = *h >> k->cond_view.halvings;
+            const int64_t f = ch > k->height ? ch / k->height : 1;
+            *c = k->cond_channels / (f * f);
+        }
+    }
+}
+
+/* Whether condition images of cc x ch x cw fit the model of cfg: the
+ * model's size tiled by them, or space to depth from f times larger. */
+static int cond_fits(const pcnn_model_config *k, int64_t cc, int64_t ch,
+                     int64_t cw)
+{
+    if (ch <= k->height)
+        return cc == k->cond_channels && k->height % ch == 0 &&
+               k->width % cw == 0;
+    const int64_t f = ch / k->height;
+    return ch % k->height == 0 && cw == f * k->width &&
+           cc * f * f == k->cond_channels;
+}
+
+/* Stage i of the n stages m fits X (c x h x w) and the stage before it. */
+static pcnn_status check_stage(const char *fn, pcnn_model *const *m, int i,
+                               int64_t xc, int64_t h, int64_t w)
+{
+    const pcnn_model_config *c = cfg_of(m, i);
+    char a[96], b[96];
+    int64_t vc, vh, vw;
+    int levels;
+    PCNN_TRY(pcnn_view_shape(&c->view, xc, h, w, &vc, &vh, &vw, &levels));
+    if (vc != c->channels || vh != c->height || vw != c->width ||
+        levels != c->levels)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: stage %d models %s, which is %lldx%lldx%lld "
+                         "with %d levels, but the model is %dx%dx%d with %d",
+                         fn, i, pcnn_view_str(&c->view, a, sizeof a),
+                         (long long)vc, (long long)vh, (long long)vw, levels,
+                         c->channels, c->height, c->width, c->levels);
+    if (i == 0 && c->cond_channels > 0) {
+        PCNN_TRY(pcnn_view_shape(&c->cond_view, xc, h, w, &vc, &vh, &vw,
+                                 &levels));
+        if (!cond_fits(c, vc, vh, vw))
+            return pcnn_fail(PCNN_ERR_ARG,
+                             "%s: stage 0 reads a condition map of %d "
+                             "channels; %s is %lldx%lldx%lld",
+                             fn, c->cond_channels,
+                             pcnn_view_str(&c->cond_view, a, sizeof a),
+                             (long long)vc, (long long)vh, (long long)vw);
+    }
+    if (i == 0)
+        return PCNN_OK;
+    const pcnn_model_config *p = cfg_of(m, i - 1);
+    const int f = p->height > c->height ? p->height / c->height : 1;
+    if (c->cond_channels != p->channels * f * f ||
+        !same_view(&c->cond_view, &p->view))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: stage %d is conditioned on %s (%d channels), "
+                         "stage %d models %s (%d)",
+                         fn, i,
+                         c->cond_channels
+                             ? pcnn_view_str(&c->cond_view, a, sizeof a)
+                             : "nothing",
+                         c->cond_channels, i - 1,
+                         pcnn_view_str(&p->view, b, sizeof b), p->channels);
+    return PCNN_OK;
+}
+
 pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n)
 {
     static const char fn[] = "pcnn_chain_create";
@@ -27,54 +114,19 @@ pcnn_status pcnn_chain_create(pcnn_chain **out, pcnn_model **stages, int n)
                       PCNN_MAX_STAGES);
         goto fail;
     }
-    const pcnn_model_config *last = pcnn_model_get_config(stages[n - 1]);
-    const pcnn_view id = {0, 0, 0};
-    char a[96], b[96];
-    if (!same_view(&last->view, &id)) {
-        s = pcnn_fail(PCNN_ERR_ARG, "%s: the last stage models %s, not x",
-                      fn, pcnn_view_str(&last->view, a, sizeof a));
-        goto fail;
-    }
-    for (int i = 0; i < n; i++) {
-        const pcnn_model_config *c = pcnn_model_get_config(stages[i]);
-        int64_t vc, vh, vw;
-        int levels;
-        s = pcnn_view_shape(&c->view, last->channels, last->height,
-                            last->width, &vc, &vh, &vw, &levels);
-        if (s == PCNN_OK && (vc != c->channels || vh != c->height ||
-                             vw != c->width || levels != c->levels))
-            s = pcnn_fail(PCNN_ERR_ARG,
-                          "%s: stage %d models %s, which is %lldx%lldx%lld "
-                          "with %d levels, but the model is %dx%dx%d with "
-                          "%d",
-                          fn, i, pcnn_view_str(&c->view, a, sizeof a),
-                          (long long)vc, (long long)vh, (long long)vw,
-                          levels, c->channels, c->height, c->width,
-                          c->levels);
-        if (s == PCNN_OK && i == 0 && c->cond_channels > 0)
-            s = pcnn_fail(PCNN_ERR_ARG,
-                          "%s: stage 0 reads a condition map; nothing "
-                          "comes before it",
-                          fn);
-        if (s == PCNN_OK && i > 0) {
-            const pcnn_model_config *p = pcnn_model_get_config(stages[i - 1]);
-            const int f = p->height > c->height ? p->height / c->height : 1;
-            if (c->cond_channels != p->channels * f * f ||
-                !same_view(&c->cond_view, &p->view))
-                s = pcnn_fail(PCNN_ERR_ARG,
-                              "%s: stage %d is conditioned on %s (%d "
-                              "channels), stage %d models %s (%d)",
-                              fn, i,
-                              c->cond_channels
-                                  ? pcnn_view_str(&c->cond_view, a, sizeof a)
-                                  : "nothing",
-                              c->cond_channels, i - 1,
-                              pcnn_view_str(&p->view, b, sizeof b),
-                              p->channels);
-        }
-        if (s != PCNN_OK)
+    for (int i = 0; i < n; i++)
+        if (!stages[i]) {
+            s = pcnn_fail(PCNN_ERR_ARG, "%s: stage %d is NULL", fn, i);
             goto fail;
-    }
+        }
+    int64_t xc, h, w;
+    x_shape(stages, n, &xc, &h, &w);
+    /* no view fixes X's channels: every view is gray4, one channel of
+     * either kind of image */
+    for (int i = 0; s == PCNN_OK && i < n; i++)
+        s = check_stage(fn, stages, i, xc ? xc : 1, h, w);
+    if (s != PCNN_OK)
+        goto fail;
     pcnn_chain *ch = calloc(1, sizeof *ch);
     if (!ch) {
         s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
@@ -88,6 +140,29 @@ fail:
     for (int i = 0; stages && i < n && i < PCNN_MAX_STAGES; i++)
         pcnn_model_free(stages[i]);
     return s;
+}
+
+void pcnn_chain_image_shape(const pcnn_chain *c, int64_t *ch, int64_t *h,
+                            int64_t *w)
+{
+    int64_t a = 0, b = 0, d = 0;
+    if (c)
+        x_shape(c->m, c->n, &a, &b, &d);
+    if (ch)
+        *ch = a;
+    if (h)
+        *h = b;
+    if (w)
+        *w = d;
+}
+
+int pcnn_chain_is_complete(const pcnn_chain *c)
+{
+    if (!c)
+        return 0;
+    const pcnn_view id = {0, 0, 0};
+    return same_view(&cfg_of(c->m, c->n - 1)->view, &id) &&
+           cfg_of(c->m, 0)->cond_channels == 0;
 }
 
 void pcnn_chain_free(pcnn_chain *c)
@@ -106,8 +181,9 @@ pcnn_model *pcnn_chain_stage(const pcnn_chain *c, int i)
     return c && i >= 0 && i < c->n ? c->m[i] : NULL;
 }
 
-/* Stage i's images (b, c, h, w) of the images x, and its condition map
- * from stage i-1's view. */
+/* Stage i's images of one batch and its condition map, from the images
+ * of the stage before it (or, for a conditioned stage 0, from cond_view(X)
+ * in `src` of the evaluator). */
 typedef struct {
     uint8_t *img, *cond;
     float *map;
@@ -119,17 +195,17 @@ typedef struct {
 
 int pcnn_chain_stage_tightens(const pcnn_chain *ch, int i)
 {
-    if (!ch || i < 1 || i >= ch->n)
+    if (!ch || i < 0 || i >= ch->n)
         return 0;
     const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
-    return c->head == PCNN_HEAD_DMOL && !c->view.gray4 &&
-           !c->cond_view.gray4 && !c->view.lab && !c->cond_view.lab &&
-           c->cond_view.halvings == c->view.halvings + 1;
+    return (i > 0 || c->cond_channels > 0) && c->head == PCNN_HEAD_DMOL &&
+           !c->view.gray4 && !c->cond_view.gray4 && !c->view.lab &&
+           !c->cond_view.lab && c->cond_view.halvings == c->view.halvings + 1;
 }
 
 /* Stage i on one batch bt: each image's -log2 p in bits (bits) and, for a
  * tightened stage, the same with each subpixel renormalized over the
- * values its parent (cond, the previous stage's images) allows (tight). */
+ * values its parent (the condition images) allows (tight). */
 static pcnn_status stage_bits(pcnn_ctx *ctx, pcnn_chain *ch, int i,
                               const pcnn_batch *bt, const uint8_t *parent,
                               stage_buf *sb, double *bits, double *tight)
@@ -173,120 +249,205 @@ static pcnn_status stage_bits(pcnn_ctx *ctx, pcnn_chain *ch, int i,
     return PCNN_OK;
 }
 
-pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
-                                const pcnn_dataset *x, int batch,
-                                int64_t limit, pcnn_chain_eval *r)
+pcnn_eval_opts pcnn_eval_opts_default(void)
 {
-    static const char fn[] = "pcnn_chain_evaluate";
-    if (!ch || !x || !x->images || !r || batch < 1 || batch > 65536)
-        return pcnn_fail(PCNN_ERR_ARG, "%s: NULL argument or batch %d", fn,
-                         batch);
-    const pcnn_model_config *last = pcnn_model_get_config(ch->m[ch->n - 1]);
-    if (x->c != last->channels || x->h != last->height ||
-        x->w != last->width)
+    pcnn_eval_opts o;
+    memset(&o, 0, sizeof o);
+    o.batch = 100;
+    return o;
+}
+
+/* The evaluator's buffers for batches of B: per stage (sb), a
+ * conditioned stage 0's condition images cond_view(X) (src, src_c x
+ * src_h x src_w with src_levels values), per-image sums. */
+typedef struct {
+    stage_buf sb[PCNN_MAX_STAGES];
+    uint8_t *src;
+    int64_t src_c, src_h, src_w;
+    int src_levels;
+    double *bits, *tbits, *img_bits, *img_tight;
+    int32_t *labels;
+} eval_bufs;
+
+static void eval_free(eval_bufs *e, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(e->sb[i].img), free(e->sb[i].map), free(e->sb[i].l),
+            free(e->sb[i].logp), free(e->sb[i].lz), free(e->sb[i].lo),
+            free(e->sb[i].hi);
+    free(e->src), free(e->bits), free(e->tbits), free(e->img_bits);
+    free(e->img_tight), free(e->labels);
+}
+
+static pcnn_status eval_alloc(pcnn_chain *ch, const pcnn_dataset *x,
+                              size_t B, eval_bufs *e, int *tightened)
+{
+    memset(e, 0, sizeof *e);
+    e->bits = malloc(B * sizeof(double));
+    e->tbits = malloc(B * sizeof(double));
+    e->img_bits = calloc(B, sizeof(double));
+    e->img_tight = calloc(B, sizeof(double));
+    e->labels = calloc(B, sizeof(int32_t));
+    int ok = e->bits && e->tbits && e->img_bits && e->img_tight && e->labels;
+    const pcnn_model_config *c0 = pcnn_model_get_config(ch->m[0]);
+    if (c0->cond_channels > 0) {
+        PCNN_TRY(pcnn_view_shape(&c0->cond_view, x->c, x->h, x->w,
+                                 &e->src_c, &e->src_h, &e->src_w,
+                                 &e->src_levels));
+        e->src = malloc(B * (size_t)(e->src_c * e->src_h * e->src_w));
+        ok = ok && e->src;
+    }
+    *tightened = 0;
+    for (int i = 0; i < ch->n; i++) {
+        const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
+        const size_t hw = (size_t)c->height * (size_t)c->width;
+        const size_t sub = B * (size_t)c->channels * hw;
+        stage_buf *sb = &e->sb[i];
+        sb->img = malloc(sub);
+        sb->map = c->cond_channels ? malloc(B * (size_t)c->cond_channels *
+                                            hw * sizeof(float))
+                                   : NULL;
+        ok = ok && sb->img && (!c->cond_channels || sb->map);
+        if (pcnn_chain_stage_tightens(ch, i)) {
+            ++*tightened;
+            sb->l = malloc(B * hw * sizeof(float) *
+                           (size_t)pcnn_head_params(&ch->m[i]->head));
+            sb->logp = malloc(B * hw * sizeof(float));
+            sb->lz = malloc(sub * sizeof(float));
+            sb->lo = malloc(sub), sb->hi = malloc(sub);
+            ok = ok && sb->l && sb->logp && sb->lz && sb->lo && sb->hi;
+        }
+    }
+    return ok ? PCNN_OK
+              : pcnn_fail(PCNN_ERR_NOMEM, "pcnn_chain_evaluate: out of "
+                                          "memory");
+}
+
+/* Every stage on the b images xb (with labels in e->labels): their bits
+ * added to e->img_bits, e->img_tight and to r's per-stage sums. */
+static pcnn_status eval_batch(pcnn_ctx *ctx, pcnn_chain *ch, pcnn_image xb,
+                              eval_bufs *e, pcnn_chain_eval *r)
+{
+    const int64_t b = xb.n;
+    const double dims = (double)(xb.c * xb.h * xb.w);
+    for (int64_t k = 0; k < b; k++)
+        e->img_bits[k] = e->img_tight[k] = 0;
+    if (e->src)
+        PCNN_TRY(pcnn_view_apply(&pcnn_model_get_config(ch->m[0])->cond_view,
+                                 xb, e->src));
+    for (int i = 0; i < ch->n; i++) {
+        const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
+        PCNN_TRY(pcnn_view_apply(&c->view, xb, e->sb[i].img));
+        pcnn_batch bt = {pcnn_img(e->sb[i].img, b, c->channels, c->height,
+                                  c->width),
+                         c->num_classes ? e->labels : NULL, pcnn_none()};
+        /* the condition: the previous stage's images, or cond_view(X) */
+        const uint8_t *cond = i > 0 ? e->sb[i - 1].img : e->src;
+        if (cond) {
+            const pcnn_model_config *p =
+                i > 0 ? pcnn_model_get_config(ch->m[i - 1]) : NULL;
+            bt.cond = pcnn_t4(e->sb[i].map, b, c->cond_channels, c->height,
+                              c->width);
+            PCNN_TRY(pcnn_cond_map(bt.cond, cond, p ? p->height : e->src_h,
+                                   p ? p->width : e->src_w,
+                                   p ? p->levels : e->src_levels));
+        }
+        PCNN_TRY(stage_bits(ctx, ch, i, &bt, cond, &e->sb[i], e->bits,
+                            e->tbits));
+        const double own = (double)(c->channels * c->height * c->width);
+        for (int64_t k = 0; k < b; k++) {
+            e->img_bits[k] += e->bits[k], e->img_tight[k] += e->tbits[k];
+            r->stage[i] += e->bits[k] / dims;
+            r->own[i] += e->bits[k] / own;
+            r->tight_stage[i] += e->tbits[k] / dims;
+            r->tight_own[i] += e->tbits[k] / own;
+        }
+    }
+    return PCNN_OK;
+}
+
+/* The data fit the chain: X's shape, labels for class-conditional
+ * stages. */
+static pcnn_status eval_check(const char *fn, const pcnn_chain *ch,
+                              const pcnn_dataset *x)
+{
+    int64_t c, h, w;
+    x_shape(ch->m, ch->n, &c, &h, &w);
+    if (x->h != h || x->w != w || (c ? x->c != c : x->c != 1 && x->c != 3))
         return pcnn_fail(PCNN_ERR_SHAPE,
                          "%s: the data are %lldx%lldx%lld images, the chain "
-                         "models %dx%dx%d",
+                         "models views of %s%lldx%lld",
                          fn, (long long)x->c, (long long)x->h,
-                         (long long)x->w, last->channels, last->height,
-                         last->width);
+                         (long long)x->w,
+                         c == 3 ? "3x" : c == 1 ? "1x" : "1- or 3-channel ",
+                         (long long)h, (long long)w);
     for (int i = 0; i < ch->n; i++)
         if (pcnn_model_get_config(ch->m[i])->num_classes > 0 && !x->labels)
             return pcnn_fail(PCNN_ERR_ARG,
                              "%s: stage %d is class-conditional; the data "
                              "have no labels",
                              fn, i);
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
+                                const pcnn_dataset *x,
+                                const pcnn_eval_opts *opts,
+                                pcnn_chain_eval *r)
+{
+    static const char fn[] = "pcnn_chain_evaluate";
+    const pcnn_eval_opts o = opts ? *opts : pcnn_eval_opts_default();
+    if (!ch || !x || !x->images || x->n < 1 || !r)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: NULL argument or no images", fn);
+    if (o.batch < 1 || o.batch > 65536)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: batch %d not in 1..65536", fn,
+                         o.batch);
+    PCNN_TRY(eval_check(fn, ch, x));
     memset(r, 0, sizeof *r);
-    const int64_t n = limit > 0 && limit < x->n ? limit : x->n;
+    const int64_t n = o.limit > 0 && o.limit < x->n ? o.limit : x->n;
     const int64_t item = x->c * x->h * x->w;
-    const double dims = (double)item;
-    stage_buf sb[PCNN_MAX_STAGES];
-    memset(sb, 0, sizeof sb);
-    const size_t B = (size_t)batch;
-    double *bits = malloc(B * sizeof *bits), *tbits = malloc(B * sizeof *bits);
-    double *img_bits = calloc(B, sizeof *img_bits);
-    double *img_tight = calloc(B, sizeof *img_tight);
-    int32_t *labels = calloc(B, sizeof *labels);
-    pcnn_status s = bits && tbits && img_bits && img_tight && labels
-                        ? PCNN_OK
-                        : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
-    for (int i = 0; s == PCNN_OK && i < ch->n; i++) {
-        const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
-        const size_t hw = (size_t)c->height * (size_t)c->width;
-        const size_t sub = B * (size_t)c->channels * hw;
-        sb[i].img = malloc(sub);
-        sb[i].map = c->cond_channels
-                        ? malloc(B * (size_t)c->cond_channels * hw *
-                                 sizeof(float))
-                        : NULL;
-        if (pcnn_chain_stage_tightens(ch, i)) {
-            r->tightened++;
-            sb[i].l = malloc(B * hw * sizeof(float) *
-                             (size_t)pcnn_head_params(&ch->m[i]->head));
-            sb[i].logp = malloc(B * hw * sizeof(float));
-            sb[i].lz = malloc(sub * sizeof(float));
-            sb[i].lo = malloc(sub), sb[i].hi = malloc(sub);
-            if (!sb[i].l || !sb[i].logp || !sb[i].lz || !sb[i].lo ||
-                !sb[i].hi)
-                s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
-        }
-        if (!sb[i].img || (c->cond_channels && !sb[i].map))
-            s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
-    }
+    eval_bufs e;
+    pcnn_status s = eval_alloc(ch, x, (size_t)o.batch, &e, &r->tightened);
     double sum = 0, sq = 0, tsum = 0, tsq = 0;
-    for (int64_t start = 0; s == PCNN_OK && start < n; start += batch) {
-        const int64_t b = n - start < batch ? n - start : batch;
-        pcnn_image xb = pcnn_img(x->images + start * item, b, x->c, x->h,
-                                 x->w);
+    for (int64_t start = 0; s == PCNN_OK && start < n; start += o.batch) {
+        const int64_t b = n - start < o.batch ? n - start : o.batch;
         if (x->labels)
-            memcpy(labels, x->labels + start, (size_t)b * sizeof *labels);
-        for (int64_t k = 0; k < b; k++)
-            img_bits[k] = img_tight[k] = 0;
-        for (int i = 0; s == PCNN_OK && i < ch->n; i++) {
-            const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
-            s = pcnn_view_apply(&c->view, xb, sb[i].img);
-            pcnn_batch bt = {pcnn_img(sb[i].img, b, c->channels, c->height,
-                                      c->width),
-                             c->num_classes ? labels : NULL, pcnn_none()};
-            if (s == PCNN_OK && i > 0) {
-                const pcnn_model_config *p =
-                    pcnn_model_get_config(ch->m[i - 1]);
-                bt.cond = pcnn_t4(sb[i].map, b, c->cond_channels, c->height,
-                                  c->width);
-                s = pcnn_cond_map(bt.cond, sb[i - 1].img, p->height,
-                                  p->width, p->levels);
-            }
-            if (s == PCNN_OK)
-                s = stage_bits(ctx, ch, i, &bt, i > 0 ? sb[i - 1].img : NULL,
-                               &sb[i], bits, tbits);
-            const double own = (double)(c->channels * c->height * c->width);
-            for (int64_t k = 0; s == PCNN_OK && k < b; k++) {
-                img_bits[k] += bits[k], img_tight[k] += tbits[k];
-                r->stage[i] += bits[k] / dims;
-                r->own[i] += bits[k] / own;
-                r->tight_stage[i] += tbits[k] / dims;
-                r->tight_own[i] += tbits[k] / own;
-            }
-        }
+            memcpy(e.labels, x->labels + start, (size_t)b * sizeof *e.labels);
+        s = eval_batch(ctx, ch,
+                       pcnn_img(x->images + start * item, b, x->c, x->h,
+                                x->w),
+                       &e, r);
         for (int64_t k = 0; s == PCNN_OK && k < b; k++) {
-            const double t = img_bits[k] / dims, u = img_tight[k] / dims;
+            const double t = e.img_bits[k] / (double)item;
+            const double u = e.img_tight[k] / (double)item;
             sum += t, sq += t * t, tsum += u, tsq += u * u;
+            if (o.image_bits)
+                o.image_bits[start + k] = t;
         }
+        const pcnn_progress_info info = {"eval", start + b, n,
+                                         sum / (double)(start + b)};
+        if (s == PCNN_OK && o.progress.fn &&
+            o.progress.fn(o.progress.arg, &info))
+            s = pcnn_fail(PCNN_ERR_CANCELLED,
+                          "%s: cancelled by the progress callback after %lld "
+                          "images",
+                          fn, (long long)(start + b));
     }
-    for (int i = 0; i < ch->n; i++)
-        free(sb[i].img), free(sb[i].map), free(sb[i].l), free(sb[i].logp),
-            free(sb[i].lz), free(sb[i].lo), free(sb[i].hi);
-    free(bits), free(tbits), free(img_bits), free(img_tight), free(labels);
+    eval_free(&e, ch->n);
     if (s != PCNN_OK)
         return s;
     for (int i = 0; i < ch->n; i++) {
+        const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
         r->stage[i] /= (double)n, r->own[i] /= (double)n;
         r->tight_stage[i] /= (double)n, r->tight_own[i] /= (double)n;
+        r->dims[i] = (int64_t)c->channels * c->height * c->width;
     }
     r->total = sum / (double)n;
     r->total_se = pcnn_std_error(sum, sq, n);
     r->tight_total = tsum / (double)n;
     r->tight_se = pcnn_std_error(tsum, tsq, n);
+    r->images = n;
+    r->dims_x = item;
     return PCNN_OK;
 }
 
@@ -295,6 +456,20 @@ pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
                               uint8_t **out)
 {
     return pcnn_chain_sample_from(ctx, ch, B, 0, opts, out);
+}
+
+/* One stage's row reports as rows of all the stages drawn. */
+typedef struct {
+    pcnn_progress outer;
+    int64_t before, total;
+} rows_of_all;
+
+static int stage_rows(void *arg, const pcnn_progress_info *info)
+{
+    const rows_of_all *r = arg;
+    const pcnn_progress_info all = {info->job, r->before + info->done,
+                                    r->total, info->value};
+    return r->outer.fn(r->outer.arg, &all);
 }
 
 pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
@@ -311,6 +486,14 @@ pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
                          "%s: first stage %d of %d, or no images of stage "
                          "%d given",
                          fn, first, ch->n, first - 1);
+    if (first == 0 && pcnn_model_get_config(ch->m[0])->cond_channels > 0)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: stage 0 needs a condition map (%d channels), "
+                         "which a chain cannot draw",
+                         fn, pcnn_model_get_config(ch->m[0])->cond_channels);
+    rows_of_all rows = {opts->progress, 0, 0};
+    for (int i = first; i < ch->n; i++)
+        rows.total += pcnn_model_get_config(ch->m[i])->height;
     pcnn_status s = PCNN_OK;
     float *map = NULL;
     for (int i = first; s == PCNN_OK && i < ch->n; i++) {
@@ -321,6 +504,8 @@ pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
         o.params = pcnn_none();
         o.cond = pcnn_none();
         o.parent = NULL;
+        if (opts->progress.fn)
+            o.progress = (pcnn_progress){stage_rows, &rows};
         /* consistent: a pyramid stage draws from its tightened
          * distribution, its images halving exactly to the previous
          * stage's */
@@ -346,7 +531,32 @@ pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
                                   pcnn_img(out[i], B, c->channels, c->height,
                                            c->width),
                                   &o);
+        rows.before += c->height;
     }
     free(map);
     return s;
+}
+
+pcnn_status pcnn_chain_complete(pcnn_ctx *ctx, pcnn_chain *ch, pcnn_image x,
+                                const uint8_t *known,
+                                const pcnn_model_sample_opts *opts)
+{
+    static const char fn[] = "pcnn_chain_complete";
+    if (!ch || !opts || !known)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: NULL chain, known or opts", fn);
+    if (ch->n != 1 || !pcnn_chain_is_complete(ch)) {
+        char v[96];
+        const pcnn_model_config *c = pcnn_model_get_config(ch->m[0]);
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: completion needs a chain of one stage that "
+                         "models x unconditioned; this one has %d stage%s, "
+                         "the first modelling %s%s",
+                         fn, ch->n, ch->n > 1 ? "s" : "",
+                         pcnn_view_str(&c->view, v, sizeof v),
+                         c->cond_channels ? " given a condition" : "");
+    }
+    pcnn_model_sample_opts o = *opts;
+    o.known = known;
+    o.parent = NULL;
+    return pcnn_model_sample(ctx, ch->m[0], x, &o);
 }

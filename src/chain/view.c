@@ -5,6 +5,7 @@
  */
 #include "chain.h"
 #include "../api/check.h"
+#include "../model/tighten.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -285,5 +286,54 @@ pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
                 }
             }
     }
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_stage_config(pcnn_model_config *cfg, const pcnn_view *view,
+                              const pcnn_view *cond_view, int64_t c,
+                              int64_t h, int64_t w)
+{
+    static const char fn[] = "pcnn_stage_config";
+    if (!cfg || !view)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: cfg or view is NULL", fn);
+    int64_t vc, vh, vw;
+    int levels;
+    PCNN_TRY(pcnn_view_shape(view, c, h, w, &vc, &vh, &vw, &levels));
+    pcnn_model_config k = *cfg;
+    k.channels = (int)vc, k.height = (int)vh, k.width = (int)vw;
+    k.levels = levels;
+    k.head = levels < 256 ? PCNN_HEAD_CATEGORICAL : PCNN_HEAD_DMOL;
+    k.view = *view;
+    k.cond_view = (pcnn_view){0, 0, 0};
+    k.cond_channels = 0;
+    if (!cond_view) {
+        /* no condition, no conditioning network */
+        k.cond_nr_resnet = k.cond_nr_filters = 0;
+        k.cond_down = k.cond_dilate = 0;
+        *cfg = k;
+        return PCNN_OK;
+    }
+    int64_t cc, ch, cw;
+    PCNN_TRY(pcnn_view_shape(cond_view, c, h, w, &cc, &ch, &cw, &levels));
+    /* condition images that tile the stage, or f times larger ones read
+     * space to depth */
+    const int64_t f = ch > vh ? ch / vh : 1;
+    const int fits = ch > vh ? ch % vh == 0 && cw == f * vw
+                             : vh % ch == 0 && vw % cw == 0;
+    if (!fits) {
+        char a[96], b[96];
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: %s (%lldx%lld) does not tile %s (%lldx%lld), "
+                         "nor is it a whole multiple of it",
+                         fn, pcnn_view_str(cond_view, a, sizeof a),
+                         (long long)cw, (long long)ch,
+                         pcnn_view_str(view, b, sizeof b), (long long)vw,
+                         (long long)vh);
+    }
+    k.cond_channels = (int)(cc * f * f);
+    k.cond_view = *cond_view;
+    if (!k.cond_nr_filters)
+        k.cond_nr_filters = k.nr_filters;
+    *cfg = k;
     return PCNN_OK;
 }

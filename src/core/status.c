@@ -17,6 +17,7 @@ const char *pcnn_status_str(pcnn_status s)
     case PCNN_ERR_IO: return "i/o error";
     case PCNN_ERR_FORMAT: return "malformed file";
     case PCNN_ERR_UNSUPPORTED: return "unsupported";
+    case PCNN_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }

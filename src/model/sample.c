@@ -26,7 +26,7 @@
 #define _DEFAULT_SOURCE
 #include "sample_internal.h"
 #include "../api/check.h"
-#include "../chain/chain.h"
+#include "tighten.h"
 #include "../core/rng.h"
 #include "gemm_packed.h"
 
@@ -404,11 +404,17 @@ static pcnn_status draw_pixel(pcnn_ctx *ctx, const pcnn_model *m,
     return PCNN_OK;
 }
 
-static void report(const pcnn_model_sample_opts *o, const pcnn_image x,
-                   int64_t s)
+/* After pixel s: at the end of a row, reports the rows done; PCNN_OK, or
+ * PCNN_ERR_CANCELLED (no message: this may run on a worker thread, and
+ * the caller sets it) when the callback asks to stop. */
+static pcnn_status report(const pcnn_model_sample_opts *o,
+                          const pcnn_image x, int64_t s)
 {
-    if (o->progress && (s + 1) % x.w == 0)
-        o->progress(o->progress_arg, (s + 1) / x.w, x.h);
+    if (!o->progress.fn || (s + 1) % x.w)
+        return PCNN_OK;
+    const pcnn_progress_info info = {"sample", (s + 1) / x.w, x.h, NAN};
+    return o->progress.fn(o->progress.arg, &info) ? PCNN_ERR_CANCELLED
+                                                  : PCNN_OK;
 }
 
 static pcnn_status sample_naive(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
@@ -437,7 +443,8 @@ static pcnn_status sample_naive(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
             for (int p = 0; p < P; p++)
                 l[b * P + p] = full[(b * P + p) * HW + s];
         st = draw_pixel(ctx, m, o, l, px, x, s);
-        report(o, x, s);
+        if (st == PCNN_OK)
+            st = report(o, x, s);
     }
     free(full);
     return st;
@@ -471,7 +478,8 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
             for (int64_t i = i0; i <= i1 && *st == PCNN_OK; i++) {
                 const int64_t k = i * W + s - a * i;
                 *st = draw_pixel(ctx, m, o, l + (i - i0) * B * P, px, x, k);
-                report(o, x, k);
+                if (*st == PCNN_OK)
+                    *st = report(o, x, k);
                 if (team > 1) /* the team's one slice */
                     write_input(S, T, x, scale, k);
             }
@@ -578,5 +586,7 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     pcnn_status s = o->naive ? sample_naive(ctx, m, x, o, l, px)
                              : sample_cached(ctx, m, x, o, l, px);
     free(l), free(px);
+    if (s == PCNN_ERR_CANCELLED)
+        return pcnn_fail(s, "%s: cancelled by the progress callback", fn);
     return s;
 }

@@ -28,6 +28,15 @@ struct pcnn_trainer {
 pcnn_status pcnn_check_stage_data(const char *fn, const pcnn_model *m,
                                   const pcnn_dataset *d);
 
+/* Mean bits/dim of m on the first `limit` images of data (all when
+ * limit <= 0) as they are (a stage's own images and condition images), in
+ * batches of `batch`, without dropout; *se (may be NULL) = the standard
+ * error of that mean over images. Internal: the public evaluator is
+ * pcnn_chain_evaluate, on raw images. */
+pcnn_status pcnn_evaluate(pcnn_ctx *ctx, pcnn_model *m,
+                          const pcnn_dataset *data, int batch, int64_t limit,
+                          double *mean, double *se);
+
 /* Options in range (lr, decay, betas, EMA, batch). */
 pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o);
 
