@@ -16,10 +16,13 @@ __version__ = "0.1.0"  # PCNN_VERSION of the header it was written against
 
 # public name: (module, attribute)
 _EXPORTS = {
+    "Cancelled": ("_lib", "Cancelled"),
     "PixelCNNError": ("_lib", "PixelCNNError"),
     "library_path": ("_lib", "path"),
     "Chain": ("chain", "Chain"),
     "Evaluation": ("chain", "Evaluation"),
+    "colorize_scores": ("color", "colorize_scores"),
+    "mean_chroma": ("color", "mean_chroma"),
     "Trainer": ("train", "Trainer"),
     "train": ("train", "train"),
     "default_config": ("train", "default_config"),

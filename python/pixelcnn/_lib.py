@@ -17,7 +17,7 @@ MAX_STAGES = 8  # PCNN_MAX_STAGES
 
 # pcnn_status
 OK, ERR_ARG, ERR_SHAPE, ERR_VALUE, ERR_NOMEM, ERR_IO, ERR_FORMAT, \
-    ERR_UNSUPPORTED = range(8)
+    ERR_UNSUPPORTED, ERR_CANCELLED = range(9)
 
 # pcnn_file_kind
 FILE_UNKNOWN, FILE_CHECKPOINT, FILE_CHAIN = range(3)
@@ -42,7 +42,24 @@ class PixelCNNError(Exception):
         self.status_name = status_name or _status_name(self.status)
 
 
+class Cancelled(PixelCNNError):
+    """A job (evaluation, sampling, colorizing) that the progress callback
+    stopped by returning True: status "cancelled"."""
+
+
 # ------------------------------------------------------------------ structs
+
+class ProgressInfo(Structure):
+    _fields_ = [("job", c_char_p), ("done", c_int64), ("total", c_int64),
+                ("value", c_double)]
+
+
+PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(ProgressInfo))
+
+
+class Progress(Structure):
+    _fields_ = [("fn", PROGRESS_FN), ("arg", c_void_p)]
+
 
 class CtxOpts(Structure):
     _fields_ = [("backend", c_int), ("threads", c_int)]
@@ -73,15 +90,12 @@ class ModelConfig(Structure):
                 ("view", View), ("cond_view", View)]
 
 
-ROW_PROGRESS = ctypes.CFUNCTYPE(None, c_void_p, c_int64, c_int64)
-
-
 class ModelSampleOpts(Structure):
     _fields_ = [("seed", c_uint64), ("log_scale_offset", c_float),
                 ("temperature", c_float), ("labels", POINTER(c_int32)),
                 ("cond", Tensor), ("known", POINTER(c_uint8)),
                 ("naive", c_int), ("params", Tensor),
-                ("progress", ROW_PROGRESS), ("progress_arg", c_void_p),
+                ("progress", Progress),
                 ("parent", POINTER(c_uint8)), ("consistent", c_int)]
 
 
@@ -101,7 +115,20 @@ class ChainEval(Structure):
                 ("tight_stage", c_double * MAX_STAGES),
                 ("tight_own", c_double * MAX_STAGES),
                 ("tight_total", c_double), ("tight_se", c_double),
-                ("tightened", c_int)]
+                ("tightened", c_int), ("images", c_int64),
+                ("dims_x", c_int64), ("dims", c_int64 * MAX_STAGES)]
+
+
+class EvalOpts(Structure):
+    _fields_ = [("batch", c_int), ("limit", c_int64),
+                ("image_bits", POINTER(c_double)), ("progress", Progress)]
+
+
+class ColorizeScores(Structure):
+    _fields_ = [("psnr_best", c_double), ("psnr_mean", c_double),
+                ("psnr_gray", c_double), ("psnr_meanab", c_double),
+                ("color_truth", c_double), ("color_samples", c_double),
+                ("color_gray", c_double), ("color_meanab", c_double)]
 
 
 class TrainOpts(Structure):
@@ -119,7 +146,10 @@ class StepStats(Structure):
 
 
 # The C names of the structs above, for the layout test against the header.
-STRUCTS = {"pcnn_ctx_opts": CtxOpts, "pcnn_tensor": Tensor,
+STRUCTS = {"pcnn_progress_info": ProgressInfo, "pcnn_progress": Progress,
+           "pcnn_eval_opts": EvalOpts,
+           "pcnn_colorize_scores": ColorizeScores,
+           "pcnn_ctx_opts": CtxOpts, "pcnn_tensor": Tensor,
            "pcnn_image": Image, "pcnn_view": View,
            "pcnn_model_config": ModelConfig,
            "pcnn_model_sample_opts": ModelSampleOpts,
@@ -148,7 +178,6 @@ SIGNATURES = {
     "pcnn_model_param_name": (c_char_p, [P, c_int]),
     "pcnn_model_param": (Tensor, [P, c_int]),
     "pcnn_model_sample_opts_default": (ModelSampleOpts, []),
-    "pcnn_model_sample": (S, [P, P, Image, POINTER(ModelSampleOpts)]),
     "pcnn_view_shape": (S, [POINTER(View), c_int64, c_int64, c_int64,
                             POINTER(c_int64), POINTER(c_int64),
                             POINTER(c_int64), POINTER(c_int)]),
@@ -156,6 +185,8 @@ SIGNATURES = {
     "pcnn_view_str": (c_char_p, [POINTER(View), c_char_p, c_size_t]),
     "pcnn_stage_dataset": (S, [POINTER(Dataset), POINTER(View),
                                POINTER(View), POINTER(Dataset)]),
+    "pcnn_stage_config": (S, [POINTER(ModelConfig), POINTER(View),
+                              POINTER(View), c_int64, c_int64, c_int64]),
     "pcnn_dataset_from_memory": (S, [POINTER(c_uint8), c_int64, c_int64,
                                      c_int64, c_int64, POINTER(c_int32),
                                      c_int, POINTER(Dataset)]),
@@ -165,27 +196,36 @@ SIGNATURES = {
     "pcnn_chain_stages": (c_int, [P]),
     "pcnn_chain_stage": (P, [P, c_int]),
     "pcnn_chain_stage_tightens": (c_int, [P, c_int]),
-    "pcnn_chain_evaluate": (S, [P, P, POINTER(Dataset), c_int, c_int64,
+    "pcnn_chain_image_shape": (None, [P, POINTER(c_int64), POINTER(c_int64),
+                                      POINTER(c_int64)]),
+    "pcnn_chain_is_complete": (c_int, [P]),
+    "pcnn_eval_opts_default": (EvalOpts, []),
+    "pcnn_chain_evaluate": (S, [P, P, POINTER(Dataset), POINTER(EvalOpts),
                                 POINTER(ChainEval)]),
     "pcnn_chain_sample": (S, [P, P, c_int64, POINTER(ModelSampleOpts),
                               POINTER(POINTER(c_uint8))]),
     "pcnn_chain_sample_from": (S, [P, P, c_int64, c_int,
                                    POINTER(ModelSampleOpts),
                                    POINTER(POINTER(c_uint8))]),
+    "pcnn_chain_complete": (S, [P, P, Image, POINTER(c_uint8),
+                                POINTER(ModelSampleOpts)]),
     "pcnn_colorize": (S, [P, P, Image, c_int, POINTER(ModelSampleOpts),
                           POINTER(c_uint8), POINTER(c_uint8)]),
+    "pcnn_colorize_score": (S, [Image, POINTER(c_uint8), c_int,
+                                POINTER(c_uint8), POINTER(ColorizeScores)]),
+    "pcnn_mean_chroma": (S, [POINTER(Dataset), POINTER(c_uint8)]),
     "pcnn_train_opts_default": (TrainOpts, []),
     "pcnn_trainer_create": (S, [POINTER(P), P, POINTER(Dataset),
                                 POINTER(TrainOpts)]),
     "pcnn_trainer_free": (None, [P]),
     "pcnn_trainer_init": (S, [P, P]),
     "pcnn_trainer_step": (S, [P, P, POINTER(StepStats)]),
+    "pcnn_trainer_run": (S, [P, P, c_uint64, c_double, POINTER(Progress),
+                             POINTER(StepStats)]),
+    "pcnn_trainer_evaluate": (S, [P, P, c_int, POINTER(Dataset),
+                                  POINTER(EvalOpts), POINTER(ChainEval)]),
     "pcnn_trainer_state": (TrainState, [P]),
     "pcnn_trainer_opts": (TrainOpts, [P]),
-    "pcnn_trainer_swap_ema": (None, [P]),
-    "pcnn_trainer_reset_ema": (None, [P]),
-    "pcnn_evaluate": (S, [P, P, POINTER(Dataset), c_int, c_int64,
-                          POINTER(c_double), POINTER(c_double)]),
     "pcnn_checkpoint_save": (S, [c_char_p, P, P]),
     "pcnn_checkpoint_load_model": (S, [c_char_p, c_int, POINTER(P)]),
     "pcnn_checkpoint_load_trainer": (S, [c_char_p, P, POINTER(Dataset),
@@ -264,9 +304,12 @@ def last_error():
 
 
 def check(status):
-    """Raises PixelCNNError with the library's message unless status is OK.
-    pcnn_last_error() is per thread, and ctypes calls run on the calling
-    thread, so it is the message of this failure."""
+    """Raises PixelCNNError with the library's message unless status is OK
+    (Cancelled for a job its progress callback stopped). pcnn_last_error()
+    is per thread, and ctypes calls run on the calling thread, so it is the
+    message of this failure."""
+    if status == ERR_CANCELLED:
+        raise Cancelled(status, last_error())
     if status != OK:
         raise PixelCNNError(status, last_error())
 

@@ -221,33 +221,39 @@ def config_struct(d, base, what):
 # ---------------------------------------------------------------- progress
 
 class Progress:
-    """Calls progress(job, done, total, value) for the library; keeps an
-    exception the callback raised (ctypes would print and drop it) so the
-    caller can raise it once the library call has returned."""
+    """Calls progress(job, done, total, value) for the library and returns
+    its wish to stop; keeps an exception the callback raised (ctypes would
+    print and drop it), stops the job then, and re-raises it once the
+    library call has returned."""
 
-    def __init__(self, fn, job):
+    def __init__(self, fn, job=None):
         self.fn, self.job = fn, job
         self.error = None
         self.stop = False
+        self.c_fn = _lib.PROGRESS_FN(self._from_library)
 
-    def report(self, done, total, value=math.nan):
+    def report(self, job, done, total, value=math.nan):
         if self.fn is None or self.error is not None:
             return self.stop
         try:
-            self.stop = bool(self.fn(self.job, int(done), int(total),
+            self.stop = bool(self.fn(job, int(done), int(total),
                                      float(value)))
         except BaseException as e:  # noqa: B902 -- re-raised by reraise()
             self.error = e
             self.stop = True
         return self.stop
 
-    def row_callback(self):
-        """A ctypes pcnn_model_sample_opts.progress (rows done, rows)."""
+    def _from_library(self, arg, info):
+        i = info.contents
+        job = self.job or i.job.decode()
+        return int(self.report(job, i.done, i.total, i.value))
+
+    def struct(self):
+        """The pcnn_progress to hand the library (fn NULL: no reports).
+        The ctypes function lives as long as this object."""
         if self.fn is None:
-            return _lib.ROW_PROGRESS()
-        self.c_fn = _lib.ROW_PROGRESS(
-            lambda arg, done, total: self.report(done, total) and None)
-        return self.c_fn
+            return _lib.Progress()
+        return _lib.Progress(self.c_fn, None)
 
     def reraise(self):
         if self.error is not None:

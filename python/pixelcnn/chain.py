@@ -3,6 +3,7 @@ chain) or one model's checkpoint (a chain of one stage) -- and the jobs on
 it: bits/dim, sampling, completion, upscaling, colorization."""
 import ctypes
 import math
+import os
 
 import numpy as np
 
@@ -10,7 +11,8 @@ from . import _lib
 from ._lib import (ERR_ARG, ERR_SHAPE, ERR_VALUE, POINTER, c_uint8, check,
                    fail, lib)
 from ._util import (Context, Dataset, Owner, Progress, config_dict, image,
-                    images, labels_of, u8, i32)
+                    images,
+                    labels_of, u8, i32)
 
 
 class Evaluation:
@@ -63,20 +65,14 @@ class Chain(Owner):
     with block (it is also freed when collected)."""
 
     def __init__(self, path, ema=None, threads=0):
-        self.path = str(path)
+        self.path = os.fspath(path)
         self._chain = _lib.P()
-        self._model = _lib.P()  # a checkpoint's model (owned)
         self._ctx = Context(threads)
-        self._kind = _file_kind(self.path)
-        b = self.path.encode()
-        if self._kind == _lib.FILE_CHECKPOINT:
-            if ema is None:
-                ema = _has_trainer(self.path)
-            check(lib.pcnn_checkpoint_load_model(b, int(bool(ema)),
-                                                 ctypes.byref(self._model)))
-        else:
-            check(lib.pcnn_chain_load(b, int(bool(ema)),
-                                      ctypes.byref(self._chain)))
+        if ema is None:
+            ema = _file_kind(self.path) == _lib.FILE_CHECKPOINT and \
+                _has_trainer(self.path)
+        check(lib.pcnn_chain_load(self.path.encode(), int(bool(ema)),
+                                  ctypes.byref(self._chain)))
 
     @classmethod
     def load(cls, path, ema=None, threads=0):
@@ -87,20 +83,17 @@ class Chain(Owner):
         if getattr(self, "_chain", None):
             lib.pcnn_chain_free(self._chain)
             self._chain = _lib.P()
-        if getattr(self, "_model", None):
-            lib.pcnn_model_free(self._model)
-            self._model = _lib.P()
         if hasattr(self, "_ctx"):
             self._ctx.close()
 
     def _live(self):
-        if not self._chain and not self._model:
+        if not self._chain:
             raise fail(ERR_ARG, "Chain: %s is closed" % self.path)
+        return self._chain
 
     def _stage(self, i):
-        self._live()
-        if self._model:
-            return self._model
+        if not 0 <= i < self.stages:
+            raise fail(ERR_ARG, "Chain: stage %d of %d" % (i, self.stages))
         return lib.pcnn_chain_stage(self._chain, i)
 
     def _cfg(self, i):
@@ -109,8 +102,7 @@ class Chain(Owner):
     # -------------------------------------------------------- description
     @property
     def stages(self):
-        self._live()
-        return 1 if self._model else lib.pcnn_chain_stages(self._chain)
+        return lib.pcnn_chain_stages(self._live())
 
     @property
     def threads(self):
@@ -128,17 +120,24 @@ class Chain(Owner):
 
     @property
     def image_shape(self):
-        """(C, H, W) of the images X the chain models: the last stage's
-        images undone by its view's halvings (3 channels for a Lab view)."""
-        c = self._cfg(self.stages - 1)
-        ch = 3 if c.view.lab else c.channels
-        return (ch, c.height << c.view.halvings, c.width << c.view.halvings)
+        """(C, H, W) of the images X the chain's views are taken of
+        (pcnn_chain_image_shape); C is None when no view fixes it (a gray4
+        view alone reads 1- or 3-channel images)."""
+        c, h, w = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+        lib.pcnn_chain_image_shape(self._live(), ctypes.byref(c),
+                                   ctypes.byref(h), ctypes.byref(w))
+        return (c.value or None, h.value, w.value)
+
+    @property
+    def is_complete(self):
+        """True when the chain models X itself (the last view is X and
+        stage 0 is unconditioned); a stage's checkpoint is a partial chain,
+        which evaluates its own terms but cannot sample from scratch."""
+        return bool(lib.pcnn_chain_is_complete(self._live()))
 
     def tightens(self, i):
         """Whether stage i is tightened (pcnn_chain_stage_tightens)."""
-        self._live()
-        return bool(self._chain and
-                    lib.pcnn_chain_stage_tightens(self._chain, i))
+        return bool(lib.pcnn_chain_stage_tightens(self._live(), i))
 
     def parameters(self, stage=0):
         """Stage `stage`'s parameters as {checkpoint name: float32 array},
@@ -168,49 +167,24 @@ class Chain(Owner):
         return out
 
     # --------------------------------------------------------- evaluation
-    def evaluate(self, x, labels=None, batch=100, limit=0):
-        """Bits/dim of images x (N, C, H, W) uint8 of image_shape (labels
-        (N) for a class-conditional chain) in batches of `batch`, on the
-        first `limit` images (all when limit <= 0). Returns an
-        Evaluation."""
+    def evaluate(self, x, labels=None, batch=100, limit=0, progress=None):
+        """Bits/dim of images X x (N, C, H, W) uint8 of image_shape (labels
+        (N) for class-conditional stages) in batches of `batch`, on the
+        first `limit` images (all when limit <= 0); each stage's view and
+        condition are taken from X inside. progress(job, done, total,
+        value) gets ("eval", images done, images, mean bits/dim so far)
+        after each batch; True stops with Cancelled. Returns an
+        Evaluation, with each image's bound."""
         with Dataset(x, labels, what="Chain.evaluate") as d:
-            n = d.d.n if limit <= 0 else min(limit, d.d.n)
-            if self._model:
-                return self._evaluate_model(d, batch, limit, n)
-            r = _lib.ChainEval()
-            check(lib.pcnn_chain_evaluate(self._ctx.p, self._chain,
-                                          ctypes.byref(d.d), int(batch),
-                                          int(limit), ctypes.byref(r)))
-        s = self.stages
-        return Evaluation(
-            images=n, dims=int(np.prod(self.image_shape)),
-            bits_per_dim=r.total, se=r.total_se,
-            stage_bits=list(r.stage[:s]), stage_own=list(r.own[:s]),
-            tight_bits_per_dim=r.tight_total, tight_se=r.tight_se,
-            tight_stage_bits=list(r.tight_stage[:s]),
-            tightened=r.tightened, image_bits_per_dim=None, log_prob=None)
-
-    def _evaluate_model(self, d, batch, limit, n):
-        c = self._cfg(0)
-        dims = int(d.d.c * d.d.h * d.d.w)
-        if c.view.halvings or c.view.gray4 or c.view.lab or c.cond_channels:
-            d.stage(c.view, c.cond_view if c.cond_channels else None)
-        own = int(d.d.c * d.d.h * d.d.w)
-        mean, se = ctypes.c_double(), ctypes.c_double()
-        check(lib.pcnn_evaluate(self._ctx.p, self._model, ctypes.byref(d.d),
-                                int(batch), int(limit), ctypes.byref(mean),
-                                ctypes.byref(se)))
-        f = own / dims
-        return Evaluation(
-            images=n, dims=dims, bits_per_dim=mean.value * f,
-            se=se.value * f, stage_bits=[mean.value * f],
-            stage_own=[mean.value], tight_bits_per_dim=mean.value * f,
-            tight_se=se.value * f, tight_stage_bits=[mean.value * f],
-            tightened=0, image_bits_per_dim=None, log_prob=None)
+            return evaluate_with(
+                lambda o, r: lib.pcnn_chain_evaluate(
+                    self._ctx.p, self._live(), ctypes.byref(d.d), o, r),
+                d.d.n, self.stages, batch, limit, progress)
 
     # ----------------------------------------------------------- sampling
     def _opts(self, seed, labels, n, log_scale_offset, temperature, naive,
               consistent, progress, keep):
+        """pcnn_model_sample_opts; keep holds the arrays it points to."""
         o = lib.pcnn_model_sample_opts_default()
         if not 0 <= int(seed) < 2**64:
             raise fail(ERR_VALUE, "seed %d: not in 0 .. 2^64-1" % seed)
@@ -222,10 +196,10 @@ class Chain(Owner):
         o.labels = i32(lab)
         o.naive = int(bool(naive))
         o.consistent = int(bool(consistent))
-        o.progress = progress.row_callback()
+        o.progress = progress.struct()
         return o
 
-    def _stage_buffers(self, n, first=0):
+    def _stage_buffers(self, n):
         return [np.zeros((n,) + self.stage_shape(i), np.uint8)
                 for i in range(self.stages)]
 
@@ -252,16 +226,9 @@ class Chain(Owner):
         called as rows are drawn. all_stages: a list of every stage's
         images instead."""
         keep = []
-        pr = Progress(progress, "sample")
+        pr = Progress(progress)
         o = self._opts(seed, labels, n, log_scale_offset, temperature, naive,
                        consistent, pr, keep)
-        if self._model:
-            out = np.zeros((n,) + self.stage_shape(0), np.uint8)
-            st = lib.pcnn_model_sample(self._ctx.p, self._model, image(out),
-                                       ctypes.byref(o))
-            pr.reraise()
-            check(st)
-            return [out] if all_stages else out
         bufs = self._stage_buffers(n)
         try:
             self._run_stages(n, 0, bufs, o)
@@ -271,30 +238,27 @@ class Chain(Owner):
 
     def complete(self, x, known, seed=1, labels=None, log_scale_offset=0.0,
                  temperature=1.0, naive=False, progress=None):
-        """Images x (B, C, H, W) with the pixels where known (B, H, W), or
-        one (H, W) mask for all, is nonzero kept and the rest drawn. A
-        known pixel conditions only the pixels after it in raster order.
-        Returns the completed images (x is not changed)."""
+        """Images x (B, C, H, W) with the pixels where known is nonzero
+        kept and the rest drawn (pcnn_chain_complete, a one-stage chain of
+        X). known: (B, H, W), or anything that broadcasts to it -- one
+        (H, W) mask for all, (H, 1) for whole rows. A known pixel
+        conditions only the pixels after it in raster order. Returns the
+        completed images (x is not changed)."""
         x = images(x, "Chain.complete").copy()
-        k = np.asarray(known)
-        if k.ndim == 2:
-            k = np.broadcast_to(k, (x.shape[0],) + k.shape)
-        if k.shape != (x.shape[0],) + x.shape[2:]:
-            raise fail(ERR_SHAPE, "Chain.complete: known has shape %s, the "
-                       "images (B, H, W) = %s" % (k.shape, (x.shape[0],) +
-                                                   x.shape[2:]))
+        want = (x.shape[0],) + x.shape[2:]
+        try:
+            k = np.broadcast_to(np.asarray(known), want)
+        except ValueError:
+            raise fail(ERR_SHAPE, "Chain.complete: known has shape %s, not "
+                       "broadcastable to the images' (B, H, W) = %s"
+                       % (np.shape(known), want)) from None
         k = np.ascontiguousarray(k != 0, dtype=np.uint8)
-        if self.stages != 1:
-            raise fail(ERR_ARG, "Chain.complete: %s has %d stages; "
-                       "completion takes a one-stage model"
-                       % (self.path, self.stages))
         keep = []
-        pr = Progress(progress, "sample")
+        pr = Progress(progress)
         o = self._opts(seed, labels, x.shape[0], log_scale_offset,
                        temperature, naive, False, pr, keep)
-        o.known = u8(k)
-        st = lib.pcnn_model_sample(self._ctx.p, self._stage(0), image(x),
-                                   ctypes.byref(o))
+        st = lib.pcnn_chain_complete(self._ctx.p, self._live(), image(x),
+                                     u8(k), ctypes.byref(o))
         pr.reraise()
         check(st)
         return x
@@ -311,7 +275,7 @@ class Chain(Owner):
         small = images(small, "Chain.upscale")
         S = self.stages
         first = S - 1 if first is None else int(first)
-        if self._model or not 1 <= first < S:
+        if not 1 <= first < S:
             raise fail(ERR_ARG, "Chain.upscale: first stage %d: %s has "
                        "stages 0..%d and the first has nothing to start "
                        "from" % (first, self.path, S - 1))
@@ -323,7 +287,7 @@ class Chain(Owner):
         bufs = self._stage_buffers(n)
         bufs[first - 1] = small
         keep = []
-        pr = Progress(progress, "sample")
+        pr = Progress(progress)
         o = self._opts(seed, labels, n, log_scale_offset, temperature, naive,
                        consistent, pr, keep)
         try:
@@ -348,12 +312,11 @@ class Chain(Owner):
         out = np.zeros((int(n),) + x.shape[1:], np.uint8)
         ab = np.zeros((int(n), c.channels, c.height, c.width), np.uint8)
         keep = []
-        pr = Progress(progress, "colorize")
+        pr = Progress(progress)
         o = self._opts(seed, None, 1, log_scale_offset, 1.0, False, False,
                        pr, keep)
-        st = lib.pcnn_colorize(self._ctx.p, self._stage(self.stages - 1),
-                               image(x), int(n), ctypes.byref(o), u8(out),
-                               u8(ab))
+        st = lib.pcnn_colorize(self._ctx.p, self._live(), image(x), int(n),
+                               ctypes.byref(o), u8(out), u8(ab))
         pr.reraise()
         check(st)
         return (out, ab) if chroma else out
@@ -363,6 +326,26 @@ class Chain(Owner):
             self.path, self.stages, self.image_shape)
 
 
-def log_prob_nats(image_bits_per_dim, dims):
-    """Per-image log p bounds in nats from bits per dim of X."""
-    return -np.asarray(image_bits_per_dim) * dims * math.log(2)
+def evaluate_with(call, n, stages, batch, limit, progress):
+    """An Evaluation from call(opts, result), a pcnn_chain_evaluate or
+    pcnn_trainer_evaluate on n images, with each image's bits."""
+    bits = np.zeros(max(int(n), 1), np.float64)
+    pr = Progress(progress)
+    o = lib.pcnn_eval_opts_default()
+    o.batch, o.limit = int(batch), int(limit)
+    o.image_bits = bits.ctypes.data_as(POINTER(ctypes.c_double))
+    o.progress = pr.struct()
+    r = _lib.ChainEval()
+    st = call(ctypes.byref(o), ctypes.byref(r))
+    pr.reraise()
+    check(st)
+    s, k = stages, r.images
+    return Evaluation(
+        images=k, dims=r.dims_x, stage_dims=list(r.dims[:s]),
+        bits_per_dim=r.total, se=r.total_se,
+        stage_bits=list(r.stage[:s]), stage_own=list(r.own[:s]),
+        tight_bits_per_dim=r.tight_total, tight_se=r.tight_se,
+        tight_stage_bits=list(r.tight_stage[:s]),
+        tight_stage_own=list(r.tight_own[:s]), tightened=r.tightened,
+        image_bits_per_dim=bits[:k].copy(),
+        log_prob=-bits[:k] * r.dims_x * math.log(2))

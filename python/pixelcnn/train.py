@@ -11,8 +11,8 @@ import numpy as np
 from . import _lib
 from ._lib import ERR_ARG, check, fail, lib
 from ._util import (Context, Dataset, Owner, Progress, config_dict,
-                    config_struct, f32)
-from .chain import Evaluation
+                    config_struct, f32, images as _images)
+from .chain import evaluate_with
 
 # the option names of pcnn_train_opts
 OPTION_KEYS = tuple(n for n, _ in _lib.TrainOpts._fields_)
@@ -51,21 +51,12 @@ def _options_struct(options):
     return o
 
 
-def _stage_config(cfg, d, has_cond):
-    """The fields of cfg that follow from the stage data set d: shape,
-    head and levels (categorical for a gray4 view), condition channels
-    (space to depth for a condition image larger than the model)."""
-    cfg.channels, cfg.height, cfg.width = d.c, d.h, d.w
-    if cfg.view.gray4:
-        cfg.head, cfg.levels = _lib.HEAD_CATEGORICAL, 16
-    if has_cond:
-        f = d.cond_h // d.h if d.cond_h > d.h else 1
-        cfg.cond_channels = d.cond_c * f * f
-        if not cfg.cond_nr_filters:
-            cfg.cond_nr_filters = cfg.nr_filters
-    else:
-        cfg.cond_channels = cfg.cond_nr_resnet = cfg.cond_nr_filters = 0
-        cfg.cond_down = cfg.cond_dilate = 0
+def _stage_config(cfg, x, has_cond):
+    """The fields of cfg that follow from its views on images x (N, C, H,
+    W): shape, head and levels, condition channels (pcnn_stage_config)."""
+    check(lib.pcnn_stage_config(ctypes.byref(cfg), ctypes.byref(cfg.view),
+                                ctypes.byref(cfg.cond_view) if has_cond
+                                else None, *np.shape(x)[1:]))
 
 
 def _stage_data(images, labels, num_classes, cfg, has_cond):
@@ -116,10 +107,11 @@ class Trainer(Owner):
             "Trainer")
         if class_conditional and labels is None:
             raise fail(ERR_ARG, "Trainer: class_conditional needs labels")
+        images = _images(images, "Trainer")
+        _stage_config(cfg, images, has_cond)
         self._data = _stage_data(images, labels, num_classes, cfg, has_cond)
         cfg.num_classes = self._data.d.num_classes if class_conditional \
             else 0
-        _stage_config(cfg, self._data.d, has_cond)
         o = _options_struct(options)
         check(lib.pcnn_model_create(ctypes.byref(self._model),
                                     ctypes.byref(cfg), o.seed))
@@ -195,32 +187,47 @@ class Trainer(Owner):
         """Steps until the step count reaches `steps` (0: no limit),
         `seconds` of wall time pass (<= 0: no limit), or progress(job,
         done, total, value) returns True -- called after every step with
-        ("train", step, steps, that step's bits/dim). With checkpoint, saves
-        there every save_every steps (0: never) and at the end. Returns
-        {"step", "bpd", "grad_norm", "lr", "stopped"}: the last step's
-        figures (NaN when no step ran) and whether progress stopped it."""
+        ("train", step, steps, that step's bits/dim); the step in flight
+        finishes, so the run can be saved and resumed exactly
+        (pcnn_trainer_run). With checkpoint, saves there every save_every
+        steps (0: never) and at the end. Returns {"step", "bpd",
+        "grad_norm", "lr", "stopped"}: the last step's figures (NaN when no
+        step ran) and whether progress stopped the run."""
         self._live()
         if not steps and not (seconds and seconds > 0) and progress is None:
             raise fail(ERR_ARG, "Trainer.run: no steps, seconds or "
                        "progress to end the run")
-        pr = Progress(progress, "train")
-        last = {"bpd": math.nan, "grad_norm": math.nan, "lr": math.nan}
+        pr = Progress(progress)
+        c_pr = pr.struct()
+        st = _lib.StepStats(math.nan, math.nan, math.nan)
         t0 = time.monotonic()
+        chunks = bool(checkpoint and save_every)  # one run per save
         stopped = False
         while not stopped:
-            if steps and self.step_count >= steps:
+            now = self.step_count
+            left = seconds - (time.monotonic() - t0) if seconds > 0 else 0
+            if (steps and now >= steps) or (seconds > 0 and left <= 0):
                 break
-            if seconds and seconds > 0 and time.monotonic() - t0 >= seconds:
-                break
-            last = self.step()
-            n = self.step_count
-            stopped = pr.report(n, steps or 0, last["bpd"])
+            target = steps
+            if chunks:
+                target = (now // save_every + 1) * save_every
+                target = min(target, steps) if steps else target
+            status = lib.pcnn_trainer_run(self._ctx.p, self._t, target,
+                                          left, ctypes.byref(c_pr),
+                                          ctypes.byref(st))
             pr.reraise()
-            if checkpoint and save_every and n % save_every == 0:
+            stopped = status == _lib.ERR_CANCELLED
+            if not stopped:
+                check(status)
+            if chunks and self.step_count % save_every == 0 and \
+                    self.step_count != now:
                 self.save(checkpoint)
+            if not chunks:  # the run went to its limits
+                break
         if checkpoint:
             self.save(checkpoint)
-        return dict(last, step=self.step_count, stopped=stopped)
+        return {"bpd": st.bpd, "grad_norm": st.grad_norm, "lr": st.lr,
+                "step": self.step_count, "stopped": stopped}
 
     def save(self, path):
         """The model, its EMA weights, the optimizer and the data position
@@ -230,36 +237,20 @@ class Trainer(Owner):
         check(lib.pcnn_checkpoint_save(os.fspath(path).encode(),
                                        self._model, self._t))
 
-    def evaluate(self, x, labels=None, ema=True, batch=100, limit=0):
+    def evaluate(self, x, labels=None, ema=True, batch=100, limit=0,
+                 progress=None):
         """Bits/dim of the model (its EMA weights when ema) on images X
-        (N, C, H, W) of the run's kind: the stage's views are taken here.
-        Returns an Evaluation (bits per dim of X)."""
+        (N, C, H, W) of the run's kind, its views taken inside, as
+        Chain.evaluate (pcnn_trainer_evaluate): the periodic test figure
+        of a run. Returns an Evaluation."""
         self._live()
         cfg = lib.pcnn_model_get_config(self._model).contents
-        d = _stage_data(x, labels, cfg.num_classes, cfg,
-                        cfg.cond_channels > 0)
-        with d:
-            x_dims = int(_dims(x))
-            own = int(d.d.c * d.d.h * d.d.w)
-            mean, se = ctypes.c_double(), ctypes.c_double()
-            if ema:
-                lib.pcnn_trainer_swap_ema(self._t)
-            try:
-                check(lib.pcnn_evaluate(self._ctx.p, self._model,
-                                        ctypes.byref(d.d), int(batch),
-                                        int(limit), ctypes.byref(mean),
-                                        ctypes.byref(se)))
-            finally:
-                if ema:
-                    lib.pcnn_trainer_swap_ema(self._t)
-            n = d.d.n if limit <= 0 else min(limit, d.d.n)
-        f = own / x_dims
-        return Evaluation(
-            images=n, dims=x_dims, bits_per_dim=mean.value * f,
-            se=se.value * f, stage_bits=[mean.value * f],
-            stage_own=[mean.value], tight_bits_per_dim=mean.value * f,
-            tight_se=se.value * f, tight_stage_bits=[mean.value * f],
-            tightened=0, image_bits_per_dim=None, log_prob=None)
+        with Dataset(x, labels, cfg.num_classes,
+                     what="Trainer.evaluate") as d:
+            return evaluate_with(
+                lambda o, r: lib.pcnn_trainer_evaluate(
+                    self._ctx.p, self._t, int(bool(ema)), ctypes.byref(d.d),
+                    o, r), d.d.n, 1, batch, limit, progress)
 
     def close(self):
         if getattr(self, "_t", None):
@@ -270,12 +261,6 @@ class Trainer(Owner):
             self._model = _lib.P()
         if hasattr(self, "_ctx"):
             self._ctx.close()
-
-
-def _dims(x):
-    """C*H*W of images x (N, C, H, W)."""
-    s = np.shape(x)
-    return s[1] * s[2] * s[3] if len(s) == 4 else 0
 
 
 def train(images, config=None, steps=0, labels=None, num_classes=0,

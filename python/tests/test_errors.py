@@ -51,7 +51,10 @@ def test_bad_shapes(data, model, pyramid):
         raises(lambda: c.upscale(data.test[:1]), "shape mismatch",
                "stage 0")
         raises(lambda: c.complete(data.test[:1], np.ones((8, 8))),
-               "bad argument", "one-stage")
+               "bad argument", "pcnn_chain_complete", "2 stages")
+    with pixelcnn.Chain(pyramid.stages[1]) as s:  # a partial chain
+        assert not s.is_complete
+        raises(lambda: s.sample(1), "bad argument", "pcnn_chain_sample")
 
 
 def test_out_of_range_values(data, model, pyramid):
@@ -64,7 +67,7 @@ def test_out_of_range_values(data, model, pyramid):
                "value out of range", "label")
         raises(lambda: m.sample(2, labels=[1, 2, 3]), "shape mismatch",
                "labels")
-        raises(lambda: m.sample(0), "shape mismatch", "(0,1,8,8)")
+        raises(lambda: m.sample(0), "bad argument", "batch 0")
         raises(lambda: m.sample(2, log_scale_offset=float("nan")),
                "bad argument", "log-scale offset nan")
         raises(lambda: m.sample(2, seed=-1), "value out of range", "seed")
