@@ -13,7 +13,7 @@
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local  (also the Python package, python/)
 #   make fuzz       libFuzzer targets (clang-14), each run FUZZ_SECONDS
 #   make fuzz-T     one target T (safetensors, checkpoint, ...) the same way
 # Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),

@@ -21,9 +21,11 @@ class Evaluation:
 
     bits_per_dim, se      the mean bound on -log2 p(x) / dims and its
                           standard error over images
+    dims, stage_dims      C*H*W of X and of each stage's view
     stage_bits            each stage's term (they sum to bits_per_dim)
     stage_own             each stage's term per dim of its own view
-    tight_bits_per_dim, tight_se, tight_stage_bits, tightened
+    tight_bits_per_dim, tight_se, tight_stage_bits, tight_stage_own,
+    tightened
                           the tightened chain (pyramid stages renormalized
                           over the values their parent allows); equal to
                           the plain figures when no stage is tightened
