@@ -4,7 +4,9 @@
 #   make debug      the test suite under ASan + UBSan only (-march=native)
 #   make portable   the test suite built with NATIVE=0 only
 #   make test-python  python/tests (pytest) against this build's tool and
-#                   library (PyTorch interop: docs/interop.md)
+#                   library: the Python package (docs/python.md) job by job
+#                   against the CLI, the PyTorch interop (docs/interop.md);
+#                   then an installed copy of the package
 #   make check-api  the .so exports exactly the header's functions; the
 #                   header's example is examples/train_sample.c, which is
 #                   built against the .so and run; make install works; no
@@ -12,7 +14,7 @@
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local  (also the Python package, python/)
 #   make fuzz       libFuzzer targets (clang-14), each run FUZZ_SECONDS
 #   make fuzz-T     one target T (safetensors, checkpoint, ...) the same way
 # Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),
@@ -81,7 +83,8 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
-        check-tool check-api example fuzz fuzz-build fuzz-check test-python
+        check-tool check-api test-python install-python example fuzz \
+        fuzz-build fuzz-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
@@ -136,14 +139,19 @@ test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/test_runner $(BUILD)/pixelcnn
 	PCNN_CLI=$(BUILD)/pixelcnn $(BUILD)/test_runner $(TESTS)
 	@$(MAKE) --no-print-directory check-api
+	@$(MAKE) --no-print-directory test-python
 	@$(MAKE) --no-print-directory debug
 	@$(MAKE) --no-print-directory portable
 
 # The Python tests (python3-pytest; those of the PyTorch interop skip
-# without python3-torch) against this build's tool and library.
+# without python3-torch) against this build's tool and library: the
+# package's run each job through Python and through the CLI on the same
+# inputs. Then an installed copy of the package is imported and used.
 test-python: $(BUILD)/pixelcnn $(BUILD)/libpixelcnn.so
-	PCNN_CLI=$(BUILD)/pixelcnn PCNN_LIBRARY=$(BUILD)/libpixelcnn.so \
-	    OMP_NUM_THREADS=1 /usr/bin/python3 -m pytest -q python/tests
+	PCNN_CLI=$(abspath $(BUILD))/pixelcnn \
+	    PCNN_LIBRARY=$(abspath $(BUILD))/libpixelcnn.so OMP_NUM_THREADS=1 \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+	MAKE="$(MAKE)" PYTHON="$(PYTHON)" sh scripts/check_install_python.sh $(BUILD)
 
 # ASan + UBSan at -O1, built with -march=native like the optimized build
 debug:
@@ -191,6 +199,27 @@ install: all
 	install -m 755 $(BUILD)/pixelcnn $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BLAS_LIB@|$(BLAS_LIB)|' pixelcnn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelcnn.pc
+	@$(MAKE) --no-print-directory install-python
+
+# The Python package (python/pixelcnn, pure Python over the .so) into the
+# folder Debian's python3 reads for PREFIX: PREFIX/lib/python3.X/dist-
+# packages (/usr/local/lib/python3.11/dist-packages on Debian 12; a
+# PREFIX off sys.path needs PYTHONPATH). _installed.py records where the
+# library went, so the package finds it without LD_LIBRARY_PATH.
+PYTHON  ?= /usr/bin/python3
+PY_VER   = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PY_SITE  = $(PREFIX)/lib/python$(PY_VER)/dist-packages
+install-python:
+	@if [ -z "$(PY_VER)" ]; then \
+	    echo "install: no $(PYTHON): the Python package is not installed"; \
+	else \
+	    install -d $(DESTDIR)$(PY_SITE)/pixelcnn && \
+	    install -m 644 python/pixelcnn/*.py $(DESTDIR)$(PY_SITE)/pixelcnn/ && \
+	    printf '# written by make install\nLIBRARY = "%s"\n' \
+	        "$(PREFIX)/lib/libpixelcnn.so" \
+	        > $(DESTDIR)$(PY_SITE)/pixelcnn/_installed.py && \
+	    echo "install: the Python package in $(PY_SITE)/pixelcnn"; \
+	fi
 
 clean:
 	rm -rf build

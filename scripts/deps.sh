@@ -7,17 +7,19 @@
 #   libstb-dev               stb_image: decodes image folders (src/data/)
 #   pkg-config               make test builds the example against an
 #                            installed copy, as a user would
+#   python3-numpy, python3-pytest  the Python package (python/, ctypes over
+#                            the .so, NumPy arrays) and its tests, which
+#                            make test runs against the CLI
 #   python3-torch            python/tests/test_torch_interop.py: our
 #                            checkpoints load into PyTorch and PyTorch
 #                            weights export to ours (docs/interop.md);
 #                            also the twin that regenerates tests/fixtures
-#                            (python3-numpy comes with it)
 #   dataset-fashion-mnist    (with the argument "run") the main job's data
 #   clang-14, libclang-rt-14-dev  (with the argument "fuzz") libFuzzer and
 #                            the sanitizer runtimes (make fuzz)
 set -eu
 pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev pkg-config"
-pkgs="$pkgs python3-torch"
+pkgs="$pkgs python3-numpy python3-pytest python3-torch"
 [ "${1:-}" = run ] && pkgs="$pkgs dataset-fashion-mnist"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
 missing=""
