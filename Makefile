@@ -9,7 +9,8 @@
 #                   then an installed copy of the package
 #   make check-api  the .so exports exactly the header's functions; the
 #                   header's example is examples/train_sample.c, which is
-#                   built against the .so and run; make install works
+#                   built against the .so and run; make install works; no
+#                   function of tools/ is over 80 lines
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
@@ -104,9 +105,11 @@ $(BUILD)/libpixelcnn.so: $(LIB_OBJ)
 $(BUILD)/pixelcnn: $(TOOL_OBJ) $(BUILD)/libpixelcnn.a
 	$(CC) $(ALLCFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libpixelcnn.a $(LDLIBS)
 
-$(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a
-	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) $(BUILD)/libpixelcnn.a \
-	    $(LDLIBS)
+# (with the tool's flag parser, which tests/test_flags.c tests directly)
+$(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/f32/tools/flags.o \
+                      $(BUILD)/libpixelcnn.a
+	$(CC) $(ALLCFLAGS) -o $@ $(TEST_OBJ) $(F64_OBJ) \
+	    $(BUILD)/f32/tools/flags.o $(BUILD)/libpixelcnn.a $(LDLIBS)
 
 # The example of the header, as a user builds it: <pixelcnn.h> alone (no
 # -Isrc) and the shared library alone, so the exported API must suffice.
@@ -119,9 +122,11 @@ example: $(BUILD)/train_sample
 	$(BUILD)/train_sample $(BUILD)/train_sample.safetensors
 
 # The public surface: exports = declarations, the header's example = the
-# example file (built and run), and an installed copy that works.
+# example file (built and run), and an installed copy that works; and the
+# tool stays thin: no function of tools/ over 80 lines.
 check-api: $(BUILD)/libpixelcnn.so
 	sh scripts/check_exports.sh $(BUILD)/libpixelcnn.so include/pixelcnn.h
+	sh scripts/long_functions.sh 80 tools/*.c
 	sh scripts/check_example.sh include/pixelcnn.h examples/train_sample.c
 	@$(MAKE) --no-print-directory example
 	MAKE="$(MAKE)" sh scripts/check_install.sh $(BUILD)
@@ -236,10 +241,10 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS  := -std=c11 $(WARN) -Wno-unused-variable -g -O1 $(ARCH) \
                 -fopenmp=libgomp $(FUZZ_SAN)
 FUZZ_LIB_OBJ := $(call objs,$(FUZZ_B),$(LIB_SRC))
-# every tool file but main() (renamed) and the two command files that
+# every tool file but main() (renamed) and the command files that
 # flags_train.c and flags_sample.c include
 FUZZ_TOOL_OBJ := $(call objs,$(FUZZ_B),$(filter-out tools/cmd_train.c \
-                 tools/cmd_sample.c,$(TOOL_SRC)))
+                 tools/cmd_sample.c tools/cmd_upscale.c,$(TOOL_SRC)))
 FUZZ_OBJ_flags := $(FUZZ_TOOL_OBJ) $(FUZZ_B)/fuzz/flags_train.o \
                   $(FUZZ_B)/fuzz/flags_sample.o
 
@@ -260,7 +265,7 @@ $(FUZZ_B)/%.o: %.c $(HEADERS) $(wildcard fuzz/*.h) | fuzz-check
 
 # flags_*.c include tools/cmd_*.c: rebuild when those change
 $(FUZZ_B)/fuzz/flags_train.o: tools/cmd_train.c
-$(FUZZ_B)/fuzz/flags_sample.o: tools/cmd_sample.c
+$(FUZZ_B)/fuzz/flags_sample.o: tools/cmd_sample.c tools/cmd_upscale.c
 
 .SECONDEXPANSION:
 $(FUZZ_B)/fuzz_%: $(FUZZ_B)/fuzz/%.o $(FUZZ_B)/fuzz/util.o $(FUZZ_LIB_OBJ) \

@@ -2,15 +2,18 @@
  * flags.c -- fuzz target: the tool's flag and spec parsers, without
  * running any command. The input is a NUL-separated list of arguments
  * (at most 64); each input goes through
- *   - `pixelcnn train`'s parser (every flag, ranges, --chain/--stage,
- *     --view/--cond-view) and `pixelcnn complete`'s flags with --known
- *     SPEC for a model of h x w (from a hash of the input),
+ *   - the flag tables (tools/flags.c) of `pixelcnn train` (every flag,
+ *     ranges, --chain/--stage, --view/--cond-view, the rules of when a
+ *     flag applies), `pixelcnn sample` and `pixelcnn upscale`, and
+ *     `pixelcnn complete`'s with --known SPEC for a model of h x w (from
+ *     a hash of the input),
  *   - cli_parse_view on each argument,
  *   - cli_load_data on each argument with a colon, its PATH replaced by
  *     the scratch folder, which holds one tiny valid file of each kind
  *     (CIFAR-10, IDX, an image),
- *   - cli_int_arg, cli_double_arg, cli_split_arg and cli_weights_arg on
- *     each argument as a flag's value.
+ *   - a table of one flag of each kind, each argument as each flag's
+ *     value, as a flag or argument itself, and each flag without its
+ *     value.
  * Messages go to /dev/null (fuzz_quiet).
  */
 #include "util.h"
@@ -57,23 +60,52 @@ static uint64_t hash(const uint8_t *p, size_t n)
     return h;
 }
 
-/* arg as the value of a flag "--x" for each value parser */
+/* arg as the value of a flag of each kind of tools/flags.h, alone (a flag
+ * or an argument), and a flag with its value missing; what a parse
+ * accepts is in range */
 static void value_parsers(char *arg)
 {
-    char flag[] = "--x";
-    char *argv[2] = {flag, arg};
-    int i = 0, iv;
-    double dv;
-    const char *sv;
-    cli_int_arg("fuzz", 2, argv, &i, -5, 2000000000, &iv);
-    i = 0;
-    cli_double_arg("fuzz", 2, argv, &i, 1e-8, 0.99, &dv);
-    i = 0;
-    cli_split_arg("fuzz", 2, argv, &i, &sv);
-    i = 0;
-    cli_weights_arg("fuzz", 2, argv, &i, &sv);
-    i = 1; /* a flag with its value missing */
-    cli_int_arg("fuzz", 2, argv, &i, 0, 1, &iv);
+    int iv = 0, bv = 0, nargs = 0;
+    long lv = 0;
+    uint64_t uv = 0;
+    double dv = 0.5;
+    float fv = 0;
+    const char *sv = NULL, *cv = NULL, *args[2];
+    pcnn_view view;
+    pcnn_model_config cfg = pcnn_model_config_default();
+    cli_flag flags[] = {
+        CLI_INT_F("--i", &iv, -5, 2000000000, "N", "int"),
+        CLI_LONG_F("--l", &lv, 1, 2000000000, "N", "long", .alias = "-l"),
+        CLI_U64_F("--u", &uv, 0, 2000000000, "N", "u64"),
+        CLI_DOUBLE_F("--d", &dv, 1e-8, 0.99, "X", "double"),
+        CLI_FLOAT_F("--f", &fv, -19.99, 19.99, "X", "float"),
+        CLI_STRING_F("--s", &sv, "S", "string"),
+        CLI_CHOICE_F("--c", &cv, "train test", "S", "choice"),
+        CLI_VIEW_F("--v", &view, "V", "view"),
+        CLI_BOOL_F("--b", &bv, "bool", .needs = "--i|--l", .why = "needs"),
+        CLI_CONFIG_F(dropout, &cfg),
+        CLI_ARGS_F("args", args, &nargs, 2, "ARG ...", "arguments"),
+    };
+    static const char *const names[] = {"--i", "--l", "--u", "--d", "--f",
+                                        "--s", "--c", "--v", "--dropout"};
+    char prog[] = "fuzz";
+    for (size_t k = 0; k <= sizeof names / sizeof *names; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "%s",
+                 k < sizeof names / sizeof *names ? names[k] : "--b");
+        char *argv[4] = {prog, name, arg, NULL};
+        cli_cmd p = CLI_CMD("fuzz", "usage: fuzz\n", NULL, flags);
+        nargs = 0;
+        if (cli_parse(&p, 3, argv) == 0)
+            cli_check(&p);
+        if (iv < -5 || lv < 0 || lv > 2000000000 || uv > 2000000000 ||
+            !(dv >= 1e-8 && dv <= 0.99) || !(fv >= -19.99f && fv <= 19.99f) ||
+            (cv && strcmp(cv, "train") && strcmp(cv, "test")) ||
+            !(cfg.dropout >= 0 && cfg.dropout <= 0.99f) || nargs > 2)
+            abort();
+        argv[2] = NULL; /* a flag with its value missing */
+        cli_parse(&p, 2, argv);
+    }
 }
 
 /* spec KIND:PATH with PATH replaced by the scratch folder */
@@ -112,15 +144,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     argv[argc] = NULL;
     const uint64_t h = hash(data, size);
     fuzz_quiet(1);
-    char train[] = "train", complete[] = "complete";
+    char train[] = "train", complete[] = "complete", sample[] = "sample";
+    char upscale[] = "upscale";
     argv[0] = train;
     fuzz_train_parse(argc, argv);
     argv[0] = complete;
     fuzz_complete_parse(argc, argv, 1 + (int)(h % 40),
                         1 + (int)(h / 40 % 40));
+    argv[0] = sample;
+    fuzz_sample_parse(argc, argv);
+    argv[0] = upscale;
+    fuzz_upscale_parse(argc, argv);
     for (int i = 1; i < argc; i++) {
         pcnn_view v;
-        if (cli_parse_view("--view", argv[i], &v) == 0) {
+        if (cli_parse_view("fuzz", "--view", argv[i], &v) == 0) {
             char s[96];
             int64_t c, vh, vw;
             int levels;

@@ -515,43 +515,82 @@ typedef struct {
  * the u and ul streams over nr_resolutions scales, with a DMOL head of
  * `channels` channels. Parameters are a table of named tensors in one flat
  * block (the checkpoint names of docs/model.md).
+ *
+ * Its config, pcnn_model_config, is a list of scalar fields declared once
+ * in PCNN_MODEL_CONFIG_FIELDS, then the two views of a stage. Each entry
+ *   X(type, name, lo, hi, old, flag, help)
+ * is one field: its C type (int or float); its name, which is also its
+ * checkpoint metadata key (docs/checkpoint.md); the values it may take,
+ * lo..hi inclusive, which pcnn_model_create and the checkpoint reader
+ * check; the value a file written before the key existed reads as, or
+ * PCNN_CONFIG_REQUIRED for a key every file has; the `pixelcnn train`
+ * flag that sets it ("" for none; a 0..1 field's flag takes no value);
+ * and one line of help. The list is in the order of the struct and of
+ * the file's keys.
+ *
+ * Besides its range, a config must satisfy:
+ * - height and width divisible by 2^(nr_resolutions-1) and by
+ *   2^cond_down;
+ * - head PCNN_HEAD_DMOL (nr_mix logistics) has levels 256;
+ *   PCNN_HEAD_CATEGORICAL (a softmax over `levels` values per channel)
+ *   any levels. Inputs are scaled to [-1, 1] as x * 2/(levels-1) - 1;
+ * - a conditioning network (cond_nr_resnet > 0 or cond_down > 0) needs
+ *   cond_nr_filters >= 1, and any conditioning network needs a condition
+ *   map (cond_channels >= 1).
+ * The conditioning network runs over the condition map before it enters
+ * the gated resnets: a 3x3 conv to cond_nr_filters channels, then
+ * cond_nr_resnet non-causal gated resnets (3x3 convs; docs/model.md). With
+ * cond_down > 0 it is a small down-up stack: after its full-resolution
+ * resnets, cond_down halvings (3x3 stride-2 convs), each followed by
+ * cond_nr_resnet resnets, then as many 2x2 stride-2 transposed convs back
+ * up, each added to the features saved at its resolution and followed by
+ * cond_nr_resnet resnets. cond_dilate 1 dilates the full-resolution
+ * resnets' 3x3 convs 1, 2, 4, ... (2^i for resnet i, at most 64) for a
+ * wide context at full resolution. Without a conditioning network
+ * (cond_nr_resnet = cond_nr_filters = 0) the map enters the gated resnets
+ * as it is.
  */
+#define PCNN_CONFIG_REQUIRED (-1)
+#define PCNN_MODEL_CONFIG_FIELDS(X)                                           \
+    X(int, channels, 1, 3, PCNN_CONFIG_REQUIRED, "",                          \
+      "image channels: 1 (gray), 2 (Lab chroma) or 3")                        \
+    X(int, height, 1, 4096, PCNN_CONFIG_REQUIRED, "", "image height")        \
+    X(int, width, 1, 4096, PCNN_CONFIG_REQUIRED, "", "image width")          \
+    X(int, nr_resnet, 1, 64, PCNN_CONFIG_REQUIRED, "--nr-resnet",             \
+      "gated resnets per resolution")                                         \
+    X(int, nr_filters, 1, 4096, PCNN_CONFIG_REQUIRED, "--nr-filters",         \
+      "filters: the channels of the streams")                                 \
+    X(int, nr_mix, 1, 1024, PCNN_CONFIG_REQUIRED, "--nr-mix",                 \
+      "logistic components of the DMOL head")                                 \
+    X(int, nr_resolutions, 1, 8, PCNN_CONFIG_REQUIRED, "--nr-resolutions",    \
+      "scales of the U-net")                                                  \
+    X(float, dropout, 0, 0.99, PCNN_CONFIG_REQUIRED, "--dropout",             \
+      "dropout rate in every gated resnet (training only)")                   \
+    X(int, num_classes, 0, 65536, PCNN_CONFIG_REQUIRED, "",                   \
+      "> 0: class-conditional (labels in batches)")                           \
+    X(int, cond_channels, 0, 4096, PCNN_CONFIG_REQUIRED, "",                  \
+      "> 0: channels of a spatial condition map in batches")                  \
+    X(int, head, 0, 1, PCNN_HEAD_DMOL, "",                                    \
+      "the likelihood head: PCNN_HEAD_DMOL or PCNN_HEAD_CATEGORICAL")         \
+    X(int, levels, 2, 256, 256, "", "values per channel")                     \
+    X(int, cond_nr_resnet, 0, 64, 0, "--cond-nr-resnet",                      \
+      "gated resnets of the conditioning network")                            \
+    X(int, cond_nr_filters, 0, 4096, 0, "--cond-nr-filters",                  \
+      "filters of the conditioning network")                                  \
+    X(int, cond_down, 0, 8, 0, "--cond-down",                                 \
+      "halvings of the conditioning network's down-up stack (0: flat)")       \
+    X(int, cond_dilate, 0, 1, 0, "--cond-dilate",                             \
+      "dilate the conditioning network's full-resolution resnets")
+
+#define PCNN_CONFIG_STRUCT_FIELD_(type, name, lo, hi, old, flag, help)        \
+    type name;
 typedef struct {
-    int channels;       /* 1 or 3 */
-    int height, width;  /* divisible by 2^(nr_resolutions-1) */
-    int nr_resnet;      /* gated resnets per resolution */
-    int nr_filters;     /* channels of the streams */
-    int nr_mix;         /* logistic components */
-    int nr_resolutions; /* scales of the U-net, 3 in the paper */
-    float dropout;      /* rate in every gated resnet, training only */
-    int num_classes;    /* > 0: class-conditional (labels in batches) */
-    int cond_channels;  /* > 0: a spatial condition map in batches */
-    /* the likelihood head: PCNN_HEAD_DMOL (levels 256, nr_mix logistics)
-     * or PCNN_HEAD_CATEGORICAL (a softmax over `levels` values per
-     * channel, 2..256). Inputs are scaled to [-1, 1] as
-     * x * 2/(levels-1) - 1. */
-    int head;
-    int levels;
-    /* > 0: a conditioning network over the condition map before it enters
-     * the gated resnets: a 3x3 conv to cond_nr_filters channels, then
-     * cond_nr_resnet non-causal gated resnets (3x3 convs; docs/model.md).
-     * 0: the map enters them as it is. */
-    int cond_nr_resnet;
-    int cond_nr_filters;
-    /* > 0: the conditioning network is a small down-up stack: after its
-     * full-resolution resnets, cond_down halvings (3x3 stride-2 convs),
-     * each followed by cond_nr_resnet resnets, then as many 2x2 stride-2
-     * transposed convs back up, each added to the features saved at its
-     * resolution and followed by cond_nr_resnet resnets. Height and
-     * width must be divisible by 2^cond_down. 0: a flat network. */
-    int cond_down;
-    /* 1: the conditioning network's full-resolution resnets (before any
-     * halving) dilate their 3x3 convs 1, 2, 4, ... (2^i for resnet i, at
-     * most 64) for a wide context at full resolution; 0: no dilation */
-    int cond_dilate;
+    PCNN_MODEL_CONFIG_FIELDS(PCNN_CONFIG_STRUCT_FIELD_)
     /* as a stage of a chain: the view of the image the model models, and
      * the view it is conditioned on (when cond_channels > 0); a plain
-     * model models the identity view */
+     * model models the identity view. Their keys: view_halvings,
+     * view_gray4, view_lab, cond_view_lab, cond_view_halvings,
+     * cond_view_gray4. */
     pcnn_view view;
     pcnn_view cond_view;
 } pcnn_model_config;

@@ -51,6 +51,37 @@ TEST(cli_help_and_bad_flags)
           "train on a missing folder: %s", out);
 }
 
+/* Every flag a command's --help lists (generated from its flag table) is
+ * one its parser takes: followed by two unknown flags, each is parsed
+ * (with those as its value, or alone) and the error is about them. */
+TEST(cli_help_flags_are_accepted)
+{
+    if (!have_cli())
+        return;
+    static char help[16384], out[4096];
+    const char *cmds[] = {"train",    "eval",     "info",    "bench",
+                          "sample",   "complete", "chain",   "upscale",
+                          "colorize", "export"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        REQUIRE(run(help, sizeof help, "%s %s --help", cli(), cmds[i]) == 0,
+                "%s --help", cmds[i]);
+        int nflags = 0;
+        for (const char *p = help; (p = strstr(p, "\n  -")); p++) {
+            char flag[64];
+            if (sscanf(p + 3, "%63[^ ,\n]", flag) != 1)
+                continue;
+            nflags++;
+            int rc = run(out, sizeof out, "%s %s %s --zz --zz2", cli(),
+                         cmds[i], flag);
+            char unknown[96];
+            snprintf(unknown, sizeof unknown, "unknown flag %s ", flag);
+            CHECK(rc == 2 && !strstr(out, unknown) && strstr(out, "--zz"),
+                  "%s %s: rc %d: %s", cmds[i], flag, rc, out);
+        }
+        CHECK(nflags >= 1, "%s --help lists no flags", cmds[i]);
+    }
+}
+
 TEST(cli_train_resume_eval_info)
 {
     if (!have_cli())
@@ -415,6 +446,23 @@ TEST(cli_colorize)
     png_size(path, &w, &h);
     CHECK(rc == 0 && w == 5 * 20 + 6 * 2 && h == 14 + 2 * 2, /* gaps of 2 */
           "colorize a 20x14 file: %ldx%ld: %s", w, h, out);
+    /* files: a row each, all of one size */
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/big.ppm %s/big.ppm -n 3 --scale 1 -o %s/two.png",
+             cli(), dir, dir, dir, dir);
+    snprintf(path, sizeof path, "%s/two.png", dir);
+    png_size(path, &w, &h);
+    CHECK(rc == 0 && w == 5 * 20 + 6 * 2 && h == 2 * 14 + 3 * 2,
+          "colorize two files: %ldx%ld: %s", w, h, out);
+    rc = run(out, sizeof out,
+             "%s colorize --checkpoint %s/c/checkpoint.safetensors "
+             "%s/big.ppm %s/img/00.ppm -o %s/sizes.png",
+             cli(), dir, dir, dir, dir);
+    CHECK(rc == 2 && strstr(out, "00.ppm is 16x16") &&
+              strstr(out, "big.ppm is 20x14") &&
+              strstr(out, "one size per run"),
+          "files of two sizes: %s", out);
     rc = run(out, sizeof out,
              "%s colorize --checkpoint %s/c/checkpoint.safetensors --data "
              "folder:%s/img --count 1 -n 2 --metrics -o %s/m.png",
@@ -649,6 +697,8 @@ TEST(cli_train_resume_refuses_conflicts)
         {"--nr-mix 3", "nr_mix 2"},
         {"--nr-resolutions 1", "nr_resolutions 2"},
         {"--dropout 0.5", "dropout 0.2"},
+        {"--cond-down 2", "cond_down 0"},
+        {"--cond-dilate", "cond_dilate 0"},
         {"--class-conditional", "num_classes"},
         {"--batch 4", "batch 8"},
         {"--lr 0.002", "lr 0.001"},

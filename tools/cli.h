@@ -8,6 +8,7 @@
 #ifndef PCNN_CLI_H
 #define PCNN_CLI_H
 
+#include "flags.h"
 #include "pixelcnn.h"
 
 #include <stdio.h>
@@ -32,11 +33,6 @@ int cli_load_data(const char *cmd, const char *spec, const char *split,
 /* The embedded default data set: Fashion-MNIST from ../shared/data or
  * Debian's dataset-fashion-mnist. */
 const char *cli_default_data(void);
-/* Reads the number after argv[*i] into *out, in [lo, hi]. */
-int cli_double_arg(const char *cmd, int argc, char **argv, int *i, double lo,
-                   double hi, double *out);
-/* The string after argv[*i], or NULL with a message. */
-const char *cli_str_arg(const char *cmd, int argc, char **argv, int *i);
 /* Whole-model throughput (bench_models.c); only: "R,F,M" or NULL. */
 int bench_models(int reps, int threads, const char *only);
 /* Cached and naive sampling times (bench_models.c). */
@@ -59,29 +55,13 @@ int cli_check_grid(const char *cmd, const char *path, int64_t n, int h,
 int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
                   int h, int w);
 
-/* Parses a view: "x", or steps from the image separated by commas,
- * "half" any number of times then optionally "gray4" ("half,half,gray4").
- * Prints a message naming flag and returns 2 when it is not one. */
-int cli_parse_view(const char *flag, const char *spec, pcnn_view *v);
-
-/* Reads the integer after argv[*i] into *out, in [lo, hi]. On error
- * prints a one-line message naming the flag and returns non-zero. */
-int cli_int_arg(const char *cmd, int argc, char **argv, int *i, int lo,
-                int hi, int *out);
+/* 1 when s ends with suffix. */
+int cli_ends_with(const char *s, const char *suffix);
 /* Seconds on a monotonic clock (cli_util.c). */
 double cli_now(void);
 /* The median of v[0 .. n), n >= 1 (sorts v; the mean of the middle two
  * for even n). */
 double cli_median(double *v, int n);
-
-/* The value of --weights after argv[*i]: "ema" or "raw" into *out; else
- * a one-line message and 2. */
-int cli_weights_arg(const char *cmd, int argc, char **argv, int *i,
-                    const char **out);
-/* The value of --split after argv[*i]: "train" or "test" into *out; else
- * a one-line message and 2. */
-int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
-                  const char **out);
 
 /* The kind of the file at path, from its metadata (pcnn_file_kind_read),
  * for a command given --weights W (NULL: not given). A chain file holds
@@ -97,11 +77,6 @@ int cli_file_kind(const char *cmd, const char *path, const char *weights,
 int cli_use_ema(const char *cmd, const char *weights, const char *path,
                 int has_trainer);
 
-/* Prints "pixelcnn CMD: unknown flag F (see pixelcnn CMD --help)"; 2. */
-int cli_bad_flag(const char *cmd, const char *flag);
-/* Prints "pixelcnn CMD: FLAG does not apply: WHY"; 2. */
-int cli_not_applicable(const char *cmd, const char *flag, const char *why);
-
 /* Creates the folder path and its missing parents (mkdir -p). 0, or a
  * one-line message naming flag and the part that failed (with errno's
  * text) and 1; 2 for an empty path. */
@@ -111,6 +86,11 @@ int cli_mkdirs(const char *cmd, const char *flag, const char *path);
  * the file itself writable if it exists. 0, or a one-line message with
  * errno's text and 1 (2 for an empty path). */
 int cli_check_output(const char *cmd, const char *flag, const char *path);
+/* Takes the lock of a run folder, DIR/lock (an fcntl write lock,
+ * released when the process ends however it ends), into *fd for the
+ * whole run: a second run on DIR (--out) stops here, before loading
+ * anything. 0, or 1 with a message. */
+int cli_lock_dir(const char *cmd, const char *dir, int *fd);
 /* A new file "path.tmp.PID.N" next to path, created with O_EXCL (so two
  * processes never share one), open for writing; its name in name (n
  * bytes). NULL with errno on failure. */

@@ -1,7 +1,7 @@
 /*
  * cli_util.c -- small helpers of the tool: a monotonic clock, medians,
- * the --weights and --split flags, the kind of a checkpoint file, output
- * paths and folders.
+ * the kind of a checkpoint file, output paths and folders, the lock of a
+ * run folder.
  */
 #include "cli.h"
 
@@ -27,46 +27,16 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+int cli_ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
 double cli_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* The value after argv[*i] if it is `one` or `other`, into *out; else a
- * one-line message naming the flag, and 2. */
-static int choice_arg(const char *cmd, const char *flag, const char *one,
-                      const char *other, int argc, char **argv, int *i,
-                      const char **out)
-{
-    const char *v = cli_str_arg(cmd, argc, argv, i);
-    if (!v)
-        return 2;
-    if (strcmp(v, one) && strcmp(v, other)) {
-        fprintf(stderr, "pixelcnn %s: %s %s: %s or %s\n", cmd, flag, v, one,
-                other);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_weights_arg(const char *cmd, int argc, char **argv, int *i,
-                    const char **out)
-{
-    return choice_arg(cmd, "--weights", "ema", "raw", argc, argv, i, out);
-}
-
-int cli_split_arg(const char *cmd, int argc, char **argv, int *i,
-                  const char **out)
-{
-    return choice_arg(cmd, "--split", "train", "test", argc, argv, i, out);
-}
-
-int cli_not_applicable(const char *cmd, const char *flag, const char *why)
-{
-    fprintf(stderr, "pixelcnn %s: %s does not apply: %s\n", cmd, flag, why);
-    return 2;
 }
 
 int cli_mkdirs(const char *cmd, const char *flag, const char *path)
@@ -215,5 +185,43 @@ int cli_use_ema(const char *cmd, const char *weights, const char *path,
                 cmd, path);
         return -1;
     }
+    return 1;
+}
+
+int cli_lock_dir(const char *cmd, const char *dir, int *fd)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0) {
+        fprintf(stderr, "pixelcnn %s: --out %s: cannot open %s: %s\n", cmd,
+                dir, path, strerror(errno));
+        return 1;
+    }
+    struct flock l;
+    memset(&l, 0, sizeof l);
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file */
+    if (fcntl(*fd, F_SETLK, &l) == 0)
+        return 0;
+    const int e = errno;
+    if (e == EACCES || e == EAGAIN) {
+        struct flock q = l;
+        long pid = fcntl(*fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK
+                       ? (long)q.l_pid
+                       : 0;
+        char who[48] = "";
+        if (pid > 0)
+            snprintf(who, sizeof who, " (process %ld)", pid);
+        fprintf(stderr,
+                "pixelcnn %s: --out %s: another run trains there%s and "
+                "holds %s: wait for it to end, or give another --out\n",
+                cmd, dir, who, path);
+    } else {
+        fprintf(stderr, "pixelcnn %s: --out %s: cannot lock %s: %s\n",
+                cmd, dir, path, strerror(e));
+    }
+    close(*fd);
+    *fd = -1;
     return 1;
 }

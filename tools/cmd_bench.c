@@ -125,83 +125,72 @@ static const char bench_usage[] =
     "\n"
     "Measures the machine's SGEMM rate, then forward and backward GFLOP/s\n"
     "of PixelCNN++'s convolutions (batch 16, 32x32, 160 filters) and their\n"
-    "share of the SGEMM rate. Figures are medians of N runs.\n"
-    "\n"
-    "  --reps N     timed runs per figure, 1..64 (default 7)\n"
-    "  --threads N  threads (default: OMP_NUM_THREADS or all cores)\n"
-    "  --quick      only the first conv shape\n"
-    "  --models     instead: training and evaluation images/s and peak\n"
-    "               memory of whole models (nr_resnet, nr_filters, nr_mix)\n"
-    "               = (1,32,5) (2,64,5) (3,96,10) (5,160,10), one JSON line\n"
-    "               each (default --reps 3)\n"
-    "  --sampling   instead: seconds to sample 16 images of 32x32x3 from\n"
-    "               (1,32,5) and (5,160,10), cached and naive (the naive\n"
-    "               time extrapolated from 3 forward passes), one JSON line\n"
-    "               each (default --reps 3; 1 for (5,160,10))\n"
-    "  --pyramid    instead: seconds to sample 1 image of 32x32 and of\n"
-    "               128x128 (the latter also --consistent) and 16 of\n"
-    "               32x32 from pyramid chains (8x8\n"
-    "               base, then 2x stages of config R,F,M, default 1,100,5,\n"
-    "               one resolution, down-up conditioning network), per\n"
-    "               stage and in all; then single-stage PixelCNN++\n"
-    "               (1,48,5) at 32x32 and 128x128 (default --reps 3)\n"
-    "  --config R,F,M  only this model config\n";
+    "share of the SGEMM rate. Figures are medians of N runs.\n";
 
-int cmd_bench(int argc, char **argv)
+typedef struct {
+    int reps, threads, quick, models, sampling, pyramid;
+    const char *only;
+} bench_args;
+
+/* bench's flags into b, and their checks: 0, -1 (--help) or 2 after a
+ * message. */
+static int bench_parse(int argc, char **argv, bench_args *b)
 {
-    int reps = 0, threads = 0, quick = 0, models = 0, sampling = 0;
-    int pyramid = 0;
-    const char *only = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(bench_usage, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--reps")) {
-            if (cli_int_arg("bench", argc, argv, &i, 1, 64, &reps))
-                return 2;
-        } else if (!strcmp(argv[i], "--threads")) {
-            if (cli_int_arg("bench", argc, argv, &i, 1, 4096, &threads))
-                return 2;
-        } else if (!strcmp(argv[i], "--quick")) {
-            quick = 1;
-        } else if (!strcmp(argv[i], "--models")) {
-            models = 1;
-        } else if (!strcmp(argv[i], "--sampling")) {
-            sampling = 1;
-        } else if (!strcmp(argv[i], "--pyramid")) {
-            pyramid = 1;
-        } else if (!strcmp(argv[i], "--config")) {
-            if (!(only = cli_str_arg("bench", argc, argv, &i)))
-                return 2;
-        } else {
-            return cli_bad_flag("bench", argv[i]);
-        }
-    }
-    if (models + sampling + pyramid > 1) {
+    static const char *const modes = "--models|--sampling|--pyramid";
+    cli_flag flags[] = {
+        CLI_INT_F("--reps", &b->reps, 1, 64, "N",
+                  "timed runs per figure (default 7)"),
+        CLI_INT_F("--threads", &b->threads, 1, 4096, "N",
+                  "threads (default: OMP_NUM_THREADS or all cores)"),
+        CLI_BOOL_F("--quick", &b->quick, "only the first conv shape",
+                   .conflicts = modes,
+                   .why = "it shortens the conv benchmark"),
+        CLI_BOOL_F("--models", &b->models,
+                   "instead: training and evaluation images/s and peak "
+                   "memory of whole models (nr_resnet, nr_filters, nr_mix) "
+                   "= (1,32,5) (2,64,5) (3,96,10) (5,160,10), one JSON line "
+                   "each (default --reps 3)"),
+        CLI_BOOL_F("--sampling", &b->sampling,
+                   "instead: seconds to sample 16 images of 32x32x3 from "
+                   "(1,32,5) and (5,160,10), cached and naive (the naive "
+                   "time extrapolated from 3 forward passes), one JSON line "
+                   "each (default --reps 3; 1 for (5,160,10))"),
+        CLI_BOOL_F("--pyramid", &b->pyramid,
+                   "instead: seconds to sample 1 image of 32x32 and of "
+                   "128x128 (the latter also --consistent) and 16 of 32x32 "
+                   "from pyramid chains (8x8 base, then 2x stages of config "
+                   "R,F,M, default 1,100,5, one resolution, down-up "
+                   "conditioning network), per stage and in all; then "
+                   "single-stage PixelCNN++ (1,48,5) at 32x32 and 128x128 "
+                   "(default --reps 3)"),
+        CLI_STRING_F("--config", &b->only, "R,F,M", "only this model config",
+                     .needs = modes,
+                     .why = "it picks the model of --models, --sampling or "
+                            "--pyramid"),
+    };
+    cli_cmd p = CLI_CMD("bench", bench_usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (rc)
+        return rc;
+    if (b->models + b->sampling + b->pyramid > 1) {
         fprintf(stderr, "pixelcnn bench: give one of --models, --sampling "
                         "and --pyramid\n");
         return 2;
     }
-    if (only && !(models || sampling || pyramid))
-        return cli_not_applicable("bench", "--config",
-                                  "it picks the model of --models, "
-                                  "--sampling or --pyramid");
-    if (quick && (models || sampling || pyramid))
-        return cli_not_applicable("bench", "--quick",
-                                  "it shortens the conv benchmark");
-    if (pyramid && reps > 16) {
+    if ((rc = cli_check(&p)))
+        return rc;
+    if (b->pyramid && b->reps > 16) {
         fprintf(stderr, "pixelcnn bench: --reps %d: --pyramid takes 1..16\n",
-                reps);
+                b->reps);
         return 2;
     }
-    if (pyramid)
-        return bench_pyramid(reps ? reps : 3, threads, only);
-    if (sampling)
-        return bench_sampling(reps ? reps : 3, threads, only);
-    if (models)
-        return bench_models(reps ? reps : 3, threads, only);
-    if (!reps)
-        reps = 7;
+    return 0;
+}
+
+/* The machine's SGEMM rate, then each conv shape (the first only when
+ * quick), reps timed runs each. */
+static int bench_convs(int reps, int threads, int quick)
+{
     pcnn_ctx_opts o = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx;
     if (pcnn_ctx_create(&ctx, &o) != PCNN_OK)
@@ -251,4 +240,19 @@ int cmd_bench(int argc, char **argv)
 #endif
     pcnn_ctx_free(ctx);
     return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_args b = {0};
+    int rc = bench_parse(argc, argv, &b);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (b.pyramid)
+        return bench_pyramid(b.reps ? b.reps : 3, b.threads, b.only);
+    if (b.sampling)
+        return bench_sampling(b.reps ? b.reps : 3, b.threads, b.only);
+    if (b.models)
+        return bench_models(b.reps ? b.reps : 3, b.threads, b.only);
+    return bench_convs(b.reps ? b.reps : 7, b.threads, b.quick);
 }

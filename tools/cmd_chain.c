@@ -14,37 +14,56 @@ static const char usage[] =
     "--view/--cond-view or --chain ... --stage K), first stage first, into\n"
     "one chain file that pixelcnn eval, sample and info read. Checks that\n"
     "the stages fit: each is conditioned on the view the one before it\n"
-    "models, and the last models the image itself.\n"
-    "\n"
-    "  --out FILE     the chain file (written atomically)\n"
-    "  --weights W    ema (default, when a file has them) or raw\n";
+    "models, and the last models the image itself.\n";
+
+/* The models of the n stage checkpoints into m, with the weights W asks
+ * for: 0, or 1 (2 for --weights ema on a file without them) with a
+ * message and none loaded. */
+static int load_stages(const char *const *paths, int n, const char *weights,
+                       pcnn_model **m)
+{
+    pcnn_status s = PCNN_OK;
+    int rc = 0;
+    for (int i = 0; !rc && s == PCNN_OK && i < n; i++) {
+        int has_trainer = 0;
+        s = pcnn_checkpoint_read_state(paths[i], NULL, NULL, NULL,
+                                       &has_trainer);
+        int ema = s == PCNN_OK
+                      ? cli_use_ema("chain", weights, paths[i], has_trainer)
+                      : 0;
+        if (ema < 0)
+            rc = 2;
+        else if (s == PCNN_OK)
+            s = pcnn_checkpoint_load_model(paths[i], ema, &m[i]);
+    }
+    if (!rc && s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn chain: %s\n", pcnn_last_error());
+        rc = 1;
+    }
+    for (int i = 0; rc && i < n; i++) {
+        pcnn_model_free(m[i]);
+        m[i] = NULL;
+    }
+    return rc;
+}
 
 int cmd_chain(int argc, char **argv)
 {
     const char *cmd = "chain", *out = NULL, *weights = NULL;
     const char *paths[PCNN_MAX_STAGES];
     int n = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(f, "--out")) {
-            if (!(out = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--weights")) {
-            if (cli_weights_arg(cmd, argc, argv, &i, &weights))
-                return 2;
-        } else if (f[0] == '-') {
-            return cli_bad_flag(cmd, f);
-        } else if (n == PCNN_MAX_STAGES) {
-            fprintf(stderr, "pixelcnn chain: at most %d stages\n",
-                    PCNN_MAX_STAGES);
-            return 2;
-        } else {
-            paths[n++] = f;
-        }
-    }
+    cli_flag flags[] = {
+        CLI_STRING_F("--out", &out, "FILE",
+                     "the chain file (written atomically)"),
+        CLI_CHOICE_F("--weights", &weights, "ema raw", "W",
+                     "ema (default, when a file has them) or raw"),
+        CLI_ARGS_F("stages", paths, &n, PCNN_MAX_STAGES, "STAGE ...",
+                   "the stage checkpoints, first stage first"),
+    };
+    cli_cmd p = CLI_CMD(cmd, usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!out || n < 1) {
         fprintf(stderr, "pixelcnn chain: --out FILE and at least one stage "
                         "checkpoint are required\n");
@@ -59,32 +78,13 @@ int cmd_chain(int argc, char **argv)
                     out, paths[i]);
             return 2;
         }
-    int rc = cli_check_output(cmd, "--out", out);
+    rc = cli_check_output(cmd, "--out", out);
     if (rc)
         return rc;
     pcnn_model *m[PCNN_MAX_STAGES] = {0};
-    pcnn_status s = PCNN_OK;
-    for (int i = 0; s == PCNN_OK && i < n; i++) {
-        int has_trainer = 0;
-        s = pcnn_checkpoint_read_state(paths[i], NULL, NULL, NULL,
-                                       &has_trainer);
-        int ema = s == PCNN_OK
-                      ? cli_use_ema(cmd, weights, paths[i], has_trainer)
-                      : 0;
-        if (ema < 0) {
-            for (int k = 0; k < i; k++)
-                pcnn_model_free(m[k]);
-            return 2;
-        }
-        if (s == PCNN_OK)
-            s = pcnn_checkpoint_load_model(paths[i], ema, &m[i]);
-    }
-    if (s != PCNN_OK) {
-        fprintf(stderr, "pixelcnn chain: %s\n", pcnn_last_error());
-        for (int i = 0; i < n; i++)
-            pcnn_model_free(m[i]);
-        return 1;
-    }
+    if ((rc = load_stages(paths, n, weights, m)))
+        return rc;
+    pcnn_status s;
     pcnn_chain *ch = NULL;
     s = pcnn_chain_create(&ch, m, n); /* frees the models on failure */
     if (s == PCNN_OK)

@@ -10,17 +10,7 @@ static const char usage[] =
     "Prints the mean bits/dim of the model on the data set and its standard\n"
     "error over images. For a chain file (pixelcnn chain) it prints each\n"
     "stage's term and their sum; for the checkpoint of one stage, that\n"
-    "stage's term, on the views of the data set's images.\n"
-    "\n"
-    "  --checkpoint FILE  a checkpoint written by pixelcnn train\n"
-    "  --data KIND:PATH   cifar10:DIR or FILE.bin, fashion-mnist:DIR,\n"
-    "                     mnist:DIR, folder:DIR (default: Fashion-MNIST)\n"
-    "  --split S          train or test (default test)\n"
-    "  --limit N          the first N images only\n"
-    "  --weights W        ema (default, when the file has them) or raw\n"
-    "  --batch N          batch size (default 16)\n"
-    "  --size N           image side for folder data (default: the model's)\n"
-    "  --threads N        threads (default: all cores)\n";
+    "stage's term, on the views of the data set's images.\n";
 
 /* The figures of a chain file: each stage's term and the total. */
 static void print_chain(const pcnn_chain *ch, const pcnn_chain_eval *r,
@@ -80,98 +70,108 @@ static void print_model(const pcnn_chain *ch, const pcnn_chain_eval *r,
            r->stage[0], r->total_se);
 }
 
-int cmd_eval(int argc, char **argv)
+typedef struct {
+    const char *ckpt, *data, *split, *weights;
+    int limit, batch, size, threads;
+} eval_args;
+
+/* eval's flags into a (the defaults before), and their checks: 0, -1
+ * (--help) or 2 after a message. */
+static int eval_parse(int argc, char **argv, eval_args *a)
 {
-    const char *cmd = "eval", *ckpt = NULL, *data = cli_default_data();
-    const char *split = "test", *weights = NULL;
-    int limit = 0, batch = 16, size = 0, threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(f, "--checkpoint")) {
-            if (!(ckpt = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--data")) {
-            if (!(data = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--split")) {
-            if (cli_split_arg(cmd, argc, argv, &i, &split))
-                return 2;
-        } else if (!strcmp(f, "--weights")) {
-            if (cli_weights_arg(cmd, argc, argv, &i, &weights))
-                return 2;
-        } else if (!strcmp(f, "--limit")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 2000000000, &limit))
-                return 2;
-        } else if (!strcmp(f, "--batch")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 65536, &batch))
-                return 2;
-        } else if (!strcmp(f, "--size")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 4, 1024, &size))
-                return 2;
-        } else if (!strcmp(f, "--threads")) {
-            if (cli_int_arg(cmd, argc, argv, &i, 1, 4096, &threads))
-                return 2;
-        } else {
-            return cli_bad_flag(cmd, f);
-        }
-    }
-    if (!ckpt) {
-        fprintf(stderr, "pixelcnn eval: --checkpoint FILE is required\n");
-        return 2;
-    }
-    if (size && strncmp(data, "folder:", 7))
-        return cli_not_applicable(cmd, "--size",
-                                  "it sets the image side of folder data "
-                                  "(--data folder:DIR); other data sets "
-                                  "have their own size");
-    pcnn_file_kind kind;
-    int rc = cli_file_kind(cmd, ckpt, weights, &kind);
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &a->ckpt, "FILE",
+                     "a checkpoint written by pixelcnn train, or a chain "
+                     "file",
+                     .required = 1),
+        CLI_STRING_F("--data", &a->data, "KIND:PATH",
+                     "cifar10:DIR or FILE.bin, fashion-mnist:DIR, mnist:DIR, "
+                     "folder:DIR (default: Fashion-MNIST)"),
+        CLI_CHOICE_F("--split", &a->split, "train test", "S",
+                     "train or test", .show_default = 1),
+        CLI_INT_F("--limit", &a->limit, 1, 2000000000, "N",
+                  "the first N images only"),
+        CLI_CHOICE_F("--weights", &a->weights, "ema raw", "W",
+                     "ema (default, when the file has them) or raw"),
+        CLI_INT_F("--batch", &a->batch, 1, 65536, "N", "batch size",
+                  .show_default = 1),
+        CLI_INT_F("--size", &a->size, 4, 1024, "N",
+                  "image side for folder data (default: the model's)",
+                  .applies = cli_is_folder_data, .ctx = &a->data,
+                  .why = "it sets the image side of folder data (--data "
+                         "folder:DIR); other data sets have their own size"),
+        CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
+                  "threads (default: all cores)"),
+    };
+    cli_cmd p = CLI_CMD("eval", usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    return rc ? rc : cli_check(&p);
+}
+
+/* The file of --checkpoint as a chain: a model checkpoint (a chain of
+ * one) with its EMA or raw weights, *weights saying which (a chain file
+ * holds one set, and cli_file_kind refuses --weights for it). 0, or 1/2
+ * after a message. */
+static int open_chain(const eval_args *a, pcnn_file_kind *kind,
+                      const char **weights, pcnn_chain **ch)
+{
+    int rc = cli_file_kind("eval", a->ckpt, a->weights, kind);
     if (rc)
         return rc;
-    /* a model checkpoint: its EMA or raw weights (a chain file holds one
-     * set, and --weights was refused for it above) */
     int has_trainer = 0, ema = 0;
-    if (kind == PCNN_FILE_CHECKPOINT) {
-        if (pcnn_checkpoint_read_state(ckpt, NULL, NULL, NULL,
+    if (*kind == PCNN_FILE_CHECKPOINT) {
+        if (pcnn_checkpoint_read_state(a->ckpt, NULL, NULL, NULL,
                                        &has_trainer) != PCNN_OK) {
             fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
             return 1;
         }
-        if ((ema = cli_use_ema(cmd, weights, ckpt, has_trainer)) < 0)
+        if ((ema = cli_use_ema("eval", a->weights, a->ckpt, has_trainer)) <
+            0)
             return 2;
     }
-    pcnn_chain *ch = NULL;
-    if (pcnn_chain_load(ckpt, ema, &ch) != PCNN_OK) {
+    /* a file without training state (pixelcnn export) holds one set of
+     * weights, whichever it was exported with */
+    *weights = !has_trainer ? "the file's weights"
+               : ema        ? "EMA weights"
+                            : "raw weights";
+    if (pcnn_chain_load(a->ckpt, ema, ch) != PCNN_OK) {
         fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
         return 1;
     }
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_args a = {NULL, cli_default_data(), "test", NULL, 0, 16, 0, 0};
+    int rc = eval_parse(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    pcnn_file_kind kind;
+    const char *weights;
+    pcnn_chain *ch = NULL;
+    if ((rc = open_chain(&a, &kind, &weights, &ch)))
+        return rc;
     /* the views are taken of full-size images */
     int64_t xh;
     pcnn_chain_image_shape(ch, NULL, &xh, NULL);
     pcnn_dataset d = {0};
-    rc = cli_load_data(cmd, data, split, size ? size : (int)xh, &d);
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
+    rc = cli_load_data("eval", a.data, a.split, a.size ? a.size : (int)xh,
+                       &d);
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a.threads};
     pcnn_ctx *ctx = NULL;
     pcnn_eval_opts eo = pcnn_eval_opts_default();
-    eo.batch = batch, eo.limit = limit;
+    eo.batch = a.batch, eo.limit = a.limit;
     pcnn_chain_eval r;
     if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
                 pcnn_chain_evaluate(ctx, ch, &d, &eo, &r) != PCNN_OK)) {
         fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
         rc = 1;
     }
-    /* a file without training state (pixelcnn export) holds one set of
-     * weights, whichever it was exported with */
     if (!rc && kind == PCNN_FILE_CHAIN)
-        print_chain(ch, &r, data, split);
+        print_chain(ch, &r, a.data, a.split);
     else if (!rc)
-        print_model(ch, &r, data, split,
-                    !has_trainer ? "the file's weights"
-                    : ema        ? "EMA weights"
-                                 : "raw weights");
+        print_model(ch, &r, a.data, a.split, weights);
     pcnn_ctx_free(ctx);
     pcnn_chain_free(ch);
     pcnn_dataset_free(&d);

@@ -12,33 +12,22 @@ static const char usage[] =
     "\n"
     "Writes the model of a training checkpoint (its config and one set of\n"
     "weights, no optimizer state or EMA copy) as a checkpoint that every\n"
-    "command reads (atomically; docs/checkpoint.md). It cannot be resumed.\n"
-    "\n"
-    "  --checkpoint FILE  a checkpoint written by pixelcnn train\n"
-    "  --out FILE         the model file\n"
-    "  --weights W        ema (default, when the file has them) or raw\n";
+    "command reads (atomically; docs/checkpoint.md). It cannot be resumed.\n";
 
 int cmd_export(int argc, char **argv)
 {
     const char *cmd = "export", *in = NULL, *out = NULL, *weights = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(f, "--checkpoint")) {
-            if (!(in = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--out")) {
-            if (!(out = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--weights")) {
-            if (cli_weights_arg(cmd, argc, argv, &i, &weights))
-                return 2;
-        } else {
-            return cli_bad_flag(cmd, f);
-        }
-    }
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &in, "FILE",
+                     "a checkpoint written by pixelcnn train"),
+        CLI_STRING_F("--out", &out, "FILE", "the model file"),
+        CLI_CHOICE_F("--weights", &weights, "ema raw", "W",
+                     "ema (default, when the file has them) or raw"),
+    };
+    cli_cmd p = CLI_CMD(cmd, usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!in || !out) {
         fprintf(stderr, "pixelcnn export: give --checkpoint and --out\n");
         return 2;
@@ -51,7 +40,7 @@ int cmd_export(int argc, char **argv)
                 out, in);
         return 2;
     }
-    int rc = cli_check_output(cmd, "--out", out);
+    rc = cli_check_output(cmd, "--out", out);
     if (rc)
         return rc;
     int has_trainer = 0;

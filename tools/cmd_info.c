@@ -11,6 +11,30 @@ static const char usage[] =
     "(step, epoch, optimizer settings) of a checkpoint; for a chain file,\n"
     "each stage's config.\n";
 
+/* "config" lines: every scalar field of the config (its checkpoint key
+ * and value, PCNN_MODEL_CONFIG_FIELDS), wrapped at 78 columns. */
+static void print_config(const char *indent, const pcnn_model_config *c)
+{
+    const int col = (int)strlen(indent) + 16;
+    int x = printf("%sconfig          ", indent);
+    for (int i = 0; i < cli_config_nfields; i++) {
+        const cli_config_field *f = &cli_config_fields[i];
+        const double v = cli_config_value(c, f);
+        char item[96];
+        if (!strcmp(f->name, "head"))
+            snprintf(item, sizeof item, "head %s",
+                     (int)v == PCNN_HEAD_DMOL ? "dmol" : "categorical");
+        else
+            snprintf(item, sizeof item, "%s %g", f->name, v);
+        const int len = (int)strlen(item) + (i + 1 < cli_config_nfields);
+        if (x > col && x + 1 + len > 78)
+            x = printf("\n%*s", col, "") - 1;
+        x += printf("%s%s%s", x > col ? " " : "", item,
+                    i + 1 < cli_config_nfields ? "," : "");
+    }
+    printf("\n");
+}
+
 /* The model lines of one stage or checkpoint. */
 static void describe(const char *indent, const pcnn_model *m)
 {
@@ -23,23 +47,8 @@ static void describe(const char *indent, const pcnn_model *m)
            indent, c->channels, c->height, c->width,
            c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
            c->levels);
-    printf("%sconfig          nr_resnet %d, nr_filters %d, ", indent,
-           c->nr_resnet, c->nr_filters);
-    if (c->head == PCNN_HEAD_DMOL)
-        printf("nr_mix %d, ", c->nr_mix);
-    printf("nr_resolutions %d, dropout %g\n", c->nr_resolutions,
-           (double)c->dropout);
-    printf("%sconditioning    %d classes, %d condition channels", indent,
-           c->num_classes, c->cond_channels);
-    if (c->cond_nr_filters)
-        printf(" through a network of %d resnets x %d filters",
-               c->cond_nr_resnet, c->cond_nr_filters);
-    if (c->cond_down)
-        printf(" per level, %d halving%s down and up", c->cond_down,
-               c->cond_down > 1 ? "s" : "");
-    if (c->cond_dilate)
-        printf(", dilated");
-    printf("\n%smodels          %s%s%s\n", indent,
+    print_config(indent, c);
+    printf("%smodels          %s%s%s\n", indent,
            pcnn_view_str(&c->view, v1, sizeof v1),
            c->cond_channels ? " given " : "",
            c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
@@ -51,23 +60,18 @@ static void describe(const char *indent, const pcnn_model *m)
 int cmd_info(int argc, char **argv)
 {
     const char *ckpt = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--checkpoint")) {
-            if (!(ckpt = cli_str_arg("info", argc, argv, &i)))
-                return 2;
-        } else {
-            return cli_bad_flag("info", argv[i]);
-        }
-    }
-    if (!ckpt) {
-        fprintf(stderr, "pixelcnn info: --checkpoint FILE is required\n");
-        return 2;
-    }
+    cli_flag flags[] = {
+        CLI_STRING_F("--checkpoint", &ckpt, "FILE",
+                     "a checkpoint (pixelcnn train) or a chain file "
+                     "(pixelcnn chain)",
+                     .required = 1),
+    };
+    cli_cmd p = CLI_CMD("info", usage, NULL, flags);
+    int rc = cli_parse(&p, argc, argv);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     pcnn_file_kind kind;
-    int rc = cli_file_kind("info", ckpt, NULL, &kind);
+    rc = cli_file_kind("info", ckpt, NULL, &kind);
     if (rc)
         return rc;
     pcnn_train_opts o;

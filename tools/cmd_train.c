@@ -6,7 +6,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,70 +23,9 @@ static const char usage[] =
     "atomically), DIR/metrics.jsonl (one JSON object per logged step) and\n"
     "DIR/loss.png. At the end it prints the test bits/dim with the EMA\n"
     "weights. Ctrl-C, SIGTERM or SIGHUP finish the step in progress, save\n"
-    "and stop. DIR/lock keeps a second run off DIR while one trains.\n"
-    "\n"
-    "data:\n"
-    "  --data KIND:PATH    cifar10:DIR, fashion-mnist:DIR, mnist:DIR or\n"
-    "                      folder:DIR (default: Fashion-MNIST from\n"
-    "                      ../shared/data or /usr/share/datasets)\n"
-    "  --size N            image side for folder data (default 32); a\n"
-    "                      folder's last tenth of files (in name order)\n"
-    "                      is its test split\n"
-    "  --flip              mirror training images left-right at random\n"
-    "                      (p = 1/2, drawn from the seed; kept on resume)\n"
-    "  --crops K           K crops per training image, drawn once at load:\n"
-    "                      the whole image and K-1 random squares of at\n"
-    "                      least --crop-min of its side (default 0.8), each\n"
-    "                      resized to the model's size (folder data is\n"
-    "                      decoded at twice --size first)\n"
-    "  --limit N           train on the first N images only\n"
-    "  --test-limit N      evaluate on the first N test images (default all)\n"
-    "model (with --resume: the checkpoint's; a different value is an\n"
-    "error):\n"
-    "  --nr-resnet N       gated resnets per resolution (default 5)\n"
-    "  --nr-filters N      filters (default 160)\n"
-    "  --nr-mix N          logistic components (default 10)\n"
-    "  --nr-resolutions N  U-net scales (default 3)\n"
-    "  --dropout P         dropout rate (default 0.5)\n"
-    "  --class-conditional learn p(x | label)\n"
-    "stages of a chain (docs/chains.md; with --resume as the model flags):\n"
-    "  --chain C --stage K stage K of chain C, trained as its own run (in\n"
-    "                      parallel with the others or not); join the\n"
-    "                      stages with pixelcnn chain. C is\n"
-    "                        gray: gray4(x), then x given gray4(x)\n"
-    "                        pyramid: half^k(x), half^(k-1)(x) given it,\n"
-    "                          ..., x given half(x)\n"
-    "                        gray-pyramid: gray4(half^k(x)) first\n"
-    "  --halvings k        the pyramid's depth (default 2: 32 -> 8)\n"
-    "  --view V            the view the model models (default x): x, or\n"
-    "                      half repeated then optionally gray4, comma-\n"
-    "                      separated (half,half,gray4), or L or ab (Lab\n"
-    "                      lightness or chroma) then halves (ab,half)\n"
-    "  --cond-view V       condition the model on this view of the image\n"
-    "  --cond-nr-resnet N  gated resnets of the conditioning network\n"
-    "                      (default 2)\n"
-    "  --cond-nr-filters N its filters (default: --nr-filters)\n"
-    "  --cond-down N       halvings of its down-up stack (default 1; 0: a\n"
-    "                      flat network at the image's resolution)\n"
-    "  --cond-dilate       dilate its full-resolution resnets 1, 2, 4, ...\n"
-    "training (--batch, --lr, --lr-decay, --seed and --flip: with --resume\n"
-    "as the model flags; the data must be those of the checkpoint):\n"
-    "  --steps N           stop after N steps in all (default: no limit)\n"
-    "  --minutes M         stop after M minutes of this run (default 0: no "
-    "limit)\n"
-    "  --batch N           batch size (default 16)\n"
-    "  --lr X              learning rate (default 0.001)\n"
-    "  --lr-decay X        per-step decay (default 0.999995)\n"
-    "  --seed N            data order, dropout and init (default 1)\n"
-    "  --save-every N      checkpoint every N steps (default 500)\n"
-    "  --log-every N       metrics line every N steps (default 10)\n"
-    "  --resume            continue DIR/checkpoint.safetensors exactly\n"
-    "  --reset-ema         with --resume: restart the EMA from the current\n"
-    "                      weights\n"
-    "  --no-test           skip the final test evaluation\n"
-    "  --threads N         threads (default: all cores)\n"
-    "  --out DIR           run folder (default runs/train)\n"
-    "\n"
+    "and stop. DIR/lock keeps a second run off DIR while one trains.\n";
+
+static const char epilog[] =
     "exit status:\n"
     "  0         done: --steps or --minutes reached, checkpoint saved\n"
     "  1         a failure: data, files, a failed save, DIR in use by\n"
@@ -125,19 +63,20 @@ static void catch_stop_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-#define MAX_SEEN 256
+#define MAX_SEEN CLI_MAX_FLAGS
 
 typedef struct {
     const char *data, *out;
     int size, batch, save_every, log_every, threads, resume, no_test;
     int class_cond, reset_ema, has_cond, stage, halvings, crops;
+    int resuming; /* --resume and DIR/checkpoint.safetensors exists */
     double crop_min;
     const char *chain;
     long limit, test_limit, steps;
     double minutes;
     pcnn_model_config cfg;
     pcnn_train_opts opts;
-    const char *seen[MAX_SEEN]; /* the flags given, in order */
+    const char *seen[MAX_SEEN]; /* the flags given */
     int nseen;
 } train_args;
 
@@ -150,161 +89,221 @@ static int given(const train_args *a, const char *flag)
     return 0;
 }
 
-static int parse(int argc, char **argv, train_args *a)
+/* --halvings applies to these chains */
+static int pyramid_chain(const void *ctx)
 {
-    const char *cmd = "train";
-    int iv;
-    double dv;
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-#define INT_FLAG(name, lo, hi, dst)                                           \
-    else if (!strcmp(f, name)) {                                              \
-        if (cli_int_arg(cmd, argc, argv, &i, lo, hi, &iv))                    \
-            return 2;                                                         \
-        dst = iv;                                                             \
+    const char *chain = *(const char *const *)ctx;
+    return chain && strcmp(chain, "gray");
+}
+
+/* the conditioning network's flags apply to a model with a condition
+ * (or a resumed run, which keeps the checkpoint's) */
+static int has_condition(const void *ctx)
+{
+    const train_args *a = ctx;
+    return a->resuming || a->has_cond;
+}
+
+/* --chain C --stage K: the views of stage K into a->cfg. 0, or 2 with a
+ * message. */
+static int chain_stage(train_args *a)
+{
+    /* the chain's views, first to last (docs/chains.md) */
+    pcnn_view v[PCNN_MAX_STAGES];
+    int n = 0, k = a->halvings ? a->halvings : 2;
+    if (!strcmp(a->chain, "gray")) {
+        v[n++] = (pcnn_view){0, 1, 0};
+    } else {
+        if (!strcmp(a->chain, "gray-pyramid"))
+            v[n++] = (pcnn_view){k, 1, 0};
+        for (int h = k; h >= 1; h--)
+            v[n++] = (pcnn_view){h, 0, 0};
     }
-#define NUM_FLAG(name, lo, hi, dst)                                           \
-    else if (!strcmp(f, name)) {                                              \
-        if (cli_double_arg(cmd, argc, argv, &i, lo, hi, &dv))                 \
-            return 2;                                                         \
-        dst = dv;                                                             \
+    v[n++] = (pcnn_view){0, 0, 0};
+    if (a->stage >= n) {
+        fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
+                        "stages 0..%d\n",
+                a->stage, a->chain, n - 1);
+        return 2;
     }
-        if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (!strcmp(f, "--data")) {
-            if (!(a->data = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        } else if (!strcmp(f, "--out")) {
-            if (!(a->out = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-        }
-        INT_FLAG("--size", 4, 1024, a->size)
-        INT_FLAG("--limit", 1, 2000000000, a->limit)
-        INT_FLAG("--test-limit", 1, 2000000000, a->test_limit)
-        INT_FLAG("--nr-resnet", 1, 64, a->cfg.nr_resnet)
-        INT_FLAG("--nr-filters", 1, 4096, a->cfg.nr_filters)
-        INT_FLAG("--nr-mix", 1, 1024, a->cfg.nr_mix)
-        INT_FLAG("--nr-resolutions", 1, 8, a->cfg.nr_resolutions)
-        NUM_FLAG("--dropout", 0, 0.99, a->cfg.dropout)
-        INT_FLAG("--steps", 1, 2000000000, a->steps)
-        NUM_FLAG("--minutes", 0, 1e6, a->minutes)
-        INT_FLAG("--batch", 1, 65536, a->opts.batch)
-        NUM_FLAG("--lr", 1e-8, 0.99, a->opts.lr)
-        NUM_FLAG("--lr-decay", 0.5, 1, a->opts.lr_decay)
-        INT_FLAG("--seed", 0, 2000000000, a->opts.seed)
-        INT_FLAG("--save-every", 1, 2000000000, a->save_every)
-        INT_FLAG("--log-every", 1, 2000000000, a->log_every)
-        INT_FLAG("--threads", 1, 4096, a->threads)
-        INT_FLAG("--stage", 0, 7, a->stage)
-        INT_FLAG("--halvings", 1, 6, a->halvings)
-        INT_FLAG("--cond-nr-resnet", 0, 64, a->cfg.cond_nr_resnet)
-        INT_FLAG("--cond-nr-filters", 1, 4096, a->cfg.cond_nr_filters)
-        INT_FLAG("--cond-down", 0, 8, a->cfg.cond_down)
-        INT_FLAG("--crops", 1, 1024, a->crops)
-        NUM_FLAG("--crop-min", 0.01, 1, a->crop_min)
-        else if (!strcmp(f, "--chain")) {
-            if (!(a->chain = cli_str_arg(cmd, argc, argv, &i)))
-                return 2;
-            if (strcmp(a->chain, "gray") && strcmp(a->chain, "pyramid") &&
-                strcmp(a->chain, "gray-pyramid")) {
-                fprintf(stderr, "pixelcnn train: --chain %s: gray, pyramid "
-                                "or gray-pyramid\n",
-                        a->chain);
-                return 2;
-            }
-        } else if (!strcmp(f, "--view")) {
-            const char *v = cli_str_arg(cmd, argc, argv, &i);
-            if (!v || cli_parse_view("--view", v, &a->cfg.view))
-                return 2;
-        } else if (!strcmp(f, "--cond-view")) {
-            const char *v = cli_str_arg(cmd, argc, argv, &i);
-            if (!v || cli_parse_view("--cond-view", v, &a->cfg.cond_view))
-                return 2;
-            a->has_cond = 1;
-        }
-        else if (!strcmp(f, "--resume")) a->resume = 1;
-        else if (!strcmp(f, "--flip")) a->opts.flip = 1;
-        else if (!strcmp(f, "--cond-dilate")) a->cfg.cond_dilate = 1;
-        else if (!strcmp(f, "--no-test")) a->no_test = 1;
-        else if (!strcmp(f, "--class-conditional")) a->class_cond = 1;
-        else if (!strcmp(f, "--reset-ema")) a->reset_ema = 1;
-        else return cli_bad_flag(cmd, f);
-#undef INT_FLAG
-#undef NUM_FLAG
-        if (a->nseen < MAX_SEEN)
-            a->seen[a->nseen++] = f;
-    }
-    if (a->chain) {
-        /* the chain's views, first to last (docs/chains.md) */
-        pcnn_view v[PCNN_MAX_STAGES];
-        int n = 0, k = a->halvings ? a->halvings : 2;
-        if (!strcmp(a->chain, "gray")) {
-            v[n++] = (pcnn_view){0, 1, 0};
-        } else {
-            if (!strcmp(a->chain, "gray-pyramid"))
-                v[n++] = (pcnn_view){k, 1, 0};
-            for (int h = k; h >= 1; h--)
-                v[n++] = (pcnn_view){h, 0, 0};
-        }
-        v[n++] = (pcnn_view){0, 0, 0};
-        if (a->stage >= n) {
-            fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
-                            "stages 0..%d\n",
-                    a->stage, a->chain, n - 1);
-            return 2;
-        }
-        a->cfg.view = v[a->stage];
-        a->has_cond = a->stage > 0;
-        if (a->has_cond)
-            a->cfg.cond_view = v[a->stage - 1];
-    }
+    a->cfg.view = v[a->stage];
+    a->has_cond = a->stage > 0;
+    if (a->has_cond)
+        a->cfg.cond_view = v[a->stage - 1];
     return 0;
 }
 
-/* Flags that do nothing in this run are errors, not silently ignored. */
-static int check_applicable(const train_args *a, int resuming)
+#define NO_COND                                                               \
+    .applies = has_condition, .ctx = a,                                       \
+    .why = "the model has no condition (give --cond-view V, or --chain C "    \
+           "--stage K with K >= 1)"
+
+/* train's flags of the "data:" section, appended to out (n entries); the new
+ * count. */
+static int data_flags(train_args *a, cli_flag *out, int n)
 {
-    const char *cmd = "train";
-    const int folder = !strncmp(a->data, "folder:", 7);
-    const int pyramid = a->chain && strcmp(a->chain, "gray");
-    if (given(a, "--stage") && !a->chain)
-        return cli_not_applicable(cmd, "--stage",
-                                  "it picks a stage of --chain C");
-    if (given(a, "--halvings") && !pyramid)
-        return cli_not_applicable(cmd, "--halvings",
-                                  "it sets the depth of --chain pyramid or "
-                                  "gray-pyramid");
-    if (a->chain && given(a, "--view"))
-        return cli_not_applicable(cmd, "--view",
-                                  "--chain sets each stage's views");
-    if (a->chain && given(a, "--cond-view"))
-        return cli_not_applicable(cmd, "--cond-view",
-                                  "--chain sets each stage's views");
-    if (given(a, "--crop-min") && !a->crops)
-        return cli_not_applicable(cmd, "--crop-min",
-                                  "it sets the smallest crop of --crops K");
-    if (given(a, "--reset-ema") && !a->resume)
-        return cli_not_applicable(cmd, "--reset-ema",
-                                  "it restarts the EMA of a resumed run "
-                                  "(--resume)");
-    if (given(a, "--size") && !folder)
-        return cli_not_applicable(cmd, "--size",
-                                  "it sets the image side of folder data "
-                                  "(--data folder:DIR); other data sets "
-                                  "have their own size");
-    if (given(a, "--test-limit") && a->no_test)
-        return cli_not_applicable(cmd, "--test-limit",
-                                  "--no-test skips the test evaluation");
-    static const char *cond_flags[] = {"--cond-nr-resnet", "--cond-nr-filters",
-                                       "--cond-down", "--cond-dilate"};
-    for (int k = 0; k < 4 && !resuming && !a->has_cond; k++)
-        if (given(a, cond_flags[k]))
-            return cli_not_applicable(cmd, cond_flags[k],
-                                      "the model has no condition (give "
-                                      "--cond-view V, or --chain C --stage "
-                                      "K with K >= 1)");
-    return 0;
+    const cli_flag f[] = {
+        CLI_SECTION_F("data:"),
+        CLI_STRING_F("--data", &a->data, "KIND:PATH",
+                     "cifar10:DIR, fashion-mnist:DIR, mnist:DIR or "
+                     "folder:DIR (default: Fashion-MNIST from "
+                     "../shared/data or /usr/share/datasets)"),
+        CLI_INT_F("--size", &a->size, 4, 1024, "N",
+                  "image side for folder data; a folder's last tenth of "
+                  "files (in name order) is its test split",
+                  .show_default = 1, .applies = cli_is_folder_data,
+                  .ctx = &a->data,
+                  .why = "it sets the image side of folder data (--data "
+                         "folder:DIR); other data sets have their own size"),
+        CLI_BOOL_F("--flip", &a->opts.flip,
+                   "mirror training images left-right at random (p = 1/2, "
+                   "drawn from the seed; kept on resume)"),
+        CLI_INT_F("--crops", &a->crops, 1, 1024, "K",
+                  "K crops per training image, drawn once at load: the "
+                  "whole image and K-1 random squares of at least "
+                  "--crop-min of its side, each resized to the model's size "
+                  "(folder data is decoded at twice --size first)"),
+        CLI_DOUBLE_F("--crop-min", &a->crop_min, 0.01, 1, "F",
+                     "the smallest crop, as a share of the side",
+                     .show_default = 1, .needs = "--crops",
+                     .why = "it sets the smallest crop of --crops K"),
+        CLI_LONG_F("--limit", &a->limit, 1, 2000000000, "N",
+                   "train on the first N images only"),
+        CLI_LONG_F("--test-limit", &a->test_limit, 1, 2000000000, "N",
+                   "evaluate on the first N test images (default all)",
+                   .conflicts = "--no-test",
+                   .why = "--no-test skips the test evaluation"),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* train's flags of the model section, appended to out (n entries); the new
+ * count. */
+static int model_flags(train_args *a, cli_flag *out, int n)
+{
+    const cli_flag f[] = {
+        CLI_SECTION_F("model (with --resume: the checkpoint's; a different "
+                      "value is an error):"),
+        CLI_CONFIG_F(nr_resnet, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(nr_filters, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(nr_mix, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(nr_resolutions, &a->cfg, .show_default = 1),
+        CLI_CONFIG_F(dropout, &a->cfg, .arg = "P", .show_default = 1),
+        CLI_BOOL_F("--class-conditional", &a->class_cond,
+                   "learn p(x | label)"),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* train's flags of the section of a chain's stages, appended to out (n
+ * entries); the new count. */
+static int chain_flags(train_args *a, cli_flag *out, int n)
+{
+    static const char *const views = "--chain sets each stage's views";
+    const cli_flag f[] = {
+        CLI_SECTION_F("stages of a chain (docs/chains.md; with --resume as "
+                      "the model flags):"),
+        CLI_CHOICE_F("--chain", &a->chain, "gray pyramid gray-pyramid", "C",
+                     "train stage --stage K of chain C as its own run (in "
+                     "parallel with the others or not); join the stages "
+                     "with pixelcnn chain. C is\n"
+                     "  gray: gray4(x), then x given gray4(x)\n"
+                     "  pyramid: half^k(x), half^(k-1)(x) given it, ..., x "
+                     "given half(x)\n"
+                     "  gray-pyramid: gray4(half^k(x)) first"),
+        CLI_INT_F("--stage", &a->stage, 0, 7, "K", "the stage of --chain C",
+                  .show_default = 1, .needs = "--chain",
+                  .why = "it picks a stage of --chain C"),
+        CLI_INT_F("--halvings", &a->halvings, 1, 6, "k",
+                  "the pyramid's depth (default 2: 32 -> 8)",
+                  .applies = pyramid_chain, .ctx = &a->chain,
+                  .why = "it sets the depth of --chain pyramid or "
+                         "gray-pyramid"),
+        CLI_VIEW_F("--view", &a->cfg.view, "V",
+                   "the view the model models: x, or half repeated then "
+                   "optionally gray4, comma-separated (half,half,gray4), or "
+                   "L or ab (Lab lightness or chroma) then halves (ab,half)",
+                   .show_default = 1, .conflicts = "--chain", .why = views),
+        CLI_VIEW_F("--cond-view", &a->cfg.cond_view, "V",
+                   "condition the model on this view of the image",
+                   .conflicts = "--chain", .why = views),
+        CLI_CONFIG_F(cond_nr_resnet, &a->cfg, .show_default = 1, NO_COND),
+        CLI_CONFIG_F(cond_nr_filters, &a->cfg,
+                     .help = "filters of the conditioning network (default "
+                             "and 0: --nr-filters)",
+                     NO_COND),
+        CLI_CONFIG_F(cond_down, &a->cfg, .show_default = 1, NO_COND),
+        CLI_CONFIG_F(cond_dilate, &a->cfg,
+                     .help = "dilate the conditioning network's "
+                             "full-resolution resnets 1, 2, 4, ...",
+                     NO_COND),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* train's flags of the training section, appended to out (n entries); the new
+ * count. */
+static int training_flags(train_args *a, cli_flag *out, int n)
+{
+    const cli_flag f[] = {
+        CLI_SECTION_F("training (--batch, --lr, --lr-decay, --seed and "
+                      "--flip: with --resume as the model flags; the data "
+                      "must be those of the checkpoint):"),
+        CLI_LONG_F("--steps", &a->steps, 1, 2000000000, "N",
+                   "stop after N steps in all (default: no limit)"),
+        CLI_DOUBLE_F("--minutes", &a->minutes, 0, 1e6, "M",
+                     "stop after M minutes of this run (default 0: no "
+                     "limit)"),
+        CLI_INT_F("--batch", &a->opts.batch, 1, 65536, "N", "batch size",
+                  .show_default = 1),
+        CLI_FLOAT_F("--lr", &a->opts.lr, 1e-8, 0.99, "X", "learning rate",
+                    .show_default = 1),
+        CLI_FLOAT_F("--lr-decay", &a->opts.lr_decay, 0.5, 1, "X",
+                    "per-step decay", .show_default = 1),
+        CLI_U64_F("--seed", &a->opts.seed, 0, 2000000000, "N",
+                  "data order, dropout and init", .show_default = 1),
+        CLI_INT_F("--save-every", &a->save_every, 1, 2000000000, "N",
+                  "checkpoint every N steps", .show_default = 1),
+        CLI_INT_F("--log-every", &a->log_every, 1, 2000000000, "N",
+                  "metrics line every N steps", .show_default = 1),
+        CLI_BOOL_F("--resume", &a->resume,
+                   "continue DIR/checkpoint.safetensors exactly"),
+        CLI_BOOL_F("--reset-ema", &a->reset_ema,
+                   "with --resume: restart the EMA from the current weights",
+                   .needs = "--resume",
+                   .why = "it restarts the EMA of a resumed run (--resume)"),
+        CLI_BOOL_F("--no-test", &a->no_test,
+                   "skip the final test evaluation"),
+        CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
+                  "threads (default: all cores)"),
+        CLI_STRING_F("--out", &a->out, "DIR", "run folder",
+                     .show_default = 1),    };
+    return cli_append(out, n, f, CLI_COUNT(f));
+}
+
+/* The flags into *a (which holds the defaults), then the checks of the
+ * flags alone (a flag that does nothing in this run is an error, not
+ * silently ignored): 0, -1 (--help) or 2 after a message. */
+static int parse(int argc, char **argv, train_args *a)
+{
+    cli_flag flags[CLI_MAX_FLAGS];
+    int n = data_flags(a, flags, 0);
+    n = model_flags(a, flags, n);
+    n = chain_flags(a, flags, n);
+    n = training_flags(a, flags, n);
+    cli_cmd p = {.cmd = "train", .usage = usage, .epilog = epilog,
+                 .flags = flags, .n = n};
+    int rc = cli_parse(&p, argc, argv);
+    if (rc)
+        return rc;
+    for (int k = 0; k < p.n; k++)
+        if (p.given[k] && a->nseen < MAX_SEEN)
+            a->seen[a->nseen++] = flags[k].name;
+    a->has_cond = given(a, "--cond-view");
+    if (a->chain && (rc = chain_stage(a)))
+        return rc;
+    char ckpt[4096];
+    struct stat st;
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", a->out);
+    a->resuming = a->resume && *a->out && stat(ckpt, &st) == 0;
+    return cli_check(&p);
 }
 
 static int same_view(const pcnn_view *x, const pcnn_view *y)
@@ -336,20 +335,18 @@ static int check_resume_flags(const train_args *a, const char *ckpt,
         snprintf(mine, sizeof mine, "%s %g", name, (double)(x));              \
         snprintf(saved, sizeof saved, "%s %g", key, (double)(y));             \
     }
-    INT_CHECK("--nr-resnet", "nr_resnet", c->nr_resnet, sc->nr_resnet)
-    INT_CHECK("--nr-filters", "nr_filters", c->nr_filters, sc->nr_filters)
-    INT_CHECK("--nr-mix", "nr_mix", c->nr_mix, sc->nr_mix)
-    INT_CHECK("--nr-resolutions", "nr_resolutions", c->nr_resolutions,
-              sc->nr_resolutions)
-    NUM_CHECK("--dropout", "dropout", c->dropout, sc->dropout)
+    /* the config fields with a flag (PCNN_MODEL_CONFIG_FIELDS) */
+    for (int k = 0; !flag && k < cli_config_nfields; k++) {
+        const cli_config_field *f = &cli_config_fields[k];
+        const double x = cli_config_value(c, f), y = cli_config_value(sc, f);
+        if (!*f->flag || !given(a, f->flag) || (float)x == (float)y)
+            continue;
+        flag = f->flag;
+        snprintf(mine, sizeof mine, "%s %g", f->flag, x);
+        snprintf(saved, sizeof saved, "%s %g", f->name, y);
+    }
     INT_CHECK("--class-conditional", "num_classes > 0", 1,
               sc->num_classes > 0)
-    INT_CHECK("--cond-nr-resnet", "cond_nr_resnet", c->cond_nr_resnet,
-              sc->cond_nr_resnet)
-    INT_CHECK("--cond-nr-filters", "cond_nr_filters", c->cond_nr_filters,
-              sc->cond_nr_filters)
-    INT_CHECK("--cond-down", "cond_down", c->cond_down, sc->cond_down)
-    INT_CHECK("--cond-dilate", "cond_dilate", 1, sc->cond_dilate)
     INT_CHECK("--batch", "batch", o->batch, so->batch)
     NUM_CHECK("--lr", "lr", o->lr, so->lr)
     NUM_CHECK("--lr-decay", "lr_decay", o->lr_decay, so->lr_decay)
@@ -473,48 +470,6 @@ static void trim_metrics(const char *path, uint64_t step)
         remove(tmp);
 }
 
-/* Takes the run's lock, DIR/lock (an fcntl write lock, released when the
- * process ends however it ends), into *fd for the whole run: a second
- * trainer on DIR stops here, before loading anything. 0, or 1 with a
- * message. */
-static int lock_run(const char *dir, int *fd)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/lock", dir);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (*fd < 0) {
-        fprintf(stderr, "pixelcnn train: --out %s: cannot open %s: %s\n", dir,
-                path, strerror(errno));
-        return 1;
-    }
-    struct flock l;
-    memset(&l, 0, sizeof l);
-    l.l_type = F_WRLCK;
-    l.l_whence = SEEK_SET; /* l_start = l_len = 0: the whole file */
-    if (fcntl(*fd, F_SETLK, &l) == 0)
-        return 0;
-    const int e = errno;
-    if (e == EACCES || e == EAGAIN) {
-        struct flock q = l;
-        long pid = fcntl(*fd, F_GETLK, &q) == 0 && q.l_type != F_UNLCK
-                       ? (long)q.l_pid
-                       : 0;
-        char who[48] = "";
-        if (pid > 0)
-            snprintf(who, sizeof who, " (process %ld)", pid);
-        fprintf(stderr,
-                "pixelcnn train: --out %s: another run trains there%s and "
-                "holds %s: wait for it to end, or give another --out\n",
-                dir, who, path);
-    } else {
-        fprintf(stderr, "pixelcnn train: --out %s: cannot lock %s: %s\n",
-                dir, path, strerror(e));
-    }
-    close(*fd);
-    *fd = -1;
-    return 1;
-}
-
 static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
 {
     if (pcnn_checkpoint_save(path, m, t) != PCNN_OK) {
@@ -620,6 +575,239 @@ static int test_eval(const train_args *a, pcnn_ctx *ctx, pcnn_trainer *t,
     return 0;
 }
 
+/* A run's files and objects. */
+typedef struct {
+    char ckpt[4096], metrics[4096], png[4096];
+    pcnn_dataset train, test;
+    pcnn_ctx *ctx;
+    pcnn_model *m;
+    pcnn_trainer *t;
+    FILE *log;
+    pcnn_model_config saved_cfg; /* resuming: the checkpoint's */
+    pcnn_train_opts saved_opts;
+} train_run;
+
+/* Resuming: the checkpoint's config and options into r, checked against
+ * the flags; its seed into a (the crops are drawn from the run's seed).
+ * 0, or 1/2 with a message. */
+static int read_saved(train_args *a, train_run *r)
+{
+    int has_trainer = 0;
+    if (pcnn_checkpoint_read_state(r->ckpt, &r->saved_cfg, &r->saved_opts,
+                                   NULL, &has_trainer) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: --resume: %s\n", pcnn_last_error());
+        return 1;
+    }
+    if (!has_trainer) {
+        fprintf(stderr,
+                "pixelcnn train: --resume: %s holds no training state (an "
+                "exported model?): it cannot be resumed\n",
+                r->ckpt);
+        return 1;
+    }
+    int rc = check_resume_flags(a, r->ckpt, &r->saved_cfg, &r->saved_opts);
+    if (!rc)
+        a->opts.seed = r->saved_opts.seed;
+    return rc;
+}
+
+/* The training images into r->train: --data's training split, its crops
+ * and the first --limit. 0, or 1/2 with a message. */
+static int load_train_data(const train_args *a, train_run *r)
+{
+    const int folder = !strncmp(a->data, "folder:", 7);
+    pcnn_dataset *d = &r->train;
+    int rc = cli_load_data("train", a->data, "train",
+                           a->crops && folder ? 2 * a->size : a->size, d);
+    if (rc)
+        return rc;
+    if (a->class_cond && !a->resuming && !d->labels)
+        return cli_not_applicable("train", "--class-conditional",
+                                  "the data set has no labels");
+    if (a->crops &&
+        pcnn_dataset_crops(d, folder ? a->size : (int)d->h, a->crops,
+                           a->crop_min, a->opts.seed, d) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: --crops: %s\n", pcnn_last_error());
+        return 1;
+    }
+    if (a->limit > 0 && a->limit < d->n &&
+        pcnn_dataset_subset(d, 0, a->limit, d) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* Resuming: the checkpoint's model and trainer on the stage's view of
+ * the same data as before (the library refuses other data too; here the
+ * message names the flags). 0, or 1/2 with a message. */
+static int resume_model(train_args *a, train_run *r)
+{
+    a->cfg = r->saved_cfg;
+    a->has_cond = r->saved_cfg.cond_channels > 0;
+    if (to_stage(&a->cfg, a->has_cond, &r->train))
+        return 1;
+    uint64_t fp = 0;
+    pcnn_status s = pcnn_checkpoint_data_fingerprint(r->ckpt, &fp);
+    if (s == PCNN_OK && !fp)
+        fprintf(stderr,
+                "pixelcnn train: warning: %s predates data fingerprints: "
+                "cannot check that these are the data it was trained on\n",
+                r->ckpt);
+    const uint64_t ours = pcnn_dataset_fingerprint(&r->train);
+    if (s == PCNN_OK && fp && fp != ours) {
+        fprintf(stderr,
+                "pixelcnn train: --resume: %s was trained on other data "
+                "(fingerprint %016llx, these %lld images %016llx): resume "
+                "with its --data, --limit, --size, --crops and --crop-min\n",
+                r->ckpt, (unsigned long long)fp, (long long)r->train.n,
+                (unsigned long long)ours);
+        return 2;
+    }
+    if (s == PCNN_OK)
+        s = pcnn_checkpoint_load_model(r->ckpt, 0, &r->m);
+    if (s == PCNN_OK)
+        s = pcnn_checkpoint_load_trainer(r->ckpt, r->m, &r->train, &r->t);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    trim_metrics(r->metrics, pcnn_trainer_state(r->t).step);
+    if (a->reset_ema)
+        pcnn_trainer_reset_ema(r->t);
+    return 0;
+}
+
+/* A new run: the stage's config from its views of the images (size, head,
+ * condition), the model and its trainer, initialized on the data; a new
+ * metrics log. 0, or 1/2 with a message. */
+static int new_model(train_args *a, train_run *r)
+{
+    pcnn_dataset *d = &r->train;
+    pcnn_status s = pcnn_stage_config(&a->cfg, &a->cfg.view,
+                                      a->has_cond ? &a->cfg.cond_view : NULL,
+                                      d->c, d->h, d->w);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    if (to_stage(&a->cfg, a->has_cond, d))
+        return 1;
+    int rc = check_image_size(a, d);
+    if (rc)
+        return rc;
+    a->cfg.num_classes = a->class_cond ? d->num_classes : 0;
+    s = pcnn_model_create(&r->m, &a->cfg, a->opts.seed);
+    if (s == PCNN_OK)
+        s = pcnn_trainer_create(&r->t, r->m, d, &a->opts);
+    if (s == PCNN_OK)
+        s = pcnn_trainer_init(r->ctx, r->t);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    remove(r->metrics); /* a new run starts a new log */
+    return 0;
+}
+
+/* The run's first lines: the data, the model, the machine; a stage's
+ * views and head. */
+static void announce(const train_run *r, int resuming)
+{
+    const pcnn_model_config *c = pcnn_model_get_config(r->m);
+    const pcnn_dataset *d = &r->train;
+    size_t nparams;
+    pcnn_model_params(r->m, &nparams);
+    fprintf(stderr,
+            "pixelcnn train: %s %lld images %lldx%lldx%lld; model (%d, %d, "
+            "%d), %zu parameters; %s\n",
+            resuming ? "resuming on" : "training on", (long long)d->n,
+            (long long)d->c, (long long)d->h, (long long)d->w, c->nr_resnet,
+            c->nr_filters, c->nr_mix, nparams, pcnn_ctx_describe(r->ctx));
+    if (!c->view.halvings && !c->view.gray4 && !c->cond_channels)
+        return;
+    char v1[96], v2[96];
+    fprintf(stderr, "pixelcnn train: a stage: models %s%s%s (%s head, %d "
+                    "levels)\n",
+            pcnn_view_str(&c->view, v1, sizeof v1),
+            c->cond_channels ? " given " : "",
+            c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
+                             : "",
+            c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
+            c->levels);
+}
+
+/* The steps until --steps, --minutes or a stop signal, then the final
+ * save. 0; 1 (a failed save), 3 (a non-finite loss: nothing saved over
+ * the last good checkpoint) or 128 + the signal, with a message. */
+static int train_steps(const train_args *a, train_run *r)
+{
+    run_state run = {a, r->ckpt, r->log, r->m, r->t, NULL, cli_now(),
+                     a->minutes * 60, 0, pcnn_trainer_state(r->t).step,
+                     isatty(2), 0};
+    run.tlog = run.t0;
+    pcnn_step_stats st = {0, 0, 0};
+    run.st = &st;
+    const pcnn_progress on_step = {run_step, &run};
+    /* a signal before the first step: save and stop */
+    pcnn_status s = stop_signal
+                        ? PCNN_OK
+                        : pcnn_trainer_run(r->ctx, r->t, (uint64_t)a->steps,
+                                           run.budget, &on_step, &st);
+    int rc = run.rc;
+    if (s != PCNN_OK && s != PCNN_ERR_CANCELLED) {
+        struct stat sb;
+        fprintf(stderr, "\npixelcnn train: %s\n", pcnn_last_error());
+        if (stat(r->ckpt, &sb) == 0)
+            fprintf(stderr,
+                    "pixelcnn train: stopped; the last good checkpoint is "
+                    "%s\n",
+                    r->ckpt);
+        else
+            fprintf(stderr, "pixelcnn train: stopped before the first "
+                            "checkpoint: nothing saved\n");
+        rc = 3; /* do not overwrite the last good checkpoint */
+    }
+    if (run.tty)
+        fputc('\n', stderr);
+    if (rc == 0 && save(r->ckpt, r->m, r->t))
+        rc = 1;
+    else if (rc == 0)
+        fprintf(stderr, "pixelcnn train: saved %s at step %llu\n", r->ckpt,
+                (unsigned long long)pcnn_trainer_state(r->t).step);
+    if (stop_signal && rc == 0) {
+        const int sig = stop_signal;
+        fprintf(stderr, "pixelcnn train: stopped by %s (exit status %d)\n",
+                sig == SIGINT    ? "SIGINT"
+                : sig == SIGTERM ? "SIGTERM"
+                                 : "SIGHUP",
+                128 + sig);
+        rc = 128 + sig;
+    }
+    return rc;
+}
+
+/* The model and trainer of the run: resumed or new, on its data. 0, or
+ * 1/2 with a message. */
+static int open_run(train_args *a, train_run *r)
+{
+    int rc = a->resuming ? read_saved(a, r) : 0;
+    if (!rc)
+        rc = load_train_data(a, r);
+    if (rc)
+        return rc;
+    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a->threads};
+    pcnn_status s = pcnn_ctx_create(&r->ctx, &co);
+    if (a->resume && !a->resuming)
+        fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
+                r->ckpt);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    return a->resuming ? resume_model(a, r) : new_model(a, r);
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_args a = {0};
@@ -633,236 +821,47 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
-    char ckpt[4096], metrics[4096], png[4096];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", a.out);
-    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", a.out);
-    snprintf(png, sizeof png, "%s/loss.png", a.out);
-    struct stat st_;
-    const int resuming = a.resume && *a.out && stat(ckpt, &st_) == 0;
-    if ((rc = check_applicable(&a, resuming)))
-        return rc;
+    train_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.ckpt, sizeof r.ckpt, "%s/checkpoint.safetensors", a.out);
+    snprintf(r.metrics, sizeof r.metrics, "%s/metrics.jsonl", a.out);
+    snprintf(r.png, sizeof r.png, "%s/loss.png", a.out);
     /* the run folder and its lock before anything slow */
     int lock_fd = -1;
     if ((rc = cli_mkdirs("train", "--out", a.out)) ||
-        (rc = lock_run(a.out, &lock_fd)))
+        (rc = cli_lock_dir("train", a.out, &lock_fd)))
         return rc;
-
-    pcnn_dataset train = {0}, test = {0};
-    pcnn_ctx *ctx = NULL;
-    pcnn_model *m = NULL;
-    pcnn_trainer *t = NULL;
-    FILE *log = NULL;
-    const int folder = !strncmp(a.data, "folder:", 7);
-    pcnn_model_config saved_cfg;
-    pcnn_train_opts saved_opts;
-    if (resuming) {
-        int has_trainer = 0;
-        if (pcnn_checkpoint_read_state(ckpt, &saved_cfg, &saved_opts, NULL,
-                                       &has_trainer) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn train: --resume: %s\n",
-                    pcnn_last_error());
+    rc = open_run(&a, &r);
+    if (!rc) {
+        /* from here every stop saves: a stop signal ends the run after
+         * the step in progress */
+        catch_stop_signals();
+        announce(&r, a.resuming);
+        if (!(r.log = fopen(r.metrics, "a"))) {
+            fprintf(stderr, "pixelcnn train: cannot append to %s: %s\n",
+                    r.metrics, strerror(errno));
             rc = 1;
-            goto done;
         }
-        if (!has_trainer) {
-            fprintf(stderr,
-                    "pixelcnn train: --resume: %s holds no training state "
-                    "(an exported model?): it cannot be resumed\n",
-                    ckpt);
-            rc = 1;
-            goto done;
-        }
-        if ((rc = check_resume_flags(&a, ckpt, &saved_cfg, &saved_opts)))
-            goto done;
-        /* the crops are drawn from the run's seed */
-        a.opts.seed = saved_opts.seed;
     }
-    if ((rc = cli_load_data("train", a.data, "train",
-                            a.crops && folder ? 2 * a.size : a.size,
-                            &train)))
-        goto done;
-    if (a.class_cond && !resuming && !train.labels) {
-        rc = cli_not_applicable("train", "--class-conditional",
-                                "the data set has no labels");
-        goto done;
-    }
-    if (a.crops &&
-        pcnn_dataset_crops(&train, folder ? a.size : (int)train.h, a.crops,
-                           a.crop_min, a.opts.seed, &train) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: --crops: %s\n", pcnn_last_error());
-        rc = 1;
-        goto done;
-    }
-    if (a.limit > 0 && a.limit < train.n &&
-        pcnn_dataset_subset(&train, 0, a.limit, &train) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        rc = 1;
-        goto done;
-    }
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a.threads};
-    pcnn_status s = pcnn_ctx_create(&ctx, &co);
-    if (a.resume && !resuming)
-        fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
-                ckpt);
-    if (s == PCNN_OK && resuming) {
-        a.cfg = saved_cfg;
-        a.has_cond = saved_cfg.cond_channels > 0;
-        if (to_stage(&a.cfg, a.has_cond, &train)) {
-            rc = 1;
-            goto done;
-        }
-        /* the same data as the checkpoint's, or the run would not
-         * continue (the library refuses too; here the message names the
-         * flags) */
-        uint64_t fp = 0;
-        s = pcnn_checkpoint_data_fingerprint(ckpt, &fp);
-        if (s == PCNN_OK && !fp)
-            fprintf(stderr,
-                    "pixelcnn train: warning: %s predates data "
-                    "fingerprints: cannot check that these are the data it "
-                    "was trained on\n",
-                    ckpt);
-        if (s == PCNN_OK && fp && fp != pcnn_dataset_fingerprint(&train)) {
-            fprintf(stderr,
-                    "pixelcnn train: --resume: %s was trained on other data "
-                    "(fingerprint %016llx, these %lld images %016llx): "
-                    "resume with its --data, --limit, --size, --crops and "
-                    "--crop-min\n",
-                    ckpt, (unsigned long long)fp, (long long)train.n,
-                    (unsigned long long)pcnn_dataset_fingerprint(&train));
-            rc = 2;
-            goto done;
-        }
-        if (s == PCNN_OK)
-            s = pcnn_checkpoint_load_model(ckpt, 0, &m);
-        if (s == PCNN_OK)
-            s = pcnn_checkpoint_load_trainer(ckpt, m, &train, &t);
-        if (s == PCNN_OK)
-            trim_metrics(metrics, pcnn_trainer_state(t).step);
-        if (s == PCNN_OK && a.reset_ema)
-            pcnn_trainer_reset_ema(t);
-    } else if (s == PCNN_OK) {
-        /* the stage's size, head and condition from its views of the
-         * images */
-        if (pcnn_stage_config(&a.cfg, &a.cfg.view,
-                              a.has_cond ? &a.cfg.cond_view : NULL, train.c,
-                              train.h, train.w) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-            rc = 1;
-            goto done;
-        }
-        if (to_stage(&a.cfg, a.has_cond, &train)) {
-            rc = 1;
-            goto done;
-        }
-        if ((rc = check_image_size(&a, &train)))
-            goto done;
-        a.cfg.num_classes = a.class_cond ? train.num_classes : 0;
-        s = pcnn_model_create(&m, &a.cfg, a.opts.seed);
-        if (s == PCNN_OK)
-            s = pcnn_trainer_create(&t, m, &train, &a.opts);
-        if (s == PCNN_OK)
-            s = pcnn_trainer_init(ctx, t);
-        if (s == PCNN_OK)
-            remove(metrics); /* a new run starts a new log */
-    }
-    if (s != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        rc = 1;
-        goto done;
-    }
-    const pcnn_model_config *c = pcnn_model_get_config(m);
-    size_t nparams;
-    pcnn_model_params(m, &nparams);
-    /* from here every stop saves: a stop signal ends the loop after the
-     * step in progress */
-    catch_stop_signals();
-    fprintf(stderr,
-            "pixelcnn train: %s %lld images %lldx%lldx%lld; model (%d, %d, "
-            "%d), %zu parameters; %s\n",
-            resuming ? "resuming on" : "training on", (long long)train.n,
-            (long long)train.c, (long long)train.h, (long long)train.w,
-            c->nr_resnet, c->nr_filters, c->nr_mix, nparams,
-            pcnn_ctx_describe(ctx));
-    if (c->view.halvings || c->view.gray4 || c->cond_channels) {
-        char v1[96], v2[96];
-        fprintf(stderr, "pixelcnn train: a stage: models %s%s%s (%s head, "
-                        "%d levels)\n",
-                pcnn_view_str(&c->view, v1, sizeof v1),
-                c->cond_channels ? " given " : "",
-                c->cond_channels ? pcnn_view_str(&c->cond_view, v2, sizeof v2)
-                                 : "",
-                c->head == PCNN_HEAD_DMOL ? "logistic mixture" : "categorical",
-                c->levels);
-    }
-    log = fopen(metrics, "a");
-    if (!log) {
-        fprintf(stderr, "pixelcnn train: cannot append to %s: %s\n", metrics,
-                strerror(errno));
-        rc = 1;
-        goto done;
-    }
-    run_state run = {&a, ckpt, log, m, t, NULL, cli_now(), a.minutes * 60,
-                     0, pcnn_trainer_state(t).step, isatty(2), 0};
-    run.tlog = run.t0;
-    pcnn_step_stats st = {0, 0, 0};
-    run.st = &st;
-    const pcnn_progress on_step = {run_step, &run};
-    int nonfinite = 0;
-    /* a signal before the first step: save and stop */
-    s = stop_signal ? PCNN_OK
-                    : pcnn_trainer_run(ctx, t, (uint64_t)a.steps, run.budget,
-                                       &on_step, &st);
-    rc = run.rc;
-    if (s != PCNN_OK && s != PCNN_ERR_CANCELLED) {
-        fprintf(stderr, "\npixelcnn train: %s\n", pcnn_last_error());
-        if (stat(ckpt, &st_) == 0)
-            fprintf(stderr,
-                    "pixelcnn train: stopped; the last good checkpoint is "
-                    "%s\n",
-                    ckpt);
-        else
-            fprintf(stderr, "pixelcnn train: stopped before the first "
-                            "checkpoint: nothing saved\n");
-        nonfinite = 1; /* do not overwrite the last good checkpoint */
-        rc = 3;
-    }
-    if (run.tty)
-        fputc('\n', stderr);
-    if (!nonfinite && rc == 0) {
-        if (save(ckpt, m, t))
-            rc = 1;
-        else
-            fprintf(stderr, "pixelcnn train: saved %s at step %llu\n", ckpt,
-                    (unsigned long long)pcnn_trainer_state(t).step);
-    }
-    if (stop_signal && rc == 0) {
-        const int sig = stop_signal;
-        fprintf(stderr, "pixelcnn train: stopped by %s (exit status %d)\n",
-                sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-                                                          : "SIGHUP",
-                128 + sig);
-        rc = 128 + sig;
-    }
+    if (!rc)
+        rc = train_steps(&a, &r);
     if (rc == 0 && !a.no_test) {
-        rc = test_eval(&a, ctx, t, log, &test);
+        rc = test_eval(&a, r.ctx, r.t, r.log, &r.test);
         /* a signal during the evaluation: the checkpoint is saved; say
          * how the run ended */
         if (stop_signal && rc == 0)
             rc = 128 + stop_signal;
     }
-    fclose(log);
-    log = NULL;
-    if (cli_plot_metrics(metrics, png) == 0)
-        fprintf(stderr, "pixelcnn train: wrote %s\n", png);
-done:
-    if (log)
-        fclose(log);
-    pcnn_trainer_free(t);
-    pcnn_model_free(m);
-    pcnn_ctx_free(ctx);
-    pcnn_dataset_free(&train);
-    pcnn_dataset_free(&test);
+    if (r.log) {
+        fclose(r.log);
+        if (cli_plot_metrics(r.metrics, r.png) == 0)
+            fprintf(stderr, "pixelcnn train: wrote %s\n", r.png);
+    }
+    pcnn_trainer_free(r.t);
+    pcnn_model_free(r.m);
+    pcnn_ctx_free(r.ctx);
+    pcnn_dataset_free(&r.train);
+    pcnn_dataset_free(&r.test);
     if (lock_fd >= 0)
         close(lock_fd);
     return rc;

@@ -39,64 +39,6 @@ static void usage(FILE *f)
     fprintf(f, "  %-10s %s\n", "version", "print the version");
 }
 
-int cli_int_arg(const char *cmd, int argc, char **argv, int *i, int lo,
-                int hi, int *out)
-{
-    const char *flag = argv[*i];
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "pixelcnn %s: %s needs a value\n", cmd, flag);
-        return 1;
-    }
-    const char *s = argv[++*i];
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "pixelcnn %s: %s %s: expected an integer in %d..%d\n",
-                cmd, flag, s, lo, hi);
-        return 1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
-int cli_double_arg(const char *cmd, int argc, char **argv, int *i, double lo,
-                   double hi, double *out)
-{
-    const char *flag = argv[*i];
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "pixelcnn %s: %s needs a value\n", cmd, flag);
-        return 1;
-    }
-    const char *s = argv[++*i];
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "pixelcnn %s: %s %s: expected a number in %g..%g\n",
-                cmd, flag, s, lo, hi);
-        return 1;
-    }
-    *out = v;
-    return 0;
-}
-
-const char *cli_str_arg(const char *cmd, int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "pixelcnn %s: %s needs a value\n", cmd, argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int cli_bad_flag(const char *cmd, const char *flag)
-{
-    fprintf(stderr, "pixelcnn %s: unknown flag %s (see pixelcnn %s --help)\n",
-            cmd, flag, cmd);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -338,53 +338,37 @@ pcnn_model_config pcnn_model_config_default(void)
     return c;
 }
 
+/* x in lo..hi; a float field is compared as a float (0.99f is above the
+ * double 0.99) */
+static int in_range(double x, double lo, double hi, int is_float)
+{
+    if (is_float)
+        return (float)x >= (float)lo && (float)x <= (float)hi;
+    return x >= lo && x <= hi;
+}
+
 static pcnn_status check_config(const pcnn_model_config *c)
 {
-    if (c->channels < 1 || c->channels > 3)
-        return pcnn_fail(PCNN_ERR_ARG, "model: channels %d must be 1, 2 "
-                         "(Lab chroma) or 3", c->channels);
-    if (c->nr_resolutions < 1 || c->nr_resolutions > 8)
-        return pcnn_fail(PCNN_ERR_ARG,
-                         "model: nr_resolutions %d not in 1..8",
-                         c->nr_resolutions);
+    /* each field's range, from PCNN_MODEL_CONFIG_FIELDS */
+#define CHECK_FIELD_(type, name, lo, hi, old, flag, help)                     \
+    if (!in_range((double)c->name, lo, hi,                                    \
+                  _Generic(c->name, float: 1, default: 0)))                   \
+        return pcnn_fail(PCNN_ERR_ARG, "model: " #name " %g not in %g..%g",   \
+                         (double)c->name, (double)(lo), (double)(hi));
+    PCNN_MODEL_CONFIG_FIELDS(CHECK_FIELD_)
+#undef CHECK_FIELD_
     int unit = 1 << (c->nr_resolutions - 1);
-    if (c->height < 1 || c->width < 1 || c->height > 4096 ||
-        c->width > 4096 || c->height % unit || c->width % unit)
+    if (c->height % unit || c->width % unit)
         return pcnn_fail(PCNN_ERR_ARG,
-                         "model: image %dx%d must be positive and divisible "
-                         "by %d (2^(nr_resolutions-1))",
+                         "model: image %dx%d must be divisible by %d "
+                         "(2^(nr_resolutions-1))",
                          c->height, c->width, unit);
-    if (c->nr_resnet < 1 || c->nr_resnet > 64)
-        return pcnn_fail(PCNN_ERR_ARG, "model: nr_resnet %d not in 1..64",
-                         c->nr_resnet);
-    if (c->nr_filters < 1 || c->nr_filters > 4096)
-        return pcnn_fail(PCNN_ERR_ARG, "model: nr_filters %d not in 1..4096",
-                         c->nr_filters);
-    if (c->nr_mix < 1 || c->nr_mix > 1024)
-        return pcnn_fail(PCNN_ERR_ARG, "model: nr_mix %d not in 1..1024",
-                         c->nr_mix);
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
-        return pcnn_fail(PCNN_ERR_ARG, "model: dropout %g not in [0, 1)",
-                         (double)c->dropout);
-    if (c->num_classes < 0 || c->num_classes > 65536 ||
-        c->cond_channels < 0 || c->cond_channels > 4096)
-        return pcnn_fail(PCNN_ERR_ARG,
-                         "model: num_classes %d or cond_channels %d out of "
-                         "range",
-                         c->num_classes, c->cond_channels);
-    if (c->head == PCNN_HEAD_DMOL ? c->levels != 256
-        : c->head == PCNN_HEAD_CATEGORICAL
-            ? c->levels < 2 || c->levels > 256
-            : 1)
+    if (c->head == PCNN_HEAD_DMOL && c->levels != 256)
         return pcnn_fail(PCNN_ERR_ARG,
                          "model: head %d with %d levels (DMOL: 256; "
                          "categorical: 2..256)",
                          c->head, c->levels);
-    if (c->cond_nr_resnet < 0 || c->cond_nr_resnet > 64 ||
-        c->cond_nr_filters < 0 || c->cond_nr_filters > 4096 ||
-        c->cond_down < 0 || c->cond_down > 8 ||
-        (c->cond_dilate != 0 && c->cond_dilate != 1) ||
-        ((c->cond_nr_resnet > 0 || c->cond_down > 0) &&
+    if (((c->cond_nr_resnet > 0 || c->cond_down > 0) &&
          c->cond_nr_filters < 1) ||
         ((c->cond_nr_resnet > 0 || c->cond_nr_filters > 0) &&
          c->cond_channels < 1))

@@ -116,47 +116,70 @@ static const char *pk(char *buf, const char *pre, const char *key)
     return buf;
 }
 
+/* One scalar field of the config under key prefix + name: "%d", "%.9g"
+ * for a float, the head by its name. */
+static pcnn_status put_field(pcnn_st_writer *w, const char *pre,
+                             const char *name, int is_float, double v)
+{
+    char kb[64];
+    pk(kb, pre, name);
+    if (!strcmp(name, "head"))
+        return pcnn_st_writer_meta(w, kb, (int)v == PCNN_HEAD_DMOL
+                                              ? "dmol"
+                                              : "categorical");
+    return is_float ? meta_put(w, kb, "%.9g", v)
+                    : meta_put(w, kb, "%d", (int)v);
+}
+
+#define IS_FLOAT_(x) _Generic((x), float: 1, default: 0)
+
+/* The keys of the two views after the scalar fields, in the file's
+ * order, with the values each may take (0 in files without them). */
+static const struct {
+    const char *key;
+    int cond; /* of cond_view, else of view */
+    size_t offset;
+    int hi;
+} view_keys[] = {
+    {"view_halvings", 0, offsetof(pcnn_view, halvings), 6},
+    {"view_gray4", 0, offsetof(pcnn_view, gray4), 1},
+    {"view_lab", 0, offsetof(pcnn_view, lab), 2},
+    {"cond_view_lab", 1, offsetof(pcnn_view, lab), 2},
+    {"cond_view_halvings", 1, offsetof(pcnn_view, halvings), 6},
+    {"cond_view_gray4", 1, offsetof(pcnn_view, gray4), 1},
+};
+
+/* The int of view key k in config c, to read into. */
+static int *view_field(pcnn_model_config *c, size_t k)
+{
+    pcnn_view *v = view_keys[k].cond ? &c->cond_view : &c->view;
+    return (int *)((char *)v + view_keys[k].offset);
+}
+
 /* The model config under keys prefix + name ("" in a checkpoint, "s0."
- * ... in a chain file). */
+ * ... in a chain file): the fields of PCNN_MODEL_CONFIG_FIELDS in their
+ * order, then the views. */
 static pcnn_status put_config(pcnn_st_writer *w, const pcnn_model_config *c,
                               const char *pre)
 {
     char kb[64];
     PCNN_TRY(pcnn_st_writer_meta(w, pk(kb, pre, "model"), "pixelcnn++"));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "channels"), "%d", c->channels));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "height"), "%d", c->height));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "width"), "%d", c->width));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "nr_resnet"), "%d", c->nr_resnet));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "nr_filters"), "%d", c->nr_filters));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "nr_mix"), "%d", c->nr_mix));
-    PCNN_TRY(
-        meta_put(w, pk(kb, pre, "nr_resolutions"), "%d", c->nr_resolutions));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "dropout"), "%.9g", (double)c->dropout));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "num_classes"), "%d", c->num_classes));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_channels"), "%d", c->cond_channels));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "head"), "%s",
-                      c->head == PCNN_HEAD_DMOL ? "dmol" : "categorical"));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "levels"), "%d", c->levels));
-    PCNN_TRY(
-        meta_put(w, pk(kb, pre, "cond_nr_resnet"), "%d", c->cond_nr_resnet));
-    PCNN_TRY(
-        meta_put(w, pk(kb, pre, "cond_nr_filters"), "%d", c->cond_nr_filters));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_down"), "%d", c->cond_down));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_dilate"), "%d", c->cond_dilate));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "view_halvings"), "%d", c->view.halvings));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "view_gray4"), "%d", c->view.gray4));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "view_lab"), "%d", c->view.lab));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_view_lab"), "%d",
-                      c->cond_view.lab));
-    PCNN_TRY(meta_put(w, pk(kb, pre, "cond_view_halvings"), "%d",
-                      c->cond_view.halvings));
-    return meta_put(w, pk(kb, pre, "cond_view_gray4"), "%d",
-                    c->cond_view.gray4);
+#define PUT_FIELD_(type, name, lo, hi, old, flag, help)                       \
+    PCNN_TRY(put_field(w, pre, #name, IS_FLOAT_(c->name), (double)c->name));
+    PCNN_MODEL_CONFIG_FIELDS(PUT_FIELD_)
+#undef PUT_FIELD_
+    for (size_t k = 0; k < sizeof view_keys / sizeof *view_keys; k++) {
+        const pcnn_view *v = view_keys[k].cond ? &c->cond_view : &c->view;
+        PCNN_TRY(meta_put(w, pk(kb, pre, view_keys[k].key), "%d",
+                          *(const int *)((const char *)v +
+                                         view_keys[k].offset)));
+    }
+    return PCNN_OK;
 }
 
 /* An integer key that files from before it existed lack: def then. */
-static pcnn_status meta_int_opt(const pcnn_st_file *f, const char *key, long lo,
-                                long hi, int def, int *out)
+static pcnn_status meta_int_opt(const pcnn_st_file *f, const char *key,
+                                long lo, long hi, int def, int *out)
 {
     if (!pcnn_st_meta(f, key)) {
         *out = def;
@@ -165,49 +188,61 @@ static pcnn_status meta_int_opt(const pcnn_st_file *f, const char *key, long lo,
     return meta_int(f, key, lo, hi, out);
 }
 
+/* One scalar field of the config from key prefix + name into *v: in
+ * lo..hi, `old` when the key is missing (an error when it is
+ * PCNN_CONFIG_REQUIRED). */
+static pcnn_status get_field(const pcnn_st_file *f, const char *pre,
+                             const char *name, int is_float, double lo,
+                             double hi, double old, double *v)
+{
+    char kb[64];
+    const char *s = pcnn_st_meta(f, pk(kb, pre, name));
+    if (!s && old != PCNN_CONFIG_REQUIRED) {
+        *v = old;
+        return PCNN_OK;
+    }
+    if (!strcmp(name, "head")) {
+        /* by its name (a file's head key is optional) */
+        if (strcmp(s, "dmol") && strcmp(s, "categorical"))
+            return pcnn_fail(PCNN_ERR_FORMAT,
+                             "%s: metadata \"head\" = \"%s\" is not dmol or "
+                             "categorical",
+                             pcnn_st_what(f), s);
+        *v = strcmp(s, "dmol") ? PCNN_HEAD_CATEGORICAL : PCNN_HEAD_DMOL;
+        return PCNN_OK;
+    }
+    if (!is_float) {
+        int x;
+        PCNN_TRY(meta_int(f, kb, (long)lo, (long)hi, &x));
+        *v = x;
+        return PCNN_OK;
+    }
+    float x;
+    PCNN_TRY(meta_float(f, kb, &x));
+    if (!(x >= (float)lo && x <= (float)hi))
+        return pcnn_fail(PCNN_ERR_FORMAT,
+                         "%s: metadata \"%s\" = \"%s\" is not a number in "
+                         "%g..%g",
+                         pcnn_st_what(f), kb, s, lo, hi);
+    *v = x;
+    return PCNN_OK;
+}
+
 static pcnn_status get_config(const pcnn_st_file *f, pcnn_model_config *c,
                               const char *pre)
 {
     char kb[64];
+    double v;
     memset(c, 0, sizeof *c);
-    PCNN_TRY(meta_int(f, pk(kb, pre, "channels"), 1, 3, &c->channels));
-    PCNN_TRY(meta_int(f, pk(kb, pre, "height"), 1, 4096, &c->height));
-    PCNN_TRY(meta_int(f, pk(kb, pre, "width"), 1, 4096, &c->width));
-    PCNN_TRY(meta_int(f, pk(kb, pre, "nr_resnet"), 1, 64, &c->nr_resnet));
-    PCNN_TRY(meta_int(f, pk(kb, pre, "nr_filters"), 1, 4096, &c->nr_filters));
-    PCNN_TRY(meta_int(f, pk(kb, pre, "nr_mix"), 1, 1024, &c->nr_mix));
-    PCNN_TRY(
-        meta_int(f, pk(kb, pre, "nr_resolutions"), 1, 8, &c->nr_resolutions));
-    PCNN_TRY(meta_float(f, pk(kb, pre, "dropout"), &c->dropout));
-    PCNN_TRY(
-        meta_int(f, pk(kb, pre, "num_classes"), 0, 65536, &c->num_classes));
-    PCNN_TRY(
-        meta_int(f, pk(kb, pre, "cond_channels"), 0, 4096, &c->cond_channels));
-    const char *head = pcnn_st_meta(f, pk(kb, pre, "head"));
-    if (!head || !strcmp(head, "dmol"))
-        c->head = PCNN_HEAD_DMOL;
-    else if (!strcmp(head, "categorical"))
-        c->head = PCNN_HEAD_CATEGORICAL;
-    else
-        return pcnn_fail(PCNN_ERR_FORMAT,
-                         "%s: metadata \"head\" = \"%s\" is not dmol or "
-                         "categorical",
-                         pcnn_st_what(f), head);
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "levels"), 2, 256, 256, &c->levels));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_nr_resnet"), 0, 64, 0, &c->cond_nr_resnet));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_nr_filters"), 0, 4096, 0,
-                          &c->cond_nr_filters));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_down"), 0, 8, 0, &c->cond_down));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_dilate"), 0, 1, 0,
-                          &c->cond_dilate));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_halvings"), 0, 6, 0, &c->view.halvings));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_gray4"), 0, 1, 0, &c->view.gray4));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "view_lab"), 0, 2, 0, &c->view.lab));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_view_lab"), 0, 2, 0,
-                          &c->cond_view.lab));
-    PCNN_TRY(meta_int_opt(f, pk(kb, pre, "cond_view_halvings"), 0, 6, 0,
-                          &c->cond_view.halvings));
-    return meta_int_opt(f, pk(kb, pre, "cond_view_gray4"), 0, 1, 0, &c->cond_view.gray4);
+#define GET_FIELD_(type, name, lo, hi, old, flag, help)                       \
+    PCNN_TRY(get_field(f, pre, #name, IS_FLOAT_(c->name), lo, hi, old, &v));  \
+    c->name = (type)v;
+    PCNN_MODEL_CONFIG_FIELDS(GET_FIELD_)
+#undef GET_FIELD_
+    for (size_t k = 0; k < sizeof view_keys / sizeof *view_keys; k++)
+        PCNN_TRY(meta_int_opt(f, pk(kb, pre, view_keys[k].key), 0,
+                              view_keys[k].hi, 0, view_field(c, k)));
+    return PCNN_OK;
 }
 
 static pcnn_status put_trainer(pcnn_st_writer *w, const pcnn_trainer *t)
