@@ -1017,6 +1017,37 @@ PCNN_API pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
                                          const pcnn_dataset *x,
                                          const pcnn_eval_opts *o,
                                          pcnn_chain_eval *r);
+/* Scores (docs/score.md): what pcnn_chain_score writes besides the
+ * evaluation, each array optional (NULL: not written), for the n images
+ * evaluated (o->limit as pcnn_chain_evaluate), stages in chain order. */
+typedef struct {
+    /* (n, stages): stage i's term of image k, -log2 p(view_i | view_i-1),
+     * in bits per dim of X; an image's terms sum to its image_bits */
+    double *bits;
+    /* (n, stages): the same, tightened (pcnn_chain_stage_tightens); a
+     * stage that is not tightened gives its plain term */
+    double *tight_bits;
+    /* (n, h_i, w_i) for stage i < stages (h_i x w_i: its view's size):
+     * the bits at each position of the view, -log2 of the probability of
+     * the pixel's channels given the pixels before it, summed over the
+     * channels; image k's map sums to its term times the dims of X. Maps
+     * of stages the chain does not have must be NULL (PCNN_ERR_ARG) */
+    double *map[PCNN_MAX_STAGES];
+    /* (n, h_i, w_i): the same with a tightened stage's conditionals
+     * renormalized over the values its parent allows (the plain map for
+     * a stage that is not tightened) */
+    double *tight_map[PCNN_MAX_STAGES];
+} pcnn_chain_scores;
+
+/* pcnn_chain_evaluate (r may be NULL) that also writes each image's
+ * terms and per-position bits into out, from the very log-probabilities
+ * the evaluation sums: the same figures, image by image and pixel by
+ * pixel (where the model spends its bits). */
+PCNN_API pcnn_status pcnn_chain_score(pcnn_ctx *ctx, pcnn_chain *c,
+                                      const pcnn_dataset *x,
+                                      const pcnn_eval_opts *o,
+                                      pcnn_chain_eval *r,
+                                      const pcnn_chain_scores *out);
 /* Whether stage i of a chain gets tightened: it models half^h(X) (no
  * gray4) given half^(h+1)(X) with the logistic mixture head (stage i > 0,
  * or a conditioned stage 0 of a partial chain). */

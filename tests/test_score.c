@@ -1,0 +1,139 @@
+/*
+ * test_score.c -- pcnn_chain_score: each image's stage terms and the bits
+ * at each position, against pcnn_chain_evaluate on the same images (the
+ * per-image sums of the maps equal the evaluator's figures), on a pyramid
+ * whose second stage is tightened; pcnn_pseudo_counts on a stream with a
+ * repeated image.
+ */
+#include "test.h"
+#include "pixelcnn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* n 3x8x8 images, smooth with noise. */
+static uint8_t *score_images(int64_t n)
+{
+    uint8_t *x = xcalloc((size_t)(n * 192), 1);
+    for (int64_t i = 0; i < n; i++)
+        for (int k = 0; k < 192; k++)
+            x[i * 192 + k] = (uint8_t)((50 * (k / 64) + 9 * (k % 64 / 8) +
+                                        7 * (k % 8) + 13 * i +
+                                        (int)(40 * pcnn_uniform(
+                                                       5, (uint64_t)(i * 192 +
+                                                                     k)))) %
+                                       256);
+    return x;
+}
+
+static pcnn_model_config score_config(int size)
+{
+    pcnn_model_config c = pcnn_model_config_default();
+    c.channels = 3;
+    c.height = c.width = size;
+    c.nr_resnet = 1, c.nr_filters = 8, c.nr_mix = 2, c.nr_resolutions = 2;
+    c.dropout = 0;
+    return c;
+}
+
+/* A pyramid of random weights: 4x4 half(X), then X given it (tightened). */
+static pcnn_chain *score_pyramid(void)
+{
+    const pcnn_view half = {1, 0, 0}, id = {0, 0, 0};
+    pcnn_model_config c0 = score_config(8), c1 = score_config(8);
+    pcnn_model *st[2] = {NULL, NULL};
+    pcnn_chain *ch = NULL;
+    if (pcnn_stage_config(&c0, &half, NULL, 3, 8, 8) != PCNN_OK ||
+        pcnn_stage_config(&c1, &id, &half, 3, 8, 8) != PCNN_OK)
+        return NULL;
+    c1.cond_nr_resnet = 1;
+    if (pcnn_model_create(&st[0], &c0, 1) != PCNN_OK ||
+        pcnn_model_create(&st[1], &c1, 2) != PCNN_OK ||
+        pcnn_chain_create(&ch, st, 2) != PCNN_OK) {
+        pcnn_model_free(st[0]);
+        pcnn_model_free(st[1]);
+        return NULL;
+    }
+    return ch;
+}
+
+TEST(score_maps_sum_to_the_evaluators_figures)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_chain *ch = score_pyramid();
+    REQUIRE(ch, "pyramid: %s", pcnn_last_error());
+    REQUIRE(!pcnn_chain_stage_tightens(ch, 0) &&
+                pcnn_chain_stage_tightens(ch, 1),
+            "stage 1 alone tightens");
+    enum { N = 7, LIMIT = 6 };
+    uint8_t *x = score_images(N);
+    pcnn_dataset d = {0};
+    REQUIRE_OK(pcnn_dataset_from_memory(x, N, 3, 8, 8, NULL, 0, &d));
+    /* the evaluator's per-image bits, batches of 4 */
+    double ev_bits[LIMIT];
+    pcnn_eval_opts eo = pcnn_eval_opts_default();
+    eo.batch = 4, eo.limit = LIMIT, eo.image_bits = ev_bits;
+    pcnn_chain_eval r;
+    REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &d, &eo, &r));
+    /* scores in batches of 3 */
+    double bits[LIMIT * 2], tight[LIMIT * 2], img[LIMIT];
+    double *map0 = xcalloc(LIMIT * 16, sizeof(double));
+    double *map1 = xcalloc(LIMIT * 64, sizeof(double));
+    double *tmap1 = xcalloc(LIMIT * 64, sizeof(double));
+    pcnn_chain_scores out = {bits, tight, {map0, map1}, {NULL, tmap1}};
+    pcnn_eval_opts so = eo;
+    so.batch = 3, so.image_bits = img;
+    pcnn_chain_eval rs;
+    REQUIRE_OK(pcnn_chain_score(ctx, ch, &d, &so, &rs, &out));
+    CHECK(rs.images == LIMIT && fabs(rs.total - r.total) < 1e-9 &&
+              fabs(rs.tight_total - r.tight_total) < 1e-9,
+          "score's evaluation %g (%g tightened), the evaluator's %g (%g)",
+          rs.total, rs.tight_total, r.total, r.tight_total);
+    const double dims = 192;
+    double tsum = 0;
+    for (int k = 0; k < LIMIT; k++) {
+        double s0 = 0, s1 = 0, t1 = 0;
+        for (int q = 0; q < 16; q++)
+            s0 += map0[k * 16 + q];
+        for (int q = 0; q < 64; q++)
+            s1 += map1[k * 64 + q], t1 += tmap1[k * 64 + q];
+        CHECK(fabs(img[k] - ev_bits[k]) < 1e-12 * ev_bits[k] &&
+                  fabs(bits[2 * k] + bits[2 * k + 1] - ev_bits[k]) <
+                      1e-12 * ev_bits[k],
+              "image %d: score %.15g, terms %.15g + %.15g, evaluator %.15g",
+              k, img[k], bits[2 * k], bits[2 * k + 1], ev_bits[k]);
+        CHECK(fabs(s0 / dims - bits[2 * k]) < 1e-9 &&
+                  fabs(s1 / dims - bits[2 * k + 1]) < 1e-9 &&
+                  fabs(t1 / dims - tight[2 * k + 1]) < 1e-9,
+              "image %d: maps sum to %g, %g (%g tightened); terms %g, %g "
+              "(%g)",
+              k, s0 / dims, s1 / dims, t1 / dims, bits[2 * k],
+              bits[2 * k + 1], tight[2 * k + 1]);
+        CHECK(tight[2 * k] == bits[2 * k] &&
+                  tight[2 * k + 1] < bits[2 * k + 1],
+              "image %d: tightened terms %g %g, plain %g %g", k, tight[2 * k],
+              tight[2 * k + 1], bits[2 * k], bits[2 * k + 1]);
+        tsum += tight[2 * k] + tight[2 * k + 1];
+        for (int q = 0; q < 64; q++)
+            CHECK(map1[k * 64 + q] > 0 && tmap1[k * 64 + q] >= 0 &&
+                      tmap1[k * 64 + q] <= map1[k * 64 + q] + 1e-9,
+                  "image %d position %d: %g bits, %g tightened", k, q,
+                  map1[k * 64 + q], tmap1[k * 64 + q]);
+    }
+    CHECK(fabs(tsum / LIMIT - r.tight_total) < 1e-9,
+          "tightened terms average %g, evaluator %g", tsum / LIMIT,
+          r.tight_total);
+    /* a map for a stage the chain does not have */
+    out.map[2] = map0;
+    CHECK(pcnn_chain_score(ctx, ch, &d, &so, NULL, &out) == PCNN_ERR_ARG &&
+              strstr(pcnn_last_error(), "stage 2"),
+          "a third map: %s", pcnn_last_error());
+    CHECK(pcnn_chain_score(ctx, ch, &d, &so, NULL, NULL) == PCNN_ERR_ARG,
+          "NULL out");
+    free(map0), free(map1), free(tmap1), free(x);
+    pcnn_dataset_free(&d);
+    pcnn_chain_free(ch);
+    pcnn_ctx_free(ctx);
+}
