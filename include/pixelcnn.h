@@ -1222,6 +1222,44 @@ PCNN_API pcnn_status pcnn_trainer_evaluate(pcnn_ctx *ctx, pcnn_trainer *t,
                                            const pcnn_eval_opts *o,
                                            pcnn_chain_eval *r);
 
+/* ------------------------------------------------------- pseudo-counts
+ *
+ * Count-based exploration with a density model (Bellemare et al. 2016,
+ * Ostrovski et al. 2017; docs/score.md): for each image x_t of a stream,
+ * rho = p(x_t) under the model, then one training step on x_t alone, then
+ * rho' = p(x_t) again; the pseudo-count is
+ *     N = rho (1 - rho') / (rho' - rho),
+ * large for images the model has in effect seen often (the step barely
+ * moves p), small for novel ones. The model learns online: the step on
+ * x_t stays for x_t+1 and on.
+ */
+typedef struct {
+    /* each step's learning rate: Adam with the trainer's betas
+     * (pcnn_train_opts_default), no decay, moments starting at zero and
+     * kept over the stream; default 1e-3 */
+    float lr;
+    int64_t limit; /* the first `limit` images; <= 0 (default): all */
+    /* job "counts", done/total in images, value the last count */
+    pcnn_progress progress;
+} pcnn_counts_opts;
+
+PCNN_API pcnn_counts_opts pcnn_counts_opts_default(void);
+/* N from log rho and log rho' (nats), computed without forming the
+ * probabilities: -expm1(log rho') / expm1(log rho' - log rho). +INFINITY
+ * when rho' <= rho (the step did not raise p(x): no finite count fits). */
+PCNN_API double pcnn_pseudo_count(double log_p, double log_p_after);
+/* The pseudo-counts of the images of x in order (labels for a
+ * class-conditional model), for a chain of one unconditioned stage (a
+ * plain model): each image's log p in nats before its step (log_p) and
+ * after (log_p_after), and N (counts); each (n) and optional. The steps
+ * train a copy of the model's weights, without dropout, one image a step:
+ * the chain is not changed. */
+PCNN_API pcnn_status pcnn_pseudo_counts(pcnn_ctx *ctx, const pcnn_chain *c,
+                                        const pcnn_dataset *x,
+                                        const pcnn_counts_opts *o,
+                                        double *log_p, double *log_p_after,
+                                        double *counts);
+
 /* ----------------------------------------------------------- checkpoints
  *
  * safetensors files (docs/checkpoint.md): the parameters under their

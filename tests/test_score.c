@@ -137,3 +137,74 @@ TEST(score_maps_sum_to_the_evaluators_figures)
     pcnn_chain_free(ch);
     pcnn_ctx_free(ctx);
 }
+
+TEST(pseudo_count_formula)
+{
+    /* rho = e^-1000, rho' = e^-999: N = rho (1 - rho') / (rho' - rho),
+     * 1 / (e - 1) to double precision since rho' is negligible */
+    const double want = 1 / (exp(1.0) - 1);
+    CHECK(fabs(pcnn_pseudo_count(-1000, -999) - want) < 1e-15,
+          "N %.17g, want %.17g", pcnn_pseudo_count(-1000, -999), want);
+    /* large probabilities: rho = 0.5, rho' = 0.6: 0.5 * 0.4 / 0.1 = 2 */
+    CHECK(fabs(pcnn_pseudo_count(log(0.5), log(0.6)) - 2) < 1e-12,
+          "N %.17g, want 2", pcnn_pseudo_count(log(0.5), log(0.6)));
+    CHECK(isinf(pcnn_pseudo_count(-5, -5)) &&
+              isinf(pcnn_pseudo_count(-5, -6)),
+          "no gain: no finite count");
+}
+
+/* A stream of 12 images in which image 0 comes back every other time:
+ * its log p and count grow with each repeat; the chain is not changed. */
+TEST(pseudo_counts_grow_for_a_repeated_image)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_model_config c = score_config(8);
+    pcnn_model *m;
+    REQUIRE_OK(pcnn_model_create(&m, &c, 3));
+    pcnn_chain *ch;
+    REQUIRE_OK(pcnn_chain_create(&ch, &m, 1));
+    enum { N = 12 };
+    uint8_t *x = score_images(N), *s = xcalloc(N * 192, 1);
+    for (int k = 0; k < N; k++)
+        memcpy(s + k * 192, x + (k % 2 ? k : 0) * 192, 192);
+    pcnn_dataset d = {0};
+    REQUIRE_OK(pcnn_dataset_from_memory(s, N, 3, 8, 8, NULL, 0, &d));
+    size_t np;
+    const float *p = pcnn_model_params(m, &np);
+    float *before = xcalloc(np, sizeof(float));
+    memcpy(before, p, np * sizeof(float));
+    double a[N], b[N], n[N];
+    pcnn_counts_opts o = pcnn_counts_opts_default();
+    o.lr = 1e-4f;
+    REQUIRE_OK(pcnn_pseudo_counts(ctx, ch, &d, &o, a, b, n));
+    CHECK(memcmp(before, p, np * sizeof(float)) == 0,
+          "the chain's weights changed");
+    for (int k = 2; k < N; k += 2)
+        CHECK(n[k] > n[k - 2] && a[k] > a[k - 2],
+              "repeat %d: count %g after %g, log p %g after %g", k / 2, n[k],
+              n[k - 2], a[k], a[k - 2]);
+    CHECK(n[N - 2] > 10 * n[0], "the repeated image's count %g, first %g",
+          n[N - 2], n[0]);
+    for (int k = 1; k < N; k += 2)
+        CHECK(b[k] > a[k] && isfinite(n[k]),
+              "novel image %d: log p %g -> %g, count %g", k, a[k], b[k],
+              n[k]);
+    for (int k = 0; k < N; k++)
+        CHECK(n[k] == pcnn_pseudo_count(a[k], b[k]), "image %d", k);
+    /* a two-stage chain is refused */
+    pcnn_chain *py = score_pyramid();
+    REQUIRE(py, "pyramid: %s", pcnn_last_error());
+    CHECK(pcnn_pseudo_counts(ctx, py, &d, &o, NULL, NULL, n) ==
+              PCNN_ERR_ARG &&
+              strstr(pcnn_last_error(), "2 stages"),
+          "two stages: %s", pcnn_last_error());
+    o.lr = 0;
+    CHECK(pcnn_pseudo_counts(ctx, ch, &d, &o, NULL, NULL, n) == PCNN_ERR_ARG,
+          "lr 0");
+    pcnn_chain_free(py);
+    pcnn_chain_free(ch);
+    pcnn_dataset_free(&d);
+    free(x), free(s), free(before);
+    pcnn_ctx_free(ctx);
+}
