@@ -34,7 +34,9 @@
  *   chain is the one model handle: pcnn_chain_load reads a chain file or
  *   a model checkpoint (a plain model, or one stage) as a chain of one,
  *   and pcnn_chain_evaluate, pcnn_chain_sample, pcnn_chain_complete and
- *   pcnn_colorize each do one job on it.
+ *   pcnn_colorize each do one job on it. pcnn_chain_score gives each
+ *   image's stage terms and the bits at every pixel; pcnn_pseudo_counts
+ *   the pseudo-counts of a stream of images (count-based exploration).
  * - Color: sRGB <-> CIE Lab, PSNR, colorfulness; pcnn_colorize draws
  *   colorizations of an image of any size from a chroma stage, and
  *   pcnn_colorize_score measures them against the truth and baselines.
@@ -48,7 +50,7 @@
  * - Checkpoints: models with their trainer, and chains, in safetensors
  *   files, saved atomically and checked whole on load.
  * docs/ has a page for each (ops.md, model.md, sampling.md, chains.md,
- * color.md, colorize.md, data.md, checkpoint.md).
+ * score.md, color.md, colorize.md, data.md, checkpoint.md).
  *
  * Example, from examples/train_sample.c, whose main() makes 64 small
  * images and calls it (`make test` builds it against the shared library
@@ -1234,10 +1236,14 @@ PCNN_API pcnn_status pcnn_trainer_evaluate(pcnn_ctx *ctx, pcnn_trainer *t,
  * x_t stays for x_t+1 and on.
  */
 typedef struct {
-    /* each step's learning rate: Adam with the trainer's betas
-     * (pcnn_train_opts_default), no decay, moments starting at zero and
-     * kept over the stream; default 1e-3 */
+    /* each step's learning rate; default 1e-5 */
     float lr;
+    /* 0 (default): plain gradient descent on the image's bits/dim,
+     * w -= lr * d bpd / d w; 1: Adam with the trainer's betas
+     * (pcnn_train_opts_default), no decay, moments starting at zero and
+     * kept over the stream (its first steps move every weight by about
+     * lr, whatever its gradient: docs/score.md) */
+    int adam;
     int64_t limit; /* the first `limit` images; <= 0 (default): all */
     /* job "counts", done/total in images, value the last count */
     pcnn_progress progress;

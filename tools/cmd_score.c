@@ -35,7 +35,7 @@ static const char score_usage[] =
 
 typedef struct {
     const char *ckpt, *data, *split, *weights, *format, *out, *heatmap;
-    const char *map, *stream;
+    const char *map, *stream, *optimizer;
     const char *files[SCORE_MAX_FILES];
     int nfiles, limit, batch, size, threads, count, scale, stage, counts;
     double lr;
@@ -96,8 +96,13 @@ static int score_parse(int argc, char **argv, score_args *a)
                      "I, I-J (I to J) or I*K (K times I)",
                      .needs = "--pseudo-counts",
                      .why = "it orders the pseudo-counts' stream"),
-        CLI_DOUBLE_F("--lr", &a->lr, 1e-9, 0.5, "LR",
-                     "the learning rate of each step (Adam)",
+        CLI_DOUBLE_F("--lr", &a->lr, 1e-12, 0.5, "LR",
+                     "the learning rate of each step", .show_default = 1,
+                     .needs = "--pseudo-counts",
+                     .why = "it sets the pseudo-counts' training steps"),
+        CLI_CHOICE_F("--optimizer", &a->optimizer, "sgd adam", "O",
+                     "each step: sgd (w -= lr * gradient of the image's "
+                     "bits/dim) or adam (the trainer's, moments from zero)",
                      .show_default = 1, .needs = "--pseudo-counts",
                      .why = "it sets the pseudo-counts' training steps"),
         CLI_CHOICE_F("--weights", &a->weights, "ema raw", "W",
@@ -430,6 +435,7 @@ static int run_counts(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
     double *N = malloc(n * sizeof *N);
     pcnn_counts_opts o = pcnn_counts_opts_default();
     o.lr = (float)a->lr;
+    o.adam = !strcmp(a->optimizer, "adam");
     int rc = 0;
     FILE *f = NULL;
     if (!lp || !la || !N ||
@@ -466,8 +472,8 @@ static int run_counts(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
 int cmd_score(int argc, char **argv)
 {
     score_args a = {.data = NULL, .split = "test", .format = "csv",
-                    .map = "tight", .batch = 16, .count = 8, .stage = -1,
-                    .lr = 1e-3};
+                    .map = "tight", .optimizer = "sgd", .batch = 16,
+                    .count = 8, .stage = -1, .lr = 1e-5};
     int rc = score_parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;

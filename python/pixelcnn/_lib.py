@@ -131,7 +131,8 @@ class ChainScores(Structure):
 
 
 class CountsOpts(Structure):
-    _fields_ = [("lr", c_float), ("limit", c_int64), ("progress", Progress)]
+    _fields_ = [("lr", c_float), ("adam", c_int), ("limit", c_int64),
+                ("progress", Progress)]
 
 
 class ColorizeScores(Structure):

@@ -253,18 +253,19 @@ class Chain(Owner):
                           maps=[m[:k] for m in mp],
                           tight_maps=[m[:k] for m in tm])
 
-    def pseudo_counts(self, x, labels=None, lr=1e-3, limit=0,
+    def pseudo_counts(self, x, labels=None, lr=1e-5, adam=False, limit=0,
                       progress=None):
         """The pseudo-counts of the images x (N, C, H, W), a stream in
         order (pcnn_pseudo_counts): a copy of this one-stage model takes
-        one Adam step (learning rate lr) on each image alone; the chain
-        itself is not changed. progress gets ("counts", images done,
+        one step on each image alone, plain gradient descent on its
+        bits/dim with learning rate lr (adam: the trainer's Adam); the
+        chain itself is not changed. progress gets ("counts", images done,
         images, the last count). Returns PseudoCounts."""
         with Dataset(x, labels, what="Chain.pseudo_counts") as d:
             n = d.d.n if limit <= 0 else min(int(limit), d.d.n)
             a, b, c = (np.zeros(max(n, 1), np.float64) for _ in range(3))
             o = lib.pcnn_counts_opts_default()
-            o.lr, o.limit = float(lr), int(limit)
+            o.lr, o.adam, o.limit = float(lr), int(bool(adam)), int(limit)
             pr = Progress(progress)
             o.progress = pr.struct()
             st = lib.pcnn_pseudo_counts(self._ctx.p, self._live(),

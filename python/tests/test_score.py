@@ -63,13 +63,13 @@ def test_score_files_jsonl_and_limit(tmp_path, data, model):
 
 def test_pseudo_counts_as_cli(data, model):
     out = cli("score", "--checkpoint", model, "--data", data.spec,
-              "--pseudo-counts", "--stream", "3*5,0-2", "--lr", 0.0005,
+              "--pseudo-counts", "--stream", "3*5,0-2", "--lr", 1e-5,
               "--threads", 1)
     rows = list(csv.DictReader(io.StringIO(out)))
     stream = data.test[[3] * 5 + [0, 1, 2]]
     with pixelcnn.Chain(model, threads=1) as m:
         before = m.evaluate(data.test).bits_per_dim
-        p = m.pseudo_counts(stream, lr=0.0005)
+        p = m.pseudo_counts(stream, lr=1e-5)
         assert m.evaluate(data.test).bits_per_dim == before  # not changed
     assert len(rows) == 8 and p.counts.shape == (8,)
     for k, row in enumerate(rows):

@@ -13,7 +13,7 @@ pcnn_counts_opts pcnn_counts_opts_default(void)
 {
     pcnn_counts_opts o;
     memset(&o, 0, sizeof o);
-    o.lr = 1e-3f;
+    o.lr = 1e-5f;
     return o;
 }
 
@@ -78,10 +78,38 @@ static pcnn_status log_p_of(pcnn_ctx *ctx, pcnn_model *m,
     return PCNN_OK;
 }
 
+/* One plain gradient step on the one image of d: w -= lr * d bpd / d w;
+ * PCNN_ERR_VALUE, the weights unchanged, when the gradient or a new
+ * weight is not finite or a weight would leave +-PCNN_PARAM_MAX. */
+static pcnn_status sgd_step(pcnn_ctx *ctx, pcnn_model *m,
+                            const pcnn_dataset *d, float lr)
+{
+    const pcnn_batch b = {pcnn_img(d->images, 1, d->c, d->h, d->w),
+                          d->labels, pcnn_none()};
+    double bpd;
+    PCNN_TRY(pcnn_model_loss(ctx, m, &b, 1, 0, &bpd, NULL));
+    PCNN_TRY(pcnn_model_backward(ctx, m));
+    size_t n;
+    float *p = pcnn_model_params(m, &n);
+    const float *g = pcnn_model_grads(m, NULL);
+    for (size_t i = 0; i < n; i++) {
+        const float v = p[i] - lr * g[i];
+        if (!(fabsf(v) <= PCNN_PARAM_MAX))
+            return pcnn_fail(PCNN_ERR_VALUE,
+                             "pcnn_pseudo_counts: the step would make a "
+                             "weight %s",
+                             isfinite(v) ? "too large" : "not finite");
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] -= lr * g[i];
+    return PCNN_OK;
+}
+
 /* Image t of the stream x into the one-image data set one, then its
- * log-density before and after one step of t. */
+ * log-density before and after one step on it (Adam through the trainer
+ * t, or plain gradient descent when t is NULL). */
 static pcnn_status count_one(pcnn_ctx *ctx, pcnn_trainer *t, pcnn_model *m,
-                             const pcnn_dataset *x, int64_t k,
+                             const pcnn_dataset *x, int64_t k, float lr,
                              pcnn_dataset *one, double *before,
                              double *after)
 {
@@ -90,7 +118,8 @@ static pcnn_status count_one(pcnn_ctx *ctx, pcnn_trainer *t, pcnn_model *m,
     if (x->labels)
         one->labels[0] = x->labels[k];
     PCNN_TRY(log_p_of(ctx, m, one, before));
-    PCNN_TRY(pcnn_trainer_step(ctx, t, NULL));
+    PCNN_TRY(t ? pcnn_trainer_step(ctx, t, NULL)
+               : sgd_step(ctx, m, one, lr));
     return log_p_of(ctx, m, one, after);
 }
 
@@ -117,11 +146,11 @@ pcnn_status pcnn_pseudo_counts(pcnn_ctx *ctx, const pcnn_chain *ch,
                                      x->labels, x->num_classes, &one);
     pcnn_train_opts to = pcnn_train_opts_default();
     to.lr = o.lr, to.lr_decay = 1, to.batch = 1, to.flip = 0;
-    if (s == PCNN_OK)
+    if (s == PCNN_OK && o.adam)
         s = pcnn_trainer_create(&t, m, &one, &to);
     for (int64_t k = 0; s == PCNN_OK && k < n; k++) {
         double a, b;
-        s = count_one(ctx, t, m, x, k, &one, &a, &b);
+        s = count_one(ctx, t, m, x, k, o.lr, &one, &a, &b);
         if (s != PCNN_OK)
             break;
         const double N = pcnn_pseudo_count(a, b);
