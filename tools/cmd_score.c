@@ -41,8 +41,24 @@ typedef struct {
     double lr;
 } score_args;
 
-/* score's flags into a (the defaults before) and the checks of the flags
- * alone: 0, -1 (--help) or 2 after a message. */
+/* The checks of score's flags alone: 0, or 2 after a message. */
+static int score_check(cli_cmd *p, const score_args *a)
+{
+    if (a->nfiles && a->data) {
+        fprintf(stderr, "pixelcnn score: give image files or --data, not "
+                        "both\n");
+        return 2;
+    }
+    if (a->counts && a->data && !a->stream) {
+        fprintf(stderr, "pixelcnn score: --pseudo-counts with --data needs "
+                        "--stream SPEC (the images in order)\n");
+        return 2;
+    }
+    return cli_check(p);
+}
+
+/* score's flags into a (the defaults before) and their checks: 0, -1
+ * (--help) or 2 after a message. */
 static int score_parse(int argc, char **argv, score_args *a)
 {
     cli_flag flags[] = {
@@ -114,17 +130,7 @@ static int score_parse(int argc, char **argv, score_args *a)
     };
     cli_cmd p = CLI_CMD("score", score_usage, NULL, flags);
     int rc = cli_parse(&p, argc, argv);
-    if (!rc && a->nfiles && a->data) {
-        fprintf(stderr, "pixelcnn score: give image files or --data, not "
-                        "both\n");
-        rc = 2;
-    }
-    if (!rc && a->counts && a->data && !a->stream) {
-        fprintf(stderr, "pixelcnn score: --pseudo-counts with --data needs "
-                        "--stream SPEC (the images in order)\n");
-        rc = 2;
-    }
-    return rc ? rc : cli_check(&p);
+    return rc ? rc : score_check(&p, a);
 }
 
 /* One item of a --stream spec at s: I, I-J or I*K, appended to idx
