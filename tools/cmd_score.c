@@ -37,6 +37,7 @@ typedef struct {
     const char *ckpt, *data, *split, *weights, *format, *out, *heatmap;
     const char *map, *stream, *optimizer;
     const char *files[SCORE_MAX_FILES];
+    int64_t *order; /* --stream: each step's index in --data */
     int nfiles, limit, batch, size, threads, count, scale, stage, counts;
     double lr;
 } score_args;
@@ -159,9 +160,9 @@ static int stream_item(const char *s, char **end, int64_t n_data,
     return 0;
 }
 
-/* d = the images of d named by the spec, in its order. 0, or 2 after a
- * message. */
-static int stream_of(const char *spec, pcnn_dataset *d)
+/* d = the images of d named by the spec, in its order, their indices in
+ * *order. 0, or 2 after a message. */
+static int stream_of(const char *spec, pcnn_dataset *d, int64_t **order)
 {
     enum { MAX = 1 << 20 };
     int64_t *idx = malloc(MAX * sizeof *idx), n = 0;
@@ -188,14 +189,15 @@ static int stream_of(const char *spec, pcnn_dataset *d)
         free(idx), free(img), free(lab);
         return 2;
     }
-    free(idx), free(img), free(lab);
+    free(img), free(lab);
     pcnn_dataset_free(d);
     *d = out;
+    *order = idx;
     return 0;
 }
 
 /* The images to score: the files, or --data (and --stream). */
-static int score_inputs(const score_args *a, const pcnn_chain *ch,
+static int score_inputs(score_args *a, const pcnn_chain *ch,
                         pcnn_dataset *d)
 {
     int64_t c, h;
@@ -203,7 +205,7 @@ static int score_inputs(const score_args *a, const pcnn_chain *ch,
     if (!a->nfiles) {
         int rc = cli_load_data("score", a->data, a->split,
                                a->size ? a->size : (int)h, d);
-        return rc || !a->stream ? rc : stream_of(a->stream, d);
+        return rc || !a->stream ? rc : stream_of(a->stream, d, &a->order);
     }
     const size_t item = (size_t)(c ? c : 3) * (size_t)(h * h);
     uint8_t *img = malloc(item * (size_t)a->nfiles);
@@ -235,7 +237,8 @@ static void source_of(const score_args *a, int64_t k, char *buf, size_t n)
     if (a->nfiles)
         snprintf(buf, n, "%s", a->files[k]);
     else
-        snprintf(buf, n, "%s#%lld", a->data, (long long)k);
+        snprintf(buf, n, "%s#%lld", a->data,
+                 (long long)(a->order ? a->order[k] : k));
 }
 
 /* s as a CSV field (quoted when it holds a comma, a quote or a line
@@ -457,8 +460,6 @@ static int run_counts(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
         for (size_t k = 0; k < n; k++) {
             char src[4200], cnt[64];
             source_of(a, (int64_t)k, src, sizeof src);
-            if (a->stream)
-                snprintf(src, sizeof src, "%s step %zu", a->data, k);
             snprintf(cnt, sizeof cnt, "%.17g", N[k]);
             fprintf(f, json ? "{\"step\": %zu, \"source\": " : "%zu,", k);
             put_text(f, src, json);
@@ -509,5 +510,6 @@ int cmd_score(int argc, char **argv)
     pcnn_ctx_free(ctx);
     pcnn_chain_free(ch);
     pcnn_dataset_free(&d);
+    free(a.order);
     return rc;
 }
