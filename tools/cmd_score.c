@@ -359,9 +359,10 @@ static int write_scores(const score_args *a, const scored *s)
     return close_out(a->out, f);
 }
 
-/* The arrays of s for n images (maps only for the heat map's stage). */
+/* The arrays of s for n images, and the maps of the heat map's stage for
+ * its nm images. */
 static int scored_alloc(scored *s, const pcnn_chain *ch, int64_t n,
-                        int map_stage)
+                        int map_stage, int64_t nm)
 {
     memset(s, 0, sizeof *s);
     s->n = n, s->stages = pcnn_chain_stages(ch);
@@ -378,8 +379,8 @@ static int scored_alloc(scored *s, const pcnn_chain *ch, int64_t n,
         if (i != map_stage)
             continue;
         const size_t hw = (size_t)c->height * (size_t)c->width;
-        s->map[i] = malloc((size_t)n * hw * sizeof(double));
-        s->tight_map[i] = malloc((size_t)n * hw * sizeof(double));
+        s->map[i] = malloc((size_t)nm * hw * sizeof(double));
+        s->tight_map[i] = malloc((size_t)nm * hw * sizeof(double));
         ok = ok && s->map[i] && s->tight_map[i];
     }
     return ok ? 0 : 1;
@@ -396,6 +397,27 @@ static void tight_totals(scored *s)
     }
 }
 
+/* The heat map of the first nm images: their maps (a second, short
+ * pass: the maps of every image would take 16 bytes a pixel), drawn. */
+static int score_maps(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
+                      const pcnn_dataset *d, scored *s, int stage,
+                      int64_t nm)
+{
+    pcnn_eval_opts eo = pcnn_eval_opts_default();
+    eo.batch = a->batch, eo.limit = nm;
+    pcnn_chain_scores out = {NULL, NULL, {NULL}, {NULL}};
+    out.map[stage] = s->map[stage];
+    out.tight_map[stage] = s->tight_map[stage];
+    if (pcnn_chain_score(ctx, ch, d, &eo, NULL, &out) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn score: %s\n", pcnn_last_error());
+        return 1;
+    }
+    return score_heatmap(a->heatmap, ch, stage, d,
+                         !strcmp(a->map, "plain") ? s->map[stage]
+                                                  : s->tight_map[stage],
+                         nm, a->scale);
+}
+
 static int run_score(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
                      const pcnn_dataset *d)
 {
@@ -408,13 +430,12 @@ static int run_score(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
         return 2;
     }
     const int64_t n = a->limit > 0 && a->limit < d->n ? a->limit : d->n;
+    const int64_t nm = a->count < n ? a->count : n;
     scored s;
-    int rc = scored_alloc(&s, ch, n, a->heatmap ? stage : -1);
+    int rc = scored_alloc(&s, ch, n, a->heatmap ? stage : -1, nm);
     pcnn_eval_opts eo = pcnn_eval_opts_default();
     eo.batch = a->batch, eo.limit = n, eo.image_bits = s.img;
-    pcnn_chain_scores out = {s.bits, s.tight, {NULL}, {NULL}};
-    memcpy(out.map, s.map, sizeof out.map);
-    memcpy(out.tight_map, s.tight_map, sizeof out.tight_map);
+    const pcnn_chain_scores out = {s.bits, s.tight, {NULL}, {NULL}};
     if (rc)
         fprintf(stderr, "pixelcnn score: out of memory\n");
     else if (pcnn_chain_score(ctx, ch, d, &eo, NULL, &out) != PCNN_OK) {
@@ -427,10 +448,7 @@ static int run_score(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
         rc = write_scores(a, &s);
     }
     if (!rc && a->heatmap)
-        rc = score_heatmap(a->heatmap, ch, stage, d,
-                           !strcmp(a->map, "plain") ? s.map[stage]
-                                                    : s.tight_map[stage],
-                           a->count < n ? a->count : n, a->scale);
+        rc = score_maps(a, ctx, ch, d, &s, stage, nm);
     scored_free(&s);
     return rc;
 }
