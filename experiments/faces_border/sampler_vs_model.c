@@ -7,8 +7,10 @@
  *    1), with the head parameters each pixel was drawn from; a full
  *    forward pass on the drawn images must give the same parameters at
  *    every position (the sampler's state equals the model's).
- * 2. On the 43 test faces: per column, the model's bits per pixel and
- *    the probability of a red value more than 100 away from the truth.
+ * 2. On the 43 test faces: per column, the model's bits per pixel, the
+ *    probability of a red value more than 100 away from the truth and
+ *    from its parent (the 2x2 mean it is drawn given), and how often the
+ *    true red value is that far from its parent.
  *
  * Build and run from the repository root, after make:
  *   cc -O2 -std=c11 -Iinclude -fopenmp \
@@ -94,22 +96,32 @@ static void model_check(pcnn_ctx *ctx, const stage *s, const uint8_t *x,
                            in.x));
     TRY(pcnn_head_pmf(ctx, &s->h, pcnn_t4(pm, R, 256, s->H, s->W), lt, in.x,
                       0));
-    printf("the model on %lld test faces, per column: bits per pixel, "
-           "P(|red - truth| > 100):\n",
+    printf("the model on %lld test faces, per column: bits per pixel; "
+           "P(|red - truth| > 100), P(|red - parent| > 100); the share of "
+           "true reds > 100 from their parent:\n",
            (long long)R);
     for (int64_t j = 0; j < s->W; j++) {
-        double bits = 0, far = 0;
+        double bits = 0, far = 0, farp = 0, data = 0;
         for (int64_t b = 0; b < R; b++)
             for (int64_t i = 0; i < s->H; i++) {
                 const int64_t q = i * s->W + j;
-                const int t = in.x.data[b * s->C * HW + q];
+                const uint8_t *r = in.x.data + b * s->C * HW;
+                const int t = r[q], i0 = i & ~1, j0 = j & ~1;
+                const int par = (r[i0 * s->W + j0] + r[i0 * s->W + j0 + 1] +
+                                 r[(i0 + 1) * s->W + j0] +
+                                 r[(i0 + 1) * s->W + j0 + 1] + 2) / 4;
                 bits -= lp[b * HW + q] / log(2.0);
-                for (int v = 0; v < 256; v++)
-                    far += abs(v - t) > 100 ? pm[(b * 256 + v) * HW + q] : 0;
+                data += abs(t - par) > 100;
+                for (int v = 0; v < 256; v++) {
+                    const float pv = pm[(b * 256 + v) * HW + q];
+                    far += abs(v - t) > 100 ? pv : 0;
+                    farp += abs(v - par) > 100 ? pv : 0;
+                }
             }
+        const double k = (double)(R * s->H);
         if (j < 4 || j == 32 || j == s->W - 1)
-            printf("  column %2lld: %6.3f bits, %.4f\n", (long long)j,
-                   bits / (double)(R * s->H), far / (double)(R * s->H));
+            printf("  column %2lld: %6.3f bits, %.4f, %.4f; %.4f\n",
+                   (long long)j, bits / k, far / k, farp / k, data / k);
     }
     free(l), free(lp), free(pm), free(in.x.data), free(in.cond.data);
 }
