@@ -87,8 +87,8 @@ TEST(score_maps_sum_to_the_evaluators_figures)
     so.batch = 3, so.image_bits = img;
     pcnn_chain_eval rs;
     REQUIRE_OK(pcnn_chain_score(ctx, ch, &d, &so, &rs, &out));
-    CHECK(rs.images == LIMIT && fabs(rs.total - r.total) < 1e-9 &&
-              fabs(rs.tight_total - r.tight_total) < 1e-9,
+    CHECK(rs.images == LIMIT && fabs(rs.total - r.total) < 1e-6 * r.total &&
+              fabs(rs.tight_total - r.tight_total) < 1e-6 * r.tight_total,
           "score's evaluation %g (%g tightened), the evaluator's %g (%g)",
           rs.total, rs.tight_total, r.total, r.tight_total);
     const double dims = 192;
@@ -99,9 +99,11 @@ TEST(score_maps_sum_to_the_evaluators_figures)
             s0 += map0[k * 16 + q];
         for (int q = 0; q < 64; q++)
             s1 += map1[k * 64 + q], t1 += tmap1[k * 64 + q];
-        CHECK(fabs(img[k] - ev_bits[k]) < 1e-12 * ev_bits[k] &&
-                  fabs(bits[2 * k] + bits[2 * k + 1] - ev_bits[k]) <
-                      1e-12 * ev_bits[k],
+        /* other batch sizes: equal to float rounding (a BLAS may block
+         * its GEMMs by the batch); the terms sum to the image's bound */
+        CHECK(fabs(img[k] - ev_bits[k]) < 1e-6 * ev_bits[k] &&
+                  fabs(bits[2 * k] + bits[2 * k + 1] - img[k]) <
+                      1e-12 * img[k],
               "image %d: score %.15g, terms %.15g + %.15g, evaluator %.15g",
               k, img[k], bits[2 * k], bits[2 * k + 1], ev_bits[k]);
         CHECK(fabs(s0 / dims - bits[2 * k]) < 1e-9 &&
@@ -122,7 +124,8 @@ TEST(score_maps_sum_to_the_evaluators_figures)
                   "image %d position %d: %g bits, %g tightened", k, q,
                   map1[k * 64 + q], tmap1[k * 64 + q]);
     }
-    CHECK(fabs(tsum / LIMIT - r.tight_total) < 1e-9,
+    CHECK(fabs(tsum / LIMIT - rs.tight_total) < 1e-9 &&
+              fabs(tsum / LIMIT - r.tight_total) < 1e-6 * r.tight_total,
           "tightened terms average %g, evaluator %g", tsum / LIMIT,
           r.tight_total);
     /* a map for a stage the chain does not have */

@@ -23,19 +23,23 @@ def test_score_chain_as_cli(data, pyramid):
         r = c.evaluate(data.test)
         tightens = c.tightens(1)
     assert len(rows) == 16 and s.bits.shape == (16, 2)
+    # batches of 5 and 7: equal to float rounding (a BLAS may block its
+    # GEMMs by the batch)
     for k, row in enumerate(rows):
         assert float(row["bits_per_dim"]) == pytest.approx(
-            s.evaluation.image_bits_per_dim[k], rel=1e-12)
+            s.evaluation.image_bits_per_dim[k], rel=1e-6)
         assert float(row["tight_bits_per_dim"]) == pytest.approx(
-            s.tight_bits[k].sum(), rel=1e-12)
+            s.tight_bits[k].sum(), rel=1e-6)
         for i in range(2):
             assert float(row["stage%d" % i]) == pytest.approx(s.bits[k, i],
-                                                              rel=1e-12)
+                                                              rel=1e-6)
             assert float(row["stage%d_tight" % i]) == pytest.approx(
-                s.tight_bits[k, i], rel=1e-12)
+                s.tight_bits[k, i], rel=1e-6)
     # the evaluator's figures, image by image, and the maps' sums
-    np.testing.assert_allclose(s.bits.sum(1), r.image_bits_per_dim,
+    np.testing.assert_allclose(s.bits.sum(1), s.evaluation.image_bits_per_dim,
                                rtol=1e-12)
+    np.testing.assert_allclose(s.bits.sum(1), r.image_bits_per_dim,
+                               rtol=1e-6)
     assert s.maps[0].shape == (16, 4, 4) and s.maps[1].shape == (16, 8, 8)
     for i in range(2):
         np.testing.assert_allclose(s.maps[i].sum((1, 2)) / 64, s.bits[:, i],
@@ -52,7 +56,7 @@ def test_score_files_jsonl_and_limit(tmp_path, data, model):
         "--format", "jsonl", "-o", out, "--threads", 1)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     with pixelcnn.Chain(model, threads=1) as m:
-        s = m.score(data.test, limit=3, maps=False)
+        s = m.score(data.test, limit=3, maps=False, batch=16)
     assert len(lines) == 3 and s.bits.shape == (3, 1) and s.maps == []
     for k, line in enumerate(lines):
         assert line["image"] == k
