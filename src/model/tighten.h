@@ -9,6 +9,27 @@
 #ifndef PCNN_MODEL_TIGHTEN_H
 #define PCNN_MODEL_TIGHTEN_H
 
+#include "pixelcnn.h"
+
+/* Which rule a model's subpixels follow given its condition images (the
+ * parent), from its config's views: the half rule when it models
+ * half^h(X) given half^(h+1)(X), the gray4 rule when it models half^h(X)
+ * given gray4(half^h(X)); none otherwise, or when its head is not the
+ * logistic mixture (the only head with interval masses). */
+enum { PCNN_TIGHTEN_NONE, PCNN_TIGHTEN_HALF, PCNN_TIGHTEN_GRAY4 };
+
+static inline int pcnn_tighten_rule(const pcnn_model_config *c)
+{
+    const pcnn_view *v = &c->view, *p = &c->cond_view;
+    if (c->head != PCNN_HEAD_DMOL || v->gray4 || v->lab || p->lab)
+        return PCNN_TIGHTEN_NONE;
+    if (!p->gray4 && p->halvings == v->halvings + 1)
+        return PCNN_TIGHTEN_HALF;
+    if (p->gray4 && p->halvings == v->halvings)
+        return PCNN_TIGHTEN_GRAY4;
+    return PCNN_TIGHTEN_NONE;
+}
+
 /* The values child k (0..3, raster order in its 2x2 block) of parent p
  * can take when the children before it sum to `before`: their sum S has
  * (S + 2) / 4 = p, i.e. 4p - 2 <= S <= 4p + 1, and each of the 3 - k
