@@ -948,6 +948,17 @@ PCNN_API pcnn_status pcnn_stage_config(pcnn_model_config *cfg,
  */
 #define PCNN_MAX_STAGES 8
 
+/* How a weights-only file (pcnn_model_save, pcnn_chain_save_as) stores
+ * the parameters: float32, or in half the bytes as IEEE binary16 (11
+ * significant bits, |x| <= 65504) or bfloat16 (8 significant bits, float32's
+ * range), rounded to nearest even. Loading converts back to float32; a
+ * training checkpoint is always float32 (docs/checkpoint.md, "Storage"). */
+typedef enum {
+    PCNN_STORAGE_F32 = 0,
+    PCNN_STORAGE_F16 = 1,
+    PCNN_STORAGE_BF16 = 2
+} pcnn_storage;
+
 typedef struct pcnn_chain pcnn_chain;
 
 /* A chain of the models stages[0 .. n), which it takes over (freed with
@@ -971,8 +982,11 @@ PCNN_API void pcnn_chain_image_shape(const pcnn_chain *c, int64_t *ch,
  * stage 0 is unconditioned; else 0 (also for NULL). */
 PCNN_API int pcnn_chain_is_complete(const pcnn_chain *c);
 /* Writes the chain's configs and weights into one safetensors file,
- * atomically (docs/checkpoint.md). */
+ * atomically (docs/checkpoint.md), the weights as float32. */
 PCNN_API pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
+/* pcnn_chain_save with the weights stored as st (pcnn_storage). */
+PCNN_API pcnn_status pcnn_chain_save_as(const char *path, const pcnn_chain *c,
+                                        pcnn_storage st);
 /* The one loader: a chain file, or a model checkpoint (a plain model or
  * one stage) as a chain of one stage (ema: its EMA weights), told apart by
  * the file's metadata. A chain file holds one set of weights: ema = 1 is
@@ -1218,6 +1232,10 @@ PCNN_API pcnn_status pcnn_trainer_evaluate(pcnn_ctx *ctx, pcnn_trainer *t,
 PCNN_API pcnn_status pcnn_checkpoint_save(const char *path,
                                           const pcnn_model *m,
                                           const pcnn_trainer *t);
+/* A weights-only checkpoint of m (no trainer), its parameters stored as
+ * st: what `pixelcnn export --storage` writes. */
+PCNN_API pcnn_status pcnn_model_save(const char *path, const pcnn_model *m,
+                                     pcnn_storage st);
 /* A model from a checkpoint; ema = 1 loads the EMA weights (an error if
  * the file has none). The whole file is checked first (docs/checkpoint.md):
  * its metadata, every tensor's name and shape against the model the

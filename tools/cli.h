@@ -70,6 +70,9 @@ double cli_median(double *v, int n);
  * with a chain). */
 int cli_file_kind(const char *cmd, const char *path, const char *weights,
                   pcnn_file_kind *kind);
+/* The pcnn_storage a --storage name (f32, f16, bf16) stands for; f32
+ * for NULL. */
+pcnn_storage cli_storage(const char *name);
 /* Whether to load the EMA weights of a model checkpoint for --weights W
  * (NULL: the default, EMA when the file has them): 1 or 0; --weights ema
  * on a file without EMA weights is an error, -1 after a one-line

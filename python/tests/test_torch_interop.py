@@ -190,6 +190,32 @@ def test_chain_stages_match_cli(cli, mnist, trained):
     assert all(np.array_equal(a[n], b[n]) for n in b)
 
 
+@pytest.mark.parametrize("storage", ["f16", "bf16"])
+def test_16bit_exports_load_as_the_library_reads_them(cli, mnist, trained,
+                                                      tmp_path, storage):
+    """pixelcnn export --storage f16/bf16 of a checkpoint and of a chain:
+    the loader gives float32 weights equal to the rounded ones, and the
+    module's bits/dim equal pixelcnn eval's on the same file."""
+    f = tmp_path / "m.safetensors"
+    run(cli, "export", "--checkpoint", trained["classes"], "--out", f,
+        "--storage", storage)
+    got, cfg = I.load_state(f)
+    want, _ = I.load_state(trained["classes"], ema=True)
+    for n in want:
+        w = torch.from_numpy(want[n])
+        w = w.half() if storage == "f16" else w.bfloat16()
+        assert got[n].dtype == np.float32
+        assert np.array_equal(got[n], w.float().numpy()), n
+    net, cfg = I.load_module(f)
+    assert abs(torch_bpd(net, cfg, mnist) -
+               eval_bpd(cli, f, mnist["spec"])) < TOL
+    c = tmp_path / "c.safetensors"
+    run(cli, "export", "--checkpoint", trained["chain"], "--out", c,
+        "--storage", storage)
+    a, _ = I.load_state(c, stage=1)
+    assert all(a[n].dtype == np.float32 for n in a)
+
+
 def test_exported_stages_join_into_a_chain(cli, mnist, trained, tmp_path):
     """Stages exported from torch join with pixelcnn chain into a chain
     that evaluates as the one joined from the training checkpoints."""
