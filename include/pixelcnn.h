@@ -686,8 +686,11 @@ typedef struct {
      * subpixel is drawn from its conditional renormalized over the values
      * that its parent and the children of its 2x2 block drawn before it
      * allow (pcnn_half_bounds), so half(x) = parent exactly: a pyramid
-     * stage's tightened distribution. Not with log_scale_offset or a
-     * temperature other than 1. */
+     * stage's tightened distribution. For a model whose config says it
+     * models half^h(X) given gray4(half^h(X)), the gray4 view instead
+     * (B, 1, H, W): each subpixel within what its pixel's gray level and
+     * earlier channels allow (pcnn_gray4_bounds), so gray4(x) = parent.
+     * Not with log_scale_offset or a temperature other than 1. */
     const uint8_t *parent;
     /* chains (pcnn_chain_sample): 1 draws each tightened stage
      * consistent with the stage below (parent above); 0: freely */
@@ -947,6 +950,17 @@ PCNN_API pcnn_status pcnn_stage_config(pcnn_model_config *cfg,
  */
 #define PCNN_MAX_STAGES 8
 
+/* How a weights-only file (pcnn_model_save, pcnn_chain_save_as) stores
+ * the parameters: float32, or in half the bytes as IEEE binary16 (11
+ * significant bits, |x| <= 65504) or bfloat16 (8 significant bits, float32's
+ * range), rounded to nearest even. Loading converts back to float32; a
+ * training checkpoint is always float32 (docs/checkpoint.md, "Storage"). */
+typedef enum {
+    PCNN_STORAGE_F32 = 0,
+    PCNN_STORAGE_F16 = 1,
+    PCNN_STORAGE_BF16 = 2
+} pcnn_storage;
+
 typedef struct pcnn_chain pcnn_chain;
 
 /* A chain of the models stages[0 .. n), which it takes over (freed with
@@ -970,8 +984,11 @@ PCNN_API void pcnn_chain_image_shape(const pcnn_chain *c, int64_t *ch,
  * stage 0 is unconditioned; else 0 (also for NULL). */
 PCNN_API int pcnn_chain_is_complete(const pcnn_chain *c);
 /* Writes the chain's configs and weights into one safetensors file,
- * atomically (docs/checkpoint.md). */
+ * atomically (docs/checkpoint.md), the weights as float32. */
 PCNN_API pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c);
+/* pcnn_chain_save with the weights stored as st (pcnn_storage). */
+PCNN_API pcnn_status pcnn_chain_save_as(const char *path, const pcnn_chain *c,
+                                        pcnn_storage st);
 /* The one loader: a chain file, or a model checkpoint (a plain model or
  * one stage) as a chain of one stage (ema: its EMA weights), told apart by
  * the file's metadata. A chain file holds one set of weights: ema = 1 is
@@ -989,7 +1006,9 @@ typedef struct {
     /* The tightened chain: a stage that models half^h(X) given
      * half^(h+1)(X) renormalizes each subpixel's conditional over the
      * values its parent and its earlier siblings allow (the four children
-     * average to the parent, docs/chains.md); other stages as above. */
+     * average to the parent, docs/chains.md), one that models half^h(X)
+     * given gray4(half^h(X)) over the values its pixel's gray level and
+     * earlier channels allow; other stages as above. */
     double tight_stage[PCNN_MAX_STAGES], tight_own[PCNN_MAX_STAGES];
     double tight_total, tight_se;
     int tightened;                 /* how many stages were tightened */
@@ -1051,8 +1070,9 @@ PCNN_API pcnn_status pcnn_chain_score(pcnn_ctx *ctx, pcnn_chain *c,
                                       pcnn_chain_eval *r,
                                       const pcnn_chain_scores *out);
 /* Whether stage i of a chain gets tightened: it models half^h(X) (no
- * gray4) given half^(h+1)(X) with the logistic mixture head (stage i > 0,
- * or a conditioned stage 0 of a partial chain). */
+ * gray4) given half^(h+1)(X) or given gray4(half^h(X)), with the logistic
+ * mixture head (stage i > 0, or a conditioned stage 0 of a partial
+ * chain). */
 PCNN_API int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
 /* For x (B,C,H,W) and its half view parent (B,C,H/2,W/2): the interval
  * [lo, hi] each subpixel can take given its parent and the children of
@@ -1060,13 +1080,21 @@ PCNN_API int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
  * PCNN_ERR_VALUE if parent is not half(x). */
 PCNN_API pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent,
                                       uint8_t *lo, uint8_t *hi);
+/* For x (B,C,H,W), C 1 or 3, and its gray4 view gray (B,1,H,W): the
+ * interval [lo, hi] each subpixel can take given its pixel's gray level
+ * and the channels before it (R, then G given R, then B given R and G;
+ * docs/chains.md), B,C,H,W each. PCNN_ERR_VALUE if gray is not
+ * gray4(x). */
+PCNN_API pcnn_status pcnn_gray4_bounds(pcnn_image x, const uint8_t *gray,
+                                       uint8_t *lo, uint8_t *hi);
 /* Samples B images stage by stage, each with the cached sampler (opts:
  * seed, sharpness, labels, naive, progress; stage i uses seed
  * hash(seed, i)). out[i] receives stage i's images (B, c_i, h_i, w_i).
  * Stage 0 must be unconditioned (PCNN_ERR_ARG). With opts->consistent a
  * stage that is tightened (pcnn_chain_stage_tightens) draws from its
- * tightened distribution (opts parent): its images halve exactly to the
- * previous stage's (not with a log-scale offset or temperature). */
+ * tightened distribution (opts parent): its images' half (or gray4) view
+ * is exactly the previous stage's images (not with a log-scale offset or
+ * temperature). */
 PCNN_API pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
                                        const pcnn_model_sample_opts *opts,
                                        uint8_t **out);
@@ -1279,6 +1307,10 @@ PCNN_API pcnn_status pcnn_pseudo_counts(pcnn_ctx *ctx, const pcnn_chain *c,
 PCNN_API pcnn_status pcnn_checkpoint_save(const char *path,
                                           const pcnn_model *m,
                                           const pcnn_trainer *t);
+/* A weights-only checkpoint of m (no trainer), its parameters stored as
+ * st: what `pixelcnn export --storage` writes. */
+PCNN_API pcnn_status pcnn_model_save(const char *path, const pcnn_model *m,
+                                     pcnn_storage st);
 /* A model from a checkpoint; ema = 1 loads the EMA weights (an error if
  * the file has none). The whole file is checked first (docs/checkpoint.md):
  * its metadata, every tensor's name and shape against the model the

@@ -17,15 +17,32 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The commands `pixelcnn --help` lists (its "commands:" section, one per
+ * line "  NAME  summary"; "version" left out) into cmds[max]; the count.
+ * Reading them from the tool keeps these tests covering new commands. */
+static int list_commands(char names[][32], int max)
+{
+    static char help[8192];
+    if (run(help, sizeof help, "%s --help", cli()) != 0)
+        return 0;
+    const char *p = strstr(help, "commands:\n");
+    int n = 0;
+    for (p = p ? strchr(p, '\n') : NULL; p && n < max; p = strchr(p + 1, '\n'))
+        if (sscanf(p, "\n  %31[a-z]", names[n]) == 1 &&
+            strcmp(names[n], "version"))
+            n++;
+    return n;
+}
+
 TEST(cli_help_and_bad_flags)
 {
     if (!have_cli())
         return;
     static char out[8192];
-    const char *cmds[] = {"train",    "eval",     "info",    "bench",
-                          "sample",   "complete", "chain",   "upscale",
-                          "colorize", "export",   "score"};
-    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+    char cmds[32][32];
+    const int ncmds = list_commands(cmds, 32);
+    CHECK(ncmds >= 12, "pixelcnn --help lists %d commands", ncmds);
+    for (int i = 0; i < ncmds; i++) {
         CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
                   strstr(out, "usage: pixelcnn") != NULL,
               "%s --help", cmds[i]);
@@ -59,10 +76,10 @@ TEST(cli_help_flags_are_accepted)
     if (!have_cli())
         return;
     static char help[16384], out[4096];
-    const char *cmds[] = {"train",    "eval",     "info",    "bench",
-                          "sample",   "complete", "chain",   "upscale",
-                          "colorize", "export",   "score"};
-    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+    char cmds[32][32];
+    const int ncmds = list_commands(cmds, 32);
+    REQUIRE(ncmds >= 12, "pixelcnn --help lists %d commands", ncmds);
+    for (int i = 0; i < ncmds; i++) {
         REQUIRE(run(help, sizeof help, "%s %s --help", cli(), cmds[i]) == 0,
                 "%s --help", cmds[i]);
         int nflags = 0;
@@ -989,5 +1006,37 @@ TEST(cli_small_images_and_early_colorize_checks)
              cli(), dir, dir, dir);
     CHECK(rc == 2 && strstr(out, "the grid would be"),
           "colorize grid too large: %s", out);
+    run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* pixelcnn demo's errors and skips (the demo itself, about a minute with
+ * the shipped models, runs in .ci/run): a missing photograph or models
+ * folder is a one-line error; a models folder without the shipped models
+ * runs nothing, says so per step, and fails. */
+TEST(cli_demo_errors_and_skips)
+{
+    if (!have_cli())
+        return;
+    static char out[8192];
+    char dir[] = "/tmp/pcnn_demo_XXXXXX";
+    REQUIRE(mkdtemp(dir), "mkdtemp");
+    int rc = run(out, sizeof out, "%s demo --out %s/o --image %s/none.png",
+                 cli(), dir, dir);
+    CHECK(rc == 1 && strstr(out, "--image") && strstr(out, "none.png") &&
+              strstr(out, "No such file"),
+          "missing image: rc %d: %s", rc, out);
+    rc = run(out, sizeof out, "%s demo --out %s/o --image examples/chelsea.png "
+                              "--models %s/none",
+             cli(), dir, dir);
+    CHECK(rc == 1 && strstr(out, "--models"), "missing models: rc %d: %s",
+          rc, out);
+    rc = run(out, sizeof out, "%s demo --out %s/o --image examples/chelsea.png "
+                              "--models %s",
+             cli(), dir, dir);
+    CHECK(rc == 1 && strstr(out, "skipped: no") &&
+              strstr(out, "nothing ran"),
+          "no models: rc %d: %s", rc, out);
+    rc = run(out, sizeof out, "%s demo -n 0", cli());
+    CHECK(rc == 2 && strstr(out, "-n"), "-n 0: rc %d: %s", rc, out);
     run(out, sizeof out, "rm -rf %s", dir);
 }

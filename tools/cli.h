@@ -25,6 +25,7 @@ int cmd_upscale(int argc, char **argv);
 int cmd_colorize(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* Loads the `split` ("train" or "test") of the data set named by spec,
  * KIND:PATH (cli_data.c); size is the image side for folders. Prints a
@@ -79,6 +80,9 @@ double cli_median(double *v, int n);
  * with a chain). */
 int cli_file_kind(const char *cmd, const char *path, const char *weights,
                   pcnn_file_kind *kind);
+/* The pcnn_storage a --storage name (f32, f16, bf16) stands for; f32
+ * for NULL. */
+pcnn_storage cli_storage(const char *name);
 /* Whether to load the EMA weights of a model checkpoint for --weights W
  * (NULL: the default, EMA when the file has them): 1 or 0; --weights ema
  * on a file without EMA weights is an error, -1 after a one-line

@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: pixelcnn chain --out FILE [--weights ema|raw] STAGE0 STAGE1 ...\n"
+    "usage: pixelcnn chain --out FILE [--weights ema|raw] [--storage T]\n"
+    "                      STAGE0 STAGE1 ...\n"
     "\n"
     "Joins the checkpoints of a chain's stages (trained with pixelcnn train\n"
     "--view/--cond-view or --chain ... --stage K), first stage first, into\n"
@@ -49,7 +50,7 @@ static int load_stages(const char *const *paths, int n, const char *weights,
 
 int cmd_chain(int argc, char **argv)
 {
-    const char *cmd = "chain", *out = NULL, *weights = NULL;
+    const char *cmd = "chain", *out = NULL, *weights = NULL, *storage = NULL;
     const char *paths[PCNN_MAX_STAGES];
     int n = 0;
     cli_flag flags[] = {
@@ -57,6 +58,9 @@ int cmd_chain(int argc, char **argv)
                      "the chain file (written atomically)"),
         CLI_CHOICE_F("--weights", &weights, "ema raw", "W",
                      "ema (default, when a file has them) or raw"),
+        CLI_CHOICE_F("--storage", &storage, "f32 f16 bf16", "T",
+                     "how the weights are stored: f32 (default), or f16 or "
+                     "bf16 in half the bytes (docs/checkpoint.md)"),
         CLI_ARGS_F("stages", paths, &n, PCNN_MAX_STAGES, "STAGE ...",
                    "the stage checkpoints, first stage first"),
     };
@@ -88,7 +92,7 @@ int cmd_chain(int argc, char **argv)
     pcnn_chain *ch = NULL;
     s = pcnn_chain_create(&ch, m, n); /* frees the models on failure */
     if (s == PCNN_OK)
-        s = pcnn_chain_save(out, ch);
+        s = pcnn_chain_save_as(out, ch, cli_storage(storage));
     if (s != PCNN_OK) {
         fprintf(stderr, "pixelcnn chain: %s\n", pcnn_last_error());
         pcnn_chain_free(ch);

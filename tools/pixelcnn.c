@@ -25,6 +25,8 @@ static const struct {
     {"export", cmd_export, "a model's weights without its training state"},
     {"colorize", cmd_colorize,
      "colorize gray or color images with a chroma model"},
+    {"demo", cmd_demo,
+     "what the shipped models do, in a minute (pictures in a folder)"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -238,12 +238,16 @@ def load_state(path, ema=False, stage=None):
     if ema and (src + next(iter(shapes))) not in tensors:
         raise InteropError("%s: no EMA weights (a weights-only file holds "
                            "one set: load it with ema=False)" % path)
+    prefix_has_trainer = any(n.startswith(prefix + t) for n in tensors
+                             for t in TRAINING_PREFIXES)
     state = OrderedDict()
     for name, shape in shapes.items():
         a = tensors.get(src + name)
         if a is None:
             raise InteropError('%s: tensor "%s" is missing'
                                % (path, src + name))
+        if a.dtype == np.float16 and not prefix_has_trainer:
+            a = a.astype(np.float32)  # a weights-only file stored as F16
         if a.dtype != np.float32 or tuple(a.shape) != tuple(shape):
             raise InteropError('%s: tensor "%s" is %s %s, expected float32 '
                                '%s' % (path, src + name, a.dtype,

@@ -177,8 +177,9 @@ def test_stage_checkpoints_match_cli(cli, mnist, trained, stage):
 def test_chain_stages_match_cli(cli, mnist, trained):
     out = run(cli, "eval", "--checkpoint", trained["chain"], "--data",
               mnist["spec"], "--threads", "1").stdout
-    own = [float(v) for v in re.findall(r"\(([0-9.]+) per dim of the stage",
-                                        out)]
+    # the stage lines (the colour stage's tightened line follows them)
+    own = [float(v) for v in re.findall(
+        r"stage \d+: .*\(([0-9.]+) per dim of the stage", out)]
     assert len(own) == 2, out
     for k in range(2):
         net, cfg = I.load_module(trained["chain"], stage=k)
@@ -187,6 +188,32 @@ def test_chain_stages_match_cli(cli, mnist, trained):
     a, _ = I.load_state(trained["chain"], stage=1)
     b, _ = I.load_state(trained["gray1"], ema=True)
     assert all(np.array_equal(a[n], b[n]) for n in b)
+
+
+@pytest.mark.parametrize("storage", ["f16", "bf16"])
+def test_16bit_exports_load_as_the_library_reads_them(cli, mnist, trained,
+                                                      tmp_path, storage):
+    """pixelcnn export --storage f16/bf16 of a checkpoint and of a chain:
+    the loader gives float32 weights equal to the rounded ones, and the
+    module's bits/dim equal pixelcnn eval's on the same file."""
+    f = tmp_path / "m.safetensors"
+    run(cli, "export", "--checkpoint", trained["classes"], "--out", f,
+        "--storage", storage)
+    got, cfg = I.load_state(f)
+    want, _ = I.load_state(trained["classes"], ema=True)
+    for n in want:
+        w = torch.from_numpy(want[n])
+        w = w.half() if storage == "f16" else w.bfloat16()
+        assert got[n].dtype == np.float32
+        assert np.array_equal(got[n], w.float().numpy()), n
+    net, cfg = I.load_module(f)
+    assert abs(torch_bpd(net, cfg, mnist) -
+               eval_bpd(cli, f, mnist["spec"])) < TOL
+    c = tmp_path / "c.safetensors"
+    run(cli, "export", "--checkpoint", trained["chain"], "--out", c,
+        "--storage", storage)
+    a, _ = I.load_state(c, stage=1)
+    assert all(a[n].dtype == np.float32 for n in a)
 
 
 def test_exported_stages_join_into_a_chain(cli, mnist, trained, tmp_path):
@@ -206,7 +233,8 @@ def test_exported_stages_join_into_a_chain(cli, mnist, trained, tmp_path):
         return re.findall(r"per dim of the stage|[0-9]+\.[0-9]+", out)
 
     got = terms(chain)
-    assert got.count("per dim of the stage") == 2 and len(got) >= 8, got
+    # two stage terms and the colour stage's tightened term
+    assert got.count("per dim of the stage") == 3 and len(got) >= 10, got
     assert got == terms(trained["chain"])
 
 

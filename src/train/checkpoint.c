@@ -6,6 +6,7 @@
  */
 #include "trainer.h"
 #include "../chain/chain.h"
+#include "../io/half.h"
 #include "../io/safetensors.h"
 #include "../model/model.h"
 
@@ -379,7 +380,11 @@ static pcnn_status check_tensors(const pcnn_st_file *f,
             snprintf(name, sizeof name, "%s%s%s", pre, block_prefix[b],
                      p->name);
             const pcnn_st_tensor *t = pcnn_st_find(f, name);
-            int same = t && t->dtype == PCNN_ST_F32 && t->ndim == p->ndim;
+            /* F16 and BF16 only in weights-only files (nblocks 1) */
+            int same = t && t->ndim == p->ndim &&
+                       (t->dtype == PCNN_ST_F32 ||
+                        (nblocks == 1 && (t->dtype == PCNN_ST_F16 ||
+                                          t->dtype == PCNN_ST_BF16)));
             for (int d = 0; same && d < p->ndim; d++)
                 same = t->shape[d] == p->shape[d];
             if (!t)
@@ -390,9 +395,10 @@ static pcnn_status check_tensors(const pcnn_st_file *f,
             else if (!same)
                 s = pcnn_fail(PCNN_ERR_FORMAT,
                               "%s: tensor \"%s\" is %s %s, the model's "
-                              "metadata makes it F32 %s",
+                              "metadata makes it %s %s",
                               what, name, pcnn_st_dtype_name(t->dtype),
                               shape_str(s1, sizeof s1, t->shape, t->ndim),
+                              nblocks == 1 ? "F32, F16 or BF16" : "F32",
                               shape_str(s2, sizeof s2, p->shape, p->ndim));
         }
     *expected += (size_t)nblocks * (size_t)table.count;
@@ -451,19 +457,67 @@ static pcnn_status check_block(const char *what, const pcnn_model *m,
     return PCNN_OK;
 }
 
-/* Adds the parameter block `block` under the names prefix + name. The
- * names are kept in `names` until the write. */
+/* The parameter block `block` of m converted for storage as st into
+ * `half` (one uint16 per parameter; unused for F32), and checked as the
+ * reader will see it: the values read back must pass check_block, and
+ * F16 must hold every value (|x| <= 65504). */
+static pcnn_status store_block(const char *what, const pcnn_model *m,
+                               const char *pre, const float *block,
+                               pcnn_storage st, uint16_t *half)
+{
+    size_t n;
+    pcnn_model_params((pcnn_model *)m, &n);
+    if (st == PCNN_STORAGE_F32)
+        return check_block(what, m, pre, BLK_PARAMS, block, PCNN_ERR_VALUE);
+    float *back = malloc((n ? n : 1) * sizeof *back);
+    if (!back)
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", what);
+    const float *base = pcnn_model_params((pcnn_model *)m, NULL);
+    pcnn_status s = PCNN_OK;
+    for (int i = 0; i < pcnn_model_param_count(m) && s == PCNN_OK; i++) {
+        pcnn_tensor t = pcnn_model_param(m, i);
+        const size_t at = (size_t)(t.data - base), end = at + pcnn_numel(t);
+        for (size_t k = at; k < end; k++) {
+            if (st == PCNN_STORAGE_F16 && fabsf(block[k]) > PCNN_F16_MAX) {
+                s = pcnn_fail(PCNN_ERR_VALUE,
+                              "%s: tensor \"%s%s\" holds %g, beyond F16's "
+                              "range +-65504: store it as BF16 or F32",
+                              what, pre, pcnn_model_param_name(m, i),
+                              (double)block[k]);
+                break;
+            }
+            half[k] = st == PCNN_STORAGE_F16 ? pcnn_f16_from_f32(block[k])
+                                              : pcnn_bf16_from_f32(block[k]);
+            back[k] = st == PCNN_STORAGE_F16 ? pcnn_f16_to_f32(half[k])
+                                              : pcnn_bf16_to_f32(half[k]);
+        }
+    }
+    if (s == PCNN_OK)
+        s = check_block(what, m, pre, BLK_PARAMS, back, PCNN_ERR_VALUE);
+    free(back);
+    return s;
+}
+
+/* Adds the parameter block `block` under the names prefix + name: as F32,
+ * or (half != NULL) the block's F16 or BF16 form that store_block wrote
+ * into half. The names and half are kept until the write. */
 static pcnn_status put_block(pcnn_st_writer *w, const pcnn_model *m,
                              const char *prefix, const float *block,
-                             char (*names)[PCNN_NAME_MAX])
+                             char (*names)[PCNN_NAME_MAX], pcnn_storage st,
+                             const uint16_t *half)
 {
     const float *base = pcnn_model_params((pcnn_model *)m, NULL);
+    const pcnn_st_dtype dt = st == PCNN_STORAGE_F16    ? PCNN_ST_F16
+                             : st == PCNN_STORAGE_BF16 ? PCNN_ST_BF16
+                                                       : PCNN_ST_F32;
     for (int i = 0; i < pcnn_model_param_count(m); i++) {
         pcnn_tensor t = pcnn_model_param(m, i);
         snprintf(names[i], PCNN_NAME_MAX, "%s%s", prefix,
                  pcnn_model_param_name(m, i));
-        PCNN_TRY(pcnn_st_writer_add(w, names[i], PCNN_ST_F32, t.ndim, t.dim,
-                                    block + (t.data - base)));
+        const ptrdiff_t at = t.data - base;
+        PCNN_TRY(pcnn_st_writer_add(w, names[i], dt, t.ndim, t.dim,
+                                    dt == PCNN_ST_F32 ? (const void *)(block + at)
+                                                      : (const void *)(half + at)));
     }
     return PCNN_OK;
 }
@@ -538,6 +592,58 @@ static pcnn_status open_checked(const char *path, opened *o)
     return s;
 }
 
+/* A model (and its trainer, t != NULL: F32 only) into a checkpoint. */
+static pcnn_status save_model(const char *path, const pcnn_model *m,
+                              const pcnn_trainer *t, pcnn_storage st)
+{
+    /* never replace a good file with state the reader would refuse */
+    const float *blocks[BLK_COUNT] = {
+        pcnn_model_params((pcnn_model *)m, NULL), t ? t->ema : NULL,
+        t ? t->mom1 : NULL, t ? t->mom2 : NULL};
+    size_t n;
+    pcnn_model_params((pcnn_model *)m, &n);
+    uint16_t *half =
+        st == PCNN_STORAGE_F32 ? NULL : malloc((n ? n : 1) * sizeof *half);
+    if (st != PCNN_STORAGE_F32 && !half)
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", path);
+    pcnn_status s = store_block(path, m, "", blocks[0], st, half);
+    for (int b = 1; s == PCNN_OK && b < (t ? BLK_COUNT : 1); b++)
+        s = check_block(path, m, "", b, blocks[b], PCNN_ERR_VALUE);
+    if (s != PCNN_OK) {
+        free(half);
+        return pcnn_fail(PCNN_ERR_VALUE,
+                         "%s; not saved: the file keeps its previous "
+                         "contents",
+                         pcnn_last_error());
+    }
+    int count = pcnn_model_param_count(m);
+    char (*names)[PCNN_NAME_MAX] = calloc((size_t)count * 4, PCNN_NAME_MAX);
+    pcnn_st_writer *w = NULL;
+    s = names ? pcnn_st_writer_create(&w)
+              : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", path);
+    if (s == PCNN_OK)
+        s = pcnn_st_writer_meta(w, "format", FORMAT);
+    if (s == PCNN_OK)
+        s = put_config(w, pcnn_model_get_config(m), "");
+    if (s == PCNN_OK && t)
+        s = put_trainer(w, t);
+    for (int b = 0; s == PCNN_OK && b < (t ? BLK_COUNT : 1); b++)
+        s = put_block(w, m, block_prefix[b], blocks[b], names + b * count,
+                      b ? PCNN_STORAGE_F32 : st, half);
+    if (s == PCNN_OK)
+        s = pcnn_st_writer_save(w, path);
+    pcnn_st_writer_free(w);
+    free(names);
+    free(half);
+    return s;
+}
+
+static int storage_ok(pcnn_storage st)
+{
+    return st == PCNN_STORAGE_F32 || st == PCNN_STORAGE_F16 ||
+           st == PCNN_STORAGE_BF16;
+}
+
 pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
                                  const pcnn_trainer *t)
 {
@@ -547,36 +653,18 @@ pcnn_status pcnn_checkpoint_save(const char *path, const pcnn_model *m,
         return pcnn_fail(PCNN_ERR_ARG,
                          "pcnn_checkpoint_save: the trainer trains another "
                          "model");
-    /* never replace a good file with state the reader would refuse */
-    const float *blocks[BLK_COUNT] = {
-        pcnn_model_params((pcnn_model *)m, NULL), t ? t->ema : NULL,
-        t ? t->mom1 : NULL, t ? t->mom2 : NULL};
-    for (int b = 0; b < (t ? BLK_COUNT : 1); b++)
-        if (check_block(path, m, "", b, blocks[b], PCNN_ERR_VALUE) !=
-            PCNN_OK)
-            return pcnn_fail(PCNN_ERR_VALUE,
-                             "%s; not saved: the file keeps its previous "
-                             "contents",
-                             pcnn_last_error());
-    int count = pcnn_model_param_count(m);
-    char (*names)[PCNN_NAME_MAX] = calloc((size_t)count * 4, PCNN_NAME_MAX);
-    pcnn_st_writer *w = NULL;
-    pcnn_status s = names ? pcnn_st_writer_create(&w)
-                          : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory",
-                                      path);
-    if (s == PCNN_OK)
-        s = pcnn_st_writer_meta(w, "format", FORMAT);
-    if (s == PCNN_OK)
-        s = put_config(w, pcnn_model_get_config(m), "");
-    if (s == PCNN_OK && t)
-        s = put_trainer(w, t);
-    for (int b = 0; s == PCNN_OK && b < (t ? BLK_COUNT : 1); b++)
-        s = put_block(w, m, block_prefix[b], blocks[b], names + b * count);
-    if (s == PCNN_OK)
-        s = pcnn_st_writer_save(w, path);
-    pcnn_st_writer_free(w);
-    free(names);
-    return s;
+    return save_model(path, m, t, PCNN_STORAGE_F32);
+}
+
+pcnn_status pcnn_model_save(const char *path, const pcnn_model *m,
+                            pcnn_storage st)
+{
+    if (!path || !m)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_model_save: NULL argument");
+    if (!storage_ok(st))
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_model_save: storage %d is not "
+                                       "F32, F16 or BF16", (int)st);
+    return save_model(path, m, NULL, st);
 }
 
 pcnn_status pcnn_checkpoint_load_model(const char *path, int ema,
@@ -779,42 +867,68 @@ pcnn_status pcnn_file_kind_read(const char *path, pcnn_file_kind *kind)
 
 pcnn_status pcnn_chain_save(const char *path, const pcnn_chain *c)
 {
+    return pcnn_chain_save_as(path, c, PCNN_STORAGE_F32);
+}
+
+pcnn_status pcnn_chain_save_as(const char *path, const pcnn_chain *c,
+                               pcnn_storage st)
+{
     if (!path || !c)
         return pcnn_fail(PCNN_ERR_ARG, "pcnn_chain_save: NULL argument");
-    int total = 0;
-    char pre[16];
+    if (!storage_ok(st))
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_chain_save_as: storage %d is "
+                                       "not F32, F16 or BF16", (int)st);
+    size_t total = 0, n;
+    int count = 0;
     for (int i = 0; i < c->n; i++) {
-        total += pcnn_model_param_count(c->m[i]);
-        snprintf(pre, sizeof pre, "s%d.", i);
-        if (check_block(path, c->m[i], pre, BLK_PARAMS,
-                        pcnn_model_params(c->m[i], NULL),
-                        PCNN_ERR_VALUE) != PCNN_OK)
-            return pcnn_fail(PCNN_ERR_VALUE,
-                             "%s; not saved: the file keeps its previous "
-                             "contents",
-                             pcnn_last_error());
+        count += pcnn_model_param_count(c->m[i]);
+        pcnn_model_params(c->m[i], &n);
+        total += n;
     }
-    char (*names)[PCNN_NAME_MAX] = calloc((size_t)total, PCNN_NAME_MAX);
+    char (*names)[PCNN_NAME_MAX] = calloc((size_t)count, PCNN_NAME_MAX);
+    uint16_t *half = st == PCNN_STORAGE_F32
+                         ? NULL
+                         : malloc((total ? total : 1) * sizeof *half);
+    pcnn_status s = names && (half || st == PCNN_STORAGE_F32)
+                        ? PCNN_OK
+                        : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", path);
+    char pre[16];
+    /* never replace a good file with weights the reader would refuse */
+    size_t at = 0;
+    for (int i = 0; s == PCNN_OK && i < c->n; i++) {
+        snprintf(pre, sizeof pre, "s%d.", i);
+        s = store_block(path, c->m[i], pre, pcnn_model_params(c->m[i], &n),
+                        st, half ? half + at : NULL);
+        at += n;
+        if (s != PCNN_OK)
+            s = pcnn_fail(PCNN_ERR_VALUE,
+                          "%s; not saved: the file keeps its previous "
+                          "contents",
+                          pcnn_last_error());
+    }
     pcnn_st_writer *w = NULL;
-    pcnn_status s = names ? pcnn_st_writer_create(&w)
-                          : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory",
-                                      path);
+    if (s == PCNN_OK)
+        s = pcnn_st_writer_create(&w);
     if (s == PCNN_OK)
         s = pcnn_st_writer_meta(w, "format", CHAIN_FORMAT);
     if (s == PCNN_OK)
         s = meta_put(w, "stages", "%d", c->n);
-    for (int i = 0, at = 0; s == PCNN_OK && i < c->n; i++) {
+    at = 0;
+    size_t off = 0;
+    for (int i = 0; s == PCNN_OK && i < c->n; i++) {
         snprintf(pre, sizeof pre, "s%d.", i);
         s = put_config(w, pcnn_model_get_config(c->m[i]), pre);
         if (s == PCNN_OK)
-            s = put_block(w, c->m[i], pre, pcnn_model_params(c->m[i], NULL),
-                          names + at);
-        at += pcnn_model_param_count(c->m[i]);
+            s = put_block(w, c->m[i], pre, pcnn_model_params(c->m[i], &n),
+                          names + at, st, half ? half + off : NULL);
+        at += (size_t)pcnn_model_param_count(c->m[i]);
+        off += n;
     }
     if (s == PCNN_OK)
         s = pcnn_st_writer_save(w, path);
     pcnn_st_writer_free(w);
     free(names);
+    free(half);
     return s;
 }
 
