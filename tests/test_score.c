@@ -2,8 +2,8 @@
  * test_score.c -- pcnn_chain_score: each image's stage terms and the bits
  * at each position, against pcnn_chain_evaluate on the same images (the
  * per-image sums of the maps equal the evaluator's figures), on a pyramid
- * whose second stage is tightened; pcnn_pseudo_counts on a stream with a
- * repeated image.
+ * and a gray chain whose second stage is tightened; pcnn_pseudo_counts on
+ * a stream with a repeated image.
  */
 #include "test.h"
 #include "pixelcnn.h"
@@ -58,47 +58,84 @@ static pcnn_chain *score_pyramid(void)
     return ch;
 }
 
-TEST(score_maps_sum_to_the_evaluators_figures)
+/* A chain of gray4(X) (categorical), then X given it (tightened by the
+ * gray rule), random weights. */
+static pcnn_chain *score_gray(void)
 {
-    pcnn_ctx *ctx;
-    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
-    pcnn_chain *ch = score_pyramid();
-    REQUIRE(ch, "pyramid: %s", pcnn_last_error());
+    const pcnn_view g = {0, 1, 0}, id = {0, 0, 0};
+    pcnn_model_config c0 = score_config(8), c1 = score_config(8);
+    pcnn_model *st[2] = {NULL, NULL};
+    pcnn_chain *ch = NULL;
+    if (pcnn_stage_config(&c0, &g, NULL, 3, 8, 8) != PCNN_OK ||
+        pcnn_stage_config(&c1, &id, &g, 3, 8, 8) != PCNN_OK)
+        return NULL;
+    if (pcnn_model_create(&st[0], &c0, 4) != PCNN_OK ||
+        pcnn_model_create(&st[1], &c1, 5) != PCNN_OK ||
+        pcnn_chain_create(&ch, st, 2) != PCNN_OK) {
+        pcnn_model_free(st[0]);
+        pcnn_model_free(st[1]);
+        return NULL;
+    }
+    return ch;
+}
+
+enum { SN = 7, SLIMIT = 6 };
+
+/* Each image's map of stage i (hw positions) sums to its term, plain and
+ * tightened; the tightened map is nowhere above the plain one. */
+static void check_maps(const double *map, const double *tmap, int64_t hw,
+                       const double *bits, const double *tight, int i)
+{
+    for (int k = 0; k < SLIMIT; k++) {
+        double a = 0, t = 0;
+        for (int64_t q = 0; q < hw; q++) {
+            a += map[k * hw + q], t += tmap[k * hw + q];
+            CHECK(map[k * hw + q] > 0 && tmap[k * hw + q] >= 0 &&
+                      tmap[k * hw + q] <= map[k * hw + q] + 1e-9,
+                  "stage %d image %d position %lld: %g bits, %g tightened", i,
+                  k, (long long)q, map[k * hw + q], tmap[k * hw + q]);
+        }
+        CHECK(fabs(a / 192 - bits[2 * k + i]) < 1e-9 &&
+                  fabs(t / 192 - tight[2 * k + i]) < 1e-9,
+              "stage %d image %d: maps sum to %g (%g tightened), terms %g "
+              "(%g)",
+              i, k, a / 192, t / 192, bits[2 * k + i], tight[2 * k + i]);
+    }
+}
+
+/* pcnn_chain_score on a two-stage chain of 3x8x8 images whose stage 1
+ * alone is tightened, against pcnn_chain_evaluate at another batch size;
+ * hw0: stage 0's positions. */
+static void check_scores(pcnn_ctx *ctx, pcnn_chain *ch, int64_t hw0)
+{
     REQUIRE(!pcnn_chain_stage_tightens(ch, 0) &&
                 pcnn_chain_stage_tightens(ch, 1),
             "stage 1 alone tightens");
-    enum { N = 7, LIMIT = 6 };
-    uint8_t *x = score_images(N);
+    uint8_t *x = score_images(SN);
     pcnn_dataset d = {0};
-    REQUIRE_OK(pcnn_dataset_from_memory(x, N, 3, 8, 8, NULL, 0, &d));
+    REQUIRE_OK(pcnn_dataset_from_memory(x, SN, 3, 8, 8, NULL, 0, &d));
     /* the evaluator's per-image bits, batches of 4 */
-    double ev_bits[LIMIT];
+    double ev_bits[SLIMIT];
     pcnn_eval_opts eo = pcnn_eval_opts_default();
-    eo.batch = 4, eo.limit = LIMIT, eo.image_bits = ev_bits;
+    eo.batch = 4, eo.limit = SLIMIT, eo.image_bits = ev_bits;
     pcnn_chain_eval r;
     REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &d, &eo, &r));
     /* scores in batches of 3 */
-    double bits[LIMIT * 2], tight[LIMIT * 2], img[LIMIT];
-    double *map0 = xcalloc(LIMIT * 16, sizeof(double));
-    double *map1 = xcalloc(LIMIT * 64, sizeof(double));
-    double *tmap1 = xcalloc(LIMIT * 64, sizeof(double));
-    pcnn_chain_scores out = {bits, tight, {map0, map1}, {NULL, tmap1}};
+    double bits[SLIMIT * 2], tight[SLIMIT * 2], img[SLIMIT];
+    double *m[4];
+    for (int i = 0; i < 4; i++)
+        m[i] = xcalloc(SLIMIT * 64, sizeof(double));
+    pcnn_chain_scores out = {bits, tight, {m[0], m[1]}, {m[2], m[3]}};
     pcnn_eval_opts so = eo;
     so.batch = 3, so.image_bits = img;
     pcnn_chain_eval rs;
     REQUIRE_OK(pcnn_chain_score(ctx, ch, &d, &so, &rs, &out));
-    CHECK(rs.images == LIMIT && fabs(rs.total - r.total) < 1e-6 * r.total &&
+    CHECK(rs.images == SLIMIT && fabs(rs.total - r.total) < 1e-6 * r.total &&
               fabs(rs.tight_total - r.tight_total) < 1e-6 * r.tight_total,
           "score's evaluation %g (%g tightened), the evaluator's %g (%g)",
           rs.total, rs.tight_total, r.total, r.tight_total);
-    const double dims = 192;
     double tsum = 0;
-    for (int k = 0; k < LIMIT; k++) {
-        double s0 = 0, s1 = 0, t1 = 0;
-        for (int q = 0; q < 16; q++)
-            s0 += map0[k * 16 + q];
-        for (int q = 0; q < 64; q++)
-            s1 += map1[k * 64 + q], t1 += tmap1[k * 64 + q];
+    for (int k = 0; k < SLIMIT; k++) {
         /* other batch sizes: equal to float rounding (a BLAS may block
          * its GEMMs by the batch); the terms sum to the image's bound */
         CHECK(fabs(img[k] - ev_bits[k]) < 1e-6 * ev_bits[k] &&
@@ -106,37 +143,42 @@ TEST(score_maps_sum_to_the_evaluators_figures)
                       1e-12 * img[k],
               "image %d: score %.15g, terms %.15g + %.15g, evaluator %.15g",
               k, img[k], bits[2 * k], bits[2 * k + 1], ev_bits[k]);
-        CHECK(fabs(s0 / dims - bits[2 * k]) < 1e-9 &&
-                  fabs(s1 / dims - bits[2 * k + 1]) < 1e-9 &&
-                  fabs(t1 / dims - tight[2 * k + 1]) < 1e-9,
-              "image %d: maps sum to %g, %g (%g tightened); terms %g, %g "
-              "(%g)",
-              k, s0 / dims, s1 / dims, t1 / dims, bits[2 * k],
-              bits[2 * k + 1], tight[2 * k + 1]);
         CHECK(tight[2 * k] == bits[2 * k] &&
                   tight[2 * k + 1] < bits[2 * k + 1],
               "image %d: tightened terms %g %g, plain %g %g", k, tight[2 * k],
               tight[2 * k + 1], bits[2 * k], bits[2 * k + 1]);
         tsum += tight[2 * k] + tight[2 * k + 1];
-        for (int q = 0; q < 64; q++)
-            CHECK(map1[k * 64 + q] > 0 && tmap1[k * 64 + q] >= 0 &&
-                      tmap1[k * 64 + q] <= map1[k * 64 + q] + 1e-9,
-                  "image %d position %d: %g bits, %g tightened", k, q,
-                  map1[k * 64 + q], tmap1[k * 64 + q]);
     }
-    CHECK(fabs(tsum / LIMIT - rs.tight_total) < 1e-9 &&
-              fabs(tsum / LIMIT - r.tight_total) < 1e-6 * r.tight_total,
-          "tightened terms average %g, evaluator %g", tsum / LIMIT,
+    check_maps(m[0], m[2], hw0, bits, tight, 0);
+    check_maps(m[1], m[3], 64, bits, tight, 1);
+    CHECK(fabs(tsum / SLIMIT - rs.tight_total) < 1e-9 &&
+              fabs(tsum / SLIMIT - r.tight_total) < 1e-6 * r.tight_total,
+          "tightened terms average %g, evaluator %g", tsum / SLIMIT,
           r.tight_total);
     /* a map for a stage the chain does not have */
-    out.map[2] = map0;
+    out.map[2] = m[0];
     CHECK(pcnn_chain_score(ctx, ch, &d, &so, NULL, &out) == PCNN_ERR_ARG &&
               strstr(pcnn_last_error(), "stage 2"),
           "a third map: %s", pcnn_last_error());
     CHECK(pcnn_chain_score(ctx, ch, &d, &so, NULL, NULL) == PCNN_ERR_ARG,
           "NULL out");
-    free(map0), free(map1), free(tmap1), free(x);
+    for (int i = 0; i < 4; i++)
+        free(m[i]);
+    free(x);
     pcnn_dataset_free(&d);
+}
+
+TEST(score_maps_sum_to_the_evaluators_figures)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_chain *ch = score_pyramid();
+    REQUIRE(ch, "pyramid: %s", pcnn_last_error());
+    check_scores(ctx, ch, 16);
+    pcnn_chain_free(ch);
+    ch = score_gray();
+    REQUIRE(ch, "gray chain: %s", pcnn_last_error());
+    check_scores(ctx, ch, 64);
     pcnn_chain_free(ch);
     pcnn_ctx_free(ctx);
 }
