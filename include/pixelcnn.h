@@ -1055,8 +1055,8 @@ typedef struct {
      * of stages the chain does not have must be NULL (PCNN_ERR_ARG) */
     double *map[PCNN_MAX_STAGES];
     /* (n, h_i, w_i): the same with a tightened stage's conditionals
-     * renormalized over the values its parent allows (the plain map for
-     * a stage that is not tightened) */
+     * renormalized over the values its condition allows (the plain map
+     * for a stage that is not tightened) */
     double *tight_map[PCNN_MAX_STAGES];
 } pcnn_chain_scores;
 
