@@ -96,7 +96,7 @@ static int score_parse(int argc, char **argv, score_args *a)
                   .needs = "--heatmap", .why = "it picks --heatmap's stage"),
         CLI_CHOICE_F("--map", &a->map, "tight plain", "M",
                      "a tightened stage's map: tight (renormalized over the "
-                     "values the parent allows) or plain",
+                     "values its condition allows) or plain",
                      .show_default = 1, .needs = "--heatmap",
                      .why = "it picks --heatmap's map"),
         CLI_INT_F("--count", &a->count, 1, 256, "N",
