@@ -34,7 +34,9 @@
  *   chain is the one model handle: pcnn_chain_load reads a chain file or
  *   a model checkpoint (a plain model, or one stage) as a chain of one,
  *   and pcnn_chain_evaluate, pcnn_chain_sample, pcnn_chain_complete and
- *   pcnn_colorize each do one job on it.
+ *   pcnn_colorize each do one job on it. pcnn_chain_score gives each
+ *   image's stage terms and the bits at every pixel; pcnn_pseudo_counts
+ *   the pseudo-counts of a stream of images (count-based exploration).
  * - Color: sRGB <-> CIE Lab, PSNR, colorfulness; pcnn_colorize draws
  *   colorizations of an image of any size from a chroma stage, and
  *   pcnn_colorize_score measures them against the truth and baselines.
@@ -48,7 +50,7 @@
  * - Checkpoints: models with their trainer, and chains, in safetensors
  *   files, saved atomically and checked whole on load.
  * docs/ has a page for each (ops.md, model.md, sampling.md, chains.md,
- * color.md, colorize.md, data.md, checkpoint.md).
+ * score.md, color.md, colorize.md, data.md, checkpoint.md).
  *
  * Example, from examples/train_sample.c, whose main() makes 64 small
  * images and calls it (`make test` builds it against the shared library
@@ -1036,6 +1038,37 @@ PCNN_API pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
                                          const pcnn_dataset *x,
                                          const pcnn_eval_opts *o,
                                          pcnn_chain_eval *r);
+/* Scores (docs/score.md): what pcnn_chain_score writes besides the
+ * evaluation, each array optional (NULL: not written), for the n images
+ * evaluated (o->limit as pcnn_chain_evaluate), stages in chain order. */
+typedef struct {
+    /* (n, stages): stage i's term of image k, -log2 p(view_i | view_i-1),
+     * in bits per dim of X; an image's terms sum to its image_bits */
+    double *bits;
+    /* (n, stages): the same, tightened (pcnn_chain_stage_tightens); a
+     * stage that is not tightened gives its plain term */
+    double *tight_bits;
+    /* (n, h_i, w_i) for stage i < stages (h_i x w_i: its view's size):
+     * the bits at each position of the view, -log2 of the probability of
+     * the pixel's channels given the pixels before it, summed over the
+     * channels; image k's map sums to its term times the dims of X. Maps
+     * of stages the chain does not have must be NULL (PCNN_ERR_ARG) */
+    double *map[PCNN_MAX_STAGES];
+    /* (n, h_i, w_i): the same with a tightened stage's conditionals
+     * renormalized over the values its condition allows (the plain map
+     * for a stage that is not tightened) */
+    double *tight_map[PCNN_MAX_STAGES];
+} pcnn_chain_scores;
+
+/* pcnn_chain_evaluate (r may be NULL) that also writes each image's
+ * terms and per-position bits into out, from the very log-probabilities
+ * the evaluation sums: the same figures, image by image and pixel by
+ * pixel (where the model spends its bits). */
+PCNN_API pcnn_status pcnn_chain_score(pcnn_ctx *ctx, pcnn_chain *c,
+                                      const pcnn_dataset *x,
+                                      const pcnn_eval_opts *o,
+                                      pcnn_chain_eval *r,
+                                      const pcnn_chain_scores *out);
 /* Whether stage i of a chain gets tightened: it models half^h(X) (no
  * gray4) given half^(h+1)(X) or given gray4(half^h(X)), with the logistic
  * mixture head (stage i > 0, or a conditioned stage 0 of a partial
@@ -1218,6 +1251,48 @@ PCNN_API pcnn_status pcnn_trainer_evaluate(pcnn_ctx *ctx, pcnn_trainer *t,
                                            int ema, const pcnn_dataset *x,
                                            const pcnn_eval_opts *o,
                                            pcnn_chain_eval *r);
+
+/* ------------------------------------------------------- pseudo-counts
+ *
+ * Count-based exploration with a density model (Bellemare et al. 2016,
+ * Ostrovski et al. 2017; docs/score.md): for each image x_t of a stream,
+ * rho = p(x_t) under the model, then one training step on x_t alone, then
+ * rho' = p(x_t) again; the pseudo-count is
+ *     N = rho (1 - rho') / (rho' - rho),
+ * large for images the model has in effect seen often (the step barely
+ * moves p), small for novel ones. The model learns online: the step on
+ * x_t stays for x_t+1 and on.
+ */
+typedef struct {
+    /* each step's learning rate; default 1e-5 */
+    float lr;
+    /* 0 (default): plain gradient descent on the image's bits/dim,
+     * w -= lr * d bpd / d w; 1: Adam with the trainer's betas
+     * (pcnn_train_opts_default), no decay, moments starting at zero and
+     * kept over the stream (its first steps move every weight by about
+     * lr, whatever its gradient: docs/score.md) */
+    int adam;
+    int64_t limit; /* the first `limit` images; <= 0 (default): all */
+    /* job "counts", done/total in images, value the last count */
+    pcnn_progress progress;
+} pcnn_counts_opts;
+
+PCNN_API pcnn_counts_opts pcnn_counts_opts_default(void);
+/* N from log rho and log rho' (nats), computed without forming the
+ * probabilities: -expm1(log rho') / expm1(log rho' - log rho). +INFINITY
+ * when rho' <= rho (the step did not raise p(x): no finite count fits). */
+PCNN_API double pcnn_pseudo_count(double log_p, double log_p_after);
+/* The pseudo-counts of the images of x in order (labels for a
+ * class-conditional model), for a chain of one unconditioned stage (a
+ * plain model): each image's log p in nats before its step (log_p) and
+ * after (log_p_after), and N (counts); each (n) and optional. The steps
+ * train a copy of the model's weights, without dropout, one image a step:
+ * the chain is not changed. */
+PCNN_API pcnn_status pcnn_pseudo_counts(pcnn_ctx *ctx, const pcnn_chain *c,
+                                        const pcnn_dataset *x,
+                                        const pcnn_counts_opts *o,
+                                        double *log_p, double *log_p_after,
+                                        double *counts);
 
 /* ----------------------------------------------------------- checkpoints
  *

@@ -24,6 +24,7 @@ int cmd_chain(int argc, char **argv);
 int cmd_upscale(int argc, char **argv);
 int cmd_colorize(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* Loads the `split` ("train" or "test") of the data set named by spec,
@@ -43,6 +44,14 @@ int bench_pyramid(int reps, int threads, const char *only);
 /* Draws the training curve (and test points) of metrics.jsonl as a PNG. */
 int cli_plot_metrics(const char *jsonl, const char *png);
 
+/* `pixelcnn score --heatmap` (heatmap.c): the views of stage `stage` of
+ * the first n images of x next to their bits per pixel map (n, h, w), as
+ * colors from black (0) to yellow (the maps' 99th percentile), in a grid
+ * of up to 4 pairs a row, each pixel scale x scale (0: 128 pixels a side
+ * or more). 0, or 1/2 with a message. */
+int score_heatmap(const char *path, const pcnn_chain *ch, int stage,
+                  const pcnn_dataset *x, const double *map, int64_t n,
+                  int scale);
 /* Writes images x (n, c, h, w) as a PNG grid of `cols` columns, each
  * image scaled up `scale` times (grid.c); 0, or 1 with a message. */
 int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
@@ -81,6 +90,13 @@ pcnn_storage cli_storage(const char *name);
 int cli_use_ema(const char *cmd, const char *weights, const char *path,
                 int has_trainer);
 
+/* The file at path (--checkpoint) as a chain: a model checkpoint (a
+ * chain of one) with its EMA or raw weights (wflag: --weights, NULL for
+ * the default), *weights describing which ("EMA weights", ...); a chain
+ * file holds one set. 0, or 1/2 after a message. */
+int cli_open_chain(const char *cmd, const char *path, const char *wflag,
+                   pcnn_file_kind *kind, const char **weights,
+                   pcnn_chain **ch);
 /* Creates the folder path and its missing parents (mkdir -p). 0, or a
  * one-line message naming flag and the part that failed (with errno's
  * text) and 1; 2 for an empty path. */

@@ -225,3 +225,34 @@ int cli_lock_dir(const char *cmd, const char *dir, int *fd)
     *fd = -1;
     return 1;
 }
+
+/* A chain file holds one set of weights, and cli_file_kind refuses
+ * --weights for it. */
+int cli_open_chain(const char *cmd, const char *path, const char *wflag,
+                   pcnn_file_kind *kind, const char **weights,
+                   pcnn_chain **ch)
+{
+    int rc = cli_file_kind(cmd, path, wflag, kind);
+    if (rc)
+        return rc;
+    int has_trainer = 0, ema = 0;
+    if (*kind == PCNN_FILE_CHECKPOINT) {
+        if (pcnn_checkpoint_read_state(path, NULL, NULL, NULL,
+                                       &has_trainer) != PCNN_OK) {
+            fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
+            return 1;
+        }
+        if ((ema = cli_use_ema(cmd, wflag, path, has_trainer)) < 0)
+            return 2;
+    }
+    /* a file without training state (pixelcnn export) holds one set of
+     * weights, whichever it was exported with */
+    *weights = !has_trainer ? "the file's weights"
+               : ema        ? "EMA weights"
+                            : "raw weights";
+    if (pcnn_chain_load(path, ema, ch) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
+        return 1;
+    }
+    return 0;
+}

@@ -108,39 +108,6 @@ static int eval_parse(int argc, char **argv, eval_args *a)
     return rc ? rc : cli_check(&p);
 }
 
-/* The file of --checkpoint as a chain: a model checkpoint (a chain of
- * one) with its EMA or raw weights, *weights saying which (a chain file
- * holds one set, and cli_file_kind refuses --weights for it). 0, or 1/2
- * after a message. */
-static int open_chain(const eval_args *a, pcnn_file_kind *kind,
-                      const char **weights, pcnn_chain **ch)
-{
-    int rc = cli_file_kind("eval", a->ckpt, a->weights, kind);
-    if (rc)
-        return rc;
-    int has_trainer = 0, ema = 0;
-    if (*kind == PCNN_FILE_CHECKPOINT) {
-        if (pcnn_checkpoint_read_state(a->ckpt, NULL, NULL, NULL,
-                                       &has_trainer) != PCNN_OK) {
-            fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
-            return 1;
-        }
-        if ((ema = cli_use_ema("eval", a->weights, a->ckpt, has_trainer)) <
-            0)
-            return 2;
-    }
-    /* a file without training state (pixelcnn export) holds one set of
-     * weights, whichever it was exported with */
-    *weights = !has_trainer ? "the file's weights"
-               : ema        ? "EMA weights"
-                            : "raw weights";
-    if (pcnn_chain_load(a->ckpt, ema, ch) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
-        return 1;
-    }
-    return 0;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     eval_args a = {NULL, cli_default_data(), "test", NULL, 0, 16, 0, 0};
@@ -150,7 +117,8 @@ int cmd_eval(int argc, char **argv)
     pcnn_file_kind kind;
     const char *weights;
     pcnn_chain *ch = NULL;
-    if ((rc = open_chain(&a, &kind, &weights, &ch)))
+    if ((rc = cli_open_chain("eval", a.ckpt, a.weights, &kind, &weights,
+                             &ch)))
         return rc;
     /* the views are taken of full-size images */
     int64_t xh;

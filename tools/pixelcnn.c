@@ -14,6 +14,8 @@ static const struct {
 } commands[] = {
     {"train", cmd_train, "train a PixelCNN++ model, checkpointing as it goes"},
     {"eval", cmd_eval, "bits/dim of a checkpoint on a data set"},
+    {"score", cmd_score,
+     "bits/dim of each image, per stage and per pixel; pseudo-counts"},
     {"info", cmd_info, "a checkpoint's config, size and training state"},
     {"sample", cmd_sample, "draw images from a checkpoint (PNG grid, .npy)"},
     {"complete", cmd_complete, "fill in the unknown part of images"},

@@ -124,6 +124,17 @@ class EvalOpts(Structure):
                 ("image_bits", POINTER(c_double)), ("progress", Progress)]
 
 
+class ChainScores(Structure):
+    _fields_ = [("bits", POINTER(c_double)), ("tight_bits", POINTER(c_double)),
+                ("map", POINTER(c_double) * MAX_STAGES),
+                ("tight_map", POINTER(c_double) * MAX_STAGES)]
+
+
+class CountsOpts(Structure):
+    _fields_ = [("lr", c_float), ("adam", c_int), ("limit", c_int64),
+                ("progress", Progress)]
+
+
 class ColorizeScores(Structure):
     _fields_ = [("psnr_best", c_double), ("psnr_mean", c_double),
                 ("psnr_gray", c_double), ("psnr_meanab", c_double),
@@ -147,7 +158,8 @@ class StepStats(Structure):
 
 # The C names of the structs above, for the layout test against the header.
 STRUCTS = {"pcnn_progress_info": ProgressInfo, "pcnn_progress": Progress,
-           "pcnn_eval_opts": EvalOpts,
+           "pcnn_eval_opts": EvalOpts, "pcnn_chain_scores": ChainScores,
+           "pcnn_counts_opts": CountsOpts,
            "pcnn_colorize_scores": ColorizeScores,
            "pcnn_ctx_opts": CtxOpts, "pcnn_tensor": Tensor,
            "pcnn_image": Image, "pcnn_view": View,
@@ -202,6 +214,13 @@ SIGNATURES = {
     "pcnn_eval_opts_default": (EvalOpts, []),
     "pcnn_chain_evaluate": (S, [P, P, POINTER(Dataset), POINTER(EvalOpts),
                                 POINTER(ChainEval)]),
+    "pcnn_chain_score": (S, [P, P, POINTER(Dataset), POINTER(EvalOpts),
+                             POINTER(ChainEval), POINTER(ChainScores)]),
+    "pcnn_counts_opts_default": (CountsOpts, []),
+    "pcnn_pseudo_count": (c_double, [c_double, c_double]),
+    "pcnn_pseudo_counts": (S, [P, P, POINTER(Dataset), POINTER(CountsOpts),
+                               POINTER(c_double), POINTER(c_double),
+                               POINTER(c_double)]),
     "pcnn_chain_sample": (S, [P, P, c_int64, POINTER(ModelSampleOpts),
                               POINTER(POINTER(c_uint8))]),
     "pcnn_chain_sample_from": (S, [P, P, c_int64, c_int,

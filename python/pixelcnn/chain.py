@@ -43,6 +43,47 @@ class Evaluation:
             self.bits_per_dim, self.se, self.images)
 
 
+class Scores:
+    """What Chain.score measured: everything of an Evaluation
+    (`evaluation`), and per image, bits per dim of X:
+
+    bits, tight_bits      (images, stages) each stage's term, plain and
+                          tightened (the plain one for a stage that is not
+                          tightened); a row sums to the image's bound
+    maps, tight_maps      per stage, (images, h_i, w_i): the bits at each
+                          position of the stage's view (its channels
+                          summed); image k's map sums to bits[k, i] * dims
+    """
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def __repr__(self):
+        return "Scores(images=%d, stages=%d)" % self.bits.shape
+
+
+class PseudoCounts:
+    """What Chain.pseudo_counts measured, per image of the stream:
+    log_p, log_p_after (nats: log p(x) before and after the step on x) and
+    counts (the pseudo-counts; inf where the step did not raise p)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def __repr__(self):
+        return "PseudoCounts(images=%d)" % len(self.counts)
+
+
+def pseudo_count(log_p, log_p_after):
+    """N = p (1 - p') / (p' - p) from log p and log p' in nats, computed
+    in log space (pcnn_pseudo_count); inf when p' <= p."""
+    return lib.pcnn_pseudo_count(float(log_p), float(log_p_after))
+
+
+def _dptr(a):
+    return a.ctypes.data_as(POINTER(ctypes.c_double))
+
+
 def _file_kind(path):
     kind = ctypes.c_int()
     check(lib.pcnn_file_kind_read(path.encode(), ctypes.byref(kind)))
@@ -183,6 +224,58 @@ class Chain(Owner):
                 lambda o, r: lib.pcnn_chain_evaluate(
                     self._ctx.p, self._live(), ctypes.byref(d.d), o, r),
                 d.d.n, self.stages, batch, limit, progress)
+
+    def score(self, x, labels=None, batch=100, limit=0, maps=True,
+              progress=None):
+        """Chain.evaluate with each image's stage terms and, with maps,
+        the bits at every position of every stage's view
+        (pcnn_chain_score, the evaluator's own log-probabilities). Returns
+        Scores."""
+        with Dataset(x, labels, what="Chain.score") as d:
+            n = d.d.n if limit <= 0 else min(int(limit), d.d.n)
+            S = self.stages
+            bits = np.zeros((max(n, 1), S), np.float64)
+            tight = np.zeros((max(n, 1), S), np.float64)
+            out = _lib.ChainScores()
+            out.bits, out.tight_bits = _dptr(bits), _dptr(tight)
+            mp, tm = [], []
+            for i in range(S if maps else 0):
+                _, h, w = self.stage_shape(i)
+                mp.append(np.zeros((max(n, 1), h, w), np.float64))
+                tm.append(np.zeros((max(n, 1), h, w), np.float64))
+                out.map[i], out.tight_map[i] = _dptr(mp[i]), _dptr(tm[i])
+            ev = evaluate_with(
+                lambda o, r: lib.pcnn_chain_score(
+                    self._ctx.p, self._live(), ctypes.byref(d.d), o, r,
+                    ctypes.byref(out)),
+                d.d.n, S, batch, limit, progress)
+            k = ev.images
+            return Scores(evaluation=ev, bits=bits[:k], tight_bits=tight[:k],
+                          maps=[m[:k] for m in mp],
+                          tight_maps=[m[:k] for m in tm])
+
+    def pseudo_counts(self, x, labels=None, lr=1e-5, adam=False, limit=0,
+                      progress=None):
+        """The pseudo-counts of the images x (N, C, H, W), a stream in
+        order (pcnn_pseudo_counts): a copy of this one-stage model takes
+        one step on each image alone, plain gradient descent on its
+        bits/dim with learning rate lr (adam: the trainer's Adam); the
+        chain itself is not changed. progress gets ("counts", images done,
+        images, the last count). Returns PseudoCounts."""
+        with Dataset(x, labels, what="Chain.pseudo_counts") as d:
+            n = d.d.n if limit <= 0 else min(int(limit), d.d.n)
+            a, b, c = (np.zeros(max(n, 1), np.float64) for _ in range(3))
+            o = lib.pcnn_counts_opts_default()
+            o.lr, o.adam, o.limit = float(lr), int(bool(adam)), int(limit)
+            pr = Progress(progress)
+            o.progress = pr.struct()
+            st = lib.pcnn_pseudo_counts(self._ctx.p, self._live(),
+                                        ctypes.byref(d.d), ctypes.byref(o),
+                                        _dptr(a), _dptr(b), _dptr(c))
+            pr.reraise()
+            check(st)
+            return PseudoCounts(log_p=a[:n], log_p_after=b[:n],
+                                counts=c[:n])
 
     # ----------------------------------------------------------- sampling
     def _opts(self, seed, labels, n, log_scale_offset, temperature, naive,

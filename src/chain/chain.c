@@ -1,6 +1,7 @@
 /*
  * chain.c -- chains of stages: checking that stages fit, bits/dim of the
- * whole chain and of each stage, and sampling stage by stage.
+ * whole chain and of each stage (per image and per position too:
+ * pcnn_chain_score), and sampling stage by stage.
  */
 #include "chain.h"
 #include "../model/model.h"
@@ -270,6 +271,10 @@ typedef struct {
     int src_levels;
     double *bits, *tbits, *img_bits, *img_tight;
     int32_t *labels;
+    /* pcnn_chain_score's outputs (NULL: none) and the index of the
+     * batch's first image */
+    const pcnn_chain_scores *out;
+    int64_t start;
 } eval_bufs;
 
 static void eval_free(eval_bufs *e, int n)
@@ -326,8 +331,46 @@ static pcnn_status eval_alloc(pcnn_chain *ch, const pcnn_dataset *x,
                                           "memory");
 }
 
+/* Stage i's figures of the b images of the batch into e->out: each
+ * image's term per dim of X (dims), and the bits at each position, from
+ * the log-probabilities its term was summed from (a tightened stage's in
+ * sb->logp and sb->lz, another's left in the model's evaluation plan by
+ * pcnn_model_loss). */
+static void stage_scores(pcnn_chain *ch, int i, const eval_bufs *e,
+                         int64_t b, double dims)
+{
+    const pcnn_chain_scores *o = e->out;
+    const int n = ch->n;
+    for (int64_t k = 0; k < b; k++) {
+        if (o->bits)
+            o->bits[(e->start + k) * n + i] = e->bits[k] / dims;
+        if (o->tight_bits)
+            o->tight_bits[(e->start + k) * n + i] = e->tbits[k] / dims;
+    }
+    if (!o->map[i] && !o->tight_map[i])
+        return;
+    const pcnn_model *m = ch->m[i];
+    const pcnn_model_config *c = pcnn_model_get_config(m);
+    const int64_t HW = (int64_t)c->height * c->width, C = c->channels;
+    const int tight = pcnn_chain_stage_tightens(ch, i);
+    const float *logp = tight ? e->sb[i].logp : m->ev.logp;
+    for (int64_t k = 0; k < b; k++)
+        for (int64_t q = 0; q < HW; q++) {
+            const double lp = logp[k * HW + q];
+            double lz = 0;
+            for (int64_t a = 0; tight && a < C; a++)
+                lz += e->sb[i].lz[(k * C + a) * HW + q];
+            const int64_t at = (e->start + k) * HW + q;
+            if (o->map[i])
+                o->map[i][at] = -lp / PCNN_LN2;
+            if (o->tight_map[i])
+                o->tight_map[i][at] = -(lp - lz) / PCNN_LN2;
+        }
+}
+
 /* Every stage on the b images xb (with labels in e->labels): their bits
- * added to e->img_bits, e->img_tight and to r's per-stage sums. */
+ * added to e->img_bits, e->img_tight and to r's per-stage sums, and to
+ * e->out when scoring. */
 static pcnn_status eval_batch(pcnn_ctx *ctx, pcnn_chain *ch, pcnn_image xb,
                               eval_bufs *e, pcnn_chain_eval *r)
 {
@@ -357,6 +400,8 @@ static pcnn_status eval_batch(pcnn_ctx *ctx, pcnn_chain *ch, pcnn_image xb,
         }
         PCNN_TRY(stage_bits(ctx, ch, i, &bt, cond, &e->sb[i], e->bits,
                             e->tbits));
+        if (e->out)
+            stage_scores(ch, i, e, b, dims);
         const double own = (double)(c->channels * c->height * c->width);
         for (int64_t k = 0; k < b; k++) {
             e->img_bits[k] += e->bits[k], e->img_tight[k] += e->tbits[k];
@@ -393,12 +438,12 @@ static pcnn_status eval_check(const char *fn, const pcnn_chain *ch,
     return PCNN_OK;
 }
 
-pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
-                                const pcnn_dataset *x,
-                                const pcnn_eval_opts *opts,
-                                pcnn_chain_eval *r)
+/* pcnn_chain_evaluate, and pcnn_chain_score when out is not NULL. */
+static pcnn_status chain_run(const char *fn, pcnn_ctx *ctx, pcnn_chain *ch,
+                             const pcnn_dataset *x,
+                             const pcnn_eval_opts *opts, pcnn_chain_eval *r,
+                             const pcnn_chain_scores *out)
 {
-    static const char fn[] = "pcnn_chain_evaluate";
     const pcnn_eval_opts o = opts ? *opts : pcnn_eval_opts_default();
     if (!ch || !x || !x->images || x->n < 1 || !r)
         return pcnn_fail(PCNN_ERR_ARG, "%s: NULL argument or no images", fn);
@@ -411,9 +456,11 @@ pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
     const int64_t item = x->c * x->h * x->w;
     eval_bufs e;
     pcnn_status s = eval_alloc(ch, x, (size_t)o.batch, &e, &r->tightened);
+    e.out = out;
     double sum = 0, sq = 0, tsum = 0, tsq = 0;
     for (int64_t start = 0; s == PCNN_OK && start < n; start += o.batch) {
         const int64_t b = n - start < o.batch ? n - start : o.batch;
+        e.start = start;
         if (x->labels)
             memcpy(e.labels, x->labels + start, (size_t)b * sizeof *e.labels);
         s = eval_batch(ctx, ch,
@@ -452,6 +499,33 @@ pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
     r->images = n;
     r->dims_x = item;
     return PCNN_OK;
+}
+
+pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *ch,
+                                const pcnn_dataset *x,
+                                const pcnn_eval_opts *opts,
+                                pcnn_chain_eval *r)
+{
+    return chain_run("pcnn_chain_evaluate", ctx, ch, x, opts, r, NULL);
+}
+
+pcnn_status pcnn_chain_score(pcnn_ctx *ctx, pcnn_chain *ch,
+                             const pcnn_dataset *x,
+                             const pcnn_eval_opts *opts, pcnn_chain_eval *r,
+                             const pcnn_chain_scores *out)
+{
+    static const char fn[] = "pcnn_chain_score";
+    if (!out)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: out is NULL", fn);
+    if (!ch)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: NULL chain", fn);
+    for (int i = ch->n; i < PCNN_MAX_STAGES; i++)
+        if (out->map[i] || out->tight_map[i])
+            return pcnn_fail(PCNN_ERR_ARG,
+                             "%s: a map for stage %d of a chain of %d", fn,
+                             i, ch->n);
+    pcnn_chain_eval own;
+    return chain_run(fn, ctx, ch, x, opts, r ? r : &own, out);
 }
 
 pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
