@@ -66,7 +66,7 @@ NOSAN_src/data/image_decode.c := -fno-sanitize=shift
 
 KERNEL_SRC := $(filter-out src/cpu/backend_cpu.c,$(wildcard src/cpu/*.c))
 LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c src/model/*.c \
-              src/chain/*.c \
+              src/chain/*.c src/codec/*.c \
               src/data/*.c src/train/*.c) \
               src/cpu/backend_cpu.c $(KERNEL_SRC)
 TEST_SRC   := $(wildcard tests/*.c)
