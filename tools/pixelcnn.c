@@ -23,6 +23,9 @@ static const struct {
     {"export", cmd_export, "a model's weights without its training state"},
     {"colorize", cmd_colorize,
      "colorize gray or color images with a chroma model"},
+    {"compress", cmd_compress,
+     "code images losslessly with a model (file size = bits/dim)"},
+    {"decompress", cmd_decompress, "decode a file of pixelcnn compress"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
