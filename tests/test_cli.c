@@ -24,8 +24,8 @@ TEST(cli_help_and_bad_flags)
     static char out[8192];
     const char *cmds[] = {"train",    "eval",     "info",    "bench",
                           "sample",   "complete", "chain",   "upscale",
-                          "colorize", "export"};
-    for (size_t i = 0; i < 10; i++) {
+                          "colorize", "export",   "compress", "decompress"};
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         CHECK(run(out, sizeof out, "%s %s --help", cli(), cmds[i]) == 0 &&
                   strstr(out, "usage: pixelcnn") != NULL,
               "%s --help", cmds[i]);
@@ -61,7 +61,7 @@ TEST(cli_help_flags_are_accepted)
     static char help[16384], out[4096];
     const char *cmds[] = {"train",    "eval",     "info",    "bench",
                           "sample",   "complete", "chain",   "upscale",
-                          "colorize", "export"};
+                          "colorize", "export",   "compress", "decompress"};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         REQUIRE(run(help, sizeof help, "%s %s --help", cli(), cmds[i]) == 0,
                 "%s --help", cmds[i]);

@@ -1,0 +1,106 @@
+#!/bin/sh
+# bench_compress.sh -- the lossless-compression table of docs/compression.md
+# and the README: bits/dim of pixelcnn compress files against the model's
+# evaluated bits/dim and against PNG (optipng -o7), WebP lossless (cwebp
+# -lossless -z 9) and JPEG XL lossless (cjxl -d 0 -e 9), with encode and
+# decode times per image: alone (--batch 1: one group per image; the
+# per-image file sizes follow from it exactly, each file being the header
+# plus its image's streams) and in groups of 32.
+#
+#   sh scripts/bench_compress.sh [N] [OUT]     (N images per set: 200)
+#
+# Needs build/pixelcnn, /usr/bin/python3 with numpy, and the Debian
+# packages optipng, webp and libjxl-tools (the benchmark only).
+set -eu
+N=${1:-200}
+OUT=${2:-runs/bench-compress}
+PX=${PX:-build/pixelcnn}
+DATA=../shared/data
+THREADS=${THREADS:-1}
+for t in optipng cwebp cjxl; do
+    command -v $t >/dev/null || { echo "bench_compress: $t missing (apt-get install optipng webp libjxl-tools)" >&2; exit 1; }
+done
+mkdir -p "$OUT"
+TABLE="$OUT/table.md"
+echo "| data ($N images) | coder | bits/dim | model's bits/dim | encode s/image | decode s/image |" > "$TABLE"
+echo "|---|---|---|---|---|---|" >> "$TABLE"
+
+# bits/dim of the files in folder $1 for images of $2 dims
+bpd_of() { find "$1" -type f | xargs stat -c %s | awk -v n="$N" -v d="$2" '{s+=$1} END {printf "%.4f", 8*s/(n*d)}'; }
+
+# the model's figure: the tightened total of a chain when there is one
+eval_bpd() {
+    $PX eval --checkpoint "$1" --data "$2" --split "$3" --limit "$N" --threads "$THREADS" $4 > "$OUT/eval.txt"
+    if grep -q '^tightened bits/dim' "$OUT/eval.txt"; then
+        awk '/^tightened bits\/dim/ {print $3}' "$OUT/eval.txt"
+    else
+        awk '/^bits\/dim/ {print $2}' "$OUT/eval.txt"
+    fi
+}
+
+# model rows: $1 label, $2 model, $3 data spec, $4 split, $5 dims,
+# $6 extra flags (--size); leaves the decoded images in $OUT/png
+model_rows() {
+    ev=$(eval_bpd "$2" "$3" "$4" "$6")
+    for b in 32 1; do
+        $PX compress --checkpoint "$2" --data "$3" --split "$4" --limit "$N" $6 \
+            --batch $b --threads "$THREADS" -o "$OUT/a.pcnn" > "$OUT/enc.txt"
+        rm -rf "$OUT/png"
+        $PX decompress --checkpoint "$2" "$OUT/a.pcnn" --threads "$THREADS" -o "$OUT/png" > "$OUT/dec.txt"
+        bytes=$(stat -c %s "$OUT/a.pcnn")
+        hdr=$(sed -n 's/.*(header \([0-9]*\) bytes.*/\1/p' "$OUT/enc.txt")
+        enc=$(sed -n 's/.*, \([0-9.]*\) s per image/\1/p' "$OUT/enc.txt")
+        dec=$(sed -n 's/.*, \([0-9.]*\) s per image/\1/p' "$OUT/dec.txt")
+        if [ $b = 1 ]; then
+            total=$((bytes + (N - 1) * hdr)); what="$1, one file per image"
+        else
+            total=$bytes; what="$1, one archive (groups of 32)"
+        fi
+        bpd=$(awk -v s=$total -v n=$N -v d=$5 'BEGIN {printf "%.4f", 8*s/(n*d)}')
+        nohdr=$(awk -v s=$bytes -v h=$hdr -v n=$N -v d=$5 'BEGIN {printf "%.4f", 8*(s-h)/(n*d)}')
+        echo "| $SET | $what | $bpd ($nohdr without the header) | $ev | $enc | $dec |" >> "$TABLE"
+    done
+}
+
+# baseline rows on the PNG files in $OUT/png: $1 dims
+baseline_rows() {
+    rm -rf "$OUT/opt" "$OUT/webp" "$OUT/jxl"
+    mkdir -p "$OUT/opt" "$OUT/webp" "$OUT/jxl"
+    for f in "$OUT"/png/*.png; do
+        b=$(basename "$f" .png)
+        optipng -quiet -o7 -out "$OUT/opt/$b.png" "$f"
+        cwebp -quiet -lossless -z 9 "$f" -o "$OUT/webp/$b.webp"
+        cjxl -q -d 0 -e 9 "$f" "$OUT/jxl/$b.jxl" 2>/dev/null || cjxl -d 0 -e 9 "$f" "$OUT/jxl/$b.jxl" >/dev/null 2>&1
+    done
+    echo "| $SET | PNG (optipng -o7) | $(bpd_of "$OUT/opt" $1) | | | |" >> "$TABLE"
+    echo "| $SET | WebP lossless (cwebp -lossless -z 9) | $(bpd_of "$OUT/webp" $1) | | | |" >> "$TABLE"
+    echo "| $SET | JPEG XL lossless (cjxl -d 0 -e 9) | $(bpd_of "$OUT/jxl" $1) | | | |" >> "$TABLE"
+}
+
+R=results
+EXACT=cifar10:$DATA/cifar10-exact/data_batch_1_first4000.bin
+JPEG=cifar10:$DATA/cifar10
+SET="CIFAR-10 exact (held out)"
+model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/checkpoint.safetensors $EXACT test 3072 ""
+model_rows "pyramid chain (tightened)" $R/cifar10-pyramid/chain.safetensors $EXACT test 3072 ""
+model_rows "gray chain" $R/cifar10-gray-chain/chain.safetensors $EXACT test 3072 ""
+baseline_rows 3072
+SET="CIFAR-10 (JPEG-q75 copy) test"
+model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/checkpoint.safetensors $JPEG test 3072 ""
+model_rows "pyramid chain (tightened)" $R/cifar10-pyramid/chain.safetensors $JPEG test 3072 ""
+model_rows "gray chain" $R/cifar10-gray-chain/chain.safetensors $JPEG test 3072 ""
+baseline_rows 3072
+SET="faces (Caltech-101, 64x64, test split)"
+NF=$N
+N=43 # the folder's test split: its last tenth
+model_rows "pyramid chain (tightened)" $R/faces-pyramid/chain.safetensors folder:$DATA/faces/caltech101 test 12288 "--size 64"
+baseline_rows 12288
+N=$NF
+SET="Fashion-MNIST test"
+rm -rf "$OUT/png"
+/usr/bin/python3 scripts/bench_compress_png.py fashion-mnist:$DATA/fashion-mnist test "$N" "$OUT/png"
+if [ -n "${FASHION_MODEL:-}" ]; then
+    model_rows "plain PixelCNN++ ($FASHION_MODEL)" "$FASHION_MODEL" fashion-mnist:$DATA/fashion-mnist test 784 ""
+fi
+baseline_rows 784
+cat "$TABLE"
