@@ -233,7 +233,8 @@ clean:
 # parallel). FUZZ_SECONDS per target; OMP_NUM_THREADS=1 (scripts/fuzz.sh).
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := safetensors checkpoint chain cifar idx idx_gzip image flags
+FUZZ_TARGETS := safetensors checkpoint chain cifar idx idx_gzip image flags \
+                codec
 FUZZ_B       := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer

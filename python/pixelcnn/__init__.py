@@ -21,6 +21,7 @@ _EXPORTS = {
     "library_path": ("_lib", "path"),
     "Chain": ("chain", "Chain"),
     "Evaluation": ("chain", "Evaluation"),
+    "codec_info": ("chain", "codec_info"),
     "colorize_scores": ("color", "colorize_scores"),
     "mean_chroma": ("color", "mean_chroma"),
     "Trainer": ("train", "Trainer"),
