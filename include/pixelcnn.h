@@ -1126,7 +1126,7 @@ PCNN_API pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab,
 
 typedef struct {
     int batch; /* images coded together (one sampler run and one stream
-                * per stage for each group), 1..65535; default 32. The
+                * per stage for each group), 1..4096; default 32. The
                 * decoder decodes the same groups, with any thread count */
     pcnn_progress progress; /* job "compress", done/total in rows of all
                              * stages and groups */

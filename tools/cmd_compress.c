@@ -175,7 +175,7 @@ static int compress_parse(int argc, char **argv, codec_args *a)
                   "image side for folder data (default: the model's)",
                   .applies = cli_is_folder_data, .ctx = &a->data,
                   .why = "it sets the image side of folder data"),
-        CLI_INT_F("--batch", &a->batch, 1, 65535, "N",
+        CLI_INT_F("--batch", &a->batch, 1, 4096, "N",
                   "images coded together (the decoder decodes the same "
                   "groups)",
                   .show_default = 1),

@@ -441,9 +441,9 @@ static pcnn_status check_images(const char *fn, const pcnn_chain *c,
     if (x.n > 0xffffffffLL || xh > 0xffff || xw > 0xffff)
         return pcnn_fail(PCNN_ERR_ARG, "%s: at most 2^32-1 images of at "
                          "most 65535 x 65535", fn);
-    if (o->batch < 1 || o->batch > 65535)
-        return pcnn_fail(PCNN_ERR_ARG, "%s: batch %d not in 1..65535", fn,
-                         o->batch);
+    if (o->batch < 1 || o->batch > PCNN_CODEC_MAX_BATCH)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: batch %d not in 1..%d", fn,
+                         o->batch, PCNN_CODEC_MAX_BATCH);
     for (int i = 0; i < c->n; i++)
         if (pcnn_model_get_config(c->m[i])->num_classes > 0 && !labels)
             return pcnn_fail(PCNN_ERR_ARG,
@@ -608,8 +608,8 @@ pcnn_status pcnn_decompress(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *buf,
     const int64_t groups = (f->n + f->batch - 1) / f->batch;
     for (int i = 0; i <= K; i++)
         rows.total += f->stage_h[i] * groups;
-    group_bufs g;
-    PCNN_TRY(group_alloc(fn, c, f->batch, &g));
+    group_bufs g; /* groups hold at most n images, whatever batch says */
+    PCNN_TRY(group_alloc(fn, c, f->batch < f->n ? f->batch : f->n, &g));
     const int64_t item = f->stage_c[K] * f->stage_h[K] * f->stage_w[K];
     size_t at = h.body;
     pcnn_status s = PCNN_OK;

@@ -158,7 +158,7 @@ static pcnn_status read_fields(const char *fn, reader *r, pcnn_codec_header *h)
     f->weights = get_uint(r, 8);
     f->n = (int64_t)V(0xffffffffu);
     f->c = (int64_t)V(3), f->h = (int64_t)V(65535), f->w = (int64_t)V(65535);
-    f->batch = (int)V(65535);
+    f->batch = (int)V(PCNN_CODEC_MAX_BATCH);
     f->num_classes = (int)V(65536);
     f->stages = (int)V(PCNN_MAX_STAGES);
     for (int i = 0; i < f->stages; i++) {

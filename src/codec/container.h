@@ -9,6 +9,10 @@
 
 #include "../core/internal.h"
 
+/* The most images a group holds: what one sampler run of the decoder
+ * must hold in memory. */
+#define PCNN_CODEC_MAX_BATCH 4096
+
 /* How a stage narrows the values of a subpixel before coding it. */
 enum {
     PCNN_RULE_NONE = 0, /* every value of the head */
