@@ -684,8 +684,11 @@ typedef struct {
      * subpixel is drawn from its conditional renormalized over the values
      * that its parent and the children of its 2x2 block drawn before it
      * allow (pcnn_half_bounds), so half(x) = parent exactly: a pyramid
-     * stage's tightened distribution. Not with log_scale_offset or a
-     * temperature other than 1. */
+     * stage's tightened distribution. For a model whose config says it
+     * models half^h(X) given gray4(half^h(X)), the gray4 view instead
+     * (B, 1, H, W): each subpixel within what its pixel's gray level and
+     * earlier channels allow (pcnn_gray4_bounds), so gray4(x) = parent.
+     * Not with log_scale_offset or a temperature other than 1. */
     const uint8_t *parent;
     /* chains (pcnn_chain_sample): 1 draws each tightened stage
      * consistent with the stage below (parent above); 0: freely */
@@ -987,7 +990,9 @@ typedef struct {
     /* The tightened chain: a stage that models half^h(X) given
      * half^(h+1)(X) renormalizes each subpixel's conditional over the
      * values its parent and its earlier siblings allow (the four children
-     * average to the parent, docs/chains.md); other stages as above. */
+     * average to the parent, docs/chains.md), one that models half^h(X)
+     * given gray4(half^h(X)) over the values its pixel's gray level and
+     * earlier channels allow; other stages as above. */
     double tight_stage[PCNN_MAX_STAGES], tight_own[PCNN_MAX_STAGES];
     double tight_total, tight_se;
     int tightened;                 /* how many stages were tightened */
@@ -1018,8 +1023,9 @@ PCNN_API pcnn_status pcnn_chain_evaluate(pcnn_ctx *ctx, pcnn_chain *c,
                                          const pcnn_eval_opts *o,
                                          pcnn_chain_eval *r);
 /* Whether stage i of a chain gets tightened: it models half^h(X) (no
- * gray4) given half^(h+1)(X) with the logistic mixture head (stage i > 0,
- * or a conditioned stage 0 of a partial chain). */
+ * gray4) given half^(h+1)(X) or given gray4(half^h(X)), with the logistic
+ * mixture head (stage i > 0, or a conditioned stage 0 of a partial
+ * chain). */
 PCNN_API int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
 /* For x (B,C,H,W) and its half view parent (B,C,H/2,W/2): the interval
  * [lo, hi] each subpixel can take given its parent and the children of
@@ -1027,13 +1033,21 @@ PCNN_API int pcnn_chain_stage_tightens(const pcnn_chain *c, int i);
  * PCNN_ERR_VALUE if parent is not half(x). */
 PCNN_API pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent,
                                       uint8_t *lo, uint8_t *hi);
+/* For x (B,C,H,W), C 1 or 3, and its gray4 view gray (B,1,H,W): the
+ * interval [lo, hi] each subpixel can take given its pixel's gray level
+ * and the channels before it (R, then G given R, then B given R and G;
+ * docs/chains.md), B,C,H,W each. PCNN_ERR_VALUE if gray is not
+ * gray4(x). */
+PCNN_API pcnn_status pcnn_gray4_bounds(pcnn_image x, const uint8_t *gray,
+                                       uint8_t *lo, uint8_t *hi);
 /* Samples B images stage by stage, each with the cached sampler (opts:
  * seed, sharpness, labels, naive, progress; stage i uses seed
  * hash(seed, i)). out[i] receives stage i's images (B, c_i, h_i, w_i).
  * Stage 0 must be unconditioned (PCNN_ERR_ARG). With opts->consistent a
  * stage that is tightened (pcnn_chain_stage_tightens) draws from its
- * tightened distribution (opts parent): its images halve exactly to the
- * previous stage's (not with a log-scale offset or temperature). */
+ * tightened distribution (opts parent): its images' half (or gray4) view
+ * is exactly the previous stage's images (not with a log-scale offset or
+ * temperature). */
 PCNN_API pcnn_status pcnn_chain_sample(pcnn_ctx *ctx, pcnn_chain *c, int64_t B,
                                        const pcnn_model_sample_opts *opts,
                                        uint8_t **out);

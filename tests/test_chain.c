@@ -2,7 +2,8 @@
  * test_chain.c -- views (exact values), condition maps, stage data sets,
  * and chains: creation checks, save/load round trip, evaluation equal to
  * the stages' own, sampling stage by stage, the cached sampler on
- * categorical and conditioning-network stages.
+ * categorical and conditioning-network stages, the tightened pyramid and
+ * gray stages (bounds, normalization, consistent samples).
  */
 #include "test.h"
 #include "pixelcnn.h"
@@ -173,8 +174,15 @@ TEST(chain_gray_then_color)
     REQUIRE_OK(pcnn_chain_evaluate(ctx, ch, &x, &(pcnn_eval_opts){.batch = 5}, &r));
     const double *sb = r.stage, *own = r.own, total = r.total,
                  se = r.total_se;
-    CHECK(r.tightened == 0 && r.tight_total == r.total,
-          "a gray chain is not tightened");
+    /* stage 1 is tightened over the colors of each pixel's gray level */
+    CHECK(r.tightened == 1 && !pcnn_chain_stage_tightens(ch, 0) &&
+              pcnn_chain_stage_tightens(ch, 1) &&
+              r.tight_stage[0] == r.stage[0] &&
+              r.tight_stage[1] < r.stage[1] - 0.01 &&
+              fabs(r.tight_total - r.tight_stage[0] - r.tight_stage[1]) <
+                  1e-9,
+          "gray chain tightened %d: stage 1 %g -> %g", r.tightened,
+          r.stage[1], r.tight_stage[1]);
     CHECK(fabs(own[0] - e0) < 1e-9 && fabs(own[1] - e1) < 1e-9,
           "stage bits/dim %g %g, alone %g %g", own[0], own[1], e0, e1);
     CHECK(fabs(sb[0] - e0 / 3) < 1e-9 && fabs(sb[1] - e1) < 1e-9 &&
@@ -544,5 +552,178 @@ TEST(chain_pyramid_samples_are_consistent)
     pcnn_chain_free(ch);
     free(out[0]), free(out[1]), free(h), free(map), free(a), free(b);
     pcnn_dataset_free(&x), pcnn_dataset_free(&s0), pcnn_dataset_free(&s1);
+    pcnn_ctx_free(ctx);
+}
+
+/* pcnn_gray4_bounds: x lies in its bounds, each is what the rule gives for
+ * the pixel's level and earlier channels, the last channel is pinned to
+ * a narrow range; a gray image that is not gray4(x) is refused. */
+TEST(gray4_bounds_exact)
+{
+    const int64_t B = 2, S = 8, HW = S * S;
+    uint8_t *x = smooth_images(B, 3, (int)S);
+    for (int64_t k = 0; k < B * 3 * HW; k += 5) /* some extremes */
+        x[k] = k % 2 ? 255 : 0;
+    uint8_t *g = xcalloc((size_t)(B * HW), 1);
+    uint8_t *lo = xcalloc((size_t)(B * 3 * HW), 1);
+    uint8_t *hi = xcalloc((size_t)(B * 3 * HW), 1);
+    const pcnn_view gray = {0, 1, 0};
+    pcnn_image xi = pcnn_img(x, B, 3, S, S);
+    REQUIRE_OK(pcnn_view_apply(&gray, xi, g));
+    REQUIRE_OK(pcnn_gray4_bounds(xi, g, lo, hi));
+    int bad = 0, wide_b = 0;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < HW; k++) {
+            int v[3];
+            for (int c = 0; c < 3; c++) {
+                const int64_t at = (b * 3 + c) * HW + k;
+                v[c] = x[at];
+                int n = 0; /* values some completion allows, enumerated */
+                for (int u = 0; u < 256; u++) {
+                    int ok = 0;
+                    for (int s = 0; s < (c < 2 ? 256 : 1) && !ok; s++)
+                        for (int t = 0; t < (c < 1 ? 256 : 1) && !ok; t++) {
+                            int w[3] = {v[0], v[1], v[2]};
+                            w[c] = u;
+                            if (c < 2)
+                                w[2] = s;
+                            if (c < 1)
+                                w[1] = t;
+                            ok = (299 * w[0] + 587 * w[1] + 114 * w[2]) /
+                                     16000 ==
+                                 g[b * HW + k];
+                        }
+                    n += ok;
+                    bad += ok != (u >= lo[at] && u <= hi[at]);
+                }
+                bad += v[c] < lo[at] || v[c] > hi[at] || n == 0;
+                wide_b += c == 2 && hi[at] - lo[at] > 140;
+            }
+        }
+    CHECK(bad == 0 && wide_b == 0, "%d bounds wrong, %d blue ranges wide",
+          bad, wide_b);
+    g[7] = (uint8_t)(g[7] == 15 ? 14 : g[7] + 1);
+    CHECK(pcnn_gray4_bounds(xi, g, lo, hi) == PCNN_ERR_VALUE &&
+              strstr(pcnn_last_error(), "not consistent"),
+          "a wrong gray image accepted: %s", pcnn_last_error());
+    free(x), free(g), free(lo), free(hi);
+}
+
+/* The tightened gray distribution of one pixel sums to 1 over all the
+ * colors of its gray level (enumerated, the darkest and brightest levels:
+ * some 30000 colors each); every interval's log mass is <= 0, so each
+ * factor of the likelihood can only grow. */
+TEST(gray4_tightened_pixel_sums_to_one)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_head h = pcnn_head_dmol(3, 3);
+    const int P = pcnn_head_params(&h);
+    float l0[64];
+    REQUIRE(P <= 64, "%d head parameters", P);
+    for (int k = 0; k < P; k++) /* wide enough to spread over the colors */
+        l0[k] = (float)(pcnn_uniform(61, (uint64_t)k) * 2 - 1);
+    for (int level = 0; level < 16; level += 15) {
+        int64_t n = 0;
+        for (int r = 0; r < 256; r++)
+            for (int gg = 0; gg < 256; gg++)
+                for (int b = 0; b < 256; b++)
+                    n += (299 * r + 587 * gg + 114 * b) / 16000 == level;
+        uint8_t *x = xcalloc((size_t)(3 * n), 1), *lo = xcalloc((size_t)(3 * n), 1),
+                *hi = xcalloc((size_t)(3 * n), 1), *gi = xcalloc((size_t)n, 1);
+        float *l = xcalloc((size_t)(P * n), 4), *lp = xcalloc((size_t)n, 4),
+              *lz = xcalloc((size_t)(3 * n), 4);
+        int64_t q = 0;
+        for (int r = 0; r < 256; r++)
+            for (int gg = 0; gg < 256; gg++)
+                for (int b = 0; b < 256; b++)
+                    if ((299 * r + 587 * gg + 114 * b) / 16000 == level) {
+                        x[q] = (uint8_t)r, x[n + q] = (uint8_t)gg;
+                        x[2 * n + q] = (uint8_t)b, gi[q++] = (uint8_t)level;
+                    }
+        for (int k = 0; k < P; k++)
+            for (int64_t i = 0; i < n; i++)
+                l[k * n + i] = l0[k];
+        /* n pixels of one image: one per color */
+        pcnn_image xi = pcnn_img(x, 1, 3, 1, n);
+        pcnn_tensor lt = pcnn_t4(l, 1, P, 1, n);
+        REQUIRE_OK(pcnn_gray4_bounds(xi, gi, lo, hi));
+        REQUIRE_OK(pcnn_head_log_prob(ctx, &h, pcnn_t4(lp, 1, 1, 1, n), lt,
+                                      xi));
+        REQUIRE_OK(pcnn_head_interval_log_mass(
+            ctx, &h, pcnn_t4(lz, 1, 3, 1, n), lt, xi,
+            pcnn_img(lo, 1, 3, 1, n), pcnn_img(hi, 1, 3, 1, n)));
+        double plain = 0, tight = 0, worst = -1e9;
+        for (int64_t i = 0; i < n; i++) {
+            const double z = (double)lz[i] + lz[n + i] + lz[2 * n + i];
+            plain += exp(lp[i]), tight += exp(lp[i] - z);
+            for (int c = 0; c < 3; c++)
+                worst = lz[c * n + i] > worst ? lz[c * n + i] : worst;
+        }
+        CHECK(fabs(tight - 1) < 1e-4 && plain < 0.9 && worst < 1e-6,
+              "level %d (%lld colors): tightened mass %.6f, plain %.6f, "
+              "largest log mass %g",
+              level, (long long)n, tight, plain, worst);
+        free(x), free(lo), free(hi), free(gi), free(l), free(lp), free(lz);
+    }
+    pcnn_ctx_free(ctx);
+}
+
+/* Sampling a gray chain consistently: the color images' gray4 view is
+ * exactly the gray stage's images (and freely it is not); colorizing the
+ * data's own gray images keeps them; cached and naive samplers with a
+ * gray parent are both consistent. */
+TEST(chain_gray_samples_are_consistent)
+{
+    pcnn_ctx *ctx;
+    REQUIRE_OK(pcnn_ctx_create(&ctx, NULL));
+    pcnn_dataset x = {0}, d0, d1;
+    x.n = 8, x.c = 3, x.h = x.w = 8;
+    x.images = smooth_images(x.n, 3, 8);
+    const pcnn_view id = {0, 0, 0}, gray = {0, 1, 0};
+    pcnn_model_config c0 = stage_config(1, &gray, NULL);
+    pcnn_model_config c1 = stage_config(3, &id, &gray);
+    pcnn_model *st[2] = {train_stage(ctx, &x, &c0, &d0),
+                         train_stage(ctx, &x, &c1, &d1)};
+    REQUIRE(st[0] && st[1], "stages: %s", pcnn_last_error());
+    pcnn_chain *ch;
+    REQUIRE_OK(pcnn_chain_create(&ch, st, 2));
+    const int64_t B = 3, N = B * 64;
+    uint8_t *out[2] = {xcalloc((size_t)N, 1), xcalloc((size_t)(3 * N), 1)};
+    uint8_t *g = xcalloc((size_t)N, 1), *a = xcalloc((size_t)(3 * N), 1);
+    pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
+    o.seed = 7;
+    o.consistent = 1;
+    REQUIRE_OK(pcnn_chain_sample(ctx, ch, B, &o, out));
+    REQUIRE_OK(pcnn_view_apply(&gray, pcnn_img(out[1], B, 3, 8, 8), g));
+    CHECK(!memcmp(g, out[0], (size_t)N),
+          "consistent colors are not of their gray images");
+    o.consistent = 0;
+    REQUIRE_OK(pcnn_chain_sample(ctx, ch, B, &o, out));
+    REQUIRE_OK(pcnn_view_apply(&gray, pcnn_img(out[1], B, 3, 8, 8), g));
+    CHECK(memcmp(g, out[0], (size_t)N), "free draws match the gray too");
+    o.consistent = 1;
+    REQUIRE_OK(pcnn_view_apply(&gray, pcnn_img(x.images, B, 3, 8, 8),
+                               out[0]));
+    REQUIRE_OK(pcnn_chain_sample_from(ctx, ch, B, 1, &o, out));
+    REQUIRE_OK(pcnn_view_apply(&gray, pcnn_img(out[1], B, 3, 8, 8), g));
+    CHECK(!memcmp(g, out[0], (size_t)N),
+          "colorized images are not of their gray inputs");
+    /* stage 1 alone with the gray parent, cached and naive */
+    float *map = xcalloc((size_t)N, sizeof *map);
+    o.cond = pcnn_t4(map, B, 1, 8, 8);
+    REQUIRE_OK(pcnn_cond_map(o.cond, out[0], 8, 8, 16));
+    o.parent = out[0];
+    for (int naive = 0; naive < 2; naive++) {
+        o.naive = naive;
+        REQUIRE_OK(pcnn_model_sample(ctx, st[1], pcnn_img(a, B, 3, 8, 8), &o));
+        REQUIRE_OK(pcnn_view_apply(&gray, pcnn_img(a, B, 3, 8, 8), g));
+        CHECK(!memcmp(g, out[0], (size_t)N),
+              "%s draws with a gray parent are not of it",
+              naive ? "naive" : "cached");
+    }
+    pcnn_chain_free(ch);
+    free(out[0]), free(out[1]), free(g), free(a), free(map);
+    pcnn_dataset_free(&x), pcnn_dataset_free(&d0), pcnn_dataset_free(&d1);
     pcnn_ctx_free(ctx);
 }

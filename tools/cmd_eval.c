@@ -41,7 +41,7 @@ static void print_chain(const pcnn_chain *ch, const pcnn_chain_eval *r,
     if (r->tightened)
         printf("tightened bits/dim: %.4f +- %.4f (each subpixel's "
                "conditional renormalized over the values its parent "
-               "and earlier siblings allow; %d stage%s)\n",
+               "and the subpixels before it allow; %d stage%s)\n",
                r->tight_total, r->tight_se, r->tightened,
                r->tightened > 1 ? "s" : "");
 }

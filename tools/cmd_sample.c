@@ -97,12 +97,12 @@ static int open_chain(const char *cmd, const common *c, pcnn_ctx **ctx,
     }
     if (c->consistent && model_file)
         return cli_not_applicable(cmd, "--consistent",
-                                  "it applies to pyramid chains (pixelcnn "
-                                  "chain), not to one model");
+                                  "it applies to chains (pixelcnn chain), "
+                                  "not to one model");
     if (c->consistent && !tightens)
         return cli_not_applicable(cmd, "--consistent",
-                                  "no stage of the chain is a pyramid stage "
-                                  "that halves to the one below");
+                                  "no stage of the chain is tightened (a "
+                                  "pyramid or gray stage)");
     if ((rc = sampling_check_flags(cmd, c, cfg, S)))
         return rc;
     if (cfg[0]->cond_channels > 0) {
@@ -175,9 +175,9 @@ static int sample_parse(int argc, char **argv, common *c)
         CLI_CHOICE_F("--weights", &c->weights, "ema raw", "W",
                      "ema (default, when the file has them) or raw"),
         CLI_BOOL_F("--consistent", &c->consistent,
-                   "chains: draw each pyramid stage from its tightened "
-                   "distribution, so its images halve exactly to the stage "
-                   "below (docs/chains.md)"),
+                   "chains: draw each tightened stage from its tightened "
+                   "distribution, so its images halve exactly to (or have "
+                   "the gray4 view of) the stage below (docs/chains.md)"),
     };
     cli_cmd p = CLI_CMD("sample", sample_usage, NULL, flags);
     int rc = cli_parse(&p, argc, argv);
@@ -356,7 +356,8 @@ static int complete_parse(int argc, char **argv, common *c, inputs *in,
                   .why = "the grid has a row per image: the input, -n "
                          "completions, the original"),
         CLI_BOOL_F("--consistent", &c->consistent,
-                   "as in pixelcnn sample (pyramid chains only)"),
+                   "as in pixelcnn sample (chains with a tightened "
+                   "stage only)"),
     };
     cli_cmd p = CLI_CMD("complete", complete_usage, complete_epilog, flags);
     int rc = cli_parse(&p, argc, argv);

@@ -40,8 +40,9 @@ static int upscale_parse(int argc, char **argv, common *c, inputs *in,
                      "also write the final images as a .npy array"),
         SAMPLING_FLAGS(c),
         CLI_BOOL_F("--consistent", &c->consistent,
-                   "draw each pyramid stage from its tightened distribution, "
-                   "so the samples halve exactly to the input"),
+                   "draw each tightened stage (pyramid or gray) from its "
+                   "tightened distribution, so the samples halve exactly to "
+                   "(or have the gray4 view of) the input"),
         CLI_INT_F("--cols", &c->cols, 1, 1024, "N", NULL,
                   .applies = cli_never,
                   .why = "the grid has a row per image: the given view, -n "
@@ -98,8 +99,8 @@ static int open_upscale(const common *c, int *from, pcnn_chain **ch)
         rc = sampling_check_flags(cmd, c, cfg, S - *from);
     if (!rc && c->consistent && !tightens)
         rc = cli_not_applicable(cmd, "--consistent",
-                                "no stage it samples is a pyramid stage "
-                                "that halves to the one below");
+                                "no stage it samples is tightened (a "
+                                "pyramid or gray stage)");
     if (rc) {
         pcnn_chain_free(*ch);
         *ch = NULL;

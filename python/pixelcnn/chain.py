@@ -26,8 +26,9 @@ class Evaluation:
     stage_own             each stage's term per dim of its own view
     tight_bits_per_dim, tight_se, tight_stage_bits, tight_stage_own,
     tightened
-                          the tightened chain (pyramid stages renormalized
-                          over the values their parent allows); equal to
+                          the tightened chain (pyramid and gray stages
+                          renormalized over the values their parent
+                          allows); equal to
                           the plain figures when no stage is tightened
     image_bits_per_dim    (images,) each image's bound, bits per dim of X
     log_prob              (images,) each image's bound on log p(x) in nats:

@@ -177,8 +177,9 @@ def test_stage_checkpoints_match_cli(cli, mnist, trained, stage):
 def test_chain_stages_match_cli(cli, mnist, trained):
     out = run(cli, "eval", "--checkpoint", trained["chain"], "--data",
               mnist["spec"], "--threads", "1").stdout
-    own = [float(v) for v in re.findall(r"\(([0-9.]+) per dim of the stage",
-                                        out)]
+    # the stage lines (the colour stage's tightened line follows them)
+    own = [float(v) for v in re.findall(
+        r"stage \d+: .*\(([0-9.]+) per dim of the stage", out)]
     assert len(own) == 2, out
     for k in range(2):
         net, cfg = I.load_module(trained["chain"], stage=k)
@@ -206,7 +207,8 @@ def test_exported_stages_join_into_a_chain(cli, mnist, trained, tmp_path):
         return re.findall(r"per dim of the stage|[0-9]+\.[0-9]+", out)
 
     got = terms(chain)
-    assert got.count("per dim of the stage") == 2 and len(got) >= 8, got
+    # two stage terms and the colour stage's tightened term
+    assert got.count("per dim of the stage") == 3 and len(got) >= 10, got
     assert got == terms(trained["chain"])
 
 

@@ -4,6 +4,7 @@
  */
 #include "chain.h"
 #include "../model/model.h"
+#include "../model/tighten.h"
 #include "../core/rng.h"
 
 #include <math.h>
@@ -198,9 +199,8 @@ int pcnn_chain_stage_tightens(const pcnn_chain *ch, int i)
     if (!ch || i < 0 || i >= ch->n)
         return 0;
     const pcnn_model_config *c = pcnn_model_get_config(ch->m[i]);
-    return (i > 0 || c->cond_channels > 0) && c->head == PCNN_HEAD_DMOL &&
-           !c->view.gray4 && !c->cond_view.gray4 && !c->view.lab &&
-           !c->cond_view.lab && c->cond_view.halvings == c->view.halvings + 1;
+    return (i > 0 || c->cond_channels > 0) &&
+           pcnn_tighten_rule(c) != PCNN_TIGHTEN_NONE;
 }
 
 /* Stage i on one batch bt: each image's -log2 p in bits (bits) and, for a
@@ -226,7 +226,10 @@ static pcnn_status stage_bits(pcnn_ctx *ctx, pcnn_chain *ch, int i,
     PCNN_TRY(pcnn_head_log_prob(ctx, &m->head,
                                 pcnn_t4(sb->logp, B, 1, c->height, c->width),
                                 l, bt->x));
-    PCNN_TRY(pcnn_half_bounds(bt->x, parent, sb->lo, sb->hi));
+    if (pcnn_tighten_rule(c) == PCNN_TIGHTEN_GRAY4)
+        PCNN_TRY(pcnn_gray4_bounds(bt->x, parent, sb->lo, sb->hi));
+    else
+        PCNN_TRY(pcnn_half_bounds(bt->x, parent, sb->lo, sb->hi));
     pcnn_image lo = pcnn_img(sb->lo, B, c->channels, c->height, c->width);
     pcnn_image hi = pcnn_img(sb->hi, B, c->channels, c->height, c->width);
     PCNN_TRY(pcnn_head_interval_log_mass(
@@ -506,9 +509,9 @@ pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
         o.parent = NULL;
         if (opts->progress.fn)
             o.progress = (pcnn_progress){stage_rows, &rows};
-        /* consistent: a pyramid stage draws from its tightened
-         * distribution, its images halving exactly to the previous
-         * stage's */
+        /* consistent: a tightened stage draws from its tightened
+         * distribution, its images' half (or gray4) view exactly the
+         * previous stage's images */
         if (opts->consistent && pcnn_chain_stage_tightens(ch, i) &&
             o.log_scale_offset == 0.0f && o.temperature == 1.0f)
             o.parent = out[i - 1];

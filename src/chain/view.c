@@ -289,6 +289,38 @@ pcnn_status pcnn_half_bounds(pcnn_image x, const uint8_t *parent, uint8_t *lo,
     return PCNN_OK;
 }
 
+pcnn_status pcnn_gray4_bounds(pcnn_image x, const uint8_t *gray, uint8_t *lo,
+                              uint8_t *hi)
+{
+    static const char fn[] = "pcnn_gray4_bounds";
+    if (!x.data || !gray || !lo || !hi)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: NULL argument", fn);
+    const int64_t HW = x.h * x.w, C = x.c;
+    const int nch = (int)(C < 3 ? C : 3);
+    if (C != 1 && C != 3)
+        return pcnn_fail(PCNN_ERR_SHAPE,
+                         "%s: %lld-channel images (gray4 takes 1 or 3)", fn,
+                         (long long)C);
+    for (int64_t b = 0; b < x.n; b++)
+        for (int64_t k = 0; k < HW; k++) {
+            int v[3];
+            for (int c = 0; c < nch; c++) {
+                const int64_t at = (b * C + c) * HW + k;
+                int a, z;
+                pcnn_gray4_channel_range(gray[b * HW + k], c, v, nch, &a, &z);
+                v[c] = x.data[at];
+                if (v[c] < a || v[c] > z)
+                    return pcnn_fail(PCNN_ERR_VALUE,
+                                     "%s: image %lld is not consistent with "
+                                     "its gray4 view at pixel (%lld, %lld)",
+                                     fn, (long long)b, (long long)(k / x.w),
+                                     (long long)(k % x.w));
+                lo[at] = (uint8_t)a, hi[at] = (uint8_t)z;
+            }
+        }
+    return PCNN_OK;
+}
+
 pcnn_status pcnn_stage_config(pcnn_model_config *cfg, const pcnn_view *view,
                               const pcnn_view *cond_view, int64_t c,
                               int64_t h, int64_t w)

@@ -331,6 +331,38 @@ pcnn_model_sample_opts pcnn_model_sample_opts_default(void)
     return o;
 }
 
+/* The interval subpixel c of pixel k of image b may take given the
+ * parent (opts parent) under the model's rule: gray4, from the pixel's
+ * gray level and its channels drawn before c (px); half, from the parent
+ * and the children of its 2x2 block before it (x). The parent's value in
+ * *p. */
+static void consistent_range(const pcnn_model *m, const uint8_t *parent,
+                             const uint8_t *px, pcnn_image x, int64_t b,
+                             int64_t c, int64_t k, int *p, int *lo, int *hi)
+{
+    const int64_t C = x.c, H = x.h, W = x.w, HW = H * W;
+    if (pcnn_tighten_rule(&m->cfg) == PCNN_TIGHTEN_GRAY4) {
+        int earlier[3] = {0, 0, 0};
+        for (int64_t t = 0; t < c && t < 3; t++)
+            earlier[t] = px[b * C + t];
+        *p = parent[b * HW + k];
+        pcnn_gray4_channel_range(*p, (int)c, earlier, (int)C, lo, hi);
+        return;
+    }
+    const int64_t i = k / W, j = k % W;
+    const int child = (int)(i % 2 * 2 + j % 2);
+    /* the block's children before this one, in raster order */
+    const int64_t at[3] = {(i - i % 2) * W + (j - j % 2),
+                           (i - i % 2) * W + (j - j % 2) + 1,
+                           (i - i % 2 + 1) * W + (j - j % 2)};
+    const uint8_t *xb = x.data + (b * C + c) * HW;
+    *p = parent[((b * C + c) * (H / 2) + i / 2) * (W / 2) + j / 2];
+    int before = 0;
+    for (int t = 0; t < child; t++)
+        before += xb[at[t]];
+    pcnn_half_child_range(*p, before, child, lo, hi);
+}
+
 /* Draws channel after channel of pixel k of every image from the head's
  * conditionals restricted to the values its parent allows (opts parent)
  * into px (B, C); lo, hi: (B) scratch. */
@@ -339,28 +371,16 @@ static pcnn_status draw_consistent(pcnn_ctx *ctx, const pcnn_model *m,
                                    const float *l, uint8_t *px, uint8_t *lo,
                                    uint8_t *hi, pcnn_image x, int64_t k)
 {
-    const int64_t B = x.n, C = x.c, H = x.h, W = x.w, HW = H * W;
-    const int64_t i = k / W, j = k % W, w2 = W / 2;
+    const int64_t B = x.n, C = x.c;
     const int P = pcnn_head_params(&m->head);
-    const int child = (int)(i % 2 * 2 + j % 2);
-    /* the block's children before this one, in raster order */
-    const int64_t at[3] = {(i - i % 2) * W + (j - j % 2),
-                           (i - i % 2) * W + (j - j % 2) + 1,
-                           (i - i % 2 + 1) * W + (j - j % 2)};
     pcnn_tensor lt = pcnn_t4((float *)l, B, P, 1, 1);
     pcnn_image pi = pcnn_img(px, B, C, 1, 1);
     const uint64_t seed = pcnn_hash64(o->seed ^ 0x706172656e74ULL,
                                       (uint64_t)k);
     for (int64_t c = 0; c < C; c++) {
         for (int64_t b = 0; b < B; b++) {
-            const uint8_t *xb = x.data + (b * C + c) * HW;
-            const int p = o->parent[((b * C + c) * (H / 2) + i / 2) * w2 +
-                                    j / 2];
-            int before = 0;
-            for (int t = 0; t < child; t++)
-                before += xb[at[t]];
-            int a, z;
-            pcnn_half_child_range(p, before, child, &a, &z);
+            int p, a, z;
+            consistent_range(m, o->parent, px, x, b, c, k, &p, &a, &z);
             if (a > z)
                 return pcnn_fail(PCNN_ERR_VALUE,
                                  "sampler: pixel %lld of image %lld cannot "
@@ -573,12 +593,13 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     const pcnn_model_config *c = &m->cfg;
     const pcnn_batch batch = {x, o->labels, o->cond};
     PCNN_TRY(pcnn_model_check_batch(fn, m, &batch));
-    if (o->parent && (x.h % 2 || x.w % 2 || o->known ||
+    const int gray = pcnn_tighten_rule(c) == PCNN_TIGHTEN_GRAY4;
+    if (o->parent && ((!gray && (x.h % 2 || x.w % 2)) || o->known ||
                       o->log_scale_offset != 0.0f ||
                       o->temperature != 1.0f))
         return pcnn_fail(PCNN_ERR_ARG,
                          "%s: drawing consistent with a parent needs even "
-                         "sizes, and no known pixels, log-scale offset or "
+                         "sizes (a half view), and no known pixels, log-scale offset or "
                          "temperature",
                          fn);
     const int P = pcnn_head_params(&m->head);
