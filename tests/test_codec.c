@@ -2,7 +2,7 @@
  * test_codec.c -- lossless compression (docs/compression.md): the rANS
  * coder on random and extreme tables, the integer tables, the
  * deterministic exp and log; compress -> decompress identity for plain
- * models, a pyramid chain (tightened), a gray chain and a class-
+ * models, a pyramid chain and a gray chain (both tightened), a class-
  * conditional model, with 1 thread coding and 2 decoding; the coded size
  * against the model's bits; progressive decoding; damaged, truncated and
  * foreign streams refused.
@@ -246,6 +246,11 @@ static void round_trip(kind k)
     CHECK(coded < model * 1.01 + frame && coded > model * 0.99,
           "coded %.0f bits, the model %.0f (+ %.0f framing)", coded, model,
           frame);
+    /* the chains' second stages are coded tightened: below the plain bound */
+    CHECK((k != PYRAMID && k != GRAY) ||
+              (r.tightened == 1 && coded + frame < r.total * n * item),
+          "tightened %d: coded %.0f bits, untightened bound %.0f",
+          r.tightened, coded, r.total * n * item);
     pcnn_free(buf), pcnn_free(buf2);
     pcnn_dataset_free(&d);
     free(x), free(y);

@@ -97,9 +97,17 @@ uint64_t pcnn_chain_hash(const pcnn_chain *c)
 
 /* ------------------------------------------------------------ stages */
 
+/* The rule of a tightened stage (pcnn_chain_stage_tightens): the values
+ * its subpixels may take given the stage before it. */
 static int stage_rule(const pcnn_chain *c, int i)
 {
-    return pcnn_chain_stage_tightens(c, i) ? PCNN_RULE_HALF : PCNN_RULE_NONE;
+    if (!pcnn_chain_stage_tightens(c, i))
+        return PCNN_RULE_NONE;
+    switch (pcnn_tighten_rule(pcnn_model_get_config(c->m[i]))) {
+    case PCNN_TIGHTEN_HALF: return PCNN_RULE_HALF;
+    case PCNN_TIGHTEN_GRAY4: return PCNN_RULE_GRAY4;
+    default: return PCNN_RULE_NONE;
+    }
 }
 
 /* The header of a stream of chain c coding n images. */
@@ -177,14 +185,25 @@ static pcnn_status code_value(coder *cd, int lo, int n, int *v)
     return PCNN_OK;
 }
 
-/* The values channel c of image b's pixel k may take. */
-static pcnn_status interval(coder *cd, int64_t b, int c, int64_t k, int *lo,
-                            int *hi)
+/* The values channel c of image b's pixel k may take, its earlier
+ * channels being xv[0 .. c). */
+static pcnn_status interval(coder *cd, int64_t b, int c, int64_t k,
+                           const int *xv, int *lo, int *hi)
 {
     const pcnn_image x = cd->x;
     *lo = 0, *hi = cd->m->cfg.levels - 1;
-    if (cd->rule != PCNN_RULE_HALF)
+    if (cd->rule == PCNN_RULE_NONE)
         return PCNN_OK;
+    if (cd->rule == PCNN_RULE_GRAY4) {
+        const int g = cd->parent[b * x.h * x.w + k];
+        pcnn_gray4_channel_range(g, c, xv, (int)x.c, lo, hi);
+        if (*lo > *hi)
+            return coder_fail(cd, PCNN_ERR_FORMAT,
+                              "pixel %lld of image %lld cannot match its "
+                              "gray level",
+                              (long long)k, (long long)b);
+        return PCNN_OK;
+    }
     const int64_t W = x.w, i = k / W, j = k % W, HW = x.h * W;
     const int child = (int)(i % 2 * 2 + j % 2);
     const int64_t at[3] = {(i - i % 2) * W + (j - j % 2),
@@ -217,7 +236,7 @@ static pcnn_status code_pixel(void *arg, const float *l, int64_t k,
         int xv[3];
         for (int c = 0; c < C; c++) {
             int lo, hi, v = x.data[(b * C + c) * HW + k];
-            PCNN_TRY(interval(cd, b, c, k, &lo, &hi));
+            PCNN_TRY(interval(cd, b, c, k, xv, &lo, &hi));
             if (lo < hi) {
                 if (m->head.kind == PCNN_HEAD_DMOL)
                     pcnn_dmol_masses(l + b * P, m->head.nr_mix, C, c, xv, lo,

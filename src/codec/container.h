@@ -18,6 +18,9 @@ enum {
     PCNN_RULE_NONE = 0, /* every value of the head */
     PCNN_RULE_HALF = 1, /* pyramid: what the parent and earlier siblings
                          * allow (pcnn_half_child_range) */
+    PCNN_RULE_GRAY4 = 2, /* x given gray4(x): what the pixel's gray level
+                          * and earlier channels allow
+                          * (pcnn_gray4_channel_range) */
     PCNN_RULE_COUNT
 };
 
