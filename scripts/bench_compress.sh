@@ -8,6 +8,8 @@
 # plus its image's streams) and in groups of 32.
 #
 #   sh scripts/bench_compress.sh [N] [OUT]     (N images per set: 200)
+#   SETS="exact jpeg faces fashion" (the default) picks the data sets;
+#   FASHION_MODEL=CKPT adds a model's rows to Fashion-MNIST's.
 #
 # Needs build/pixelcnn, /usr/bin/python3 with numpy, and the Debian
 # packages optipng, webp and libjxl-tools (the benchmark only).
@@ -78,29 +80,34 @@ baseline_rows() {
 }
 
 R=results
+SETS=${SETS:-exact jpeg faces fashion}
+has() { case " $SETS " in *" $1 "*) return 0 ;; esac; return 1; }
 EXACT=cifar10:$DATA/cifar10-exact/data_batch_1_first4000.bin
 JPEG=cifar10:$DATA/cifar10
-SET="CIFAR-10 exact (held out)"
-model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/checkpoint.safetensors $EXACT test 3072 ""
-model_rows "pyramid chain (tightened)" $R/cifar10-pyramid/chain.safetensors $EXACT test 3072 ""
-model_rows "gray chain" $R/cifar10-gray-chain/chain.safetensors $EXACT test 3072 ""
-baseline_rows 3072
-SET="CIFAR-10 (JPEG-q75 copy) test"
-model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/checkpoint.safetensors $JPEG test 3072 ""
-model_rows "pyramid chain (tightened)" $R/cifar10-pyramid/chain.safetensors $JPEG test 3072 ""
-model_rows "gray chain" $R/cifar10-gray-chain/chain.safetensors $JPEG test 3072 ""
-baseline_rows 3072
-SET="faces (Caltech-101, 64x64, test split)"
-NF=$N
-N=43 # the folder's test split: its last tenth
-model_rows "pyramid chain (tightened)" $R/faces-pyramid/chain.safetensors folder:$DATA/faces/caltech101 test 12288 "--size 64"
-baseline_rows 12288
-N=$NF
-SET="Fashion-MNIST test"
-rm -rf "$OUT/png"
-/usr/bin/python3 scripts/bench_compress_png.py fashion-mnist:$DATA/fashion-mnist test "$N" "$OUT/png"
-if [ -n "${FASHION_MODEL:-}" ]; then
-    model_rows "plain PixelCNN++ ($FASHION_MODEL)" "$FASHION_MODEL" fashion-mnist:$DATA/fashion-mnist test 784 ""
+cifar_rows() { # $1 data spec
+    model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/checkpoint.safetensors "$1" test 3072 ""
+    model_rows "pyramid chain (tightened)" $R/cifar10-pyramid/chain.safetensors "$1" test 3072 ""
+    model_rows "gray chain (tightened)" $R/cifar10-gray-chain/chain.safetensors "$1" test 3072 ""
+    baseline_rows 3072
+}
+if has exact; then SET="CIFAR-10 exact (held out)"; cifar_rows $EXACT; fi
+if has jpeg; then SET="CIFAR-10 (JPEG-q75 copy) test"; cifar_rows $JPEG; fi
+if has faces; then
+    SET="faces (Caltech-101, 64x64, test split)"
+    NF=$N
+    N=43 # the folder's test split: its last tenth
+    model_rows "pyramid chain (tightened)" $R/faces-pyramid/chain.safetensors folder:$DATA/faces/caltech101 test 12288 "--size 64"
+    baseline_rows 12288
+    N=$NF
 fi
-baseline_rows 784
+if has fashion; then
+    SET="Fashion-MNIST test"
+    if [ -n "${FASHION_MODEL:-}" ]; then
+        model_rows "plain PixelCNN++" "$FASHION_MODEL" fashion-mnist:$DATA/fashion-mnist test 784 ""
+    else
+        rm -rf "$OUT/png"
+        /usr/bin/python3 scripts/bench_compress_png.py fashion-mnist:$DATA/fashion-mnist test "$N" "$OUT/png"
+    fi
+    baseline_rows 784
+fi
 cat "$TABLE"
