@@ -373,9 +373,10 @@ static int decompress_parse(int argc, char **argv, codec_args *a)
     return rc;
 }
 
-/* Decodes buf with the model into a new array *x of stage K's images. */
+/* Decodes buf with the model into a new array *x of stage K's images;
+ * *secs: the decoding's time (the model's loading left out). */
 static int decode(const codec_args *a, const uint8_t *buf, size_t len,
-                  pcnn_codec_info *f, uint8_t **x)
+                  pcnn_codec_info *f, uint8_t **x, double *secs)
 {
     pcnn_chain *ch = NULL;
     pcnn_ctx *ctx = NULL;
@@ -401,11 +402,13 @@ static int decode(const codec_args *a, const uint8_t *buf, size_t len,
         fprintf(stderr, "pixelcnn decompress: out of memory\n");
         return 1;
     }
+    const double t0 = cli_now();
     if (!rc && pcnn_decompress(ctx, ch, buf, len, &o, *x, NULL) != PCNN_OK) {
         fprintf(stderr, "pixelcnn decompress: %s: %s\n", a->in[0],
                 pcnn_last_error());
         rc = 1;
     }
+    *secs = cli_now() - t0;
     pcnn_chain_free(ch);
     pcnn_ctx_free(ctx);
     return rc;
@@ -429,9 +432,8 @@ int cmd_decompress(int argc, char **argv)
         return rc;
     }
     pcnn_codec_info f;
-    const double t0 = cli_now();
-    rc = decode(&a, buf, len, &f, &x);
-    const double secs = cli_now() - t0;
+    double secs = 0;
+    rc = decode(&a, buf, len, &f, &x, &secs);
     if (!rc && !(rc = write_decoded(a.out, x, &f, a.stage >= 0 ? a.stage
                                                                : f.stages - 1)))
         printf("%lld images decoded (stage %d of %d), %.3f s, %.4f s per "
