@@ -66,7 +66,7 @@ NOSAN_src/data/image_decode.c := -fno-sanitize=shift
 
 KERNEL_SRC := $(filter-out src/cpu/backend_cpu.c,$(wildcard src/cpu/*.c))
 LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c src/model/*.c \
-              src/chain/*.c \
+              src/chain/*.c src/codec/*.c \
               src/data/*.c src/train/*.c) \
               src/cpu/backend_cpu.c $(KERNEL_SRC)
 TEST_SRC   := $(wildcard tests/*.c)
@@ -233,7 +233,8 @@ clean:
 # parallel). FUZZ_SECONDS per target; OMP_NUM_THREADS=1 (scripts/fuzz.sh).
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := safetensors checkpoint chain cifar idx idx_gzip image flags
+FUZZ_TARGETS := safetensors checkpoint chain cifar idx idx_gzip image flags \
+                codec
 FUZZ_B       := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer

@@ -1164,6 +1164,100 @@ PCNN_API pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab,
                                            int64_t ch, int64_t cw,
                                            pcnn_image out);
 
+/* ----------------------------------------------------------- compression
+ *
+ * Lossless coding with a chain (docs/compression.md): each value's exact
+ * conditional probability under the model, turned into an integer
+ * frequency table (every value >= 1, so any image codes), drives a rANS
+ * coder; the file's size is then the model's bits/dim plus a small
+ * overhead. A chain codes stage by stage, each stage's values given the
+ * earlier stages as pcnn_chain_sample_from conditions them, and a pyramid
+ * stage spends bits only on the values its parent still allows (the
+ * tightened distribution), so a file decodes progressively: stage K is
+ * the image at that stage's resolution. The decoder runs the model
+ * incrementally, as the cached sampler does; the encoder runs the same
+ * computation on the true values, so both build the same tables for any
+ * thread count. A stream decodes with the same weights on a build of the
+ * same library version, kernel family and compiler (pcnn_codec_build),
+ * on any CPU that runs it; another build refuses it (its floats may
+ * differ in the last bit), and a CRC-32 of each stage's values catches
+ * what gets past that: a damaged stream fails, it never decodes wrong.
+ */
+#define PCNN_CODEC_VERSION 1
+
+typedef struct {
+    int batch; /* images coded together (one sampler run and one stream
+                * per stage for each group), 1..4096; default 32. The
+                * decoder decodes the same groups, with any thread count */
+    pcnn_progress progress; /* job "compress", done/total in rows of all
+                             * stages and groups */
+} pcnn_compress_opts;
+
+PCNN_API pcnn_compress_opts pcnn_compress_opts_default(void);
+
+/* Codes the images x (n, C, H, W), X of a complete chain c
+ * (pcnn_chain_is_complete), with labels (n) when a stage is class-
+ * conditional (they are coded too), into a new buffer *buf of *len bytes
+ * (release it with pcnn_free). o may be NULL for the defaults. */
+PCNN_API pcnn_status pcnn_compress(pcnn_ctx *ctx, pcnn_chain *c, pcnn_image x,
+                                   const int32_t *labels,
+                                   const pcnn_compress_opts *o, uint8_t **buf,
+                                   size_t *len);
+
+/* What a compressed stream holds, read without the model. */
+typedef struct {
+    int version;          /* PCNN_CODEC_VERSION of the writer */
+    uint32_t build;       /* pcnn_codec_build_tag of the writer */
+    uint64_t weights;     /* pcnn_chain_hash of the chain that coded it */
+    int64_t n, c, h, w;   /* the images X */
+    int batch;            /* images per group */
+    int num_classes;      /* > 0: labels are coded, in 0..num_classes-1 */
+    int stages;
+    int64_t stage_c[PCNN_MAX_STAGES], stage_h[PCNN_MAX_STAGES],
+        stage_w[PCNN_MAX_STAGES];    /* each stage's view */
+    int stage_levels[PCNN_MAX_STAGES];
+    size_t header_bytes;             /* the fixed header */
+    size_t stage_bytes[PCNN_MAX_STAGES]; /* each stage's streams, framing
+                                          * included, over all groups */
+} pcnn_codec_info;
+
+/* Reads and checks a stream's header and framing (not its values):
+ * PCNN_ERR_FORMAT for a truncated or damaged one, PCNN_ERR_UNSUPPORTED
+ * for another stream version. */
+PCNN_API pcnn_status pcnn_codec_info_read(const uint8_t *buf, size_t len,
+                                          pcnn_codec_info *info);
+
+typedef struct {
+    int stage; /* -1 (default): every stage, out gets X; K: stops after
+                * stage K, out gets stage K's view (progressive decoding) */
+    pcnn_progress progress; /* job "decompress", rows as compress */
+} pcnn_decompress_opts;
+
+PCNN_API pcnn_decompress_opts pcnn_decompress_opts_default(void);
+
+/* Decodes buf into out (n, stage_c[K], stage_h[K], stage_w[K]) of
+ * pcnn_codec_info, K = o->stage (the last stage by default), and labels
+ * (n) when not NULL and the stream has them. The chain must be the one
+ * that coded it (weights hash and stage layout) and this library's build
+ * the writer's: else PCNN_ERR_ARG or PCNN_ERR_UNSUPPORTED with a message.
+ * A stream that does not end exactly, or whose values fail their CRC,
+ * is PCNN_ERR_FORMAT (out then holds no image to use). */
+PCNN_API pcnn_status pcnn_decompress(pcnn_ctx *ctx, pcnn_chain *c,
+                                     const uint8_t *buf, size_t len,
+                                     const pcnn_decompress_opts *o,
+                                     uint8_t *out, int32_t *labels);
+
+/* A 64-bit hash (FNV-1a) of the chain's stage configs and weights: what a
+ * stream records of the model that coded it. 0 for NULL. */
+PCNN_API uint64_t pcnn_chain_hash(const pcnn_chain *c);
+/* This build's arithmetic: "pixelcnn VERSION, KERNELS kernels, COMPILER"
+ * (KERNELS avx512 or portable); a stream records its 32-bit FNV-1a hash,
+ * pcnn_codec_build_tag(). */
+PCNN_API const char *pcnn_codec_build(void);
+PCNN_API uint32_t pcnn_codec_build_tag(void);
+/* Releases a buffer the library allocated for the caller (pcnn_compress). */
+PCNN_API void pcnn_free(void *p);
+
 /* -------------------------------------------------------------- training
  *
  * Adam on the mean bits/dim (Kingma & Ba 2015, with PixelCNN++'s moments

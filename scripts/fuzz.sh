@@ -20,6 +20,7 @@ for t in "$@"; do
     idx | idx_gzip) len=8192 ;;
     image) len=4096 ;;
     flags) len=512 dict=fuzz/flags.dict ;;
+    codec) len=1024 ;; # edits of streams coded at start-up, or a stream
     *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
     esac
     mkdir -p "$B/corpus/$t" "$B/artifacts" "$B/logs"

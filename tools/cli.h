@@ -26,6 +26,8 @@ int cmd_colorize(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_compress(int argc, char **argv);
+int cmd_decompress(int argc, char **argv);
 
 /* Loads the `split` ("train" or "test") of the data set named by spec,
  * KIND:PATH (cli_data.c); size is the image side for folders. Prints a

@@ -27,6 +27,9 @@ static const struct {
      "colorize gray or color images with a chroma model"},
     {"demo", cmd_demo,
      "what the shipped models do, in a minute (pictures in a folder)"},
+    {"compress", cmd_compress,
+     "code images losslessly with a model (file size = bits/dim)"},
+    {"decompress", cmd_decompress, "decode a file of pixelcnn compress"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -24,6 +24,7 @@ _EXPORTS = {
     "Scores": ("chain", "Scores"),
     "PseudoCounts": ("chain", "PseudoCounts"),
     "pseudo_count": ("chain", "pseudo_count"),
+    "codec_info": ("chain", "codec_info"),
     "colorize_scores": ("color", "colorize_scores"),
     "mean_chroma": ("color", "mean_chroma"),
     "Trainer": ("train", "Trainer"),

@@ -10,7 +10,8 @@ import ctypes.util
 import os
 
 from ctypes import (POINTER, Structure, c_char_p, c_double, c_float, c_int,
-                    c_int32, c_int64, c_size_t, c_uint8, c_uint64, c_void_p)
+                    c_int32, c_int64, c_size_t, c_uint8, c_uint32, c_uint64,
+                    c_void_p)
 
 MAX_DIMS = 4    # PCNN_MAX_DIMS
 MAX_STAGES = 8  # PCNN_MAX_STAGES
@@ -156,6 +157,27 @@ class StepStats(Structure):
     _fields_ = [("bpd", c_double), ("grad_norm", c_double), ("lr", c_double)]
 
 
+class CompressOpts(Structure):
+    _fields_ = [("batch", c_int), ("progress", Progress)]
+
+
+class DecompressOpts(Structure):
+    _fields_ = [("stage", c_int), ("progress", Progress)]
+
+
+class CodecInfo(Structure):
+    _fields_ = [("version", c_int), ("build", c_uint32),
+                ("weights", c_uint64), ("n", c_int64), ("c", c_int64),
+                ("h", c_int64), ("w", c_int64), ("batch", c_int),
+                ("num_classes", c_int), ("stages", c_int),
+                ("stage_c", c_int64 * MAX_STAGES),
+                ("stage_h", c_int64 * MAX_STAGES),
+                ("stage_w", c_int64 * MAX_STAGES),
+                ("stage_levels", c_int * MAX_STAGES),
+                ("header_bytes", c_size_t),
+                ("stage_bytes", c_size_t * MAX_STAGES)]
+
+
 # The C names of the structs above, for the layout test against the header.
 STRUCTS = {"pcnn_progress_info": ProgressInfo, "pcnn_progress": Progress,
            "pcnn_eval_opts": EvalOpts, "pcnn_chain_scores": ChainScores,
@@ -167,7 +189,10 @@ STRUCTS = {"pcnn_progress_info": ProgressInfo, "pcnn_progress": Progress,
            "pcnn_model_sample_opts": ModelSampleOpts,
            "pcnn_dataset": Dataset, "pcnn_chain_eval": ChainEval,
            "pcnn_train_opts": TrainOpts, "pcnn_train_state": TrainState,
-           "pcnn_step_stats": StepStats}
+           "pcnn_step_stats": StepStats,
+           "pcnn_compress_opts": CompressOpts,
+           "pcnn_decompress_opts": DecompressOpts,
+           "pcnn_codec_info": CodecInfo}
 
 # ---------------------------------------------------------------- functions
 
@@ -253,6 +278,19 @@ SIGNATURES = {
                                        POINTER(TrainOpts),
                                        POINTER(TrainState), POINTER(c_int)]),
     "pcnn_file_kind_read": (S, [c_char_p, POINTER(c_int)]),
+    "pcnn_compress_opts_default": (CompressOpts, []),
+    "pcnn_compress": (S, [P, P, Image, POINTER(c_int32),
+                          POINTER(CompressOpts), POINTER(POINTER(c_uint8)),
+                          POINTER(c_size_t)]),
+    "pcnn_codec_info_read": (S, [c_char_p, c_size_t, POINTER(CodecInfo)]),
+    "pcnn_decompress_opts_default": (DecompressOpts, []),
+    "pcnn_decompress": (S, [P, P, c_char_p, c_size_t,
+                            POINTER(DecompressOpts), POINTER(c_uint8),
+                            POINTER(c_int32)]),
+    "pcnn_chain_hash": (c_uint64, [P]),
+    "pcnn_codec_build": (c_char_p, []),
+    "pcnn_codec_build_tag": (c_uint32, []),
+    "pcnn_free": (None, [c_void_p]),
 }
 
 # ------------------------------------------------------------------ loading

@@ -417,6 +417,58 @@ class Chain(Owner):
         check(st)
         return (out, ab) if chroma else out
 
+    # -------------------------------------------------------- compression
+    def compress(self, x, labels=None, batch=32, progress=None):
+        """The images x (N, C, H, W) of a complete chain coded losslessly
+        (pcnn_compress, docs/compression.md): bytes, the file of
+        `pixelcnn compress`. labels: for class-conditional stages (coded
+        too). batch: images coded together; progress(job, done, total,
+        value) with job "compress", rows of all stages and groups."""
+        x = images(x, "Chain.compress")
+        lab = labels_of(labels, x.shape[0], "Chain.compress")
+        pr = Progress(progress)
+        o = lib.pcnn_compress_opts_default()
+        o.batch = int(batch)
+        o.progress = pr.struct()
+        buf, n = POINTER(c_uint8)(), ctypes.c_size_t()
+        st = lib.pcnn_compress(self._ctx.p, self._live(), image(x), i32(lab),
+                               ctypes.byref(o), ctypes.byref(buf),
+                               ctypes.byref(n))
+        pr.reraise()
+        check(st)
+        try:
+            return ctypes.string_at(buf, n.value)
+        finally:
+            lib.pcnn_free(buf)
+
+    def decompress(self, data, stage=None, progress=None, labels=False):
+        """The images of a compressed stream (bytes) decoded with this
+        chain, which must be the one that coded it: (N, C, H, W) uint8, or
+        with stage K the images of stage K (progressive decoding).
+        labels: also return the coded labels (None when there are none)."""
+        data = bytes(data)
+        f = codec_info(data)
+        k = f["stages"] - 1 if stage is None else int(stage)
+        if not 0 <= k < f["stages"]:
+            raise fail(ERR_ARG, "Chain.decompress: stage %d of a stream of "
+                       "%d stages" % (k, f["stages"]))
+        out = np.zeros((f["n"],) + tuple(f["stage_shapes"][k]), np.uint8)
+        lab = np.zeros(f["n"], np.int32) if f["num_classes"] else None
+        pr = Progress(progress)
+        o = lib.pcnn_decompress_opts_default()
+        o.stage = k
+        o.progress = pr.struct()
+        st = lib.pcnn_decompress(self._ctx.p, self._live(), data, len(data),
+                                 ctypes.byref(o), u8(out), i32(lab))
+        pr.reraise()
+        check(st)
+        return (out, lab) if labels else out
+
+    @property
+    def hash(self):
+        """pcnn_chain_hash: what a compressed stream records of its model."""
+        return lib.pcnn_chain_hash(self._live())
+
     def __repr__(self):
         return "Chain(%r, stages=%d, image_shape=%s)" % (
             self.path, self.stages, self.image_shape)
@@ -445,3 +497,23 @@ def evaluate_with(call, n, stages, batch, limit, progress):
         tight_stage_own=list(r.tight_own[:s]), tightened=r.tightened,
         image_bits_per_dim=bits[:k].copy(),
         log_prob=-bits[:k] * r.dims_x * math.log(2))
+
+
+def codec_info(data):
+    """What a compressed stream holds, read without the model
+    (pcnn_codec_info_read): a dict of version, build (the writer's build
+    tag), weights (its chain's hash), n, shape (C, H, W), batch,
+    num_classes, stages, stage_shapes, stage_levels, header_bytes,
+    stage_bytes. A damaged or truncated stream is a PixelCNNError."""
+    data = bytes(data)
+    f = _lib.CodecInfo()
+    check(lib.pcnn_codec_info_read(data, len(data), ctypes.byref(f)))
+    S = f.stages
+    return dict(version=f.version, build=f.build, weights=f.weights,
+                n=f.n, shape=(f.c, f.h, f.w), batch=f.batch,
+                num_classes=f.num_classes, stages=S,
+                stage_shapes=[(f.stage_c[i], f.stage_h[i], f.stage_w[i])
+                              for i in range(S)],
+                stage_levels=list(f.stage_levels[:S]),
+                header_bytes=f.header_bytes,
+                stage_bytes=list(f.stage_bytes[:S]))

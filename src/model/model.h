@@ -75,4 +75,23 @@ int pcnn_model_check_directions(const pcnn_model *m, const float *block,
 /* w = g v / ||v|| for every layer, into m->w. */
 pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m);
 
+/* The coder's hook into the cached sampler: called for pixel k (raster
+ * index) of every image in place of the draw, on one thread at a time and
+ * in the same order for any thread count, with the head parameters
+ * l (B, P) the sampler computed for it; it writes the pixel's values into
+ * px (B, C), which the sampler then feeds back as a drawn pixel. A
+ * failure it returns stops the run; it may run on a worker thread, so it
+ * keeps its message for its caller rather than in pcnn_last_error. */
+typedef struct {
+    pcnn_status (*fn)(void *arg, const float *l, int64_t k, uint8_t *px);
+    void *arg;
+} pcnn_pixel_hook;
+/* Runs the cached sampler over x (B, C, H, W) with the hook giving every
+ * pixel (labels, cond: as pcnn_model_sample's; progress: job "sample",
+ * rows). PCNN_ERR_CANCELLED without a message when progress stops it. */
+pcnn_status pcnn_model_run_pixels(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
+                                  const int32_t *labels, pcnn_tensor cond,
+                                  const pcnn_pixel_hook *hook,
+                                  pcnn_progress progress);
+
 #endif

@@ -201,7 +201,12 @@ static void point_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
         const float *x = at(S, T, nd->in0, k);
         switch (nd->kind) {
         /* this thread's kernels: no parallel region per position */
-        case GN_ELU: be->elu_serial(y, NULL, x, BC); break;
+        case GN_ELU: /* image by image: an element's bits then depend on
+                      * its channel alone (vector body or scalar tail),
+                      * never on the batch or its split over threads */
+            for (int64_t b = 0; b < B; b++)
+                be->elu_serial(y + b * C, NULL, x + b * C, C);
+            break;
         case GN_CONCAT_ELU:
             for (int64_t b = 0; b < B; b++)
                 be->elu_serial(y + 2 * b * a->C, y + (2 * b + 1) * a->C,
@@ -391,14 +396,18 @@ static pcnn_status draw_consistent(pcnn_ctx *ctx, const pcnn_model *m,
 }
 
 /* Draws pixel s of every image from l (B, P) into x, keeping known
- * pixels; records l in opts->params. */
+ * pixels; records l in opts->params. With a hook, the hook gives the
+ * pixel's values instead (the coder). */
 static pcnn_status draw_pixel(pcnn_ctx *ctx, const pcnn_model *m,
-                              const pcnn_model_sample_opts *o, float *l,
+                              const pcnn_model_sample_opts *o,
+                              const pcnn_pixel_hook *hook, float *l,
                               uint8_t *px, pcnn_image x, int64_t s)
 {
     const int64_t B = x.n, C = x.c, HW = x.h * x.w;
     const int P = pcnn_head_params(&m->head);
-    if (o->parent) {
+    if (hook) {
+        PCNN_TRY(hook->fn(hook->arg, l, s, px));
+    } else if (o->parent) {
         uint8_t *lo = malloc((size_t)(2 * B));
         if (!lo)
             return pcnn_fail(PCNN_ERR_NOMEM, "sampler: out of memory");
@@ -462,7 +471,7 @@ static pcnn_status sample_naive(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
         for (int64_t b = 0; b < B; b++)
             for (int p = 0; p < P; p++)
                 l[b * P + p] = full[(b * P + p) * HW + s];
-        st = draw_pixel(ctx, m, o, l, px, x, s);
+        st = draw_pixel(ctx, m, o, NULL, l, px, x, s);
         if (st == PCNN_OK)
             st = report(o, x, s);
     }
@@ -476,8 +485,8 @@ static pcnn_status sample_naive(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
  * two barriers. */
 static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
                       slice *T, pcnn_image x, const pcnn_model_sample_opts *o,
-                      float *l, uint8_t *px, pcnn_status *st, int tid,
-                      int team)
+                      const pcnn_pixel_hook *hook, float *l, uint8_t *px,
+                      pcnn_status *st, int tid, int team)
 {
     const int64_t W = S->W, H = S->H, a = S->a;
     const int64_t B = x.n;
@@ -497,7 +506,8 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
         {
             for (int64_t i = i0; i <= i1 && *st == PCNN_OK; i++) {
                 const int64_t k = i * W + s - a * i;
-                *st = draw_pixel(ctx, m, o, l + (i - i0) * B * P, px, x, k);
+                *st = draw_pixel(ctx, m, o, hook, l + (i - i0) * B * P, px,
+                                 x, k);
                 if (*st == PCNN_OK)
                     *st = report(o, x, k);
                 if (team > 1) /* the team's one slice */
@@ -512,7 +522,8 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
 }
 
 static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
-                                 const pcnn_model_sample_opts *o, float *l,
+                                 const pcnn_model_sample_opts *o,
+                                 const pcnn_pixel_hook *hook, float *l,
                                  uint8_t *px)
 {
     const int64_t B = x.n, HW = x.h * x.w;
@@ -556,14 +567,14 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
         }
     if (st == PCNN_OK && nt > 1) {
 #pragma omp parallel num_threads(nt)
-        run_slice(ctx, m, &S, &T[omp_get_thread_num()], x, o, l, px, &st,
-                  0, 1);
+        run_slice(ctx, m, &S, &T[omp_get_thread_num()], x, o, hook, l, px,
+                  &st, 0, 1);
     } else if (st == PCNN_OK && team > 1) {
 #pragma omp parallel num_threads(team)
-        run_slice(ctx, m, &S, &T[0], x, o, l, px, &st,
+        run_slice(ctx, m, &S, &T[0], x, o, hook, l, px, &st,
                   omp_get_thread_num(), omp_get_num_threads());
     } else if (st == PCNN_OK) {
-        run_slice(ctx, m, &S, &T[0], x, o, l, px, &st, 0, 1);
+        run_slice(ctx, m, &S, &T[0], x, o, hook, l, px, &st, 0, 1);
     }
     for (int t = 0; t < nt; t++)
         slice_free(&T[t]);
@@ -605,9 +616,32 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     }
     pcnn_status s = o->naive ? sample_naive(ctx, m, x, o, l, px)
-                             : sample_cached(ctx, m, x, o, l, px);
+                             : sample_cached(ctx, m, x, o, NULL, l, px);
     free(l), free(px);
     if (s == PCNN_ERR_CANCELLED)
         return pcnn_fail(s, "%s: cancelled by the progress callback", fn);
+    return s;
+}
+
+pcnn_status pcnn_model_run_pixels(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
+                                  const int32_t *labels, pcnn_tensor cond,
+                                  const pcnn_pixel_hook *hook,
+                                  pcnn_progress progress)
+{
+    static const char fn[] = "pcnn_model_run_pixels";
+    PCNN_TRY(pcnn_check_ctx(fn, ctx));
+    if (!m || !hook || !hook->fn)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: model or hook is NULL", fn);
+    pcnn_model_sample_opts o = pcnn_model_sample_opts_default();
+    o.labels = labels, o.cond = cond, o.progress = progress;
+    const pcnn_batch batch = {x, labels, cond};
+    PCNN_TRY(pcnn_model_check_batch(fn, m, &batch));
+    const int P = pcnn_head_params(&m->head);
+    float *l = malloc((size_t)(x.h * x.n * P) * sizeof *l);
+    uint8_t *px = malloc((size_t)(x.n * x.c));
+    pcnn_status s = l && px ? sample_cached(ctx, m, x, &o, hook, l, px)
+                            : pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory",
+                                        fn);
+    free(l), free(px);
     return s;
 }
