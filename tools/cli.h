@@ -77,6 +77,17 @@ int cli_file_kind(const char *cmd, const char *path, const char *weights,
 int cli_use_ema(const char *cmd, const char *weights, const char *path,
                 int has_trainer);
 
+/* train's status line after a step (train_util.c): a bar when stderr is
+ * a terminal (tty), else plain lines; steps, budget: the run's limits
+ * (0: none). */
+void cli_train_progress(uint64_t step, long steps, double t0,
+                        double budget, const pcnn_step_stats *st,
+                        double img_s, int tty);
+/* After a resume at `step`, drops the metrics lines of later steps
+ * (logged before a crash, then trained again): the log stays one
+ * history. */
+void cli_trim_metrics(const char *path, uint64_t step);
+
 /* Creates the folder path and its missing parents (mkdir -p). 0, or a
  * one-line message naming flag and the part that failed (with errno's
  * text) and 1; 2 for an empty path. */
