@@ -4,7 +4,8 @@
  * the largest weight (the sums are added in another order, so not bit
  * for bit); a checkpoint resumes with another rank count; a rank that is
  * killed or hangs stops the job with a message, the last checkpoint
- * intact and resumable. They run the MPI build of the tool
+ * intact and resumable; --all-stages trains a chain's stages on groups of
+ * ranks and joins them. They run the MPI build of the tool
  * ($PCNN_MPI_CLI, make test-mpi) and skip without it or without mpirun.
  */
 #include "cli_util.h"
@@ -196,4 +197,41 @@ TEST(mpi_timeout_needs_ranks)
     const int rc = run(out, sizeof out, "%s train --mpi-timeout 5 --steps 1",
                        cli());
     CHECK(rc == 2 && strstr(out, "does not apply"), "%d: %s", rc, out);
+}
+
+TEST(mpi_all_stages_train_a_chain_on_groups_of_ranks)
+{
+    const char *tool = mpi_cli();
+    if (!tool)
+        return;
+    char dir[] = "/tmp/pcnn_mpi_XXXXXX", a[600], b[600];
+    REQUIRE(!data_dir(dir), "data");
+    /* 3 ranks, 2 stages: ranks 0 and 1 train stage 0, rank 2 stage 1 */
+    REQUIRE(train(tool, dir, "ch", 3, 4, "--chain gray --all-stages") == 0,
+            "3 ranks: %s", out);
+    CHECK(strstr(out, "joined the 2 stages"), "no join: %s", out);
+    snprintf(a, sizeof a, "%s/ch/chain.safetensors", dir);
+    pcnn_chain *ch = NULL;
+    CHECK(pcnn_chain_load(a, 0, &ch) == PCNN_OK && ch &&
+              pcnn_chain_stages(ch) == 2 && pcnn_chain_is_complete(ch),
+          "%s: %s", a, pcnn_last_error());
+    pcnn_chain_free(ch);
+    /* each stage as its own single-process run gives the same weights */
+    for (int k = 0; k < 2; k++) {
+        char flags[64], run_dir[16];
+        snprintf(flags, sizeof flags, "--chain gray --stage %d", k);
+        snprintf(run_dir, sizeof run_dir, "s%d", k);
+        REQUIRE(train(tool, dir, run_dir, 0, 4, flags) == 0, "stage %d: %s",
+                k, out);
+        snprintf(a, sizeof a, "%s/ch/stage%d/checkpoint.safetensors", dir, k);
+        snprintf(b, sizeof b, "%s/s%d/checkpoint.safetensors", dir, k);
+        const double e = weight_diff(a, b);
+        printf("    stage %d (%d ranks) vs alone: %.2e\n", k, 2 - k, e);
+        CHECK(e >= 0 && e < 1e-5, "stage %d drifts: %.2e", k, e);
+    }
+    /* more stages than ranks */
+    const int rc = train(tool, dir, "few", 2, 4, "--chain pyramid "
+                                                 "--all-stages");
+    CHECK(rc != 0 && strstr(out, "start at least 3"), "%d: %s", rc, out);
+    run(out, sizeof out, "rm -rf %s", dir);
 }

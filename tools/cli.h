@@ -77,6 +77,24 @@ int cli_file_kind(const char *cmd, const char *path, const char *weights,
 int cli_use_ema(const char *cmd, const char *weights, const char *path,
                 int has_trainer);
 
+/* The models of the n stage checkpoints into m (cmd_chain.c), with the
+ * weights W asks for (NULL: EMA when a file has them): 0, or 1 (2 for
+ * --weights ema on a file without them) with a message and none
+ * loaded. */
+int cli_load_stages(const char *const *paths, int n, const char *weights,
+                    pcnn_model **m);
+/* Joins the checkpoints out/stage0 .. out/stage<n-1> (EMA weights) into
+ * out/chain.safetensors (train_util.c). 0, or 1 with a message. */
+int cli_join_stages(const char *out, int n);
+
+/* The stage's data set from images x, in place: view(x) and, for a
+ * conditioned stage, the condition images cond_view(x) (train_util.c).
+ * 0, or 1 with a message. */
+int cli_to_stage(const pcnn_model_config *c, int has_cond, pcnn_dataset *x);
+/* The model's images must halve nr_resolutions - 1 times down to at
+ * least 2x2 (train_util.c). 0, or 2 with a message. */
+int cli_check_image_size(const pcnn_model_config *c, const pcnn_dataset *d);
+
 /* train's status line after a step (train_util.c): a bar when stderr is
  * a terminal (tty), else plain lines; steps, budget: the run's limits
  * (0: none). */

@@ -76,6 +76,7 @@ typedef struct {
     long limit, test_limit, steps;
     double minutes, mpi_timeout;
     int ranks; /* processes of the run (mpirun -np N) */
+    int all_stages, nstages; /* --all-stages; --chain's stage count */
     pcnn_model_config cfg;
     pcnn_train_opts opts;
     const char *seen[MAX_SEEN]; /* the flags given */
@@ -128,6 +129,7 @@ static int chain_stage(train_args *a)
             v[n++] = (pcnn_view){h, 0, 0};
     }
     v[n++] = (pcnn_view){0, 0, 0};
+    a->nstages = n;
     if (a->stage >= n) {
         fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
                         "stages 0..%d\n",
@@ -219,7 +221,16 @@ static int chain_flags(train_args *a, cli_flag *out, int n)
                      "  gray-pyramid: gray4(half^k(x)) first"),
         CLI_INT_F("--stage", &a->stage, 0, 7, "K", "the stage of --chain C",
                   .show_default = 1, .needs = "--chain",
-                  .why = "it picks a stage of --chain C"),
+                  .conflicts = "--all-stages",
+                  .why = "it picks a stage of --chain C (--all-stages "
+                         "trains them all)"),
+        CLI_BOOL_F("--all-stages", &a->all_stages,
+                   "under mpirun: train every stage of --chain C at once, "
+                   "each on its own group of ranks, in DIR/stageK, then "
+                   "join them into DIR/chain.safetensors",
+                   .needs = "--chain", .applies = parallel_run, .ctx = a,
+                   .why = "it trains the stages of --chain C on groups of "
+                          "ranks (mpirun -np N, N >= the stages)"),
         CLI_INT_F("--halvings", &a->halvings, 1, 6, "k",
                   "the pyramid's depth (default 2: 32 -> 8)",
                   .applies = pyramid_chain, .ctx = &a->chain,
@@ -407,24 +418,6 @@ static int check_resume_flags(const train_args *a, const char *ckpt,
     return 2;
 }
 
-/* The stage's data set from images x, in place: view(x) and, for a
- * conditioned stage, the condition images cond_view(x). */
-static int to_stage(const pcnn_model_config *c, int has_cond,
-                    pcnn_dataset *x)
-{
-    if (!c->view.halvings && !c->view.gray4 && !has_cond)
-        return 0;
-    pcnn_dataset d;
-    if (pcnn_stage_dataset(x, &c->view, has_cond ? &c->cond_view : NULL,
-                           &d) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        return 1;
-    }
-    pcnn_dataset_free(x);
-    *x = d;
-    return 0;
-}
-
 static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
 {
     if (pcnn_checkpoint_save(path, m, t) != PCNN_OK) {
@@ -432,28 +425,6 @@ static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
         return 1;
     }
     return 0;
-}
-
-/* The model's images (the stage's view of the data) must halve
- * nr_resolutions - 1 times down to at least 2x2: a 1x1 scale sees only
- * padding and its data-dependent init is not finite. 0, or 2 with a
- * message. */
-static int check_image_size(const train_args *a, const pcnn_dataset *d)
-{
-    const int64_t unit = (int64_t)1 << (a->cfg.nr_resolutions - 1);
-    if (d->h % unit == 0 && d->w % unit == 0 && d->h >= 2 * unit &&
-        d->w >= 2 * unit)
-        return 0;
-    char v[96];
-    fprintf(stderr,
-            "pixelcnn train: the model's images are %lldx%lld (%s of the "
-            "data): --nr-resolutions %d needs sides divisible by %lld and "
-            "at least %lld (2x2 at the smallest scale); give fewer "
-            "--nr-resolutions or larger images\n",
-            (long long)d->h, (long long)d->w,
-            pcnn_view_str(&a->cfg.view, v, sizeof v), a->cfg.nr_resolutions,
-            (long long)unit, (long long)(2 * unit));
-    return 2;
 }
 
 /* What the step callback needs: the run's files, objects, clocks and the
@@ -471,22 +442,6 @@ typedef struct {
     cli_dist *dist;
 } run_state;
 
-/* A metrics line's exchange figures, per step since the last line: the
- * bytes each rank all-reduced and the seconds it spent in all-reduces
- * (with several ranks; else nothing). */
-static void comm_fields(run_state *r, uint64_t steps, char *s, size_t n)
-{
-    cli_dist *d = r->dist;
-    *s = 0;
-    if (d->size <= 1 || steps == 0)
-        return;
-    snprintf(s, n, ", \"ranks\": %d, \"allreduce_mb\": %.4f, "
-                   "\"allreduce_ms\": %.3f",
-             d->size, (double)d->bytes / 1e6 / (double)steps,
-             d->seconds * 1e3 / (double)steps);
-    d->bytes = 0, d->calls = 0, d->seconds = 0;
-}
-
 /* After every step: a metrics line and the bar every --log-every steps, a
  * checkpoint every --save-every; stops the run (nonzero) on a stop signal
  * or a failed save. The only place the bar is drawn. */
@@ -500,7 +455,7 @@ static int run_step(void *arg, const pcnn_progress_info *info)
         const double img_s = (double)(step - r->logged) *
                              pcnn_trainer_opts(r->t).batch / (tn - r->tlog);
         char comm[160];
-        comm_fields(r, step - r->logged, comm, sizeof comm);
+        cli_dist_fields(r->dist, step - r->logged, comm, sizeof comm);
         fprintf(r->log,
                 "{\"step\": %llu, \"epoch\": %llu, \"bpd\": %.6f, "
                 "\"grad_norm\": %.6g, \"lr\": %.6g, \"img_s\": %.2f, "
@@ -622,7 +577,7 @@ static int resume_model(train_args *a, train_run *r)
 {
     a->cfg = r->saved_cfg;
     a->has_cond = r->saved_cfg.cond_channels > 0;
-    if (to_stage(&a->cfg, a->has_cond, &r->train))
+    if (cli_to_stage(&a->cfg, a->has_cond, &r->train))
         return 1;
     uint64_t fp = 0;
     pcnn_status s = pcnn_checkpoint_data_fingerprint(r->ckpt, &fp);
@@ -671,9 +626,9 @@ static int new_model(train_args *a, train_run *r)
         fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
         return 1;
     }
-    if (to_stage(&a->cfg, a->has_cond, d))
+    if (cli_to_stage(&a->cfg, a->has_cond, d))
         return 1;
-    int rc = check_image_size(a, d);
+    int rc = cli_check_image_size(&a->cfg, d);
     if (rc)
         return rc;
     a->cfg.num_classes = a->class_cond ? d->num_classes : 0;
@@ -810,6 +765,36 @@ static int open_run(train_args *a, train_run *r)
     return a->resuming ? resume_model(a, r) : new_model(a, r);
 }
 
+/* --all-stages: this rank's stage, its group's collectives and its folder
+ * DIR/stageK (dir, n bytes). 0, or 1/2 with a message. */
+static int pick_stage(train_args *a, cli_dist *d, char *dir, size_t n)
+{
+    int rc = cli_stage_group(d, a->nstages, a->chain, a->out, &a->stage,
+                             dir, n);
+    if (rc)
+        return rc;
+    a->ranks = d->size;
+    a->out = dir;
+    char ckpt[4300];
+    struct stat st;
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
+    a->resuming = a->resume && stat(ckpt, &st) == 0;
+    return chain_stage(a);
+}
+
+/* --all-stages after each group's run ended with rc: when every group
+ * finished, rank 0 joins the stages into out/chain.safetensors. */
+static int join_stages(const train_args *a, cli_dist *d, const char *out,
+                       int rc)
+{
+    if (rc != 0 && rc < 128)
+        return rc; /* this rank stops the job (cli_dist_end) */
+    cli_dist_unsplit(d);
+    if (cli_dist_any(d, rc != 0) || d->rank != 0)
+        return rc;
+    return cli_join_stages(out, a->nstages);
+}
+
 /* The run after its flags: rank 0 takes the folder; every rank opens the
  * run and trains; rank 0 evaluates and draws. The exit status. */
 static int run_train(train_args *a, cli_dist *d)
@@ -880,7 +865,13 @@ int cmd_train(int argc, char **argv)
     a.ranks = d.size;
     int rc = parse(argc, argv, &a);
     d.timeout_s = a.mpi_timeout;
+    const char *out = a.out;
+    char stage_dir[4200];
+    if (!rc && a.all_stages)
+        rc = pick_stage(&a, &d, stage_dir, sizeof stage_dir);
     if (!rc)
         rc = run_train(&a, &d);
+    if (a.all_stages && rc >= 0)
+        rc = join_stages(&a, &d, out, rc);
     return cli_dist_end(&d, rc < 0 ? 0 : rc);
 }

@@ -23,6 +23,7 @@ typedef struct {
     double seconds;
     uint64_t total_calls; /* all-reduces of the run */
     int quiet_fd, saved_fd; /* ranks > 0: stderr's capture, the real one */
+    int mpi;                /* MPI_Init was called (several ranks) */
 } cli_dist;
 
 /* Joins the job: MPI_Init when built with MPI and started by mpirun.
@@ -40,6 +41,22 @@ void cli_dist_sum_f64(cli_dist *d, double *x, size_t n);
 /* Every rank resumes, or none: a rank that finds no checkpoint in out
  * while another does would start a new run. 0, or 1 with a message. */
 int cli_dist_same_start(cli_dist *d, int resuming, const char *out);
+/* Splits the ranks into groups by color (each rank keeps its order):
+ * from here d's rank, size, comm and collectives are the group's. 0, or
+ * 1 with a message. */
+int cli_dist_split(cli_dist *d, int color);
+/* Back to all the ranks after cli_dist_split. */
+void cli_dist_unsplit(cli_dist *d);
+/* A metrics line's exchange fields into s (n bytes), per step over the
+ * `steps` since the last line, and the counters restarted (nothing with
+ * one rank; train_util.c). */
+void cli_dist_fields(cli_dist *d, uint64_t steps, char *s, size_t n);
+/* --all-stages: rank r of N trains stage r * nstages / N (contiguous
+ * groups), d becomes its group (cli_dist_split), dir (n bytes) its
+ * folder out/stageK (train_util.c). 0, or 1/2 with a message (fewer
+ * ranks than stages). */
+int cli_stage_group(cli_dist *d, int nstages, const char *chain,
+                    const char *out, int *stage, char *dir, size_t n);
 /* "MPI", or "" when built without it. */
 const char *cli_dist_built(void);
 

@@ -17,6 +17,10 @@
 
 const char *cli_dist_built(void) { return "MPI"; }
 
+/* The ranks the collectives span: all of them, or a group
+ * (cli_dist_split). */
+static MPI_Comm comm_;
+
 /* Polls r until done; past the deadline, stops every rank. The first
  * polls spin (an exchange takes microseconds to milliseconds), later
  * ones sleep 0.2 ms so a rank waiting on a slow one leaves its core to
@@ -75,7 +79,7 @@ static int allreduce_f32(void *arg, float *x, size_t n)
         const size_t m = n - off < (size_t)1 << 30 ? n - off : (size_t)1 << 30;
         MPI_Request r;
         if (MPI_Iallreduce(MPI_IN_PLACE, x + off, (int)m, MPI_FLOAT, MPI_SUM,
-                           MPI_COMM_WORLD, &r) != MPI_SUCCESS)
+                           comm_, &r) != MPI_SUCCESS)
             return 1;
         wait_done(d, &r, "all-reduce");
     }
@@ -91,8 +95,8 @@ static int bcast_bytes(void *arg, void *x, size_t bytes)
         const size_t m =
             bytes - off < (size_t)1 << 30 ? bytes - off : (size_t)1 << 30;
         MPI_Request r;
-        if (MPI_Ibcast((char *)x + off, (int)m, MPI_BYTE, 0, MPI_COMM_WORLD,
-                       &r) != MPI_SUCCESS)
+        if (MPI_Ibcast((char *)x + off, (int)m, MPI_BYTE, 0, comm_, &r) !=
+            MPI_SUCCESS)
             return 1;
         wait_done(d, &r, "broadcast");
     }
@@ -133,11 +137,13 @@ int cli_dist_start(cli_dist *d, double timeout_s)
         fprintf(stderr, "pixelcnn train: MPI_Init failed\n");
         return 1;
     }
+    comm_ = MPI_COMM_WORLD;
+    d->mpi = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &d->size);
     if (d->size == 1) {
         MPI_Finalize();
-        d->rank = 0;
+        d->rank = 0, d->mpi = 0;
         return 0;
     }
     d->comm = (pcnn_comm){d->rank, d->size, d, allreduce_f32, bcast_bytes};
@@ -170,7 +176,7 @@ static void show_captured(cli_dist *d)
 
 int cli_dist_end(cli_dist *d, int rc)
 {
-    if (d->size <= 1)
+    if (!d->mpi)
         return rc;
     /* a signal stops every rank after the same step (cli_dist_any):
      * they end together; any other failure may be this rank's alone */
@@ -181,6 +187,36 @@ int cli_dist_end(cli_dist *d, int rc)
     show_captured(d);
     MPI_Abort(MPI_COMM_WORLD, rc);
     return rc;
+}
+
+/* d's rank, size and trainer comm from comm_ (the stderr capture stays
+ * that of the world rank). */
+static void take_comm(cli_dist *d)
+{
+    MPI_Comm_rank(comm_, &d->rank);
+    MPI_Comm_size(comm_, &d->size);
+    d->comm = (pcnn_comm){d->rank, d->size, d, allreduce_f32, bcast_bytes};
+}
+
+int cli_dist_split(cli_dist *d, int color)
+{
+    int world;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world);
+    if (MPI_Comm_split(MPI_COMM_WORLD, color, world, &comm_) !=
+        MPI_SUCCESS) {
+        fprintf(stderr, "pixelcnn train: MPI_Comm_split failed\n");
+        return 1;
+    }
+    take_comm(d);
+    return 0;
+}
+
+void cli_dist_unsplit(cli_dist *d)
+{
+    if (comm_ != MPI_COMM_WORLD)
+        MPI_Comm_free(&comm_);
+    comm_ = MPI_COMM_WORLD;
+    take_comm(d);
 }
 
 int cli_dist_any(cli_dist *d, int flag)
@@ -199,7 +235,7 @@ void cli_dist_sum_f64(cli_dist *d, double *x, size_t n)
         return;
     MPI_Request r;
     if (MPI_Iallreduce(MPI_IN_PLACE, x, (int)n, MPI_DOUBLE, MPI_SUM,
-                       MPI_COMM_WORLD, &r) != MPI_SUCCESS)
+                       comm_, &r) != MPI_SUCCESS)
         MPI_Abort(MPI_COMM_WORLD, 1);
     wait_done(d, &r, "all-reduce");
 }

@@ -36,6 +36,14 @@ int cli_dist_end(cli_dist *d, int rc)
     return rc;
 }
 
+int cli_dist_split(cli_dist *d, int color)
+{
+    (void)d, (void)color;
+    return 0;
+}
+
+void cli_dist_unsplit(cli_dist *d) { (void)d; }
+
 int cli_dist_any(cli_dist *d, int flag)
 {
     (void)d;

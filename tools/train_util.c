@@ -1,7 +1,7 @@
 /*
  * train_util.c -- what `pixelcnn train` prints and keeps beside its
  * steps: the status line, the metrics log after a resume, the ranks'
- * agreement on resuming.
+ * agreement on resuming, the chain joined from stages trained at once.
  */
 #include "cli.h"
 #include "dist.h"
@@ -83,3 +83,104 @@ int cli_dist_same_start(cli_dist *d, int resuming, const char *out)
     return 1;
 }
 
+
+int cli_join_stages(const char *out, int n)
+{
+    char paths[PCNN_MAX_STAGES][4200], chain[4200];
+    const char *p[PCNN_MAX_STAGES];
+    for (int i = 0; i < n; i++) {
+        snprintf(paths[i], sizeof paths[i], "%s/stage%d/checkpoint.safetensors",
+                 out, i);
+        p[i] = paths[i];
+    }
+    snprintf(chain, sizeof chain, "%s/chain.safetensors", out);
+    pcnn_model *m[PCNN_MAX_STAGES] = {0};
+    if (cli_load_stages(p, n, NULL, m))
+        return 1;
+    pcnn_chain *ch = NULL;
+    pcnn_status s = pcnn_chain_create(&ch, m, n); /* frees m on failure */
+    if (s == PCNN_OK)
+        s = pcnn_chain_save(chain, ch);
+    pcnn_chain_free(ch);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: --all-stages: %s\n",
+                pcnn_last_error());
+        return 1;
+    }
+    fprintf(stderr, "pixelcnn train: joined the %d stages into %s\n", n,
+            chain);
+    return 0;
+}
+
+/* The stage's data set from images x, in place: view(x) and, for a
+ * conditioned stage, the condition images cond_view(x). */
+int cli_to_stage(const pcnn_model_config *c, int has_cond,
+                 pcnn_dataset *x)
+{
+    if (!c->view.halvings && !c->view.gray4 && !has_cond)
+        return 0;
+    pcnn_dataset d;
+    if (pcnn_stage_dataset(x, &c->view, has_cond ? &c->cond_view : NULL,
+                           &d) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    pcnn_dataset_free(x);
+    *x = d;
+    return 0;
+}
+
+/* The model's images (the stage's view of the data) must halve
+ * nr_resolutions - 1 times down to at least 2x2: a 1x1 scale sees only
+ * padding and its data-dependent init is not finite. 0, or 2 with a
+ * message. */
+int cli_check_image_size(const pcnn_model_config *c,
+                         const pcnn_dataset *d)
+{
+    const int64_t unit = (int64_t)1 << (c->nr_resolutions - 1);
+    if (d->h % unit == 0 && d->w % unit == 0 && d->h >= 2 * unit &&
+        d->w >= 2 * unit)
+        return 0;
+    char v[96];
+    fprintf(stderr,
+            "pixelcnn train: the model's images are %lldx%lld (%s of the "
+            "data): --nr-resolutions %d needs sides divisible by %lld and "
+            "at least %lld (2x2 at the smallest scale); give fewer "
+            "--nr-resolutions or larger images\n",
+            (long long)d->h, (long long)d->w,
+            pcnn_view_str(&c->view, v, sizeof v), c->nr_resolutions,
+            (long long)unit, (long long)(2 * unit));
+    return 2;
+}
+
+/* A metrics line's exchange figures, per step since the last line: the
+ * bytes each rank all-reduced and the seconds it spent in all-reduces
+ * (with several ranks; else nothing). */
+void cli_dist_fields(cli_dist *d, uint64_t steps, char *s, size_t n)
+{
+    *s = 0;
+    if (d->size <= 1 || steps == 0)
+        return;
+    snprintf(s, n, ", \"ranks\": %d, \"allreduce_mb\": %.4f, "
+                   "\"allreduce_ms\": %.3f",
+             d->size, (double)d->bytes / 1e6 / (double)steps,
+             d->seconds * 1e3 / (double)steps);
+    d->bytes = 0, d->calls = 0, d->seconds = 0;
+}
+
+int cli_stage_group(cli_dist *d, int nstages, const char *chain,
+                    const char *out, int *stage, char *dir, size_t n)
+{
+    if (d->size < nstages) {
+        fprintf(stderr,
+                "pixelcnn train: --all-stages: the %s chain has %d stages, "
+                "more than the %d ranks: start at least %d (mpirun -np %d)\n",
+                chain, nstages, d->size, nstages, nstages);
+        return 2;
+    }
+    *stage = (int)((long)d->rank * nstages / d->size);
+    if (cli_dist_split(d, *stage))
+        return 1;
+    snprintf(dir, n, "%s/stage%d", out, *stage);
+    return 0;
+}
