@@ -235,3 +235,38 @@ TEST(mpi_all_stages_train_a_chain_on_groups_of_ranks)
     CHECK(rc != 0 && strstr(out, "start at least 3"), "%d: %s", rc, out);
     run(out, sizeof out, "rm -rf %s", dir);
 }
+
+/* The "test bits/dim: ..." line of out into line (n bytes); 0 if none. */
+static int test_line(char *line, size_t n)
+{
+    const char *p = strstr(out, "test bits/dim:");
+    if (!p)
+        return 0;
+    snprintf(line, n, "%.*s", (int)strcspn(p, "\n"), p);
+    return 1;
+}
+
+TEST(mpi_ranks_split_the_test_evaluation)
+{
+    const char *tool = mpi_cli();
+    if (!tool)
+        return;
+    char dir[] = "/tmp/pcnn_mpi_XXXXXX", one[160], three[160];
+    REQUIRE(!data_dir(dir), "data");
+    /* 16 test images over 3 ranks: slices of 5, 5 and 6 */
+    REQUIRE(run(out, sizeof out,
+                "%s train --data mnist:%s " TINY " --steps 2 --out %s/a",
+                tool, dir, dir) == 0 &&
+                test_line(one, sizeof one),
+            "1 process: %s", out);
+    REQUIRE(run(out, sizeof out,
+                MPIRUN " 3 %s train --data mnist:%s " TINY
+                       " --steps 2 --out %s/b",
+                tool, dir, dir) == 0 &&
+                test_line(three, sizeof three),
+            "3 ranks: %s", out);
+    printf("    %s\n    %s\n", one, three);
+    CHECK(!strcmp(one, three), "1 process and 3 ranks evaluate differently");
+    CHECK(strstr(three, "(16 images"), "not all 16 test images: %s", three);
+    run(out, sizeof out, "rm -rf %s", dir);
+}

@@ -100,11 +100,12 @@ static int pyramid_chain(const void *ctx)
 }
 
 /* the conditioning network's flags apply to a model with a condition
- * (or a resumed run, which keeps the checkpoint's) */
+ * (or a resumed run, which keeps the checkpoint's; or --all-stages, for
+ * the stages after the first) */
 static int has_condition(const void *ctx)
 {
     const train_args *a = ctx;
-    return a->resuming || a->has_cond;
+    return a->resuming || a->has_cond || a->all_stages;
 }
 
 /* the run has several ranks (mpirun) */
@@ -480,29 +481,29 @@ static int run_step(void *arg, const pcnn_progress_info *info)
  * test images (the stage's views are taken inside), a metrics line and
  * the printed figure. 0, or 1 with a message. */
 static int test_eval(const train_args *a, pcnn_ctx *ctx, pcnn_trainer *t,
-                     FILE *log, pcnn_dataset *test)
+                     FILE *log, pcnn_dataset *test, cli_dist *d)
 {
     if (cli_load_data("train", a->data, "test", a->size, test))
         return 0;
-    pcnn_eval_opts eo = pcnn_eval_opts_default();
-    eo.batch = pcnn_trainer_opts(t).batch;
-    eo.limit = a->test_limit;
-    pcnn_chain_eval r;
-    if (pcnn_trainer_evaluate(ctx, t, 1, test, &eo, &r) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+    /* bits per dim of the stage, as the training loss; the ranks split
+     * the images */
+    double mean, se;
+    int64_t images;
+    if (cli_test_eval(d, ctx, t, test, a->test_limit, &mean, &se, &images))
         return 1;
-    }
-    /* bits per dim of the stage, as the training loss */
-    const double mean = r.own[0];
-    const double se = r.total_se * (double)r.dims_x / (double)r.dims[0];
+    if (d->rank > 0)
+        return 0;
     const unsigned long long step = pcnn_trainer_state(t).step;
     fprintf(log,
             "{\"step\": %llu, \"test_bpd\": %.6f, \"test_se\": %.6f, "
             "\"test_n\": %ld}\n",
-            step, mean, se, (long)r.images);
-    printf("test bits/dim: %.4f +- %.4f (%ld images, EMA weights, step "
+            step, mean, se, (long)images);
+    char stage[32] = ""; /* --all-stages: the groups print one each */
+    if (a->all_stages)
+        snprintf(stage, sizeof stage, "stage %d ", a->stage);
+    printf("%stest bits/dim: %.4f +- %.4f (%ld images, EMA weights, step "
            "%llu)\n",
-           mean, se, (long)r.images, step);
+           stage, mean, se, (long)images, step);
     return 0;
 }
 
@@ -825,8 +826,8 @@ static int run_train(train_args *a, cli_dist *d)
     }
     if (!rc)
         rc = train_steps(a, &r);
-    if (rc == 0 && !a->no_test && d->rank == 0) {
-        rc = test_eval(a, r.ctx, r.t, r.log, &r.test);
+    if (rc == 0 && !a->no_test) {
+        rc = test_eval(a, r.ctx, r.t, r.log, &r.test, d);
         /* a signal during the evaluation: the checkpoint is saved; say
          * how the run ended */
         if (stop_signal && rc == 0)

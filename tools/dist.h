@@ -57,6 +57,14 @@ void cli_dist_fields(cli_dist *d, uint64_t steps, char *s, size_t n);
  * ranks than stages). */
 int cli_stage_group(cli_dist *d, int nstages, const char *chain,
                     const char *out, int *stage, char *dir, size_t n);
+/* The test bits/dim of t's stage (EMA weights) on the first `limit`
+ * images of test (all when <= 0), the ranks each evaluating a
+ * contiguous slice and summing the per-image bits: *mean, its standard
+ * error *se over images, *images (train_util.c). 0, or 1 with a
+ * message. */
+int cli_test_eval(cli_dist *d, pcnn_ctx *ctx, pcnn_trainer *t,
+                  const pcnn_dataset *test, long limit, double *mean,
+                  double *se, int64_t *images);
 /* "MPI", or "" when built without it. */
 const char *cli_dist_built(void);
 

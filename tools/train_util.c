@@ -6,7 +6,9 @@
 #include "cli.h"
 #include "dist.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One status line: a bar when stderr is a terminal, else plain lines. */
@@ -182,5 +184,66 @@ int cli_stage_group(cli_dist *d, int nstages, const char *chain,
     if (cli_dist_split(d, *stage))
         return 1;
     snprintf(dir, n, "%s/stage%d", out, *stage);
+    return 0;
+}
+
+/* The mean and standard error of x[0 .. n) (sample variance). */
+static void mean_se(const double *x, int64_t n, double *mean, double *se)
+{
+    double sum = 0, sq = 0;
+    for (int64_t i = 0; i < n; i++)
+        sum += x[i], sq += x[i] * x[i];
+    const double var =
+        n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1) : 0;
+    *mean = sum / (double)n;
+    *se = sqrt(var > 0 ? var : 0) / sqrt((double)n);
+}
+
+/* This rank's slice [lo, hi) of test: each image's bits per dim of X
+ * into bits[lo .. hi), *scale = the stage's dims per dims of X. */
+static int eval_slice(pcnn_ctx *ctx, pcnn_trainer *t,
+                      const pcnn_dataset *test, int64_t lo, int64_t hi,
+                      double *bits, double *scale)
+{
+    pcnn_eval_opts eo = pcnn_eval_opts_default();
+    eo.batch = pcnn_trainer_opts(t).batch;
+    eo.image_bits = bits + lo;
+    pcnn_dataset part = {0};
+    pcnn_chain_eval r;
+    pcnn_status s = pcnn_dataset_subset(test, lo, hi - lo, &part);
+    if (s == PCNN_OK)
+        s = pcnn_trainer_evaluate(ctx, t, 1, &part, &eo, &r);
+    pcnn_dataset_free(&part);
+    if (s != PCNN_OK) {
+        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+        return 1;
+    }
+    *scale = (double)r.dims_x / (double)r.dims[0];
+    return 0;
+}
+
+int cli_test_eval(cli_dist *d, pcnn_ctx *ctx, pcnn_trainer *t,
+                  const pcnn_dataset *test, long limit, double *mean,
+                  double *se, int64_t *images)
+{
+    const int64_t n = limit > 0 && limit < test->n ? limit : test->n;
+    /* per image, then the scale and how many ranks gave it */
+    double *bits = calloc((size_t)n + 2, sizeof *bits);
+    if (!bits) {
+        fprintf(stderr, "pixelcnn train: out of memory\n");
+        return 1;
+    }
+    const int64_t lo = n * d->rank / d->size;
+    const int64_t hi = n * (d->rank + 1) / d->size;
+    if (hi > lo && eval_slice(ctx, t, test, lo, hi, bits, &bits[n])) {
+        free(bits);
+        return 1;
+    }
+    bits[n + 1] = hi > lo;
+    cli_dist_sum_f64(d, bits, (size_t)n + 2);
+    const double scale = bits[n] / bits[n + 1];
+    mean_se(bits, n, mean, se);
+    *mean *= scale, *se *= scale, *images = n;
+    free(bits);
     return 0;
 }
