@@ -270,3 +270,26 @@ TEST(mpi_ranks_split_the_test_evaluation)
     CHECK(strstr(three, "(16 images"), "not all 16 test images: %s", three);
     run(out, sizeof out, "rm -rf %s", dir);
 }
+
+TEST(mpi_signal_to_one_rank_stops_all_and_saves)
+{
+    const char *tool = mpi_cli();
+    if (!tool)
+        return;
+    char dir[] = "/tmp/pcnn_mpi_XXXXXX", ckpt[600];
+    REQUIRE(!data_dir(dir), "data");
+    /* rank 1 alone gets SIGTERM; the test evaluation (collective) must
+     * not leave rank 0 waiting for it */
+    int rc = run(out, sizeof out,
+                 "PCNN_MPI_FAULT='term 1 30' " MPI_ENV " timeout 60 mpirun "
+                 "--oversubscribe -np 2 %s train --data mnist:%s " TINY
+                 " --steps 100000 --log-every 1000 --mpi-timeout 20 "
+                 "--out %s/s",
+                 tool, dir, dir);
+    CHECK(rc != 124 && !strstr(out, "did not complete"),
+          "a rank was left waiting: %d %s", rc, out);
+    CHECK(strstr(out, "saved "), "nothing saved: %s", out);
+    snprintf(ckpt, sizeof ckpt, "%s/s/checkpoint.safetensors", dir);
+    CHECK(file_size(ckpt) > 0, "no %s", ckpt);
+    run(out, sizeof out, "rm -rf %s", dir);
+}

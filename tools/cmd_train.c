@@ -824,9 +824,14 @@ static int run_train(train_args *a, cli_dist *d)
             rc = 1;
         }
     }
-    if (!rc)
+    /* the test evaluation is split over the ranks: only when every rank
+     * trained to the end, with no stop signal anywhere */
+    int stopped = 1;
+    if (!rc) {
         rc = train_steps(a, &r);
-    if (rc == 0 && !a->no_test) {
+        stopped = cli_dist_any(d, rc != 0 || stop_signal != 0);
+    }
+    if (rc == 0 && !stopped && !a->no_test) {
         rc = test_eval(a, r.ctx, r.t, r.log, &r.test, d);
         /* a signal during the evaluation: the checkpoint is saved; say
          * how the run ended */

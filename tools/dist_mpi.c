@@ -50,8 +50,8 @@ static void wait_done(cli_dist *d, MPI_Request *r, const char *what)
 }
 
 /* Fault injection for the tests (tests/test_mpi.c): PCNN_MPI_FAULT="kill
- * R K" or "hang R K": rank R kills itself (SIGKILL) or stops responding
- * at its K-th all-reduce. */
+ * R K", "hang R K" or "term R K": rank R kills itself (SIGKILL), stops
+ * responding, or gets a SIGTERM of its own at its K-th all-reduce. */
 static void inject_fault(const cli_dist *d)
 {
     const char *f = getenv("PCNN_MPI_FAULT");
@@ -63,6 +63,8 @@ static void inject_fault(const cli_dist *d)
         return;
     if (!strcmp(what, "kill"))
         raise(SIGKILL);
+    if (!strcmp(what, "term"))
+        raise(SIGTERM);
     if (!strcmp(what, "hang"))
         for (;;)
             pause();
