@@ -17,8 +17,11 @@
 #   make install PREFIX=/usr/local  (also the Python package, python/)
 #   make fuzz       libFuzzer targets (clang-14), each run FUZZ_SECONDS
 #   make fuzz-T     one target T (safetensors, checkpoint, ...) the same way
+#   make test-mpi   the data-parallel tests under mpirun (docs/mpi.md)
 # Switches: NATIVE=0 (no -march=native), WERROR=1 (warnings fail),
-#           THREADS=N (for run/bench), CC=clang.
+#           THREADS=N (for run/bench), CC=clang, MPI=1 (also build
+#           $(BUILD)/mpi/pixelcnn, the tool for mpirun; needs Open MPI:
+#           sh scripts/deps.sh mpi).
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -70,7 +73,8 @@ LIB_SRC    := $(wildcard src/core/*.c src/api/*.c src/io/*.c src/model/*.c \
               src/data/*.c src/train/*.c) \
               src/cpu/backend_cpu.c $(KERNEL_SRC)
 TEST_SRC   := $(wildcard tests/*.c)
-TOOL_SRC   := $(wildcard tools/*.c)
+# (tools/dist_mpi.c: only in the MPI build of the tool, $(BUILD)/mpi/)
+TOOL_SRC   := $(filter-out tools/dist_mpi.c,$(wildcard tools/*.c))
 HEADERS    := $(wildcard include/*.h src/*/*.h tests/*.h tools/*.h)
 
 
@@ -84,8 +88,9 @@ TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
         check-tool check-api test-python install-python example fuzz \
-        fuzz-build fuzz-check
-all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn
+        fuzz-build fuzz-check test-mpi mpi-check
+all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn \
+     $(if $(filter 1,$(MPI)),$(BUILD)/mpi/pixelcnn)
 
 $(BUILD)/f32/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -104,6 +109,36 @@ $(BUILD)/libpixelcnn.so: $(LIB_OBJ)
 
 $(BUILD)/pixelcnn: $(TOOL_OBJ) $(BUILD)/libpixelcnn.a
 	$(CC) $(ALLCFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libpixelcnn.a $(LDLIBS)
+
+# The tool for mpirun (docs/mpi.md): the same objects with the MPI ranks
+# (tools/dist_mpi.c) for the single process (dist_none.c), linked with
+# Open MPI (libopenmpi-dev: mpicc gives its flags). The library stays
+# free of MPI: the trainer takes the collectives as a pcnn_comm.
+MPICC      ?= mpicc
+MPI_CFLAGS  = $(shell $(MPICC) --showme:compile)
+MPI_LIBS    = $(shell $(MPICC) --showme:link)
+MPI_TOOL_OBJ = $(filter-out %/tools/dist_none.o,$(TOOL_OBJ)) \
+               $(BUILD)/f32/tools/dist_mpi.o
+$(BUILD)/f32/tools/dist_mpi.o: CPPFLAGS += $(MPI_CFLAGS)
+$(BUILD)/mpi/pixelcnn: $(MPI_TOOL_OBJ) $(BUILD)/libpixelcnn.a | mpi-check
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -o $@ $(MPI_TOOL_OBJ) $(BUILD)/libpixelcnn.a \
+	    $(LDLIBS) $(MPI_LIBS)
+$(BUILD)/f32/tools/dist_mpi.o: | mpi-check
+
+mpi-check:
+	@command -v $(MPICC) >/dev/null || { echo "MPI=1: $(MPICC) not" \
+	    "found: run sh scripts/deps.sh mpi (libopenmpi-dev," \
+	    "openmpi-bin)" >&2; exit 1; }
+
+# The data-parallel tests (tests/test_mpi.c) with the MPI tool under
+# mpirun; they skip (counted as skipped) when it cannot be built.
+HAVE_MPI = $(shell command -v $(MPICC) >/dev/null && command -v mpirun \
+             >/dev/null && echo 1)
+test-mpi: $(BUILD)/test_runner $(BUILD)/pixelcnn \
+          $(if $(HAVE_MPI),$(BUILD)/mpi/pixelcnn)
+	PCNN_CLI=$(BUILD)/pixelcnn PCNN_MPI_CLI=$(BUILD)/mpi/pixelcnn \
+	    $(BUILD)/test_runner mpi_
 
 # (with the tool's flag parser, which tests/test_flags.c tests directly)
 $(BUILD)/test_runner: $(TEST_OBJ) $(F64_OBJ) $(BUILD)/f32/tools/flags.o \
@@ -136,8 +171,10 @@ check-api: $(BUILD)/libpixelcnn.so
 # the portable build (NATIVE=0: the scalar and cblas fallbacks).
 # TESTS=substring runs the matching tests only.
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/test_runner $(BUILD)/pixelcnn
-	PCNN_CLI=$(BUILD)/pixelcnn $(BUILD)/test_runner $(TESTS)
+	@$(MAKE) --no-print-directory $(BUILD)/test_runner $(BUILD)/pixelcnn \
+	    $(if $(HAVE_MPI),$(BUILD)/mpi/pixelcnn)
+	PCNN_CLI=$(BUILD)/pixelcnn PCNN_MPI_CLI=$(BUILD)/mpi/pixelcnn \
+	    $(BUILD)/test_runner $(TESTS)
 	@$(MAKE) --no-print-directory check-api
 	@$(MAKE) --no-print-directory test-python
 	@$(MAKE) --no-print-directory debug
@@ -196,7 +233,8 @@ install: all
 	install -m 644 include/pixelcnn.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libpixelcnn.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libpixelcnn.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/pixelcnn $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(if $(filter 1,$(MPI)),$(BUILD)/mpi/pixelcnn,$(BUILD)/pixelcnn) \
+	    $(DESTDIR)$(PREFIX)/bin/pixelcnn
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BLAS_LIB@|$(BLAS_LIB)|' pixelcnn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pixelcnn.pc
 	@$(MAKE) --no-print-directory install-python

@@ -1387,6 +1387,44 @@ PCNN_API pcnn_status pcnn_pseudo_counts(pcnn_ctx *ctx, const pcnn_chain *c,
                                         const pcnn_counts_opts *o,
                                         double *log_p, double *log_p_after,
                                         double *counts);
+/* Data-parallel training (docs/mpi.md): `size` processes (ranks), each
+ * with a trainer of the same model, data and options, train one model.
+ * Every global batch of opts.batch images (the one a single process would
+ * take) is split into contiguous shards, rank r taking images
+ * [batch*r/size, batch*(r+1)/size); each rank computes its shard's
+ * gradient and the ranks sum their shares with allreduce_sum, so every
+ * rank applies the same update to the same weights. Dropout masks and
+ * flips are drawn by an image's place in the global batch, so a run
+ * gives the same model for any size up to float rounding, and a
+ * checkpoint resumes with any size. The library holds no transport: the
+ * caller supplies the collectives (the CLI's are MPI's, tools/dist_mpi.c).
+ * Each function is collective: every rank calls it, in the same order;
+ * it returns 0 on success. */
+typedef struct {
+    int rank;  /* this process, 0 .. size-1 */
+    int size;  /* ranks in all; 1: no communication */
+    void *arg; /* passed to the functions */
+    /* x[0 .. n) = its sum over the ranks, in place, the same on every
+     * rank */
+    int (*allreduce_sum)(void *arg, float *x, size_t n);
+    /* rank 0's bytes x[0 .. bytes) into x on every rank */
+    int (*broadcast)(void *arg, void *x, size_t bytes);
+} pcnn_comm;
+
+/* Makes t one rank of comm (copied): call on every rank after
+ * pcnn_trainer_create or pcnn_checkpoint_load_trainer, before
+ * pcnn_trainer_init and the steps. Collective: it checks that every
+ * rank holds the same weights, optimizer state, step and options
+ * (PCNN_ERR_VALUE naming the first rank that differs). PCNN_ERR_ARG for
+ * a rank outside 0 .. size-1, a missing function, or a batch smaller
+ * than size. With a comm, pcnn_trainer_init initializes on rank 0 and
+ * broadcasts the weights; pcnn_trainer_step exchanges the gradient and
+ * checks every 100 steps that the replicas still agree; pcnn_trainer_run
+ * stops every rank after the same step (a progress callback must return
+ * the same on every rank). A collective that fails (returns nonzero)
+ * fails the call with PCNN_ERR_IO. */
+PCNN_API pcnn_status pcnn_trainer_set_comm(pcnn_trainer *t,
+                                           const pcnn_comm *comm);
 
 /* ----------------------------------------------------------- checkpoints
  *

@@ -17,11 +17,17 @@
 #   dataset-fashion-mnist    (with the argument "run") the main job's data
 #   clang-14, libclang-rt-14-dev  (with the argument "fuzz") libFuzzer and
 #                            the sanitizer runtimes (make fuzz)
+#   libopenmpi-dev, openmpi-bin  (with the argument "mpi") Open MPI: the
+#                            tool for mpirun (make MPI=1, docs/mpi.md) and
+#                            the tests that run it (make test runs them
+#                            when mpicc and mpirun are there; else they
+#                            skip)
 set -eu
 pkgs="gcc make libopenblas-openmp-dev zlib1g-dev libstb-dev pkg-config"
 pkgs="$pkgs python3-numpy python3-pytest python3-torch"
 [ "${1:-}" = run ] && pkgs="$pkgs dataset-fashion-mnist"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang-14 libclang-rt-14-dev"
+[ "${1:-}" = mpi ] && pkgs="$pkgs libopenmpi-dev openmpi-bin"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -4,6 +4,7 @@
  * the float API, and argument errors.
  */
 #include "gradcheck.h"
+#include "core/internal.h" /* pcnn_dropout_forward_at */
 #include "kernels.h"
 #include "pixelcnn.h"
 
@@ -41,7 +42,7 @@ static void unary_forward(unary_case *u)
         pcnn_cpu_gate_forward_f64(u->y, u->x, u->B, u->C / 2, HW);
         break;
     case OP_DROP:
-        pcnn_cpu_dropout_forward_f64(u->y, u->x, (int64_t)u->nx, 0.3, 77);
+        pcnn_cpu_dropout_forward_f64(u->y, u->x, (int64_t)u->nx, 0.3, 77, 0);
         break;
     }
 }
@@ -66,7 +67,7 @@ static void unary_backward(unary_case *u, double *dx)
         pcnn_cpu_gate_backward_f64(dx, u->r, u->x, u->B, u->C / 2, HW);
         break;
     case OP_DROP:
-        pcnn_cpu_dropout_backward_f64(dx, u->r, (int64_t)u->nx, 0.3, 77);
+        pcnn_cpu_dropout_backward_f64(dx, u->r, (int64_t)u->nx, 0.3, 77, 0);
         break;
     }
 }
@@ -192,6 +193,19 @@ TEST(ops_dropout_mask)
                                      1234));
     CHECK(memcmp(y, dx, N * sizeof *y) == 0,
           "backward mask differs from forward");
+    /* images 2..3 alone, at their offset: the masks of the whole batch */
+    const int64_t img = 8 * 32 * 32;
+    REQUIRE_OK(pcnn_dropout_forward_at(ctx, pcnn_t4(y2, 2, 8, 32, 32),
+                                       pcnn_t4(x, 2, 8, 32, 32), 0.5f, 1234,
+                                       2 * img));
+    CHECK(memcmp(y + 2 * img, y2, 2 * img * sizeof *y) == 0,
+          "a shard at its offset does not get the batch's masks");
+    memset(dx, 0, N * sizeof *dx);
+    REQUIRE_OK(pcnn_dropout_backward_at(ctx, pcnn_t4(dx, 2, 8, 32, 32),
+                                        pcnn_t4(x, 2, 8, 32, 32), 0.5f, 1234,
+                                        2 * img));
+    CHECK(memcmp(y + 2 * img, dx, 2 * img * sizeof *y) == 0,
+          "a shard's backward masks differ from the batch's");
     CHECK(pcnn_dropout_forward(ctx, ty, tx, 1.0f, 1) == PCNN_ERR_ARG,
           "p = 1 accepted");
     CHECK(pcnn_dropout_forward(ctx, ty, tx, NAN, 1) == PCNN_ERR_ARG,

@@ -99,6 +99,35 @@ int cli_use_ema(const char *cmd, const char *weights, const char *path,
 int cli_open_chain(const char *cmd, const char *path, const char *wflag,
                    pcnn_file_kind *kind, const char **weights,
                    pcnn_chain **ch);
+/* The models of the n stage checkpoints into m (cmd_chain.c), with the
+ * weights W asks for (NULL: EMA when a file has them): 0, or 1 (2 for
+ * --weights ema on a file without them) with a message and none
+ * loaded. */
+int cli_load_stages(const char *const *paths, int n, const char *weights,
+                    pcnn_model **m);
+/* Joins the checkpoints out/stage0 .. out/stage<n-1> (EMA weights) into
+ * out/chain.safetensors (train_util.c). 0, or 1 with a message. */
+int cli_join_stages(const char *out, int n);
+
+/* The stage's data set from images x, in place: view(x) and, for a
+ * conditioned stage, the condition images cond_view(x) (train_util.c).
+ * 0, or 1 with a message. */
+int cli_to_stage(const pcnn_model_config *c, int has_cond, pcnn_dataset *x);
+/* The model's images must halve nr_resolutions - 1 times down to at
+ * least 2x2 (train_util.c). 0, or 2 with a message. */
+int cli_check_image_size(const pcnn_model_config *c, const pcnn_dataset *d);
+
+/* train's status line after a step (train_util.c): a bar when stderr is
+ * a terminal (tty), else plain lines; steps, budget: the run's limits
+ * (0: none). */
+void cli_train_progress(uint64_t step, long steps, double t0,
+                        double budget, const pcnn_step_stats *st,
+                        double img_s, int tty);
+/* After a resume at `step`, drops the metrics lines of later steps
+ * (logged before a crash, then trained again): the log stays one
+ * history. */
+void cli_trim_metrics(const char *path, uint64_t step);
+
 /* Creates the folder path and its missing parents (mkdir -p). 0, or a
  * one-line message naming flag and the part that failed (with errno's
  * text) and 1; 2 for an empty path. */

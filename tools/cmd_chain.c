@@ -17,11 +17,8 @@ static const char usage[] =
     "the stages fit: each is conditioned on the view the one before it\n"
     "models, and the last models the image itself.\n";
 
-/* The models of the n stage checkpoints into m, with the weights W asks
- * for: 0, or 1 (2 for --weights ema on a file without them) with a
- * message and none loaded. */
-static int load_stages(const char *const *paths, int n, const char *weights,
-                       pcnn_model **m)
+int cli_load_stages(const char *const *paths, int n, const char *weights,
+                    pcnn_model **m)
 {
     pcnn_status s = PCNN_OK;
     int rc = 0;
@@ -86,7 +83,7 @@ int cmd_chain(int argc, char **argv)
     if (rc)
         return rc;
     pcnn_model *m[PCNN_MAX_STAGES] = {0};
-    if ((rc = load_stages(paths, n, weights, m)))
+    if ((rc = cli_load_stages(paths, n, weights, m)))
         return rc;
     pcnn_status s;
     pcnn_chain *ch = NULL;

@@ -4,6 +4,7 @@
  * checkpoints; --resume continues a run exactly.
  */
 #include "cli.h"
+#include "dist.h"
 
 #include <errno.h>
 #include <math.h>
@@ -73,7 +74,9 @@ typedef struct {
     double crop_min;
     const char *chain;
     long limit, test_limit, steps;
-    double minutes;
+    double minutes, mpi_timeout;
+    int ranks; /* processes of the run (mpirun -np N) */
+    int all_stages, nstages; /* --all-stages; --chain's stage count */
     pcnn_model_config cfg;
     pcnn_train_opts opts;
     const char *seen[MAX_SEEN]; /* the flags given */
@@ -97,11 +100,18 @@ static int pyramid_chain(const void *ctx)
 }
 
 /* the conditioning network's flags apply to a model with a condition
- * (or a resumed run, which keeps the checkpoint's) */
+ * (or a resumed run, which keeps the checkpoint's; or --all-stages, for
+ * the stages after the first) */
 static int has_condition(const void *ctx)
 {
     const train_args *a = ctx;
-    return a->resuming || a->has_cond;
+    return a->resuming || a->has_cond || a->all_stages;
+}
+
+/* the run has several ranks (mpirun) */
+static int parallel_run(const void *ctx)
+{
+    return ((const train_args *)ctx)->ranks > 1;
 }
 
 /* --chain C --stage K: the views of stage K into a->cfg. 0, or 2 with a
@@ -120,6 +130,7 @@ static int chain_stage(train_args *a)
             v[n++] = (pcnn_view){h, 0, 0};
     }
     v[n++] = (pcnn_view){0, 0, 0};
+    a->nstages = n;
     if (a->stage >= n) {
         fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
                         "stages 0..%d\n",
@@ -211,7 +222,16 @@ static int chain_flags(train_args *a, cli_flag *out, int n)
                      "  gray-pyramid: gray4(half^k(x)) first"),
         CLI_INT_F("--stage", &a->stage, 0, 7, "K", "the stage of --chain C",
                   .show_default = 1, .needs = "--chain",
-                  .why = "it picks a stage of --chain C"),
+                  .conflicts = "--all-stages",
+                  .why = "it picks a stage of --chain C (--all-stages "
+                         "trains them all)"),
+        CLI_BOOL_F("--all-stages", &a->all_stages,
+                   "under mpirun: train every stage of --chain C at once, "
+                   "each on its own group of ranks, in DIR/stageK, then "
+                   "join them into DIR/chain.safetensors",
+                   .needs = "--chain", .applies = parallel_run, .ctx = a,
+                   .why = "it trains the stages of --chain C on groups of "
+                          "ranks (mpirun -np N, N >= the stages)"),
         CLI_INT_F("--halvings", &a->halvings, 1, 6, "k",
                   "the pyramid's depth (default 2: 32 -> 8)",
                   .applies = pyramid_chain, .ctx = &a->chain,
@@ -274,7 +294,14 @@ static int training_flags(train_args *a, cli_flag *out, int n)
         CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
                   "threads (default: all cores)"),
         CLI_STRING_F("--out", &a->out, "DIR", "run folder",
-                     .show_default = 1),    };
+                     .show_default = 1),
+        CLI_DOUBLE_F("--mpi-timeout", &a->mpi_timeout, 1, 1e6, "S",
+                     "under mpirun: stop the job when an exchange between "
+                     "the ranks waits longer than S seconds (a rank died "
+                     "or hangs)",
+                     .show_default = 1, .applies = parallel_run, .ctx = a,
+                     .why = "the run is one process (start it with mpirun "
+                            "-np N, docs/mpi.md)"),    };
     return cli_append(out, n, f, CLI_COUNT(f));
 }
 
@@ -392,84 +419,6 @@ static int check_resume_flags(const train_args *a, const char *ckpt,
     return 2;
 }
 
-/* The stage's data set from images x, in place: view(x) and, for a
- * conditioned stage, the condition images cond_view(x). */
-static int to_stage(const pcnn_model_config *c, int has_cond,
-                    pcnn_dataset *x)
-{
-    if (!c->view.halvings && !c->view.gray4 && !has_cond)
-        return 0;
-    pcnn_dataset d;
-    if (pcnn_stage_dataset(x, &c->view, has_cond ? &c->cond_view : NULL,
-                           &d) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        return 1;
-    }
-    pcnn_dataset_free(x);
-    *x = d;
-    return 0;
-}
-
-/* One status line: a bar when stderr is a terminal, else plain lines. */
-static void progress(uint64_t step, long steps, double t0, double budget,
-                     const pcnn_step_stats *st, double img_s, int tty)
-{
-    double elapsed = cli_now() - t0, frac = -1;
-    if (steps > 0)
-        frac = (double)step / (double)steps;
-    if (budget > 0) {
-        double f = elapsed / budget;
-        frac = frac < 0 || f > frac ? f : frac;
-    }
-    char eta[32] = "--:--";
-    if (frac > 0 && frac <= 1) {
-        int s = (int)(elapsed / frac - elapsed);
-        snprintf(eta, sizeof eta, "%02d:%02d", s / 60, s % 60);
-    }
-    char bar[24] = "";
-    if (frac >= 0) {
-        int k = (int)(20 * (frac > 1 ? 1 : frac));
-        for (int i = 0; i < 20; i++)
-            bar[i] = i < k ? '=' : ' ';
-        bar[20] = 0;
-    }
-    fprintf(stderr,
-            "%sstep %llu %s%s%s loss %.4f bits/dim  |g| %.3g  %.1f img/s  "
-            "ETA %s%s",
-            tty ? "\r" : "", (unsigned long long)step, frac >= 0 ? "[" : "",
-            bar, frac >= 0 ? "]" : "", st->bpd, st->grad_norm, img_s, eta,
-            tty ? "   " : "\n");
-    fflush(stderr);
-}
-
-/* After a resume, drops the metrics lines of steps beyond the checkpoint's
- * (logged before a crash, then trained again): the log stays one history. */
-static void trim_metrics(const char *path, uint64_t step)
-{
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return;
-    char tmp[4200];
-    FILE *out = cli_temp_next_to(path, tmp, sizeof tmp);
-    if (!out) {
-        fclose(in);
-        return;
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, in)) {
-        unsigned long long s;
-        const char *p = strstr(line, "\"step\": ");
-        if (p && sscanf(p + 8, "%llu", &s) == 1 && s > step)
-            continue;
-        fputs(line, out);
-    }
-    fclose(in);
-    if (fclose(out) == 0)
-        rename(tmp, path);
-    else
-        remove(tmp);
-}
-
 static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
 {
     if (pcnn_checkpoint_save(path, m, t) != PCNN_OK) {
@@ -477,28 +426,6 @@ static int save(const char *path, pcnn_model *m, pcnn_trainer *t)
         return 1;
     }
     return 0;
-}
-
-/* The model's images (the stage's view of the data) must halve
- * nr_resolutions - 1 times down to at least 2x2: a 1x1 scale sees only
- * padding and its data-dependent init is not finite. 0, or 2 with a
- * message. */
-static int check_image_size(const train_args *a, const pcnn_dataset *d)
-{
-    const int64_t unit = (int64_t)1 << (a->cfg.nr_resolutions - 1);
-    if (d->h % unit == 0 && d->w % unit == 0 && d->h >= 2 * unit &&
-        d->w >= 2 * unit)
-        return 0;
-    char v[96];
-    fprintf(stderr,
-            "pixelcnn train: the model's images are %lldx%lld (%s of the "
-            "data): --nr-resolutions %d needs sides divisible by %lld and "
-            "at least %lld (2x2 at the smallest scale); give fewer "
-            "--nr-resolutions or larger images\n",
-            (long long)d->h, (long long)d->w,
-            pcnn_view_str(&a->cfg.view, v, sizeof v), a->cfg.nr_resolutions,
-            (long long)unit, (long long)(2 * unit));
-    return 2;
 }
 
 /* What the step callback needs: the run's files, objects, clocks and the
@@ -513,6 +440,7 @@ typedef struct {
     double t0, budget, tlog;
     uint64_t logged;
     int tty, rc; /* rc: 1 when a save failed */
+    cli_dist *dist;
 } run_state;
 
 /* After every step: a metrics line and the bar every --log-every steps, a
@@ -523,55 +451,59 @@ static int run_step(void *arg, const pcnn_progress_info *info)
     run_state *r = arg;
     const train_args *a = r->a;
     const uint64_t step = (uint64_t)info->done;
-    if (step % (uint64_t)a->log_every == 0) {
+    if (step % (uint64_t)a->log_every == 0 && r->log) {
         const double tn = cli_now();
         const double img_s = (double)(step - r->logged) *
                              pcnn_trainer_opts(r->t).batch / (tn - r->tlog);
+        char comm[160];
+        cli_dist_fields(r->dist, step - r->logged, comm, sizeof comm);
         fprintf(r->log,
                 "{\"step\": %llu, \"epoch\": %llu, \"bpd\": %.6f, "
                 "\"grad_norm\": %.6g, \"lr\": %.6g, \"img_s\": %.2f, "
-                "\"time_s\": %.1f}\n",
+                "\"time_s\": %.1f%s}\n",
                 (unsigned long long)step,
                 (unsigned long long)pcnn_trainer_state(r->t).epoch,
-                r->st->bpd, r->st->grad_norm, r->st->lr, img_s, tn - r->t0);
+                r->st->bpd, r->st->grad_norm, r->st->lr, img_s, tn - r->t0,
+                comm);
         fflush(r->log);
-        progress(step, a->steps, r->t0, r->budget, r->st, img_s, r->tty);
+        cli_train_progress(step, a->steps, r->t0, r->budget, r->st, img_s, r->tty);
         r->logged = step, r->tlog = tn;
     }
-    if (step % (uint64_t)a->save_every == 0 && save(r->ckpt, r->m, r->t)) {
+    /* rank 0 alone writes; every rank stops after the same step when
+     * any rank got a stop signal or the save failed */
+    if (step % (uint64_t)a->save_every == 0 && r->dist->rank == 0 &&
+        save(r->ckpt, r->m, r->t))
         r->rc = 1;
-        return 1;
-    }
-    return stop_signal != 0;
+    return cli_dist_any(r->dist, r->rc || stop_signal != 0);
 }
 
 /* The test evaluation at the end of a run: the EMA weights on the raw
  * test images (the stage's views are taken inside), a metrics line and
  * the printed figure. 0, or 1 with a message. */
 static int test_eval(const train_args *a, pcnn_ctx *ctx, pcnn_trainer *t,
-                     FILE *log, pcnn_dataset *test)
+                     FILE *log, pcnn_dataset *test, cli_dist *d)
 {
     if (cli_load_data("train", a->data, "test", a->size, test))
         return 0;
-    pcnn_eval_opts eo = pcnn_eval_opts_default();
-    eo.batch = pcnn_trainer_opts(t).batch;
-    eo.limit = a->test_limit;
-    pcnn_chain_eval r;
-    if (pcnn_trainer_evaluate(ctx, t, 1, test, &eo, &r) != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
+    /* bits per dim of the stage, as the training loss; the ranks split
+     * the images */
+    double mean, se;
+    int64_t images;
+    if (cli_test_eval(d, ctx, t, test, a->test_limit, &mean, &se, &images))
         return 1;
-    }
-    /* bits per dim of the stage, as the training loss */
-    const double mean = r.own[0];
-    const double se = r.total_se * (double)r.dims_x / (double)r.dims[0];
+    if (d->rank > 0)
+        return 0;
     const unsigned long long step = pcnn_trainer_state(t).step;
     fprintf(log,
             "{\"step\": %llu, \"test_bpd\": %.6f, \"test_se\": %.6f, "
             "\"test_n\": %ld}\n",
-            step, mean, se, (long)r.images);
-    printf("test bits/dim: %.4f +- %.4f (%ld images, EMA weights, step "
+            step, mean, se, (long)images);
+    char stage[32] = ""; /* --all-stages: the groups print one each */
+    if (a->all_stages)
+        snprintf(stage, sizeof stage, "stage %d ", a->stage);
+    printf("%stest bits/dim: %.4f +- %.4f (%ld images, EMA weights, step "
            "%llu)\n",
-           mean, se, (long)r.images, step);
+           stage, mean, se, (long)images, step);
     return 0;
 }
 
@@ -585,6 +517,7 @@ typedef struct {
     FILE *log;
     pcnn_model_config saved_cfg; /* resuming: the checkpoint's */
     pcnn_train_opts saved_opts;
+    cli_dist *dist;
 } train_run;
 
 /* Resuming: the checkpoint's config and options into r, checked against
@@ -645,7 +578,7 @@ static int resume_model(train_args *a, train_run *r)
 {
     a->cfg = r->saved_cfg;
     a->has_cond = r->saved_cfg.cond_channels > 0;
-    if (to_stage(&a->cfg, a->has_cond, &r->train))
+    if (cli_to_stage(&a->cfg, a->has_cond, &r->train))
         return 1;
     uint64_t fp = 0;
     pcnn_status s = pcnn_checkpoint_data_fingerprint(r->ckpt, &fp);
@@ -668,11 +601,14 @@ static int resume_model(train_args *a, train_run *r)
         s = pcnn_checkpoint_load_model(r->ckpt, 0, &r->m);
     if (s == PCNN_OK)
         s = pcnn_checkpoint_load_trainer(r->ckpt, r->m, &r->train, &r->t);
+    if (s == PCNN_OK)
+        s = pcnn_trainer_set_comm(r->t, &r->dist->comm);
     if (s != PCNN_OK) {
         fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
         return 1;
     }
-    trim_metrics(r->metrics, pcnn_trainer_state(r->t).step);
+    if (r->dist->rank == 0)
+        cli_trim_metrics(r->metrics, pcnn_trainer_state(r->t).step);
     if (a->reset_ema)
         pcnn_trainer_reset_ema(r->t);
     return 0;
@@ -691,9 +627,9 @@ static int new_model(train_args *a, train_run *r)
         fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
         return 1;
     }
-    if (to_stage(&a->cfg, a->has_cond, d))
+    if (cli_to_stage(&a->cfg, a->has_cond, d))
         return 1;
-    int rc = check_image_size(a, d);
+    int rc = cli_check_image_size(&a->cfg, d);
     if (rc)
         return rc;
     a->cfg.num_classes = a->class_cond ? d->num_classes : 0;
@@ -701,12 +637,15 @@ static int new_model(train_args *a, train_run *r)
     if (s == PCNN_OK)
         s = pcnn_trainer_create(&r->t, r->m, d, &a->opts);
     if (s == PCNN_OK)
+        s = pcnn_trainer_set_comm(r->t, &r->dist->comm);
+    if (s == PCNN_OK)
         s = pcnn_trainer_init(r->ctx, r->t);
     if (s != PCNN_OK) {
         fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
         return 1;
     }
-    remove(r->metrics); /* a new run starts a new log */
+    if (r->dist->rank == 0)
+        remove(r->metrics); /* a new run starts a new log */
     return 0;
 }
 
@@ -724,6 +663,13 @@ static void announce(const train_run *r, int resuming)
             resuming ? "resuming on" : "training on", (long long)d->n,
             (long long)d->c, (long long)d->h, (long long)d->w, c->nr_resnet,
             c->nr_filters, c->nr_mix, nparams, pcnn_ctx_describe(r->ctx));
+    if (r->dist->size > 1)
+        fprintf(stderr, "pixelcnn train: %d ranks (MPI), %d images of each "
+                        "batch of %d per rank\n",
+                r->dist->size,
+                (pcnn_trainer_opts(r->t).batch + r->dist->size - 1) /
+                    r->dist->size,
+                pcnn_trainer_opts(r->t).batch);
     if (!c->view.halvings && !c->view.gray4 && !c->cond_channels)
         return;
     char v1[96], v2[96];
@@ -742,9 +688,19 @@ static void announce(const train_run *r, int resuming)
  * the last good checkpoint) or 128 + the signal, with a message. */
 static int train_steps(const train_args *a, train_run *r)
 {
-    run_state run = {a, r->ckpt, r->log, r->m, r->t, NULL, cli_now(),
-                     a->minutes * 60, 0, pcnn_trainer_state(r->t).step,
-                     isatty(2), 0};
+    run_state run = {a,
+                     r->ckpt,
+                     r->log,
+                     r->m,
+                     r->t,
+                     NULL,
+                     cli_now(),
+                     a->minutes * 60,
+                     0,
+                     pcnn_trainer_state(r->t).step,
+                     isatty(2),
+                     0,
+                     r->dist};
     run.tlog = run.t0;
     pcnn_step_stats st = {0, 0, 0};
     run.st = &st;
@@ -770,6 +726,8 @@ static int train_steps(const train_args *a, train_run *r)
     }
     if (run.tty)
         fputc('\n', stderr);
+    if (r->dist->rank > 0)
+        return rc ? rc : stop_signal ? 128 + stop_signal : 0;
     if (rc == 0 && save(r->ckpt, r->m, r->t))
         rc = 1;
     else if (rc == 0)
@@ -808,45 +766,73 @@ static int open_run(train_args *a, train_run *r)
     return a->resuming ? resume_model(a, r) : new_model(a, r);
 }
 
-int cmd_train(int argc, char **argv)
+/* --all-stages: this rank's stage, its group's collectives and its folder
+ * DIR/stageK (dir, n bytes). 0, or 1/2 with a message. */
+static int pick_stage(train_args *a, cli_dist *d, char *dir, size_t n)
 {
-    train_args a = {0};
-    a.data = cli_default_data();
-    a.out = "runs/train";
-    a.size = 32, a.save_every = 500, a.log_every = 10, a.crop_min = 0.8;
-    a.cfg = pcnn_model_config_default();
-    a.cfg.cond_nr_resnet = 2;
-    a.cfg.cond_down = 1;
-    a.opts = pcnn_train_opts_default();
-    int rc = parse(argc, argv, &a);
+    int rc = cli_stage_group(d, a->nstages, a->chain, a->out, &a->stage,
+                             dir, n);
     if (rc)
-        return rc < 0 ? 0 : rc;
+        return rc;
+    a->ranks = d->size;
+    a->out = dir;
+    char ckpt[4300];
+    struct stat st;
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
+    a->resuming = a->resume && stat(ckpt, &st) == 0;
+    return chain_stage(a);
+}
+
+/* --all-stages after each group's run ended with rc: when every group
+ * finished, rank 0 joins the stages into out/chain.safetensors. */
+static int join_stages(const train_args *a, cli_dist *d, const char *out,
+                       int rc)
+{
+    if (rc != 0 && rc < 128)
+        return rc; /* this rank stops the job (cli_dist_end) */
+    cli_dist_unsplit(d);
+    if (cli_dist_any(d, rc != 0) || d->rank != 0)
+        return rc;
+    return cli_join_stages(out, a->nstages);
+}
+
+/* The run after its flags: rank 0 takes the folder; every rank opens the
+ * run and trains; rank 0 evaluates and draws. The exit status. */
+static int run_train(train_args *a, cli_dist *d)
+{
     train_run r;
     memset(&r, 0, sizeof r);
-    snprintf(r.ckpt, sizeof r.ckpt, "%s/checkpoint.safetensors", a.out);
-    snprintf(r.metrics, sizeof r.metrics, "%s/metrics.jsonl", a.out);
-    snprintf(r.png, sizeof r.png, "%s/loss.png", a.out);
+    r.dist = d;
+    snprintf(r.ckpt, sizeof r.ckpt, "%s/checkpoint.safetensors", a->out);
+    snprintf(r.metrics, sizeof r.metrics, "%s/metrics.jsonl", a->out);
+    snprintf(r.png, sizeof r.png, "%s/loss.png", a->out);
     /* the run folder and its lock before anything slow */
-    int lock_fd = -1;
-    if ((rc = cli_mkdirs("train", "--out", a.out)) ||
-        (rc = cli_lock_dir("train", a.out, &lock_fd)))
+    int lock_fd = -1, rc = 0;
+    if (d->rank == 0 && ((rc = cli_mkdirs("train", "--out", a->out)) ||
+                         (rc = cli_lock_dir("train", a->out, &lock_fd))))
         return rc;
-    rc = open_run(&a, &r);
+    if (!(rc = cli_dist_same_start(d, a->resuming, a->out)))
+        rc = open_run(a, &r);
     if (!rc) {
         /* from here every stop saves: a stop signal ends the run after
          * the step in progress */
         catch_stop_signals();
-        announce(&r, a.resuming);
-        if (!(r.log = fopen(r.metrics, "a"))) {
+        announce(&r, a->resuming);
+        if (d->rank == 0 && !(r.log = fopen(r.metrics, "a"))) {
             fprintf(stderr, "pixelcnn train: cannot append to %s: %s\n",
                     r.metrics, strerror(errno));
             rc = 1;
         }
     }
-    if (!rc)
-        rc = train_steps(&a, &r);
-    if (rc == 0 && !a.no_test) {
-        rc = test_eval(&a, r.ctx, r.t, r.log, &r.test);
+    /* the test evaluation is split over the ranks: only when every rank
+     * trained to the end, with no stop signal anywhere */
+    int stopped = 1;
+    if (!rc) {
+        rc = train_steps(a, &r);
+        stopped = cli_dist_any(d, rc != 0 || stop_signal != 0);
+    }
+    if (rc == 0 && !stopped && !a->no_test) {
+        rc = test_eval(a, r.ctx, r.t, r.log, &r.test, d);
         /* a signal during the evaluation: the checkpoint is saved; say
          * how the run ended */
         if (stop_signal && rc == 0)
@@ -865,4 +851,33 @@ int cmd_train(int argc, char **argv)
     if (lock_fd >= 0)
         close(lock_fd);
     return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a = {0};
+    a.data = cli_default_data();
+    a.out = "runs/train";
+    a.size = 32, a.save_every = 500, a.log_every = 10, a.crop_min = 0.8;
+    a.mpi_timeout = 600;
+    a.cfg = pcnn_model_config_default();
+    a.cfg.cond_nr_resnet = 2;
+    a.cfg.cond_down = 1;
+    a.opts = pcnn_train_opts_default();
+    /* the ranks first: --mpi-timeout applies to a run of several */
+    cli_dist d;
+    if (cli_dist_start(&d, a.mpi_timeout))
+        return 1;
+    a.ranks = d.size;
+    int rc = parse(argc, argv, &a);
+    d.timeout_s = a.mpi_timeout;
+    const char *out = a.out;
+    char stage_dir[4200];
+    if (!rc && a.all_stages)
+        rc = pick_stage(&a, &d, stage_dir, sizeof stage_dir);
+    if (!rc)
+        rc = run_train(&a, &d);
+    if (a.all_stages && rc >= 0)
+        rc = join_stages(&a, &d, out, rc);
+    return cli_dist_end(&d, rc < 0 ? 0 : rc);
 }

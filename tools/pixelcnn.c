@@ -1,5 +1,6 @@
 /* pixelcnn.c -- the command-line tool: dispatch to subcommands. */
 #include "cli.h"
+#include "dist.h"
 #include "pixelcnn.h"
 
 #include <errno.h>
@@ -58,7 +59,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("pixelcnn %s\n", PCNN_VERSION);
+        /* the MPI build says so (train under mpirun, docs/mpi.md) */
+        printf("pixelcnn %s%s%s\n", PCNN_VERSION,
+               *cli_dist_built() ? " with " : "", cli_dist_built());
         return 0;
     }
     for (size_t i = 0; i < NCOMMANDS; i++)

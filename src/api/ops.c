@@ -386,24 +386,39 @@ static pcnn_status check_p(const char *fn, float p)
     return PCNN_OK;
 }
 
-pcnn_status pcnn_dropout_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
-                                 float p, uint64_t seed)
+pcnn_status pcnn_dropout_forward_at(pcnn_ctx *ctx, pcnn_tensor y,
+                                    pcnn_tensor x, float p, uint64_t seed,
+                                    int64_t first)
 {
     static const char fn[] = "pcnn_dropout_forward";
     PCNN_TRY(check_pair(fn, ctx, "y", y, "x", x));
     PCNN_TRY(check_p(fn, p));
-    ctx->be->dropout_forward(y.data, x.data, pcnn_numel(x), p, seed);
+    ctx->be->dropout_forward(y.data, x.data, pcnn_numel(x), p, seed, first);
     return PCNN_OK;
+}
+
+pcnn_status pcnn_dropout_backward_at(pcnn_ctx *ctx, pcnn_tensor dx,
+                                     pcnn_tensor dy, float p, uint64_t seed,
+                                     int64_t first)
+{
+    static const char fn[] = "pcnn_dropout_backward";
+    PCNN_TRY(check_pair(fn, ctx, "dx", dx, "dy", dy));
+    PCNN_TRY(check_p(fn, p));
+    ctx->be->dropout_backward(dx.data, dy.data, pcnn_numel(dy), p, seed,
+                              first);
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_dropout_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x,
+                                 float p, uint64_t seed)
+{
+    return pcnn_dropout_forward_at(ctx, y, x, p, seed, 0);
 }
 
 pcnn_status pcnn_dropout_backward(pcnn_ctx *ctx, pcnn_tensor dx,
                                   pcnn_tensor dy, float p, uint64_t seed)
 {
-    static const char fn[] = "pcnn_dropout_backward";
-    PCNN_TRY(check_pair(fn, ctx, "dx", dx, "dy", dy));
-    PCNN_TRY(check_p(fn, p));
-    ctx->be->dropout_backward(dx.data, dy.data, pcnn_numel(dy), p, seed);
-    return PCNN_OK;
+    return pcnn_dropout_backward_at(ctx, dx, dy, p, seed, 0);
 }
 
 double pcnn_uniform(uint64_t seed, uint64_t index)

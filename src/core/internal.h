@@ -63,6 +63,16 @@ void pcnn_ctx_use_threads(const pcnn_ctx *ctx);
  * not fit in size_t. Every file the library reads is opened here. */
 pcnn_status pcnn_open_regular(const char *path, FILE **out, size_t *size);
 
+/* pcnn_dropout_forward/backward with element i's mask u(seed, first + i):
+ * a shard of a batch at element offset `first` gets the masks it has in
+ * the whole batch (data-parallel training). */
+pcnn_status pcnn_dropout_forward_at(pcnn_ctx *ctx, pcnn_tensor y,
+                                    pcnn_tensor x, float p, uint64_t seed,
+                                    int64_t first);
+pcnn_status pcnn_dropout_backward_at(pcnn_ctx *ctx, pcnn_tensor dx,
+                                     pcnn_tensor dy, float p, uint64_t seed,
+                                     int64_t first);
+
 /* a * b, or 0 with *overflow set when it does not fit in size_t. */
 size_t pcnn_mul_size(size_t a, size_t b, int *overflow);
 

@@ -31,6 +31,7 @@
 #include "gemm_avx512.h"
 #include "gemm_avx512_kern.h"
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -230,10 +231,30 @@ static void sgemm_range(int transA, int transB, int M, int j_begin, int j_end, i
 static _Thread_local float *tl_buf[SG_MAX_THREADS][4];
 static _Thread_local size_t tl_cap[SG_MAX_THREADS][4];
 
+/* A thread that ends frees its buffers: a key whose destructor runs at
+ * the exit of every thread that set it (a caller's own threads, such as
+ * the ranks of tests/test_dist.c, would leak them otherwise). */
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+static void tl_free(void *unused)
+{
+    (void)unused;
+    for (int t = 0; t < SG_MAX_THREADS; t++)
+        for (int w = 0; w < 4; w++) {
+            free(tl_buf[t][w]);
+            tl_buf[t][w] = NULL, tl_cap[t][w] = 0;
+        }
+}
+
+static void tl_key_create(void) { pthread_key_create(&tl_key, tl_free); }
+
 float *pcnn_sgemm_buf(int t, int which, size_t nfloats)
 {
     size_t bytes = (nfloats * sizeof(float) + 63) / 64 * 64;
     if (tl_cap[t][which] < bytes) {
+        pthread_once(&tl_once, tl_key_create);
+        pthread_setspecific(tl_key, tl_buf);
         free(tl_buf[t][which]);
         tl_buf[t][which] = aligned_alloc(64, bytes);
         tl_cap[t][which] = tl_buf[t][which] ? bytes : 0;

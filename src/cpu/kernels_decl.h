@@ -44,10 +44,12 @@ void KFN(gate_backward)(REAL *dx, const REAL *dy, const REAL *x, int64_t B,
 void KFN(gate_serial)(REAL *y, const REAL *a, const REAL *g, int64_t n);
 void KFN(add_forward)(REAL *y, const REAL *a, const REAL *b, int64_t n);
 void KFN(add_backward)(REAL *da, REAL *db, const REAL *dy, int64_t n);
+/* element i's mask is u(seed, first + i): a shard of a larger tensor
+ * (first = its offset) gets the masks of its elements there */
 void KFN(dropout_forward)(REAL *y, const REAL *x, int64_t n, REAL p,
-                          uint64_t seed);
+                          uint64_t seed, int64_t first);
 void KFN(dropout_backward)(REAL *dx, const REAL *dy, int64_t n, REAL p,
-                           uint64_t seed);
+                           uint64_t seed, int64_t first);
 
 /* ---- weight normalization (weightnorm.c)
  * v, w viewed as (A, O, R): one norm and g[o] per o over A and R. */

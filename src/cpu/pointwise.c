@@ -373,17 +373,17 @@ static inline REAL dropout_factor(uint64_t seed, int64_t i, REAL p)
 }
 
 void KFN(dropout_forward)(REAL *y, const REAL *x, int64_t n, REAL p,
-                          uint64_t seed)
+                          uint64_t seed, int64_t first)
 {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] * dropout_factor(seed, i, p);
+        y[i] = x[i] * dropout_factor(seed, first + i, p);
 }
 
 void KFN(dropout_backward)(REAL *dx, const REAL *dy, int64_t n, REAL p,
-                           uint64_t seed)
+                           uint64_t seed, int64_t first)
 {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (int64_t i = 0; i < n; i++)
-        dx[i] += dy[i] * dropout_factor(seed, i, p);
+        dx[i] += dy[i] * dropout_factor(seed, first + i, p);
 }

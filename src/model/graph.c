@@ -264,6 +264,13 @@ static uint64_t node_seed(const pcnn_genv *env, int i)
     return pcnn_hash64(env->seed, (uint64_t)i);
 }
 
+/* The element offset of a batch tensor's first element in the global
+ * batch: image img0's first element. */
+static int64_t first_elem(const pcnn_genv *env, pcnn_tensor t)
+{
+    return t.dim[0] > 0 ? env->img0 * (pcnn_numel(t) / t.dim[0]) : 0;
+}
+
 /* out[b] = in[b] + class_w[:, label_b] over every pixel. */
 static void class_bias_forward(float *out, const float *in, const float *cw,
                                const int32_t *labels, const int64_t *dim,
@@ -371,7 +378,9 @@ pcnn_status pcnn_graph_forward(pcnn_ctx *ctx, pcnn_graph *g,
         case GN_ADD: s = pcnn_add_forward(ctx, y, x, x1); break;
         case GN_DROPOUT:
             if (env->train && nd->p > 0)
-                s = pcnn_dropout_forward(ctx, y, x, nd->p, node_seed(env, i));
+                s = pcnn_dropout_forward_at(ctx, y, x, nd->p,
+                                            node_seed(env, i),
+                                            first_elem(env, x));
             else
                 memcpy(y.data, x.data,
                        (size_t)pcnn_numel(x) * sizeof(float));
@@ -448,8 +457,9 @@ pcnn_status pcnn_graph_backward(pcnn_ctx *ctx, pcnn_graph *g,
             if (!dx.data)
                 break;
             if (env->train && nd->p > 0)
-                s = pcnn_dropout_backward(ctx, dx, dy, nd->p,
-                                          node_seed(env, i));
+                s = pcnn_dropout_backward_at(ctx, dx, dy, nd->p,
+                                             node_seed(env, i),
+                                             first_elem(env, dy));
             else
                 s = pcnn_add_backward(ctx, dx, pcnn_none(), dy);
             break;

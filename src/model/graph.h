@@ -60,6 +60,9 @@ typedef struct {
     const int32_t *labels;  /* (B) for GN_CLASS_BIAS */
     int train;              /* dropout on */
     uint64_t seed;          /* dropout seed of this step */
+    int64_t img0;           /* index of the batch's first image in the
+                             * global batch (dropout masks by global
+                             * position: a data-parallel shard) */
     int data_init;          /* forward sets each layer's g, b from its output */
 } pcnn_genv;
 

@@ -95,8 +95,8 @@ pcnn_status pcnn_model_check_batch(const char *fn, const pcnn_model *m,
 static pcnn_genv env_of(pcnn_model *m, const pcnn_plan *p, int train,
                         uint64_t seed, int init)
 {
-    return (pcnn_genv){&m->params, m->layers, m->w,    m->dw, p->labels,
-                       train,      seed,      init};
+    return (pcnn_genv){&m->params, m->layers, m->w,    m->dw,  p->labels,
+                       train,      seed,      m->img0, init};
 }
 
 /* w = g v / ||v|| for every layer */
@@ -173,9 +173,22 @@ pcnn_status pcnn_model_loss(pcnn_ctx *ctx, pcnn_model *m, const pcnn_batch *b,
                             int train, uint64_t seed, double *mean_bpd,
                             double *image_bpd)
 {
+    return pcnn_model_loss_at(ctx, m, b, train, seed, 0, mean_bpd,
+                              image_bpd);
+}
+
+pcnn_status pcnn_model_loss_at(pcnn_ctx *ctx, pcnn_model *m,
+                               const pcnn_batch *b, int train, uint64_t seed,
+                               int64_t img0, double *mean_bpd,
+                               double *image_bpd)
+{
     static const char fn[] = "pcnn_model_loss";
     if (!m)
         return pcnn_fail(PCNN_ERR_ARG, "%s: model is NULL", fn);
+    if (img0 < 0)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: first image %lld < 0", fn,
+                         (long long)img0);
+    m->img0 = img0;
     pcnn_plan *p;
     PCNN_TRY(run_forward(ctx, m, b, train, seed, 0, fn, &p));
     const pcnn_model_config *c = &m->cfg;

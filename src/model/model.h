@@ -40,7 +40,16 @@ struct pcnn_model {
     pcnn_plan tr, ev;
     int backward_ready;  /* the last forward was a training forward */
     uint64_t seed;       /* its dropout seed */
+    int64_t img0;        /* its first image's index in the global batch */
 };
+
+/* pcnn_model_loss on a shard of a global batch whose first image is image
+ * img0 of it: the dropout masks are those the images have in the whole
+ * batch (pcnn_model_loss: img0 = 0). */
+pcnn_status pcnn_model_loss_at(pcnn_ctx *ctx, pcnn_model *m,
+                               const pcnn_batch *b, int train, uint64_t seed,
+                               int64_t img0, double *mean_bpd,
+                               double *image_bpd);
 
 /* Lays out the training (eval = 0) or evaluation graph for batch size
  * `batch` (no-op if it is the current one): values, nodes, arenas and the

@@ -16,6 +16,20 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* *up = whether the time budget (seconds > 0) is spent: on any rank of
+ * a data-parallel run, so that every rank stops after the same step. */
+static pcnn_status time_up(pcnn_trainer *t, double t0, double seconds,
+                           int *up)
+{
+    *up = seconds > 0 && now_s() - t0 >= seconds;
+    if (t->comm.size <= 1 || !(seconds > 0))
+        return PCNN_OK;
+    float v = (float)*up;
+    PCNN_TRY(pcnn_trainer_reduce(t, &v, 1, "all-reduce of the time budget"));
+    *up = v > 0;
+    return PCNN_OK;
+}
+
 pcnn_status pcnn_trainer_run(pcnn_ctx *ctx, pcnn_trainer *t, uint64_t steps,
                              double seconds, const pcnn_progress *progress,
                              pcnn_step_stats *last)
@@ -29,7 +43,9 @@ pcnn_status pcnn_trainer_run(pcnn_ctx *ctx, pcnn_trainer *t, uint64_t steps,
     for (;;) {
         if (steps > 0 && t->state.step >= steps)
             return PCNN_OK;
-        if (seconds > 0 && now_s() - t0 >= seconds)
+        int up;
+        PCNN_TRY(time_up(t, t0, seconds, &up));
+        if (up)
             return PCNN_OK;
         pcnn_step_stats st;
         PCNN_TRY(pcnn_trainer_step(ctx, t, &st));

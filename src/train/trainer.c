@@ -10,6 +10,7 @@
 #include "../model/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 pcnn_train_opts pcnn_train_opts_default(void)
@@ -76,6 +77,8 @@ pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
     t->data = data;
     t->data_fp = pcnn_dataset_fingerprint(data);
     t->opts = *o;
+    t->comm = (pcnn_comm){0, 1, NULL, NULL, NULL};
+    t->lo = 0, t->nb = o->batch;
     size_t n;
     pcnn_model_params(m, &n);
     size_t img = (size_t)(c->channels * c->height * c->width);
@@ -130,10 +133,11 @@ static void mirror(uint8_t *x, int64_t k, int64_t c, int64_t h, int64_t w)
         }
 }
 
-/* The batch at the cursor; an epoch's remainder smaller than a batch is
- * skipped. Does not move the cursor: pcnn_trainer_step does on success. */
-static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
-                              pcnn_train_state *at)
+/* Images [lo, lo + nb) of the global batch at the cursor; an epoch's
+ * remainder smaller than a batch is skipped. Does not move the cursor:
+ * pcnn_trainer_step does on success. */
+static pcnn_status next_batch(pcnn_trainer *t, int64_t lo, int64_t nb,
+                              pcnn_batch *b, pcnn_train_state *at)
 {
     *at = t->state;
     if (at->pos + t->opts.batch > t->data->n)
@@ -143,20 +147,20 @@ static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
         t->perm_epoch = at->epoch;
     }
     const pcnn_model_config *c = pcnn_model_get_config(t->m);
-    PCNN_TRY(pcnn_dataset_gather(t->data, t->perm + at->pos, t->opts.batch,
-                                 t->x, c->num_classes ? t->labels : NULL));
-    *b = (pcnn_batch){pcnn_img(t->x, t->opts.batch, c->channels, c->height,
-                               c->width),
+    const int64_t *ids = t->perm + at->pos + lo;
+    PCNN_TRY(pcnn_dataset_gather(t->data, ids, nb, t->x,
+                                 c->num_classes ? t->labels : NULL));
+    *b = (pcnn_batch){pcnn_img(t->x, nb, c->channels, c->height, c->width),
                       c->num_classes ? t->labels : NULL, pcnn_none()};
     const pcnn_dataset *d = t->data;
     if (c->cond_channels > 0)
-        PCNN_TRY(pcnn_dataset_gather_cond(d, t->perm + at->pos,
-                                          t->opts.batch, t->cond));
-    for (int64_t k = 0; t->opts.flip && k < t->opts.batch; k++) {
+        PCNN_TRY(pcnn_dataset_gather_cond(d, ids, nb, t->cond));
+    for (int64_t k = 0; t->opts.flip && k < nb; k++) {
         /* mirroring commutes with the views: gray4 is per pixel and the
          * halvings average aligned 2x2 blocks of an even width */
         if (pcnn_hash64(t->opts.seed ^ 0x666c6970ULL,
-                        at->epoch * (uint64_t)d->n + (uint64_t)(at->pos + k)) &
+                        at->epoch * (uint64_t)d->n +
+                            (uint64_t)(at->pos + lo + k)) &
             1)
             continue;
         mirror(t->x, k, c->channels, c->height, c->width);
@@ -164,8 +168,8 @@ static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
             mirror(t->cond, k, d->cond_c, d->cond_h, d->cond_w);
     }
     if (c->cond_channels > 0) {
-        b->cond = pcnn_t4(t->cond_map, t->opts.batch, c->cond_channels,
-                          c->height, c->width);
+        b->cond = pcnn_t4(t->cond_map, nb, c->cond_channels, c->height,
+                          c->width);
         PCNN_TRY(pcnn_cond_map(b->cond, t->cond, d->cond_h, d->cond_w,
                                d->cond_levels));
     }
@@ -174,10 +178,18 @@ static pcnn_status next_batch(pcnn_trainer *t, pcnn_batch *b,
 
 pcnn_status pcnn_trainer_init(pcnn_ctx *ctx, pcnn_trainer *t)
 {
-    pcnn_batch b;
-    pcnn_train_state at;
-    PCNN_TRY(next_batch(t, &b, &at));
-    PCNN_TRY(pcnn_model_data_init(ctx, t->m, &b));
+    /* on the whole global batch, by rank 0 alone, which shares the
+     * weights: every rank starts from the same ones, those of one
+     * process */
+    pcnn_status s = PCNN_OK;
+    if (t->comm.rank == 0) {
+        pcnn_batch b;
+        pcnn_train_state at;
+        s = next_batch(t, 0, t->opts.batch, &b, &at);
+        if (s == PCNN_OK)
+            s = pcnn_model_data_init(ctx, t->m, &b);
+    }
+    PCNN_TRY(pcnn_trainer_share_init(t, s));
     size_t n;
     const float *p = pcnn_model_params(t->m, &n);
     memcpy(t->ema, p, n * sizeof(float));
@@ -190,21 +202,50 @@ static uint64_t dropout_seed(const pcnn_trainer *t, uint64_t step)
     return pcnn_hash64(t->opts.seed ^ 0x64726f706f7574ULL, step);
 }
 
-pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
-                              pcnn_step_stats *st)
+/* The loss of the global batch at the cursor (*bpd) and its gradient in
+ * the model's gradient block: this rank's shard's, weighted by its share
+ * of the batch and summed over the ranks. */
+static pcnn_status batch_gradient(pcnn_ctx *ctx, pcnn_trainer *t,
+                                  pcnn_train_state *at, double *bpd)
 {
     pcnn_batch b;
-    pcnn_train_state at;
-    PCNN_TRY(next_batch(t, &b, &at));
-    double bpd;
-    pcnn_status s = pcnn_model_loss(ctx, t->m, &b, 1,
-                                    dropout_seed(t, at.step), &bpd, NULL);
+    PCNN_TRY(next_batch(t, t->lo, t->nb, &b, at));
+    pcnn_status s = pcnn_model_loss_at(ctx, t->m, &b, 1,
+                                       dropout_seed(t, at->step), t->lo, bpd,
+                                       NULL);
+    if (s != PCNN_OK && s != PCNN_ERR_VALUE)
+        return s;
+    const double share = (double)t->nb / (double)t->opts.batch;
+    if (t->comm.size > 1) {
+        /* every rank learns whether any loss was not finite */
+        float v[2] = {s == PCNN_OK ? (float)(*bpd * share) : 0,
+                      s != PCNN_OK};
+        PCNN_TRY(pcnn_trainer_reduce(t, v, 2, "all-reduce of the loss"));
+        *bpd = v[0];
+        s = v[1] > 0 ? PCNN_ERR_VALUE : PCNN_OK;
+    }
     if (s == PCNN_ERR_VALUE)
         return pcnn_fail(s, "step %llu: the loss is not finite (NaN or "
                             "Inf); the model keeps its last good weights",
-                         (unsigned long long)at.step);
-    PCNN_TRY(s);
+                         (unsigned long long)at->step);
     PCNN_TRY(pcnn_model_backward(ctx, t->m));
+    if (t->comm.size <= 1)
+        return PCNN_OK;
+    size_t n;
+    float *g = pcnn_model_grads(t->m, &n);
+    const float w = (float)share;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++)
+        g[i] *= w;
+    return pcnn_trainer_reduce(t, g, n, "all-reduce of the gradient");
+}
+
+pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
+                              pcnn_step_stats *st)
+{
+    pcnn_train_state at;
+    double bpd;
+    PCNN_TRY(batch_gradient(ctx, t, &at, &bpd));
     size_t n;
     float *p = pcnn_model_params(t->m, &n);
     const float *g = pcnn_model_grads(t->m, NULL);
@@ -265,6 +306,12 @@ pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
     t->state = at;
     if (st)
         *st = (pcnn_step_stats){bpd, sqrt(sq), lr};
+    if (t->comm.size > 1 && at.step % PCNN_REPLICA_CHECK_EVERY == 0) {
+        char when[64];
+        snprintf(when, sizeof when, "after step %llu",
+                 (unsigned long long)at.step);
+        PCNN_TRY(pcnn_trainer_check_replicas(t, when));
+    }
     return PCNN_OK;
 }
 

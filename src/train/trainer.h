@@ -20,7 +20,28 @@ struct pcnn_trainer {
     int32_t *labels;           /* (batch) */
     uint8_t *cond;             /* (batch, cond item): condition images */
     float *cond_map;           /* (batch, Cc, H, W): the model's map */
+    pcnn_comm comm;            /* {0, 1}: a single process */
+    int64_t lo, nb;            /* this rank's shard of every global batch:
+                                * images [lo, lo + nb) */
 };
+
+/* Every 100 steps the ranks of a data-parallel run compare a hash of
+ * their replicas. */
+#define PCNN_REPLICA_CHECK_EVERY 100
+
+/* With t->comm.size > 1: 0 when every rank's weights, EMA, moments,
+ * state and options equal rank 0's, else PCNN_ERR_VALUE (or PCNN_ERR_IO
+ * for a failed collective). Collective. */
+pcnn_status pcnn_trainer_check_replicas(pcnn_trainer *t, const char *when);
+
+/* After rank 0's data-dependent init, which returned s: its outcome and
+ * weights to every rank. s without a comm. Collective. */
+pcnn_status pcnn_trainer_share_init(pcnn_trainer *t, pcnn_status s);
+
+/* x[0 .. n) = its sum over the ranks (no-op for one); PCNN_ERR_IO naming
+ * `what` when the collective fails. Collective. */
+pcnn_status pcnn_trainer_reduce(pcnn_trainer *t, float *x, size_t n,
+                                const char *what);
 
 /* The data fit a model's condition input: condition images of
  * cond_channels channels that tile the model's size; and values below
