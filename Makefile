@@ -162,6 +162,7 @@ example: $(BUILD)/train_sample
 check-api: $(BUILD)/libpixelcnn.so
 	sh scripts/check_exports.sh $(BUILD)/libpixelcnn.so include/pixelcnn.h
 	sh scripts/long_functions.sh 80 tools/*.c
+	sh scripts/check_cards.sh
 	sh scripts/check_example.sh include/pixelcnn.h examples/train_sample.c
 	@$(MAKE) --no-print-directory example
 	MAKE="$(MAKE)" sh scripts/check_install.sh $(BUILD)

@@ -1387,6 +1387,7 @@ PCNN_API pcnn_status pcnn_pseudo_counts(pcnn_ctx *ctx, const pcnn_chain *c,
                                         const pcnn_counts_opts *o,
                                         double *log_p, double *log_p_after,
                                         double *counts);
+
 /* Data-parallel training (docs/mpi.md): `size` processes (ranks), each
  * with a trainer of the same model, data and options, train one model.
  * Every global batch of opts.batch images (the one a single process would
