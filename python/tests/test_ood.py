@@ -60,3 +60,8 @@ def test_corruptions_keep_shape_and_range():
         assert y.dtype == np.uint8 and y.shape == x.shape
     assert ood.half_contrast(x).min() >= 64
     assert ood.half_contrast(x).max() <= 192
+
+
+def test_sub_filter_shrinks_a_ramp():
+    x = np.tile(np.arange(32, dtype=np.uint8) * 7, (1, 3, 32, 1))
+    assert ood.sub_zlib_bpd(x)[0] < ood.zlib_bpd(x)[0]
