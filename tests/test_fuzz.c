@@ -6,6 +6,7 @@
  */
 #include "data_util.h"
 #include "pixelcnn.h"
+#include "../src/data/data_internal.h"
 #include "../src/io/safetensors.h"
 
 #include <stdlib.h>
@@ -320,4 +321,59 @@ TEST(fuzz_jpeg_marker_mid_code)
           "%s", pcnn_last_error());
     CHECK(s == PCNN_OK ? d.n == 1 && d.h == 8 : is_zeroed(&d), "out");
     pcnn_dataset_free(&d);
+}
+
+typedef struct {
+    uint8_t buf[512];
+    int n;
+} mem_png;
+
+static void to_mem(void *ctx, void *data, int size)
+{
+    mem_png *m = ctx;
+    if (m->n + size <= (int)sizeof m->buf)
+        memcpy(m->buf + m->n, data, (size_t)size);
+    m->n += size;
+}
+
+/* stb 2.27 adds 0 to its NULL data buffer for a PNG whose first IDAT
+ * chunk is empty (undefined behaviour that UBSan stops at; found by the
+ * image fuzz target, fuzz/corpus/image/crash-png-empty-first-idat): the
+ * decoder drops empty IDAT chunks first. That input has no other data,
+ * so it fails cleanly; a valid PNG with an empty IDAT added still
+ * decodes to the same pixels. */
+TEST(fuzz_png_empty_idat_dropped)
+{
+    size_t len;
+    uint8_t *buf = read_bytes("fuzz/corpus/image/crash-png-empty-first-idat",
+                              &len);
+    REQUIRE(len > 8, "corpus file missing");
+    int w, h, c;
+    const char *why = NULL;
+    uint8_t *img = pcnn_image_decode(buf, len, &w, &h, &c, &why);
+    CHECK(!img && why, "decoded a PNG without image data");
+    pcnn_image_free(img);
+    free(buf);
+    /* a 2x2 gray PNG, then the same with an empty IDAT before its data */
+    uint8_t px[4] = {0, 80, 160, 240};
+    static mem_png m;
+    m.n = 0;
+    REQUIRE(stbi_write_png_to_func(to_mem, &m, 2, 2, 1, px, 2) &&
+                m.n > 33 && m.n <= (int)sizeof m.buf,
+            "stb write");
+    const uint8_t *png = m.buf;
+    const int n = m.n;
+    uint8_t *two = malloc((size_t)n + 12);
+    static const uint8_t empty[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T',
+                                      0x35, 0xAF, 0x06, 0x1E};
+    memcpy(two, png, 33); /* signature and IHDR */
+    memcpy(two + 33, empty, 12);
+    memcpy(two + 45, png + 33, (size_t)n - 33);
+    uint8_t *a = pcnn_image_decode(png, (size_t)n, &w, &h, &c, &why);
+    uint8_t *b = pcnn_image_decode(two, (size_t)n + 12, &w, &h, &c, &why);
+    CHECK(a && b && w == 2 && h == 2 && !memcmp(a, b, 4) &&
+              !memcmp(a, px, 4),
+          "an empty IDAT changed the image: %s", why ? why : "");
+    pcnn_image_free(a), pcnn_image_free(b);
+    free(two);
 }
