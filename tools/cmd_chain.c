@@ -9,13 +9,84 @@
 
 static const char usage[] =
     "usage: pixelcnn chain --out FILE [--weights ema|raw] [--storage T]\n"
-    "                      STAGE0 STAGE1 ...\n"
+    "                      [--below CHAIN] STAGE0 STAGE1 ...\n"
     "\n"
     "Joins the checkpoints of a chain's stages (trained with pixelcnn train\n"
     "--view/--cond-view or --chain ... --stage K), first stage first, into\n"
     "one chain file that pixelcnn eval, sample and info read. Checks that\n"
     "the stages fit: each is conditioned on the view the one before it\n"
-    "models, and the last models the image itself.\n";
+    "models, and the last models the image itself.\n"
+    "\n"
+    "--below CHAIN puts the stages of a chain file first, each of its views\n"
+    "taken of half(X) instead of X: a chain trained at size S becomes the\n"
+    "lower stages of a chain at 2S, and the stages given add the top.\n";
+
+/* Stage i of chain c as a model of the same weights whose views are taken
+ * of half(X): view half^h(...) becomes half^(h+1)(...), likewise its
+ * condition. A Lab view does not commute with halving (Lab is not
+ * linear), so it is refused. */
+static int lift_stage(const char *path, pcnn_chain *c, int i, pcnn_model **out)
+{
+    pcnn_model *m = pcnn_chain_stage(c, i);
+    pcnn_model_config cfg = *pcnn_model_get_config(m);
+    if (cfg.view.lab || cfg.cond_view.lab) {
+        fprintf(stderr, "pixelcnn chain: --below %s: stage %d has a Lab view, "
+                        "which cannot be taken of half(X)\n", path, i);
+        return 2;
+    }
+    if (cfg.view.halvings >= 6 || cfg.cond_view.halvings >= 6) {
+        fprintf(stderr, "pixelcnn chain: --below %s: stage %d already halves "
+                        "6 times, the most a view can\n", path, i);
+        return 2;
+    }
+    cfg.view.halvings++;
+    if (cfg.cond_channels)
+        cfg.cond_view.halvings++;
+    if (pcnn_model_create(out, &cfg, 0) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn chain: --below %s: %s\n", path,
+                pcnn_last_error());
+        return 1;
+    }
+    size_t n_src = 0, n_dst = 0;
+    const float *src = pcnn_model_params(m, &n_src);
+    float *dst = pcnn_model_params(*out, &n_dst);
+    if (n_src != n_dst) { /* the views do not shape the network */
+        fprintf(stderr, "pixelcnn chain: --below %s: stage %d changed its "
+                        "parameter count when lifted\n", path, i);
+        pcnn_model_free(*out);
+        *out = NULL;
+        return 1;
+    }
+    memcpy(dst, src, n_src * sizeof *src);
+    return 0;
+}
+
+/* The stages of chain file `path`, lifted (lift_stage), into m[0..):
+ * their count in *n, or a nonzero exit code. */
+static int load_below(const char *path, int room, pcnn_model **m, int *n)
+{
+    pcnn_chain *c = NULL;
+    if (pcnn_chain_load(path, 0, &c) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn chain: --below %s: %s\n", path,
+                pcnn_last_error());
+        return 1;
+    }
+    int k = pcnn_chain_stages(c), rc = 0;
+    if (k > room) {
+        fprintf(stderr, "pixelcnn chain: --below %s: %d stages and the ones "
+                        "given make more than %d\n", path, k, PCNN_MAX_STAGES);
+        rc = 2;
+    }
+    for (int i = 0; !rc && i < k; i++)
+        rc = lift_stage(path, c, i, &m[i]);
+    for (int i = 0; rc && i < k; i++) {
+        pcnn_model_free(m[i]);
+        m[i] = NULL;
+    }
+    pcnn_chain_free(c);
+    *n = rc ? 0 : k;
+    return rc;
+}
 
 int cli_load_stages(const char *const *paths, int n, const char *weights,
                     pcnn_model **m)
@@ -48,6 +119,7 @@ int cli_load_stages(const char *const *paths, int n, const char *weights,
 int cmd_chain(int argc, char **argv)
 {
     const char *cmd = "chain", *out = NULL, *weights = NULL, *storage = NULL;
+    const char *below = NULL;
     const char *paths[PCNN_MAX_STAGES];
     int n = 0;
     cli_flag flags[] = {
@@ -58,6 +130,9 @@ int cmd_chain(int argc, char **argv)
         CLI_CHOICE_F("--storage", &storage, "f32 f16 bf16", "T",
                      "how the weights are stored: f32 (default), or f16 or "
                      "bf16 in half the bytes (docs/checkpoint.md)"),
+        CLI_STRING_F("--below", &below, "CHAIN",
+                     "a chain file whose stages, each view taken of half(X), "
+                     "go below the stages given"),
         CLI_ARGS_F("stages", paths, &n, PCNN_MAX_STAGES, "STAGE ...",
                    "the stage checkpoints, first stage first"),
     };
@@ -82,9 +157,16 @@ int cmd_chain(int argc, char **argv)
     rc = cli_check_output(cmd, "--out", out);
     if (rc)
         return rc;
-    pcnn_model *m[PCNN_MAX_STAGES] = {0};
-    if ((rc = cli_load_stages(paths, n, weights, m)))
+    pcnn_model *m[2 * PCNN_MAX_STAGES] = {0};
+    int nb = 0;
+    if (below && (rc = load_below(below, PCNN_MAX_STAGES - n, m, &nb)))
         return rc;
+    if ((rc = cli_load_stages(paths, n, weights, m + nb))) {
+        for (int i = 0; i < nb; i++)
+            pcnn_model_free(m[i]);
+        return rc;
+    }
+    n += nb;
     pcnn_status s;
     pcnn_chain *ch = NULL;
     s = pcnn_chain_create(&ch, m, n); /* frees the models on failure */
