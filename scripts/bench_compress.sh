@@ -84,7 +84,7 @@ SETS=${SETS:-exact jpeg faces fashion}
 has() { case " $SETS " in *" $1 "*) return 0 ;; esac; return 1; }
 EXACT=cifar10:$DATA/cifar10-exact/data_batch_1_first4000.bin
 cifar_rows() { # $1 data spec
-    model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/checkpoint.safetensors "$1" test 3072 ""
+    model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/model.safetensors "$1" test 3072 ""
     model_rows "pyramid chain (tightened)" $R/cifar10-pyramid/chain.safetensors "$1" test 3072 ""
     model_rows "gray chain (tightened)" $R/cifar10-gray-chain/chain.safetensors "$1" test 3072 ""
     baseline_rows 3072

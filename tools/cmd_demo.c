@@ -48,7 +48,7 @@ typedef struct {
 
 static const demo_step steps[] = {
     {"plain PixelCNN++, CIFAR-10 (JPEG-q75 copy): samples",
-     "cifar10-jpeg-q75/checkpoint.safetensors", "samples-cifar10.png",
+     "cifar10-jpeg-q75/model.safetensors", "samples-cifar10.png",
      "sample", "-n %N --cols 8", cmd_sample, 1},
     {"gray chain (gray4, then colors): samples, each stage side by side",
      "cifar10-gray-chain/chain.safetensors", "samples-gray-chain.png",
@@ -60,7 +60,7 @@ static const demo_step steps[] = {
      "faces-pyramid/chain.safetensors", "samples-faces-pyramid.png",
      "sample", "-n %N --cols 4", cmd_sample, 1},
     {"completions of the photograph's bottom half (plain model)",
-     "cifar10-jpeg-q75/checkpoint.safetensors", "completions.png",
+     "cifar10-jpeg-q75/model.safetensors", "completions.png",
      "complete", "--image %I --known top -n 6", cmd_complete, 1},
     {"super-resolution of the photograph from 8x8 (pyramid chain)",
      "cifar10-pyramid/chain.safetensors", "upscale.png", "upscale",
@@ -69,7 +69,7 @@ static const demo_step steps[] = {
      "colorize/colorizer.safetensors", "colorize.png", "colorize",
      "%I -n 6 --scale 1", cmd_colorize, 1},
     {"lossless compression of the 32x32 photograph (plain model)",
-     "cifar10-jpeg-q75/checkpoint.safetensors", "chelsea32-plain.pcnn",
+     "cifar10-jpeg-q75/model.safetensors", "chelsea32-plain.pcnn",
      "compress", "%S", cmd_compress, 0},
     {"lossless compression of the 32x32 photograph (pyramid chain)",
      "cifar10-pyramid/chain.safetensors", "chelsea32-pyramid.pcnn",

@@ -170,7 +170,7 @@ def scores(models, x):
     }
 
 
-MODELS = {"plain": "results/cifar10-jpeg-q75/checkpoint.safetensors",
+MODELS = {"plain": "results/cifar10-jpeg-q75/model.safetensors",
           "pyramid": "results/cifar10-pyramid/chain.safetensors",
           "gray": "results/cifar10-gray-chain/chain.safetensors"}
 
