@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,26 @@ double cli_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int draw_progress(void *arg, const pcnn_progress_info *info)
+{
+    const char *unit = strcmp(info->job, "eval") ? "rows" : "images";
+    fprintf(stderr, "\rpixelcnn %s: %lld/%lld %s", (const char *)arg,
+            (long long)info->done, (long long)info->total, unit);
+    if (!strcmp(info->job, "eval") && isfinite(info->value))
+        fprintf(stderr, ", %.4f bits/dim so far", info->value);
+    if (info->done == info->total)
+        fputc('\n', stderr);
+    return 0;
+}
+
+pcnn_progress cli_progress(const char *cmd)
+{
+    pcnn_progress p = {NULL, NULL};
+    if (isatty(2))
+        p = (pcnn_progress){draw_progress, (void *)cmd};
+    return p;
 }
 
 static int cmp_double(const void *a, const void *b)

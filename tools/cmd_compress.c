@@ -77,16 +77,6 @@ static int open_model(const char *cmd, const codec_args *a, pcnn_chain **ch,
     return 0;
 }
 
-/* Rows coded of all rows, on a terminal. */
-static int progress(void *arg, const pcnn_progress_info *info)
-{
-    fprintf(stderr, "\rpixelcnn %s: row %lld/%lld", (const char *)arg,
-            (long long)info->done, (long long)info->total);
-    if (info->done == info->total)
-        fputc('\n', stderr);
-    return 0;
-}
-
 /* ------------------------------------------------------------ compress */
 
 /* The one image IN: exactly the chain's shape. 0, or 1 after a message. */
@@ -229,8 +219,7 @@ int cmd_compress(int argc, char **argv)
     size_t len = 0;
     pcnn_compress_opts o = pcnn_compress_opts_default();
     o.batch = a.batch;
-    if (isatty(2))
-        o.progress = (pcnn_progress){progress, "compress"};
+    o.progress = cli_progress("compress");
     const double t0 = cli_now();
     if (!rc && pcnn_compress(ctx, ch, pcnn_img(d.images, d.n, d.c, d.h, d.w),
                              d.labels, &o, &buf, &len) != PCNN_OK) {
@@ -394,8 +383,7 @@ static int decode(const codec_args *a, const uint8_t *buf, size_t len,
     }
     pcnn_decompress_opts o = pcnn_decompress_opts_default();
     o.stage = K;
-    if (isatty(2))
-        o.progress = (pcnn_progress){progress, "decompress"};
+    o.progress = cli_progress("decompress");
     if (!rc && !(*x = malloc((size_t)(f->n * f->stage_c[K] * f->stage_h[K] *
                                       f->stage_w[K])))) {
         pcnn_chain_free(ch), pcnn_ctx_free(ctx);

@@ -130,6 +130,7 @@ int cmd_eval(int argc, char **argv)
     pcnn_ctx *ctx = NULL;
     pcnn_eval_opts eo = pcnn_eval_opts_default();
     eo.batch = a.batch, eo.limit = a.limit;
+    eo.progress = cli_progress("eval");
     pcnn_chain_eval r;
     if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
                 pcnn_chain_evaluate(ctx, ch, &d, &eo, &r) != PCNN_OK)) {

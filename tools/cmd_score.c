@@ -405,6 +405,7 @@ static int score_maps(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
 {
     pcnn_eval_opts eo = pcnn_eval_opts_default();
     eo.batch = a->batch, eo.limit = nm;
+    eo.progress = cli_progress("score");
     pcnn_chain_scores out = {NULL, NULL, {NULL}, {NULL}};
     out.map[stage] = s->map[stage];
     out.tight_map[stage] = s->tight_map[stage];
@@ -435,6 +436,7 @@ static int run_score(const score_args *a, pcnn_ctx *ctx, pcnn_chain *ch,
     int rc = scored_alloc(&s, ch, n, a->heatmap ? stage : -1, nm);
     pcnn_eval_opts eo = pcnn_eval_opts_default();
     eo.batch = a->batch, eo.limit = n, eo.image_bits = s.img;
+    eo.progress = cli_progress("score");
     const pcnn_chain_scores out = {s.bits, s.tight, {NULL}, {NULL}};
     if (rc)
         fprintf(stderr, "pixelcnn score: out of memory\n");

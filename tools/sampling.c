@@ -86,17 +86,6 @@ int sampling_load_inputs(const char *cmd, inputs *in, int C, int H, int W,
     return 0;
 }
 
-/* The sampler's progress on a terminal: rows drawn of all rows. */
-static int progress(void *arg, const pcnn_progress_info *info)
-{
-    const char *cmd = arg;
-    fprintf(stderr, "\rpixelcnn %s: row %lld/%lld", cmd, (long long)info->done,
-            (long long)info->total);
-    if (info->done == info->total)
-        fputc('\n', stderr);
-    return 0;
-}
-
 pcnn_model_sample_opts sampling_opts(const common *c, const int32_t *labels,
                                      const char *cmd)
 {
@@ -107,8 +96,7 @@ pcnn_model_sample_opts sampling_opts(const common *c, const int32_t *labels,
     o.labels = labels;
     o.naive = c->naive;
     o.consistent = c->consistent;
-    if (isatty(2))
-        o.progress = (pcnn_progress){progress, (void *)cmd};
+    o.progress = cli_progress(cmd);
     return o;
 }
 
