@@ -269,6 +269,7 @@ SIGNATURES = {
     "pcnn_trainer_evaluate": (S, [P, P, c_int, POINTER(Dataset),
                                   POINTER(EvalOpts), POINTER(ChainEval)]),
     "pcnn_trainer_state": (TrainState, [P]),
+    "pcnn_trainer_reset_ema": (None, [P]),
     "pcnn_trainer_opts": (TrainOpts, [P]),
     "pcnn_checkpoint_save": (S, [c_char_p, P, P]),
     "pcnn_checkpoint_load_model": (S, [c_char_p, c_int, POINTER(P)]),

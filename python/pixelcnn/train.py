@@ -182,6 +182,13 @@ class Trainer(Owner):
         check(lib.pcnn_trainer_step(self._ctx.p, self._t, ctypes.byref(st)))
         return {"bpd": st.bpd, "grad_norm": st.grad_norm, "lr": st.lr}
 
+    def reset_ema(self):
+        """Restarts the EMA from the model's current weights (`pixelcnn
+        train --resume --reset-ema`): for a run whose average still holds
+        weights it has since left far behind."""
+        self._live()
+        lib.pcnn_trainer_reset_ema(self._t)
+
     def run(self, steps=0, seconds=0, progress=None, checkpoint=None,
             save_every=0):
         """Steps until the step count reaches `steps` (0: no limit),

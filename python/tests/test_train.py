@@ -124,6 +124,23 @@ def test_resume_continues_exactly_both_ways(tmp_path, data):
     same_weights(straight, ck2, ema=True)
 
 
+def test_reset_ema_matches_cli(tmp_path, data):
+    # 4 steps, then 3 more after restarting the EMA: by the CLI's
+    # --resume --reset-ema and by Trainer.reset_ema, the same EMA weights
+    ref = cli_train(data, tmp_path / "cli", "--steps", 4)
+    cli_train(data, tmp_path / "cli", "--steps", 7, "--resume", "--reset-ema")
+    mine = cli_train(data, tmp_path / "py", "--steps", 4)
+    with pixelcnn.Trainer.resume(mine, data.train, labels=data.train_labels,
+                                 threads=1) as t:
+        t.reset_ema()
+        t.run(steps=7, checkpoint=mine)
+    same_weights(ref, mine, ema=True)
+    # without the reset the average differs: the test can fail
+    plain = cli_train(data, tmp_path / "plain", "--steps", 7)
+    with pytest.raises(AssertionError):
+        same_weights(ref, plain, ema=True)
+
+
 def test_resume_refuses_other_data(data, model):
     # the CLI trained on the images with their labels: other images, or
     # the same without labels, are other data
