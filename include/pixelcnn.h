@@ -1166,8 +1166,15 @@ typedef struct {
      * The other modes' data terms do not read the estimate: they run one
      * pass whatever this says */
     int passes;
-    /* the data term's weight (>= 0, finite); default 1 */
+    /* the data term's weight (>= 0, finite); default 1. Above 1 it
+     * tempers the model's conditionals, which the greedy decoder trusts
+     * too much once the pixels before are themselves estimates
+     * (docs/restore.md) */
     double weight;
+    /* 0 (default): each subpixel gets the value maximizing the score;
+     * 1: the mean of its posterior, the values weighted by
+     * p(v | earlier) exp(data(v)), rounded half up */
+    int mean;
     /* job "restore", done/total in rows of all passes; nonzero stops with
      * PCNN_ERR_CANCELLED, x then partly restored */
     pcnn_progress progress;
