@@ -1141,8 +1141,8 @@ typedef enum {
      * conj(K) Y / (|K|^2 + sigma^2 / var(y)) per frequency (each plane's
      * variance, centered on the middle level) */
     PCNN_RESTORE_DEBLUR = 1,
-    /* known pixels (mask) keep y's values, the others are the model's
-     * most probable value given the pixels before them */
+    /* known pixels (mask) keep y's values, the others are decided by
+     * the model alone (data 0) given the pixels before them */
     PCNN_RESTORE_INPAINT = 2
 } pcnn_restore_mode;
 

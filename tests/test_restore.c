@@ -11,6 +11,7 @@
 #include "chain/restore.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -341,6 +342,20 @@ static void box_blur(const uint8_t *x, uint8_t *y)
         }
 }
 
+/* The last report: its job, done and total. */
+typedef struct {
+    char job[16];
+    int64_t done, total, calls;
+} last_report;
+
+static int record(void *arg, const pcnn_progress_info *info)
+{
+    last_report *r = arg;
+    snprintf(r->job, sizeof r->job, "%s", info->job);
+    r->done = info->done, r->total = info->total, r->calls++;
+    return 0;
+}
+
 TEST(restore_deblur_raises_psnr)
 {
     pcnn_ctx *ctx = ctx_of(1);
@@ -365,6 +380,21 @@ TEST(restore_deblur_raises_psnr)
                                       pcnn_img(x, B, 1, 8, 8), &o));
         psnr[passes - 1] = pcnn_psnr(clean, x, (size_t)n);
     }
+    /* rows of every pass, under the job's name */
+    last_report rep = {{0}, 0, 0, 0};
+    o.progress = (pcnn_progress){record, &rep};
+    REQUIRE_OK(pcnn_chain_restore(ctx, ch, pcnn_img(y, B, 1, 8, 8),
+                                  pcnn_img(x, B, 1, 8, 8), &o));
+    CHECK(!strcmp(rep.job, "restore") && rep.done == 24 && rep.total == 24 &&
+              rep.calls == 24,
+          "progress: %s %lld/%lld after %lld reports", rep.job,
+          (long long)rep.done, (long long)rep.total, (long long)rep.calls);
+    memset(&rep, 0, sizeof rep);
+    REQUIRE_OK(pcnn_chain_purify(ctx, ch, pcnn_img(x, B, 1, 8, 8),
+                                 &(pcnn_purify_opts){3, {record, &rep}}));
+    CHECK(!strcmp(rep.job, "purify") && rep.done == 8 && rep.total == 8,
+          "purify's progress: %s %lld/%lld", rep.job, (long long)rep.done,
+          (long long)rep.total);
     const double blurred = pcnn_psnr(clean, y, (size_t)n);
     CHECK(psnr[0] > blurred + 5 && psnr[2] > psnr[0] + 2,
           "PSNR blurred %.2f dB, restored %.2f, %.2f, %.2f dB after 1, 2, "

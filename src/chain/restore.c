@@ -205,21 +205,6 @@ static pcnn_status check_image(const char *fn, const char *name,
 
 /* ------------------------------------------------------------- jobs */
 
-/* Row reports of every pass under the job's name. */
-typedef struct {
-    pcnn_progress outer;
-    const char *job;
-    int64_t before, total;
-} rows_of_all;
-
-static int job_rows(void *arg, const pcnn_progress_info *info)
-{
-    const rows_of_all *r = arg;
-    const pcnn_progress_info all = {r->job, r->before + info->done, r->total,
-                                    NAN};
-    return r->outer.fn(r->outer.arg, &all);
-}
-
 /* The restoration's state: y, the estimate x and, deblurring, the
  * residual K * x - y (B, C, H, W) and the kernel. */
 typedef struct {
@@ -250,8 +235,9 @@ static void inpaint_score(void *arg, int64_t b, int c, int64_t k, int *lo,
         data[v - *lo] = 0;
 }
 
-/* Calls f(arg, output position, kernel weight) for every output of the
- * circular blur that pixel (i, j) of an H x W plane feeds. */
+/* Runs body for every output of the circular blur that pixel (i, j) of
+ * an H x W plane feeds, with `at` the output's position and `kw` the
+ * kernel weight joining them. */
 #define FOR_TAPS(o, i, j, H, W, body)                                         \
     do {                                                                      \
         const int ks_ = (o)->ksize, r_ = ks_ / 2;                             \
@@ -444,8 +430,8 @@ static pcnn_status restore_passes(pcnn_ctx *ctx, pcnn_model *m, restorer *r,
 {
     const pcnn_restore_opts *o = r->o;
     const int passes = o->mode == PCNN_RESTORE_DEBLUR ? o->passes : 1;
-    rows_of_all rows = {o->progress, "restore", 0, passes * r->x.h};
-    const pcnn_progress pr = {o->progress.fn ? job_rows : NULL, &rows};
+    pcnn_job_rows rows = {o->progress, "restore", 0, passes * r->x.h};
+    const pcnn_progress pr = pcnn_job_rows_progress(&rows);
     pcnn_greedy_term t = {denoise_score, NULL, r, o->mean};
     if (o->mode == PCNN_RESTORE_INPAINT)
         t.score = inpaint_score;
@@ -550,8 +536,8 @@ pcnn_status pcnn_purify_run(pcnn_ctx *ctx, pcnn_chain *c, pcnn_image x,
     memcpy(x0, x.data, n);
     purifier p = {x0, x.c, x.h * x.w, o->eps, m->cfg.levels - 1};
     const pcnn_greedy_term t = {purify_score, NULL, &p, 0};
-    rows_of_all rows = {o->progress, "purify", 0, x.h};
-    const pcnn_progress pr = {o->progress.fn ? job_rows : NULL, &rows};
+    pcnn_job_rows rows = {o->progress, "purify", 0, x.h};
+    const pcnn_progress pr = pcnn_job_rows_progress(&rows);
     pcnn_status s = pcnn_greedy_decode(ctx, m, x, &t, pr, naive);
     free(x0);
     if (s == PCNN_ERR_CANCELLED)
