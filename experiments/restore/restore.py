@@ -125,7 +125,7 @@ def write_png(path, img):
                 chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
 
 
-def figure(path, rows, cols=8, scale=2, gap=2):
+def figure(path, rows, cols=6, scale=2, gap=2):
     """rows: lists of (n, 3, 32, 32) arrays, one grid row each."""
     s = 32 * scale
     out = np.full((gap + len(rows) * (s + gap), gap + cols * (s + gap), 3),
