@@ -87,6 +87,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
+        pixeldefend \
         check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check test-mpi mpi-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn \
@@ -155,6 +156,19 @@ $(BUILD)/train_sample: examples/train_sample.c include/pixelcnn.h \
 
 example: $(BUILD)/train_sample
 	$(BUILD)/train_sample $(BUILD)/train_sample.safetensors
+
+# The PixelDefend experiment (experiments/pixeldefend/README.md): a
+# classifier from the public ops, attacked and purified; the public header
+# and the static library only.
+PD_SRC := $(wildcard experiments/pixeldefend/*.c)
+PD_HAVE_PURIFY := $(if $(shell grep -l pcnn_chain_purify include/pixelcnn.h),-DPD_HAVE_PURIFY)
+$(BUILD)/pixeldefend: $(PD_SRC) $(wildcard experiments/pixeldefend/*.h) \
+                      include/pixelcnn.h $(BUILD)/libpixelcnn.a
+	$(CC) -std=c11 $(WARN) -fopenmp $(OPT) $(CFLAGS) -Iinclude \
+	    -D_POSIX_C_SOURCE=200809L $(PD_HAVE_PURIFY) -o $@ $(PD_SRC) \
+	    $(BUILD)/libpixelcnn.a $(LDLIBS)
+
+pixeldefend: $(BUILD)/pixeldefend
 
 # The public surface: exports = declarations, the header's example = the
 # example file (built and run), and an installed copy that works; and the

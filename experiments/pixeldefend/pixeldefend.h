@@ -1,0 +1,61 @@
+/*
+ * pixeldefend.h -- the PixelDefend experiment's shared pieces: options,
+ * data loading, errors, and the steps main() runs (train.c, attack.c,
+ * purify.c, report.c).
+ */
+#ifndef PIXELDEFEND_H
+#define PIXELDEFEND_H
+
+#include "cnn.h"
+#include "pixelcnn.h"
+
+#include <stdint.h>
+
+#define PD_PIXELS (CNN_SIDE * CNN_SIDE)
+#define PD_EVAL_BATCH 100
+#define PD_MAX_EPS 8
+
+#define PD_TRY(x)                                                             \
+    do {                                                                      \
+        if ((x) != PCNN_OK)                                                   \
+            pd_die(pcnn_last_error());                                        \
+    } while (0)
+
+typedef struct {
+    const char *data;        /* the Fashion-MNIST folder (IDX files) */
+    const char *classifier;  /* the classifier's weights */
+    const char *density;     /* the PixelCNN++ checkpoint */
+    const char *png;         /* examples figure, or NULL */
+    double seconds;          /* train: time budget */
+    uint64_t seed;
+    int64_t n;               /* attack: the first n test images */
+    int attack_eps[PD_MAX_EPS], n_attack;   /* pixel units */
+    int defend_eps[PD_MAX_EPS], n_defend;
+    int pgd_steps;
+    int naive;               /* purify with the experiment's own loop */
+} pd_args;
+
+/* Prints "pixeldefend: msg" and exits with status 1. */
+void pd_die(const char *msg);
+/* split "train" or "t10k" of the IDX files in dir, with labels. */
+void pd_load(const char *dir, const char *split, pcnn_dataset *out);
+/* The classifier's accuracy on n images x (n,28,28) with labels y. */
+double pd_accuracy(pcnn_ctx *ctx, cnn *net, const uint8_t *x,
+                   const int32_t *y, int64_t n);
+
+int pd_train(pcnn_ctx *ctx, const pd_args *a);
+int pd_attack(pcnn_ctx *ctx, const pd_args *a);
+
+/* x (n,28,28) -> adv: FGSM (steps 0) or PGD with `steps` steps, L-inf
+ * radius eps pixel levels, against the labels y; bytes. */
+void pd_fgsm_pgd(pcnn_ctx *ctx, cnn *net, const uint8_t *x, const int32_t *y,
+                 int64_t n, int eps, int steps, uint64_t seed, uint8_t *adv);
+/* PixelDefend purification in place of x (n,1,28,28) with radius eps. */
+void pd_purify(pcnn_ctx *ctx, pcnn_chain *c, uint8_t *x, int64_t n, int eps,
+               int naive);
+/* The density model's bits/dim of each image; their mean, *se its
+ * standard error. */
+double pd_bpd(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *x, int64_t n,
+              double *se);
+
+#endif
