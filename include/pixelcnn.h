@@ -37,6 +37,8 @@
  *   pcnn_colorize each do one job on it. pcnn_chain_score gives each
  *   image's stage terms and the bits at every pixel; pcnn_pseudo_counts
  *   the pseudo-counts of a stream of images (count-based exploration).
+ *   pcnn_chain_restore (denoise, deblur, inpaint) and pcnn_chain_purify
+ *   (PixelDefend) decode images greedily under the model's conditionals.
  * - Color: sRGB <-> CIE Lab, PSNR, colorfulness; pcnn_colorize draws
  *   colorizations of an image of any size from a chroma stage, and
  *   pcnn_colorize_score measures them against the truth and baselines.
@@ -50,7 +52,7 @@
  * - Checkpoints: models with their trainer, and chains, in safetensors
  *   files, saved atomically and checked whole on load.
  * docs/ has a page for each (ops.md, model.md, sampling.md, chains.md,
- * score.md, color.md, colorize.md, data.md, checkpoint.md).
+ * score.md, restore.md, color.md, colorize.md, data.md, checkpoint.md).
  *
  * Example, from examples/train_sample.c, whose main() makes 64 small
  * images and calls it (`make test` builds it against the shared library
@@ -1114,6 +1116,91 @@ PCNN_API pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *c,
 PCNN_API pcnn_status pcnn_chain_complete(pcnn_ctx *ctx, pcnn_chain *c,
                                          pcnn_image x, const uint8_t *known,
                                          const pcnn_model_sample_opts *opts);
+
+/* ----------------------------------------------------------- restoration
+ *
+ * Greedy decoding with the density (docs/restore.md), for a plain model:
+ * a chain of one stage that models x itself, with no condition and no
+ * classes (else PCNN_ERR_ARG). Every subpixel, in raster order and each
+ * pixel's channels in order, is set to the value v that maximizes
+ *     log p(v | the subpixels set before it) + data(v),
+ * the model's exact conditional (the probabilities of pcnn_head_pmf)
+ * given the values already set. The pass runs the cached sampler's
+ * incremental network, so it costs about one forward pass. Only each
+ * subpixel's own conditional enters, not what v does to the later
+ * pixels' conditionals: a greedy approximation of the MAP estimate.
+ * Ties go to the smaller value. The result is a function of the inputs
+ * alone: the same for any thread count.
+ */
+typedef enum {
+    /* Gaussian noise: data(v) = -weight (y - v)^2 / (2 sigma^2) */
+    PCNN_RESTORE_DENOISE = 0,
+    /* y = K * x + Gaussian noise, K a known blur: data(v) = -weight
+     * ||K * x - y||^2 / (2 sigma^2), x the current estimate with this
+     * subpixel at v. Several passes, the first from the Wiener estimate
+     * conj(K) Y / (|K|^2 + sigma^2 / var(y)) per frequency (each plane's
+     * variance, centered on the middle level) */
+    PCNN_RESTORE_DEBLUR = 1,
+    /* known pixels (mask) keep y's values, the others are the model's
+     * most probable value given the pixels before them */
+    PCNN_RESTORE_INPAINT = 2
+} pcnn_restore_mode;
+
+#define PCNN_RESTORE_MAX_KERNEL 31
+
+typedef struct {
+    pcnn_restore_mode mode; /* default PCNN_RESTORE_DENOISE */
+    /* denoise, deblur: the noise's standard deviation in levels (> 0,
+     * finite); default 0, which these modes refuse: say it */
+    double sigma;
+    /* deblur: the blur, ksize x ksize weights (ksize odd, 1 ..
+     * PCNN_RESTORE_MAX_KERNEL, finite), centered, applied to each channel,
+     * wrapping around the image's edges (circular), as (K * x)[i, j] =
+     * sum_{p,q} kernel[p, q] x[(i + p - r) mod H, (j + q - r) mod W],
+     * r = ksize / 2 */
+    const float *kernel;
+    int ksize;
+    /* inpaint: (B, H, W), nonzero where y's pixel is known */
+    const uint8_t *mask;
+    /* deblur: passes, each from the previous estimate; default 3, 1..100.
+     * The other modes' data terms do not read the estimate: they run one
+     * pass whatever this says */
+    int passes;
+    /* the data term's weight (>= 0, finite); default 1 */
+    double weight;
+    /* job "restore", done/total in rows of all passes; nonzero stops with
+     * PCNN_ERR_CANCELLED, x then partly restored */
+    pcnn_progress progress;
+} pcnn_restore_opts;
+
+PCNN_API pcnn_restore_opts pcnn_restore_opts_default(void);
+
+/* Restores the observation y (B, C, H, W) of the chain's images into x
+ * (the same shape; may be y itself) as o says. PCNN_ERR_ARG for a chain
+ * that is not a plain model or a missing kernel or mask; PCNN_ERR_SHAPE
+ * for y or x of another shape; PCNN_ERR_VALUE for a sigma, weight or
+ * kernel weight out of range or not finite, or values of y beyond the
+ * model's levels. */
+PCNN_API pcnn_status pcnn_chain_restore(pcnn_ctx *ctx, pcnn_chain *c,
+                                        pcnn_image y, pcnn_image x,
+                                        const pcnn_restore_opts *o);
+
+/* PixelDefend purification (Song et al. 2018): each subpixel of x, in
+ * the raster order above, becomes the most probable value of its
+ * conditional given the subpixels purified before it, among the values
+ * within eps of its original value, clipped to the levels (0 .. 255):
+ * the greedy decoder with data(v) = 0 inside that interval. eps 0 leaves
+ * x as it is. */
+typedef struct {
+    int eps;                /* 0 .. 255 */
+    pcnn_progress progress; /* job "purify", rows */
+} pcnn_purify_opts;
+
+/* Purifies x (B, C, H, W), in place, with a plain model (as
+ * pcnn_chain_restore). */
+PCNN_API pcnn_status pcnn_chain_purify(pcnn_ctx *ctx, pcnn_chain *c,
+                                       pcnn_image x,
+                                       const pcnn_purify_opts *o);
 
 /* ---------------------------------------------------------- colorizing
  *
