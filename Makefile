@@ -14,6 +14,8 @@
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
+#   make pixeldefend  experiments/pixeldefend's program; make
+#                   pixeldefend-check its gradient and purification checks
 #   make install PREFIX=/usr/local  (also the Python package, python/)
 #   make fuzz       libFuzzer targets (clang-14), each run FUZZ_SECONDS
 #   make fuzz-T     one target T (safetensors, checkpoint, ...) the same way
@@ -87,7 +89,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
-        pixeldefend \
+        pixeldefend pixeldefend-check \
         check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check test-mpi mpi-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn \
@@ -169,6 +171,17 @@ $(BUILD)/pixeldefend: $(PD_SRC) $(wildcard experiments/pixeldefend/*.h) \
 	    $(BUILD)/libpixelcnn.a $(LDLIBS)
 
 pixeldefend: $(BUILD)/pixeldefend
+
+# Its check (about 10 s on one thread): the classifier's input gradient
+# against finite differences, pcnn_chain_purify against the experiment's
+# naive loop on the committed weights; skipped without the data.
+PD_DATA ?= ../shared/data/fashion-mnist
+pixeldefend-check: $(BUILD)/pixeldefend
+	@if [ -d $(PD_DATA) ]; then OMP_NUM_THREADS=1 $(BUILD)/pixeldefend \
+	    check --data $(PD_DATA) \
+	    --classifier results/pixeldefend/classifier.bin \
+	    --density results/fashion-mnist-small/model.safetensors; \
+	else echo "pixeldefend-check: skipped, no $(PD_DATA)"; fi
 
 # The public surface: exports = declarations, the header's example = the
 # example file (built and run), and an installed copy that works; and the

@@ -71,3 +71,34 @@ void pd_fgsm_pgd(pcnn_ctx *ctx, cnn *net, const uint8_t *x, const int32_t *y,
                      (uint64_t)s, adv + s * PD_PIXELS);
     }
 }
+
+/* The input gradient against central differences of the cross-entropy at
+ * a few pixels of the first test images (float inputs, step 0.5 pixel
+ * levels); the largest relative error. */
+double pd_gradcheck(pcnn_ctx *ctx, cnn *net, const uint8_t *x,
+                    const int32_t *y)
+{
+    enum { B = 4 };
+    float xf[B * PD_PIXELS], g[B * PD_PIXELS];
+    float logits[B * CNN_CLASSES];
+    for (int i = 0; i < B * PD_PIXELS; i++)
+        xf[i] = x[i];
+    input_grad(ctx, net, xf, y, B, g);
+    double worst = 0;
+    for (int t = 0; t < 16; t++) {
+        int i = (int)(pcnn_uniform(7, (uint64_t)t) * B * PD_PIXELS);
+        int b = i / PD_PIXELS;
+        double f[2];
+        for (int s = 0; s < 2; s++) {
+            float keep = xf[i];
+            xf[i] += s ? 0.5f : -0.5f;
+            PD_TRY(cnn_forward(ctx, net, NULL, xf, B, logits));
+            f[s] = cnn_xent(logits + b * CNN_CLASSES, y + b, 1, 1.0f, NULL);
+            xf[i] = keep;
+        }
+        double num = f[1] - f[0], err = fabs(num - g[i]);
+        double rel = err / fmax(1e-4, fabs(num) + fabs(g[i]));
+        worst = rel > worst ? rel : worst;
+    }
+    return worst;
+}

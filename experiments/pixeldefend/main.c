@@ -5,6 +5,10 @@
  *   pixeldefend attack --data DIR --classifier FILE --density CKPT [--n N]
  *                      [--attack-eps 8,16,25] [--defend-eps 16,32]
  *                      [--pgd-steps 10] [--png FILE] [--naive]
+ *   pixeldefend check  --data DIR --classifier FILE --density CKPT
+ *
+ * check: the classifier's input gradient against finite differences, and
+ * the library's purification against the naive loop here (purify.c).
  *
  * Both run on one thread (the context's thread count comes from
  * OMP_NUM_THREADS, default 1 here).
@@ -93,7 +97,9 @@ static void usage(void)
             "       pixeldefend attack --data DIR --classifier FILE "
             "--density CKPT [--n N] [--attack-eps 8,16,25]\n"
             "                  [--defend-eps 16,32] [--pgd-steps 10] "
-            "[--png FILE] [--naive]\n");
+            "[--png FILE] [--naive]\n"
+            "       pixeldefend check --data DIR --classifier FILE "
+            "--density CKPT\n");
     exit(2);
 }
 
@@ -113,7 +119,7 @@ static pd_args parse(int argc, char **argv)
         parse_flag(&a, argv[i], argv[i + 1]);
         i++;
     }
-    int attack = !strcmp(argv[1], "attack");
+    int attack = strcmp(argv[1], "train") != 0;
     if (!a.data || !a.classifier || (attack && !a.density)) {
         fprintf(stderr, "pixeldefend %s: --data, --classifier%s are "
                         "required\n", argv[1], attack ? " and --density" : "");
@@ -124,7 +130,8 @@ static pd_args parse(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "train") && strcmp(argv[1], "attack")))
+    if (argc < 2 || (strcmp(argv[1], "train") && strcmp(argv[1], "attack") &&
+                     strcmp(argv[1], "check")))
         usage();
     pd_args a = parse(argc, argv);
     pcnn_ctx_opts co = {PCNN_BACKEND_CPU, 0};
@@ -132,8 +139,9 @@ int main(int argc, char **argv)
     co.threads = env ? atoi(env) : 1;
     pcnn_ctx *ctx = NULL;
     PD_TRY(pcnn_ctx_create(&ctx, &co));
-    int rc = !strcmp(argv[1], "train") ? pd_train(ctx, &a)
-                                       : pd_attack(ctx, &a);
+    int rc = !strcmp(argv[1], "train")    ? pd_train(ctx, &a)
+             : !strcmp(argv[1], "attack") ? pd_attack(ctx, &a)
+                                          : pd_check(ctx, &a);
     pcnn_ctx_free(ctx);
     return rc;
 }

@@ -45,6 +45,12 @@ double pd_accuracy(pcnn_ctx *ctx, cnn *net, const uint8_t *x,
 
 int pd_train(pcnn_ctx *ctx, const pd_args *a);
 int pd_attack(pcnn_ctx *ctx, const pd_args *a);
+/* Checks the classifier's input gradient (attack.c's) against finite
+ * differences and the library's purification against the naive loop on
+ * a few test images; 0 when both agree. */
+int pd_check(pcnn_ctx *ctx, const pd_args *a);
+double pd_gradcheck(pcnn_ctx *ctx, cnn *net, const uint8_t *x,
+                    const int32_t *y);
 
 /* x (n,28,28) -> adv: FGSM (steps 0) or PGD with `steps` steps, L-inf
  * radius eps pixel levels, against the labels y; bytes. */

@@ -117,3 +117,38 @@ double pd_bpd(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *x, int64_t n,
     *se = r.total_se;
     return r.total;
 }
+
+int pd_check(pcnn_ctx *ctx, const pd_args *a)
+{
+    enum { N = 2, EPS = 16 };
+    pcnn_dataset te = {0};
+    pd_load(a->data, "t10k", &te);
+    cnn net;
+    if (cnn_create(&net, PD_EVAL_BATCH, 0) != 0 ||
+        cnn_load(&net, a->classifier) != 0)
+        pd_die("--classifier: cannot read the weights");
+    double rel = pd_gradcheck(ctx, &net, te.images, te.labels);
+    printf("input gradient vs central differences at 16 pixels: largest "
+           "relative error %.2e\n", rel);
+    int bad = !(rel < 1e-2);
+#ifdef PD_HAVE_PURIFY
+    pcnn_chain *c = NULL;
+    PD_TRY(pcnn_chain_load(a->density, 0, &c));
+    uint8_t lib[N * PD_PIXELS], own[N * PD_PIXELS];
+    memcpy(lib, te.images, sizeof lib);
+    memcpy(own, te.images, sizeof own);
+    pd_purify(ctx, c, lib, N, EPS, 0);
+    pd_purify(ctx, c, own, N, EPS, 1);
+    int differ = 0, moved = 0;
+    for (int i = 0; i < N * PD_PIXELS; i++)
+        differ += lib[i] != own[i], moved += lib[i] != te.images[i];
+    printf("pcnn_chain_purify vs the naive loop, %d images at eps %d: %d of "
+           "%d subpixels differ (%d moved)\n", N, EPS, differ, N * PD_PIXELS,
+           moved);
+    bad |= differ != 0 || moved == 0;
+    pcnn_chain_free(c);
+#endif
+    cnn_free(&net);
+    pcnn_dataset_free(&te);
+    return bad;
+}
