@@ -163,11 +163,10 @@ example: $(BUILD)/train_sample
 # classifier from the public ops, attacked and purified; the public header
 # and the static library only.
 PD_SRC := $(wildcard experiments/pixeldefend/*.c)
-PD_HAVE_PURIFY := $(if $(shell grep -l pcnn_chain_purify include/pixelcnn.h),-DPD_HAVE_PURIFY)
 $(BUILD)/pixeldefend: $(PD_SRC) $(wildcard experiments/pixeldefend/*.h) \
                       include/pixelcnn.h $(BUILD)/libpixelcnn.a
 	$(CC) -std=c11 $(WARN) -fopenmp $(OPT) $(CFLAGS) -Iinclude \
-	    -D_POSIX_C_SOURCE=200809L $(PD_HAVE_PURIFY) -o $@ $(PD_SRC) \
+	    -D_POSIX_C_SOURCE=200809L -o $@ $(PD_SRC) \
 	    $(BUILD)/libpixelcnn.a $(LDLIBS)
 
 pixeldefend: $(BUILD)/pixeldefend

@@ -59,9 +59,9 @@ void pd_fgsm_pgd(pcnn_ctx *ctx, cnn *net, const uint8_t *x, const int32_t *y,
 /* PixelDefend purification in place of x (n,1,28,28) with radius eps. */
 void pd_purify(pcnn_ctx *ctx, pcnn_chain *c, uint8_t *x, int64_t n, int eps,
                int naive);
-/* The density model's bits/dim of each image; their mean, *se its
- * standard error. */
+/* The density model's mean bits/dim of the n images, *se its standard
+ * error; each (n), when not NULL, gets every image's. */
 double pd_bpd(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *x, int64_t n,
-              double *se);
+              double *se, double *each);
 
 #endif

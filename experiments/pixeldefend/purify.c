@@ -4,9 +4,10 @@
  * conditional, given the subpixels already purified, among the values
  * within eps of its value in the input. And the model's bits/dim.
  *
- * The naive loop here runs the whole network once per pixel (H*W forward
- * passes per batch); the library's pcnn_chain_purify, where this build has
- * it, is the fast path.
+ * The library's pcnn_chain_purify does it on the cached sampler (about
+ * one forward pass of work per batch); the naive loop here runs the whole
+ * network once per pixel (H*W forward passes per batch) from public calls
+ * only: the reference `pixeldefend check` compares it with.
  */
 #include "pixeldefend.h"
 
@@ -86,16 +87,12 @@ static void naive_batch(pcnn_ctx *ctx, pcnn_model *m, uint8_t *x, int64_t B,
 void pd_purify(pcnn_ctx *ctx, pcnn_chain *c, uint8_t *x, int64_t n, int eps,
                int naive)
 {
-#ifdef PD_HAVE_PURIFY
     if (!naive) {
         pcnn_purify_opts o = {0};
         o.eps = eps;
-        PD_TRY(pcnn_chain_purify(ctx, c, pcnn_img(x, n, 1, 28, 28), &o));
+        PD_TRY(pcnn_chain_purify(ctx, c, pcnn_img(x, n, 1, CNN_SIDE, CNN_SIDE), &o));
         return;
     }
-#else
-    (void)naive;
-#endif
     if (pcnn_chain_stages(c) != 1)
         pd_die("--density: purification needs a plain model");
     for (int64_t s = 0; s < n; s += PD_EVAL_BATCH) {
@@ -105,12 +102,13 @@ void pd_purify(pcnn_ctx *ctx, pcnn_chain *c, uint8_t *x, int64_t n, int eps,
 }
 
 double pd_bpd(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *x, int64_t n,
-              double *se)
+              double *se, double *each)
 {
     pcnn_dataset d = {0};
     PD_TRY(pcnn_dataset_from_memory(x, n, 1, CNN_SIDE, CNN_SIDE, NULL, 0, &d));
     pcnn_eval_opts o = pcnn_eval_opts_default();
     o.batch = PD_EVAL_BATCH;
+    o.image_bits = each;
     pcnn_chain_eval r;
     PD_TRY(pcnn_chain_evaluate(ctx, c, &d, &o, &r));
     pcnn_dataset_free(&d);
@@ -131,7 +129,6 @@ int pd_check(pcnn_ctx *ctx, const pd_args *a)
     printf("input gradient vs central differences at 16 pixels: largest "
            "relative error %.2e\n", rel);
     int bad = !(rel < 1e-2);
-#ifdef PD_HAVE_PURIFY
     pcnn_chain *c = NULL;
     PD_TRY(pcnn_chain_load(a->density, 0, &c));
     uint8_t lib[N * PD_PIXELS], own[N * PD_PIXELS];
@@ -147,7 +144,6 @@ int pd_check(pcnn_ctx *ctx, const pd_args *a)
            moved);
     bad |= differ != 0 || moved == 0;
     pcnn_chain_free(c);
-#endif
     cnn_free(&net);
     pcnn_dataset_free(&te);
     return bad;

@@ -6,6 +6,7 @@
  */
 #include "pixeldefend.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ typedef struct {
     const int32_t *y;
     int64_t n;
     uint8_t *fig[FIG_ROWS]; /* the figure's rows of FIG_N images */
+    double *bits;           /* (n) each image's bits/dim */
+    double flag;            /* the clean images' 95th percentile of it */
 } run;
 
 static double seconds(void)
@@ -36,12 +39,41 @@ static double seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* " acc | bpd +- se |" of n images */
-static void cells(run *r, const uint8_t *x)
+static int cmp_double(const void *a, const void *b)
 {
-    double se, bpd = pd_bpd(r->ctx, r->chain, x, r->n, &se);
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The value that 5% of the n values v exceed (at most). */
+static double percentile95(const double *v, int64_t n)
+{
+    double *s = malloc((size_t)n * sizeof *s);
+    if (!s)
+        pd_die("out of memory");
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    double t = s[(n * 95 + 99) / 100 - 1];
+    free(s);
+    return t;
+}
+
+/* " acc | bpd +- se |" of the n images x, and with `flagged` the share
+ * of them above the clean images' 95th percentile of bits/dim (the first
+ * call, on the clean images, sets it). */
+static void cells(run *r, const uint8_t *x, int flagged)
+{
+    double se, bpd = pd_bpd(r->ctx, r->chain, x, r->n, &se, r->bits);
     printf(" %.1f%% | %.3f +- %.3f |",
            100 * pd_accuracy(r->ctx, &r->net, x, r->y, r->n), bpd, se);
+    if (flagged) {
+        if (isnan(r->flag))
+            r->flag = percentile95(r->bits, r->n);
+        int64_t above = 0;
+        for (int64_t i = 0; i < r->n; i++)
+            above += r->bits[i] > r->flag;
+        printf(" %.1f%% |", 100.0 * (double)above / (double)r->n);
+    }
     fflush(stdout);
 }
 
@@ -55,14 +87,14 @@ static void row(run *r, const pd_args *a, const char *name,
     if (!p)
         pd_die("out of memory");
     printf("| %s |", name);
-    cells(r, adv);
+    cells(r, adv, 1);
     for (int d = 0; d < a->n_defend; d++) {
         memcpy(p, adv, bytes);
         double t0 = seconds();
         pd_purify(r->ctx, r->chain, p, r->n, a->defend_eps[d], a->naive);
         fprintf(stderr, "%s: purified at eps %d in %.1f s\n", name,
                 a->defend_eps[d], seconds() - t0);
-        cells(r, p);
+        cells(r, p, 0);
         if (fig_eps == a->defend_eps[d])
             memcpy(r->fig[2], p, (size_t)(FIG_N * PD_PIXELS));
     }
@@ -72,11 +104,11 @@ static void row(run *r, const pd_args *a, const char *name,
 
 static void header(const pd_args *a)
 {
-    printf("| images | accuracy | bits/dim |");
+    printf("| images | accuracy | bits/dim | flagged |");
     for (int d = 0; d < a->n_defend; d++)
         printf(" accuracy, purified %d | bits/dim, purified %d |",
                a->defend_eps[d], a->defend_eps[d]);
-    printf("\n|---|---|---|");
+    printf("\n|---|---|---|---|");
     for (int d = 0; d < a->n_defend; d++)
         printf("---|---|");
     printf("\n");
@@ -148,6 +180,8 @@ int pd_attack(pcnn_ctx *ctx, const pd_args *a)
     memset(&r, 0, sizeof r);
     r.ctx = ctx, r.x = te.images, r.y = te.labels;
     r.n = a->n < te.n ? a->n : te.n;
+    r.flag = NAN;
+    r.bits = malloc((size_t)r.n * sizeof *r.bits);
     if (r.n < FIG_N)
         pd_die("--n: want at least 8 images");
     if (cnn_create(&r.net, PD_EVAL_BATCH, 0) != 0 ||
@@ -157,7 +191,7 @@ int pd_attack(pcnn_ctx *ctx, const pd_args *a)
     uint8_t *adv = malloc((size_t)(r.n * PD_PIXELS));
     for (int k = 0; k < FIG_ROWS; k++)
         r.fig[k] = malloc((size_t)(FIG_N * PD_PIXELS));
-    if (!adv || !r.fig[0] || !r.fig[1] || !r.fig[2])
+    if (!adv || !r.bits || !r.fig[0] || !r.fig[1] || !r.fig[2])
         pd_die("out of memory");
     memcpy(r.fig[0], r.x, (size_t)(FIG_N * PD_PIXELS));
     header(a);
@@ -168,6 +202,7 @@ int pd_attack(pcnn_ctx *ctx, const pd_args *a)
     for (int k = 0; k < FIG_ROWS; k++)
         free(r.fig[k]);
     free(adv);
+    free(r.bits);
     pcnn_chain_free(r.chain);
     cnn_free(&r.net);
     pcnn_dataset_free(&te);
