@@ -4,9 +4,11 @@
  *   pixeldefend train  --data DIR --classifier FILE [--seconds S] [--seed N]
  *   pixeldefend attack --data DIR --classifier FILE --density CKPT [--n N]
  *                      [--attack-eps 8,16,25] [--defend-eps 16,32]
- *                      [--pgd-steps 10] [--png FILE] [--naive]
+ *                      [--pgd-steps 10] [--png FILE] [--naive] [--bpda D]
  *   pixeldefend check  --data DIR --classifier FILE --density CKPT
  *
+ * --bpda D: instead of FGSM and PGD, PGD whose steps take the gradient at
+ * the image purified at radius D (an adaptive attack, BPDA).
  * check: the classifier's input gradient against finite differences, and
  * the library's purification against the naive loop here (purify.c).
  *
@@ -69,6 +71,17 @@ static double parse_num(const char *flag, const char *s, double lo)
     return x;
 }
 
+static int parse_radius(const char *flag, const char *s)
+{
+    int v[PD_MAX_EPS];
+    if (parse_list(flag, s, v) != 1) {
+        fprintf(stderr, "pixeldefend: %s: want one integer in 1..255\n",
+                flag);
+        exit(2);
+    }
+    return v[0];
+}
+
 static void parse_flag(pd_args *a, const char *f, const char *v)
 {
     if (!strcmp(f, "--data")) a->data = v;
@@ -79,6 +92,7 @@ static void parse_flag(pd_args *a, const char *f, const char *v)
     else if (!strcmp(f, "--seed")) a->seed = (uint64_t)parse_num(f, v, 0);
     else if (!strcmp(f, "--n")) a->n = (int64_t)parse_num(f, v, 1);
     else if (!strcmp(f, "--pgd-steps")) a->pgd_steps = (int)parse_num(f, v, 1);
+    else if (!strcmp(f, "--bpda")) a->bpda = parse_radius(f, v);
     else if (!strcmp(f, "--attack-eps"))
         a->n_attack = parse_list(f, v, a->attack_eps);
     else if (!strcmp(f, "--defend-eps"))
@@ -97,7 +111,7 @@ static void usage(void)
             "       pixeldefend attack --data DIR --classifier FILE "
             "--density CKPT [--n N] [--attack-eps 8,16,25]\n"
             "                  [--defend-eps 16,32] [--pgd-steps 10] "
-            "[--png FILE] [--naive]\n"
+            "[--png FILE] [--naive] [--bpda D]\n"
             "       pixeldefend check --data DIR --classifier FILE "
             "--density CKPT\n");
     exit(2);
@@ -120,6 +134,11 @@ static pd_args parse(int argc, char **argv)
         i++;
     }
     int attack = strcmp(argv[1], "train") != 0;
+    if (a.bpda && a.png) {
+        fprintf(stderr, "pixeldefend attack: --png draws the PGD rows: not "
+                        "with --bpda\n");
+        exit(2);
+    }
     if (!a.data || !a.classifier || (attack && !a.density)) {
         fprintf(stderr, "pixeldefend %s: --data, --classifier%s are "
                         "required\n", argv[1], attack ? " and --density" : "");

@@ -33,6 +33,8 @@ typedef struct {
     int defend_eps[PD_MAX_EPS], n_defend;
     int pgd_steps;
     int naive;               /* purify with the experiment's own loop */
+    int bpda;                /* > 0: only PGD through purification at
+                              * this radius (BPDA) */
 } pd_args;
 
 /* Prints "pixeldefend: msg" and exits with status 1. */
@@ -52,10 +54,17 @@ int pd_check(pcnn_ctx *ctx, const pd_args *a);
 double pd_gradcheck(pcnn_ctx *ctx, cnn *net, const uint8_t *x,
                     const int32_t *y);
 
-/* x (n,28,28) -> adv: FGSM (steps 0) or PGD with `steps` steps, L-inf
- * radius eps pixel levels, against the labels y; bytes. */
+typedef struct {
+    int eps;              /* L-infinity radius, pixel levels */
+    int steps;            /* 0: FGSM; else PGD steps */
+    uint64_t seed;        /* PGD's random start */
+    pcnn_chain *through;  /* not NULL: BPDA through purification */
+    int defend_eps;       /* ... at this radius */
+} pd_attack_opts;
+
+/* x (n,28,28) -> adv (bytes): the attack o against the labels y. */
 void pd_fgsm_pgd(pcnn_ctx *ctx, cnn *net, const uint8_t *x, const int32_t *y,
-                 int64_t n, int eps, int steps, uint64_t seed, uint8_t *adv);
+                 int64_t n, const pd_attack_opts *o, uint8_t *adv);
 /* PixelDefend purification in place of x (n,1,28,28) with radius eps. */
 void pd_purify(pcnn_ctx *ctx, pcnn_chain *c, uint8_t *x, int64_t n, int eps,
                int naive);

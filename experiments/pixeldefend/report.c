@@ -149,27 +149,34 @@ static void figure(run *r, const char *path)
     free(img);
 }
 
+/* Kind 0 FGSM, 1 PGD, 2 PGD through purification at a->bpda (BPDA). */
+static void attack(run *r, const pd_args *a, int kind, int e, uint8_t *adv)
+{
+    static const char *names[] = {"FGSM", "PGD", "BPDA-PGD"};
+    char name[64];
+    pd_attack_opts o = {a->attack_eps[e], kind ? a->pgd_steps : 0, a->seed,
+                        kind == 2 ? r->chain : NULL, a->bpda};
+    double t0 = seconds();
+    pd_fgsm_pgd(r->ctx, &r->net, r->x, r->y, r->n, &o, adv);
+    fprintf(stderr, "%s %d: %.1f s\n", names[kind], o.eps, seconds() - t0);
+    /* the figure: PGD at the middle attack radius, purified at the
+     * largest defense radius */
+    int fig = kind == 1 && e == a->n_attack / 2;
+    if (fig)
+        memcpy(r->fig[1], adv, (size_t)(FIG_N * PD_PIXELS));
+    if (kind == 2)
+        snprintf(name, sizeof name, "BPDA-PGD %d/255 through purify %d",
+                 o.eps, a->bpda);
+    else
+        snprintf(name, sizeof name, "%s %d/255", names[kind], o.eps);
+    row(r, a, name, adv, fig ? a->defend_eps[a->n_defend - 1] : -1);
+}
+
 static void attacks(run *r, const pd_args *a, uint8_t *adv)
 {
-    char name[64];
-    for (int pgd = 0; pgd < 2; pgd++)
-        for (int e = 0; e < a->n_attack; e++) {
-            int eps = a->attack_eps[e];
-            double t0 = seconds();
-            pd_fgsm_pgd(r->ctx, &r->net, r->x, r->y, r->n, eps,
-                        pgd ? a->pgd_steps : 0, a->seed, adv);
-            fprintf(stderr, "%s %d: %.1f s\n", pgd ? "PGD" : "FGSM", eps,
-                    seconds() - t0);
-            /* the figure: PGD at the middle attack radius, purified at
-             * the largest defense radius */
-            int fig = pgd && e == a->n_attack / 2;
-            if (fig)
-                memcpy(r->fig[1], adv, (size_t)(FIG_N * PD_PIXELS));
-            snprintf(name, sizeof name, "%s %d/255", pgd ? "PGD" : "FGSM",
-                     eps);
-            row(r, a, name, adv,
-                fig ? a->defend_eps[a->n_defend - 1] : -1);
-        }
+    for (int kind = a->bpda ? 2 : 0; kind < (a->bpda ? 3 : 2); kind++)
+        for (int e = 0; e < a->n_attack; e++)
+            attack(r, a, kind, e, adv);
 }
 
 int pd_attack(pcnn_ctx *ctx, const pd_args *a)
@@ -197,7 +204,7 @@ int pd_attack(pcnn_ctx *ctx, const pd_args *a)
     header(a);
     row(&r, a, "clean", r.x, -1);
     attacks(&r, a, adv);
-    if (a->png)
+    if (a->png && !a->bpda)
         figure(&r, a->png);
     for (int k = 0; k < FIG_ROWS; k++)
         free(r.fig[k]);
