@@ -37,6 +37,17 @@ void pd_load(const char *dir, const char *split, pcnn_dataset *out)
         pd_die("--data: the images are not 28x28 gray");
 }
 
+void pd_load_classifier(cnn *net, const char *path)
+{
+    char msg[4200];
+    if (cnn_create(net, PD_EVAL_BATCH, 0) != 0)
+        pd_die("out of memory");
+    snprintf(msg, sizeof msg, "--classifier %s: cannot read it, or not the "
+             "weights of `pixeldefend train`", path);
+    if (cnn_load(net, path) != 0)
+        pd_die(msg);
+}
+
 /* "8,16,25" -> v; at most PD_MAX_EPS values in 1..255. */
 static int parse_list(const char *flag, const char *s, int *v)
 {

@@ -41,6 +41,8 @@ typedef struct {
 void pd_die(const char *msg);
 /* split "train" or "t10k" of the IDX files in dir, with labels. */
 void pd_load(const char *dir, const char *split, pcnn_dataset *out);
+/* A classifier with the weights of path (pd_die when they do not load). */
+void pd_load_classifier(cnn *net, const char *path);
 /* The classifier's accuracy on n images x (n,28,28) with labels y. */
 double pd_accuracy(pcnn_ctx *ctx, cnn *net, const uint8_t *x,
                    const int32_t *y, int64_t n);

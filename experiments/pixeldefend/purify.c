@@ -122,9 +122,7 @@ int pd_check(pcnn_ctx *ctx, const pd_args *a)
     pcnn_dataset te = {0};
     pd_load(a->data, "t10k", &te);
     cnn net;
-    if (cnn_create(&net, PD_EVAL_BATCH, 0) != 0 ||
-        cnn_load(&net, a->classifier) != 0)
-        pd_die("--classifier: cannot read the weights");
+    pd_load_classifier(&net, a->classifier);
     double rel = pd_gradcheck(ctx, &net, te.images, te.labels);
     printf("input gradient vs central differences at 16 pixels: largest "
            "relative error %.2e\n", rel);

@@ -191,9 +191,7 @@ int pd_attack(pcnn_ctx *ctx, const pd_args *a)
     r.bits = malloc((size_t)r.n * sizeof *r.bits);
     if (r.n < FIG_N)
         pd_die("--n: want at least 8 images");
-    if (cnn_create(&r.net, PD_EVAL_BATCH, 0) != 0 ||
-        cnn_load(&r.net, a->classifier) != 0)
-        pd_die("--classifier: cannot read the weights");
+    pd_load_classifier(&r.net, a->classifier);
     PD_TRY(pcnn_chain_load(a->density, 0, &r.chain));
     uint8_t *adv = malloc((size_t)(r.n * PD_PIXELS));
     for (int k = 0; k < FIG_ROWS; k++)

@@ -86,8 +86,11 @@ int pd_train(pcnn_ctx *ctx, const pd_args *a)
            "accuracy %.4f on %lld images\n",
            (long long)steps, BATCH, (double)steps / (double)per_epoch, el, acc,
            (long long)te.n);
-    if (cnn_save(&net, a->classifier) != 0)
-        pd_die("cannot write the classifier's weights");
+    if (cnn_save(&net, a->classifier) != 0) {
+        fprintf(stderr, "pixeldefend train: --classifier %s: cannot write "
+                        "it\n", a->classifier);
+        return 1;
+    }
     free(perm);
     cnn_free(&net);
     pcnn_dataset_free(&tr);
