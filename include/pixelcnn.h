@@ -1141,8 +1141,8 @@ typedef enum {
      * conj(K) Y / (|K|^2 + sigma^2 / var(y)) per frequency (each plane's
      * variance, centered on the middle level) */
     PCNN_RESTORE_DEBLUR = 1,
-    /* known pixels (mask) keep y's values, the others are the model's
-     * most probable value given the pixels before them */
+    /* known pixels (mask) keep y's values, the others are decided by
+     * the model alone (data 0) given the pixels before them */
     PCNN_RESTORE_INPAINT = 2
 } pcnn_restore_mode;
 
@@ -1166,8 +1166,15 @@ typedef struct {
      * The other modes' data terms do not read the estimate: they run one
      * pass whatever this says */
     int passes;
-    /* the data term's weight (>= 0, finite); default 1 */
+    /* the data term's weight (>= 0, finite); default 1. Above 1 it
+     * tempers the model's conditionals, which the greedy decoder trusts
+     * too much once the pixels before are themselves estimates
+     * (docs/restore.md) */
     double weight;
+    /* 0 (default): each subpixel gets the value maximizing the score;
+     * 1: the mean of its posterior, the values weighted by
+     * p(v | earlier) exp(data(v)), rounded half up */
+    int mean;
     /* job "restore", done/total in rows of all passes; nonzero stops with
      * PCNN_ERR_CANCELLED, x then partly restored */
     pcnn_progress progress;

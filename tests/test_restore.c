@@ -11,6 +11,7 @@
 #include "chain/restore.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,13 +185,14 @@ TEST(restore_cached_equals_naive_and_threads)
         mask[k] = mask[k] < 128;
     const float box[9] = {1.f / 9, 1.f / 9, 1.f / 9, 1.f / 9, 1.f / 9,
                           1.f / 9, 1.f / 9, 1.f / 9, 1.f / 9};
-    const pcnn_restore_mode modes[3] = {PCNN_RESTORE_DENOISE,
+    const pcnn_restore_mode modes[4] = {PCNN_RESTORE_DENOISE,
                                         PCNN_RESTORE_DEBLUR,
-                                        PCNN_RESTORE_INPAINT};
-    for (int i = 0; i < 3; i++) {
+                                        PCNN_RESTORE_INPAINT,
+                                        PCNN_RESTORE_DENOISE};
+    for (int i = 0; i < 4; i++) {
         pcnn_restore_opts o = pcnn_restore_opts_default();
         o.mode = modes[i], o.sigma = 20, o.kernel = box, o.ksize = 3;
-        o.mask = mask, o.passes = 2;
+        o.mask = mask, o.passes = 2, o.mean = i == 3;
         const pcnn_image yi = pcnn_img(y, B, 3, 8, 8);
         REQUIRE_OK(pcnn_restore_run(c1, ch, yi, pcnn_img(a, B, 3, 8, 8), &o,
                                     1));
@@ -203,7 +205,7 @@ TEST(restore_cached_equals_naive_and_threads)
         CHECK(count_diff(b, t, n) == 0, "mode %d: 1 and 2 threads differ "
               "at %lld values", i, (long long)count_diff(b, t, n));
         CHECK(count_diff(b, y, n) > n / 10, "mode %d: nearly y", i);
-        for (int64_t k = 0; i == 2 && k < n; k++)
+        for (int64_t k = 0; modes[i] == PCNN_RESTORE_INPAINT && k < n; k++)
             if (mask[k / 192 * 64 + k % 64] && b[k] != y[k]) {
                 CHECK(0, "inpaint changed a known value at %lld",
                       (long long)k);
@@ -302,6 +304,17 @@ TEST(restore_denoise_raises_psnr)
                  ours = pcnn_psnr(clean, x, (size_t)n);
     CHECK(ours > noisy + 10, "PSNR %.2f dB restored, %.2f dB noisy", ours,
           noisy);
+    /* the posterior mean: at a value of 128 the two modes weigh the
+     * same, so the mean sits between them; near a mode, at the mode */
+    o.mean = 1;
+    uint8_t amb[64], got[64];
+    for (int k = 0; k < 64; k++)
+        amb[k] = k < 32 ? 128 : 60;
+    REQUIRE_OK(pcnn_chain_restore(ctx, ch, pcnn_img(amb, 1, 1, 8, 8),
+                                  pcnn_img(got, 1, 1, 8, 8), &o));
+    CHECK(got[0] > 120 && got[0] < 136 && abs(got[63] - 64) <= 1,
+          "posterior means %d (of 128) and %d (of 60)", got[0], got[63]);
+    o.mean = 0;
     /* a zero weight: the model alone, every value at a mode */
     o.weight = 0;
     REQUIRE_OK(pcnn_chain_restore(ctx, ch, pcnn_img(y, B, 1, 8, 8),
@@ -329,6 +342,20 @@ static void box_blur(const uint8_t *x, uint8_t *y)
         }
 }
 
+/* The last report: its job, done and total. */
+typedef struct {
+    char job[16];
+    int64_t done, total, calls;
+} last_report;
+
+static int record(void *arg, const pcnn_progress_info *info)
+{
+    last_report *r = arg;
+    snprintf(r->job, sizeof r->job, "%s", info->job);
+    r->done = info->done, r->total = info->total, r->calls++;
+    return 0;
+}
+
 TEST(restore_deblur_raises_psnr)
 {
     pcnn_ctx *ctx = ctx_of(1);
@@ -353,6 +380,21 @@ TEST(restore_deblur_raises_psnr)
                                       pcnn_img(x, B, 1, 8, 8), &o));
         psnr[passes - 1] = pcnn_psnr(clean, x, (size_t)n);
     }
+    /* rows of every pass, under the job's name */
+    last_report rep = {{0}, 0, 0, 0};
+    o.progress = (pcnn_progress){record, &rep};
+    REQUIRE_OK(pcnn_chain_restore(ctx, ch, pcnn_img(y, B, 1, 8, 8),
+                                  pcnn_img(x, B, 1, 8, 8), &o));
+    CHECK(!strcmp(rep.job, "restore") && rep.done == 24 && rep.total == 24 &&
+              rep.calls == 24,
+          "progress: %s %lld/%lld after %lld reports", rep.job,
+          (long long)rep.done, (long long)rep.total, (long long)rep.calls);
+    memset(&rep, 0, sizeof rep);
+    REQUIRE_OK(pcnn_chain_purify(ctx, ch, pcnn_img(x, B, 1, 8, 8),
+                                 &(pcnn_purify_opts){3, {record, &rep}}));
+    CHECK(!strcmp(rep.job, "purify") && rep.done == 8 && rep.total == 8,
+          "purify's progress: %s %lld/%lld", rep.job, (long long)rep.done,
+          (long long)rep.total);
     const double blurred = pcnn_psnr(clean, y, (size_t)n);
     CHECK(psnr[0] > blurred + 5 && psnr[2] > psnr[0] + 2,
           "PSNR blurred %.2f dB, restored %.2f, %.2f, %.2f dB after 1, 2, "

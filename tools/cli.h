@@ -28,6 +28,8 @@ int cmd_score(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_decompress(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_purify(int argc, char **argv);
 
 /* Loads the `split` ("train" or "test") of the data set named by spec,
  * KIND:PATH (cli_data.c); size is the image side for folders. Prints a
@@ -63,6 +65,11 @@ int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
  * naming the file and 2. */
 int cli_check_grid(const char *cmd, const char *path, int64_t n, int h,
                    int w, int cols, int scale);
+/* Writes one image x (c, h, w), c 1 or 3, as a PNG of its own size, its
+ * `levels` values stretched to 0..255; 0, or 1 with a message naming the
+ * file. */
+int cli_write_png(const char *path, const uint8_t *x, int c, int h, int w,
+                  int levels);
 /* Writes x (n, c, h, w) as a NumPy .npy file of uint8. */
 int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
                   int h, int w);

@@ -12,10 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* libstb's PNG writer (grid.c uses it too) */
-int stbi_write_png(char const *filename, int w, int h, int comp,
-                   const void *data, int stride_in_bytes);
-
 static const char compress_usage[] =
     "usage: pixelcnn compress --checkpoint FILE IN.png -o OUT.pcnn [flags]\n"
     "       pixelcnn compress --checkpoint FILE --data KIND:PATH -o OUT.pcnn\n"
@@ -292,25 +288,6 @@ static int print_info(const char *path, const uint8_t *buf, size_t len)
     return 0;
 }
 
-/* One image (c, h, w) as a PNG, 16-level values stretched to 0..255. */
-static int write_png(const char *path, const uint8_t *x, int c, int h, int w,
-                     int levels)
-{
-    uint8_t *px = malloc((size_t)(c * h * w));
-    if (!px) {
-        fprintf(stderr, "pixelcnn decompress: out of memory\n");
-        return 1;
-    }
-    for (int k = 0; k < h * w; k++)
-        for (int e = 0; e < c; e++)
-            px[k * c + e] = (uint8_t)(x[e * h * w + k] * 255 / (levels - 1));
-    const int ok = stbi_write_png(path, w, h, c, px, w * c);
-    free(px);
-    if (!ok)
-        fprintf(stderr, "pixelcnn decompress: -o %s: cannot write\n", path);
-    return !ok;
-}
-
 /* The decoded images: OUT.png (one), OUT.npy, or a folder of PNGs. */
 static int write_decoded(const char *out, const uint8_t *x,
                          const pcnn_codec_info *f, int K)
@@ -321,7 +298,7 @@ static int write_decoded(const char *out, const uint8_t *x,
         return cli_write_npy(out, x, f->n, c, h, w);
     if (cli_ends_with(out, ".png") || cli_ends_with(out, ".PNG")) {
         if (f->n == 1)
-            return write_png(out, x, c, h, w, levels);
+            return cli_write_png(out, x, c, h, w, levels);
         fprintf(stderr, "pixelcnn decompress: -o %s: the file holds %lld "
                         "images: give FILE.npy or a folder\n",
                 out, (long long)f->n);
@@ -333,7 +310,7 @@ static int write_decoded(const char *out, const uint8_t *x,
     for (int64_t i = 0; !rc && i < f->n; i++) {
         char name[4200];
         snprintf(name, sizeof name, "%s/%05lld.png", out, (long long)i);
-        rc = write_png(name, x + i * c * h * w, c, h, w, levels);
+        rc = cli_write_png(name, x + i * c * h * w, c, h, w, levels);
     }
     return rc;
 }

@@ -83,6 +83,27 @@ int cli_write_grid(const char *path, const uint8_t *x, int64_t n, int c,
     return 0;
 }
 
+int cli_write_png(const char *path, const uint8_t *x, int c, int h, int w,
+                  int levels)
+{
+    uint8_t *px = malloc((size_t)(c * h * w));
+    if (!px) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        return 1;
+    }
+    for (int k = 0; k < h * w; k++)
+        for (int e = 0; e < c; e++)
+            px[k * c + e] = (uint8_t)(x[e * h * w + k] * 255 / (levels - 1));
+    errno = 0;
+    const int ok = stbi_write_png(path, w, h, c, px, w * c);
+    const int err = errno;
+    free(px);
+    if (!ok)
+        fprintf(stderr, "%s: cannot write the PNG: %s\n", path,
+                err ? strerror(err) : "write failed");
+    return !ok;
+}
+
 int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
                   int h, int w)
 {

@@ -31,6 +31,10 @@ static const struct {
     {"compress", cmd_compress,
      "code images losslessly with a model (file size = bits/dim)"},
     {"decompress", cmd_decompress, "decode a file of pixelcnn compress"},
+    {"restore", cmd_restore,
+     "denoise, deblur or inpaint images with a model (greedy decoding)"},
+    {"purify", cmd_purify,
+     "PixelDefend: move each value to its most probable one within eps"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

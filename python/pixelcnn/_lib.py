@@ -26,6 +26,9 @@ FILE_UNKNOWN, FILE_CHECKPOINT, FILE_CHAIN = range(3)
 # pcnn_head_kind
 HEAD_DMOL, HEAD_CATEGORICAL = range(2)
 
+# pcnn_restore_mode
+RESTORE_DENOISE, RESTORE_DEBLUR, RESTORE_INPAINT = range(3)
+
 # pcnn_view.lab
 LAB_L, LAB_AB = 1, 2
 
@@ -161,6 +164,18 @@ class CompressOpts(Structure):
     _fields_ = [("batch", c_int), ("progress", Progress)]
 
 
+class RestoreOpts(Structure):
+    _fields_ = [("mode", c_int), ("sigma", c_double),
+                ("kernel", POINTER(c_float)), ("ksize", c_int),
+                ("mask", POINTER(c_uint8)), ("passes", c_int),
+                ("weight", c_double), ("mean", c_int),
+                ("progress", Progress)]
+
+
+class PurifyOpts(Structure):
+    _fields_ = [("eps", c_int), ("progress", Progress)]
+
+
 class DecompressOpts(Structure):
     _fields_ = [("stage", c_int), ("progress", Progress)]
 
@@ -192,6 +207,8 @@ STRUCTS = {"pcnn_progress_info": ProgressInfo, "pcnn_progress": Progress,
            "pcnn_step_stats": StepStats,
            "pcnn_compress_opts": CompressOpts,
            "pcnn_decompress_opts": DecompressOpts,
+           "pcnn_restore_opts": RestoreOpts,
+           "pcnn_purify_opts": PurifyOpts,
            "pcnn_codec_info": CodecInfo}
 
 # ---------------------------------------------------------------- functions
@@ -253,6 +270,9 @@ SIGNATURES = {
                                    POINTER(POINTER(c_uint8))]),
     "pcnn_chain_complete": (S, [P, P, Image, POINTER(c_uint8),
                                 POINTER(ModelSampleOpts)]),
+    "pcnn_restore_opts_default": (RestoreOpts, []),
+    "pcnn_chain_restore": (S, [P, P, Image, Image, POINTER(RestoreOpts)]),
+    "pcnn_chain_purify": (S, [P, P, Image, POINTER(PurifyOpts)]),
     "pcnn_colorize": (S, [P, P, Image, c_int, POINTER(ModelSampleOpts),
                           POINTER(c_uint8), POINTER(c_uint8)]),
     "pcnn_colorize_score": (S, [Image, POINTER(c_uint8), c_int,

@@ -417,6 +417,74 @@ class Chain(Owner):
         check(st)
         return (out, ab) if chroma else out
 
+    # -------------------------------------------------------- restoration
+    def restore(self, y, mode, sigma=None, kernel=None, mask=None, passes=3,
+                weight=1.0, mean=False, progress=None):
+        """Restores the observations y (B, C, H, W) with a plain model
+        (pcnn_chain_restore, docs/restore.md): each subpixel in raster
+        order the value maximizing log p(v | earlier) + data(v), or with
+        mean=True its posterior mean. mode "denoise" (Gaussian noise of
+        `sigma` levels), "deblur" (kernel: a (k, k) blur, k odd, wrapping
+        around the edges, plus noise of `sigma`; `passes` from the Wiener
+        estimate) or "inpaint" (mask: nonzero where y is known, (B, H, W)
+        or anything that broadcasts to it). weight scales the data term.
+        Returns the restored images."""
+        y = images(y, "Chain.restore")
+        modes = {"denoise": _lib.RESTORE_DENOISE,
+                 "deblur": _lib.RESTORE_DEBLUR,
+                 "inpaint": _lib.RESTORE_INPAINT}
+        if mode not in modes:
+            raise fail(ERR_ARG, "Chain.restore: mode %r: want denoise, "
+                       "deblur or inpaint" % (mode,))
+        o = lib.pcnn_restore_opts_default()
+        o.mode, o.passes, o.weight = modes[mode], int(passes), float(weight)
+        o.mean = int(bool(mean))
+        o.sigma = float("nan") if sigma is None and mode != "inpaint" \
+            else float(sigma or 0)
+        keep = []
+        if kernel is not None:
+            k = np.ascontiguousarray(kernel, dtype=np.float32)
+            if k.ndim != 2 or k.shape[0] != k.shape[1]:
+                raise fail(ERR_SHAPE, "Chain.restore: kernel of shape %s, "
+                           "want (k, k)" % (k.shape,))
+            keep.append(k)
+            o.kernel = k.ctypes.data_as(POINTER(ctypes.c_float))
+            o.ksize = k.shape[0]
+        if mask is not None:
+            want = (y.shape[0],) + y.shape[2:]
+            try:
+                m = np.broadcast_to(np.asarray(mask), want)
+            except ValueError:
+                raise fail(ERR_SHAPE, "Chain.restore: mask has shape %s, "
+                           "not broadcastable to (B, H, W) = %s"
+                           % (np.shape(mask), want)) from None
+            m = np.ascontiguousarray(m != 0, dtype=np.uint8)
+            keep.append(m)
+            o.mask = u8(m)
+        pr = Progress(progress)
+        o.progress = pr.struct()
+        out = np.zeros_like(y)
+        st = lib.pcnn_chain_restore(self._ctx.p, self._live(), image(y),
+                                    image(out), ctypes.byref(o))
+        pr.reraise()
+        check(st)
+        return out
+
+    def purify(self, x, eps, progress=None):
+        """PixelDefend (pcnn_chain_purify): each subpixel of x (B, C, H, W)
+        in raster order becomes the most probable value of its conditional
+        given the pixels purified before it, within eps of its own value.
+        Returns the purified images (x is not changed); eps 0 returns a
+        copy of x."""
+        x = images(x, "Chain.purify").copy()
+        pr = Progress(progress)
+        o = _lib.PurifyOpts(int(eps), pr.struct())
+        st = lib.pcnn_chain_purify(self._ctx.p, self._live(), image(x),
+                                   ctypes.byref(o))
+        pr.reraise()
+        check(st)
+        return x
+
     # -------------------------------------------------------- compression
     def compress(self, x, labels=None, batch=32, progress=None):
         """The images x (N, C, H, W) of a complete chain coded losslessly

@@ -24,6 +24,22 @@ typedef struct {
     double mass[256], data[256];
 } decoder;
 
+/* The mean of the values lo..hi weighted by mass * exp(data), rounded
+ * half up (d->mass holds the masses); -1 when every mass is 0. */
+static int mean_value(const decoder *d, int lo, int hi)
+{
+    double top = -HUGE_VAL, sw = 0, sv = 0;
+    for (int u = lo; u <= hi; u++)
+        if (d->mass[u - lo] > 0 && log(d->mass[u - lo]) + d->data[u - lo] > top)
+            top = log(d->mass[u - lo]) + d->data[u - lo];
+    for (int u = lo; u <= hi; u++)
+        if (d->mass[u - lo] > 0) {
+            const double w = exp(log(d->mass[u - lo]) + d->data[u - lo] - top);
+            sw += w, sv += w * u;
+        }
+    return sw > 0 ? (int)floor(sv / sw + 0.5) : -1;
+}
+
 /* The value of [lo, hi] for channel c of one pixel with head parameters
  * l and earlier channels xv; cur: the estimate's value there. */
 static int best_value(decoder *d, const float *l, int c, const int *xv,
@@ -39,6 +55,8 @@ static int best_value(decoder *d, const float *l, int c, const int *xv,
         pcnn_cat_masses(l, m->head.levels, c, lo, hi, d->mass);
     int v = -1;
     double best = -HUGE_VAL;
+    if (d->t->mean && (v = mean_value(d, lo, hi)) >= 0)
+        return v;
     for (int u = lo; u <= hi; u++) {
         const double p = d->mass[u - lo];
         if (!(p > 0))
@@ -187,21 +205,6 @@ static pcnn_status check_image(const char *fn, const char *name,
 
 /* ------------------------------------------------------------- jobs */
 
-/* Row reports of every pass under the job's name. */
-typedef struct {
-    pcnn_progress outer;
-    const char *job;
-    int64_t before, total;
-} rows_of_all;
-
-static int job_rows(void *arg, const pcnn_progress_info *info)
-{
-    const rows_of_all *r = arg;
-    const pcnn_progress_info all = {r->job, r->before + info->done, r->total,
-                                    NAN};
-    return r->outer.fn(r->outer.arg, &all);
-}
-
 /* The restoration's state: y, the estimate x and, deblurring, the
  * residual K * x - y (B, C, H, W) and the kernel. */
 typedef struct {
@@ -232,8 +235,9 @@ static void inpaint_score(void *arg, int64_t b, int c, int64_t k, int *lo,
         data[v - *lo] = 0;
 }
 
-/* Calls f(arg, output position, kernel weight) for every output of the
- * circular blur that pixel (i, j) of an H x W plane feeds. */
+/* Runs body for every output of the circular blur that pixel (i, j) of
+ * an H x W plane feeds, with `at` the output's position and `kw` the
+ * kernel weight joining them. */
 #define FOR_TAPS(o, i, j, H, W, body)                                         \
     do {                                                                      \
         const int ks_ = (o)->ksize, r_ = ks_ / 2;                             \
@@ -305,6 +309,9 @@ static pcnn_status check_opts(const char *fn, const pcnn_restore_opts *o,
         o->mode != PCNN_RESTORE_INPAINT)
         return pcnn_fail(PCNN_ERR_ARG, "%s: unknown mode %d", fn,
                          (int)o->mode);
+    if (o->mean != 0 && o->mean != 1)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: mean %d: want 0 or 1", fn,
+                         o->mean);
     if (!(o->weight >= 0) || !isfinite(o->weight))
         return pcnn_fail(PCNN_ERR_VALUE,
                          "%s: weight %g: want a finite value >= 0", fn,
@@ -423,9 +430,9 @@ static pcnn_status restore_passes(pcnn_ctx *ctx, pcnn_model *m, restorer *r,
 {
     const pcnn_restore_opts *o = r->o;
     const int passes = o->mode == PCNN_RESTORE_DEBLUR ? o->passes : 1;
-    rows_of_all rows = {o->progress, "restore", 0, passes * r->x.h};
-    const pcnn_progress pr = {o->progress.fn ? job_rows : NULL, &rows};
-    pcnn_greedy_term t = {denoise_score, NULL, r};
+    pcnn_job_rows rows = {o->progress, "restore", 0, passes * r->x.h};
+    const pcnn_progress pr = pcnn_job_rows_progress(&rows);
+    pcnn_greedy_term t = {denoise_score, NULL, r, o->mean};
     if (o->mode == PCNN_RESTORE_INPAINT)
         t.score = inpaint_score;
     if (o->mode == PCNN_RESTORE_DEBLUR)
@@ -528,9 +535,9 @@ pcnn_status pcnn_purify_run(pcnn_ctx *ctx, pcnn_chain *c, pcnn_image x,
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     memcpy(x0, x.data, n);
     purifier p = {x0, x.c, x.h * x.w, o->eps, m->cfg.levels - 1};
-    const pcnn_greedy_term t = {purify_score, NULL, &p};
-    rows_of_all rows = {o->progress, "purify", 0, x.h};
-    const pcnn_progress pr = {o->progress.fn ? job_rows : NULL, &rows};
+    const pcnn_greedy_term t = {purify_score, NULL, &p, 0};
+    pcnn_job_rows rows = {o->progress, "purify", 0, x.h};
+    const pcnn_progress pr = pcnn_job_rows_progress(&rows);
     pcnn_status s = pcnn_greedy_decode(ctx, m, x, &t, pr, naive);
     free(x0);
     if (s == PCNN_ERR_CANCELLED)

@@ -18,6 +18,9 @@ typedef struct {
                   double *data);
     void (*set)(void *arg, int64_t b, int c, int64_t k, int v);
     void *arg;
+    /* 1: each subpixel gets the mean of its posterior instead, the values
+     * weighted by p(v | earlier) exp(data(v)), rounded */
+    int mean;
 } pcnn_greedy_term;
 
 /* One greedy pass over x (B, C, H, W) of the plain model m: every

@@ -292,21 +292,6 @@ static pcnn_status code_labels(coder *cd, int K, int32_t *labels, int64_t B)
 
 /* ------------------------------------------------------------- jobs */
 
-/* The job's row reports: rows of every stage of every group. */
-typedef struct {
-    pcnn_progress outer;
-    const char *job;
-    int64_t before, total;
-} rows_of_all;
-
-static int job_rows(void *arg, const pcnn_progress_info *info)
-{
-    const rows_of_all *r = arg;
-    const pcnn_progress_info all = {r->job, r->before + info->done, r->total,
-                                    NAN};
-    return r->outer.fn(r->outer.arg, &all);
-}
-
 /* The buffers of one group: each stage's values and condition map. */
 typedef struct {
     uint8_t *img[PCNN_MAX_STAGES];
@@ -347,7 +332,7 @@ static pcnn_status group_alloc(const char *fn, const pcnn_chain *c, int64_t B,
  * then the sampler with the coder's hook over them. */
 static pcnn_status run_stage(const char *fn, pcnn_ctx *ctx, pcnn_chain *c,
                              int i, int64_t B, group_bufs *g, coder *cd,
-                             rows_of_all *rows)
+                             pcnn_job_rows *rows)
 {
     pcnn_model *m = c->m[i];
     const pcnn_model_config *k = pcnn_model_get_config(m);
@@ -361,7 +346,7 @@ static pcnn_status run_stage(const char *fn, pcnn_ctx *ctx, pcnn_chain *c,
     }
     cd->m = m;
     cd->x = pcnn_img(g->img[i], B, k->channels, k->height, k->width);
-    const pcnn_progress pr = {rows->outer.fn ? job_rows : NULL, rows};
+    const pcnn_progress pr = pcnn_job_rows_progress(rows);
     const pcnn_pixel_hook hook = {code_pixel, cd};
     pcnn_status s = pcnn_model_run_pixels(
         ctx, m, cd->x, k->num_classes ? g->labels : NULL, cond, &hook, pr);
@@ -403,7 +388,7 @@ static pcnn_status check_chain(const char *fn, const pcnn_chain *c)
 static pcnn_status compress_group(const char *fn, pcnn_ctx *ctx,
                                   pcnn_chain *c, pcnn_image xg,
                                   const int32_t *labels, group_bufs *g,
-                                  rows_of_all *rows, pcnn_bytes *out)
+                                  pcnn_job_rows *rows, pcnn_bytes *out)
 {
     const int64_t B = xg.n;
     for (int i = 0; i < c->n; i++)
@@ -489,7 +474,7 @@ pcnn_status pcnn_compress(pcnn_ctx *ctx, pcnn_chain *c, pcnn_image x,
     pcnn_bytes out = {0};
     if (pcnn_codec_write_header(&out, &h))
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
-    rows_of_all rows = {o.progress, "compress", 0, 0};
+    pcnn_job_rows rows = {o.progress, "compress", 0, 0};
     for (int i = 0; i < c->n; i++)
         rows.total += pcnn_model_get_config(c->m[i])->height *
                       ((x.n + batch - 1) / batch);
@@ -568,7 +553,7 @@ static pcnn_status check_match(const char *fn, const pcnn_chain *c,
 static pcnn_status decompress_group(const char *fn, pcnn_ctx *ctx,
                                     pcnn_chain *c, const uint8_t *buf,
                                     size_t *at, int64_t B, int K, int classes,
-                                    group_bufs *g, rows_of_all *rows)
+                                    group_bufs *g, pcnn_job_rows *rows)
 {
     for (int i = 0; i < c->n; i++) {
         const uint8_t *s;
@@ -623,7 +608,7 @@ pcnn_status pcnn_decompress(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *buf,
                          f->stages - 1);
     PCNN_TRY(check_chain(fn, c));
     PCNN_TRY(check_match(fn, c, &h));
-    rows_of_all rows = {o.progress, "decompress", 0, 0};
+    pcnn_job_rows rows = {o.progress, "decompress", 0, 0};
     const int64_t groups = (f->n + f->batch - 1) / f->batch;
     for (int i = 0; i <= K; i++)
         rows.total += f->stage_h[i] * groups;

@@ -95,6 +95,17 @@ typedef struct {
     pcnn_status (*fn)(void *arg, const float *l, int64_t k, uint8_t *px);
     void *arg;
 } pcnn_pixel_hook;
+/* Several runs of the sampler reported as one job: each run's rows
+ * (job "sample") become rows `before + done` of `total` under `job`, to
+ * the caller's progress `outer`; the caller moves `before` on after each
+ * run. */
+typedef struct {
+    pcnn_progress outer;
+    const char *job;
+    int64_t before, total;
+} pcnn_job_rows;
+/* The progress to hand a run: r's reports (NULL fn when outer has none). */
+pcnn_progress pcnn_job_rows_progress(pcnn_job_rows *r);
 /* Runs the cached sampler over x (B, C, H, W) with the hook giving every
  * pixel (labels, cond: as pcnn_model_sample's; progress: job "sample",
  * rows). PCNN_ERR_CANCELLED without a message when progress stops it. */

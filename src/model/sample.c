@@ -623,6 +623,19 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     return s;
 }
 
+static int job_rows(void *arg, const pcnn_progress_info *info)
+{
+    const pcnn_job_rows *r = arg;
+    const pcnn_progress_info all = {r->job, r->before + info->done, r->total,
+                                    NAN};
+    return r->outer.fn(r->outer.arg, &all);
+}
+
+pcnn_progress pcnn_job_rows_progress(pcnn_job_rows *r)
+{
+    return (pcnn_progress){r->outer.fn ? job_rows : NULL, r};
+}
+
 pcnn_status pcnn_model_run_pixels(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
                                   const int32_t *labels, pcnn_tensor cond,
                                   const pcnn_pixel_hook *hook,
