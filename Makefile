@@ -14,6 +14,8 @@
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make run        the main job on its embedded default
+#   make pixeldefend  experiments/pixeldefend's program; make
+#                   pixeldefend-check its gradient and purification checks
 #   make install PREFIX=/usr/local  (also the Python package, python/)
 #   make fuzz       libFuzzer targets (clang-14), each run FUZZ_SECONDS
 #   make fuzz-T     one target T (safetensors, checkpoint, ...) the same way
@@ -87,6 +89,7 @@ TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
 .PHONY: all test debug portable bench bench-compare run install clean deps \
+        pixeldefend pixeldefend-check \
         check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check test-mpi mpi-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn \
@@ -155,6 +158,29 @@ $(BUILD)/train_sample: examples/train_sample.c include/pixelcnn.h \
 
 example: $(BUILD)/train_sample
 	$(BUILD)/train_sample $(BUILD)/train_sample.safetensors
+
+# The PixelDefend experiment (experiments/pixeldefend/README.md): a
+# classifier from the public ops, attacked and purified; the public header
+# and the static library only.
+PD_SRC := $(wildcard experiments/pixeldefend/*.c)
+$(BUILD)/pixeldefend: $(PD_SRC) $(wildcard experiments/pixeldefend/*.h) \
+                      include/pixelcnn.h $(BUILD)/libpixelcnn.a
+	$(CC) -std=c11 $(WARN) -fopenmp $(OPT) $(CFLAGS) -Iinclude \
+	    -D_POSIX_C_SOURCE=200809L -o $@ $(PD_SRC) \
+	    $(BUILD)/libpixelcnn.a $(LDLIBS)
+
+pixeldefend: $(BUILD)/pixeldefend
+
+# Its check (about 10 s on one thread): the classifier's input gradient
+# against finite differences, pcnn_chain_purify against the experiment's
+# naive loop on the committed weights; skipped without the data.
+PD_DATA ?= ../shared/data/fashion-mnist
+pixeldefend-check: $(BUILD)/pixeldefend
+	@if [ -d $(PD_DATA) ]; then OMP_NUM_THREADS=1 $(BUILD)/pixeldefend \
+	    check --data $(PD_DATA) \
+	    --classifier results/pixeldefend/classifier.bin \
+	    --density results/fashion-mnist-small/model.safetensors; \
+	else echo "pixeldefend-check: skipped, no $(PD_DATA)"; fi
 
 # The public surface: exports = declarations, the header's example = the
 # example file (built and run), and an installed copy that works; and the
