@@ -5,7 +5,7 @@ detection", experiments/ood/results.md).
 
 Run from the project root:
     PCNN_LIBRARY=build/libpixelcnn.so PYTHONPATH=python \\
-        /usr/bin/python3 experiments/ood/ood.py --n 500 --threads 2 --means
+        /usr/bin/python3 experiments/ood/ood.py --n 1000 --threads 1 --means
 
 Every score is "higher = more OOD"; OOD images are the positives of the
 AUROC. numpy and the pixelcnn package only.
