@@ -220,7 +220,7 @@ bench-compare: $(BUILD)/pixelcnn
 # ours vs the lean PyTorch peer, MINUTES of training each (docs/training.md)
 bench-quality: $(BUILD)/pixelcnn
 	sh bench/quality.sh $(BUILD) $(or $(MINUTES),15) $(or $(THREADS),2) \
-	    $(or $(CONFIG),1,48,5) $(QUALITY_OUT)
+	    "$(CONFIG)" "$(QUALITY_OUT)"
 
 deps:
 	@sh scripts/deps.sh

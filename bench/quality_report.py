@@ -2,10 +2,10 @@
 """quality_report.py -- the report of bench/quality.sh from its folder:
 ours/metrics.jsonl and ours.txt (`pixelcnn train`), peer.csv and peer.json
 (twin/lean_train.py). Prints the two per-step curves (mean training
-bits/dim over windows of --window steps) side by side and the final
+bits/dim over windows of steps) side by side and the final
 figures as a markdown table.
 
-    /usr/bin/python3 bench/quality_report.py DIR [--window 100]
+    /usr/bin/python3 bench/quality_report.py DIR [--window N]
 """
 import argparse
 import json
@@ -18,7 +18,8 @@ def ours_curve(d):
     with open(os.path.join(d, "ours", "metrics.jsonl")) as f:
         for line in f:
             r = json.loads(line)
-            steps.append((r["step"], r["bpd"], r["time_s"]))
+            if "bpd" in r:  # (the last line: the test figures)
+                steps.append((r["step"], r["bpd"], r["time_s"]))
     return steps
 
 
@@ -57,12 +58,15 @@ def fmt(x, spec="%.3f"):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
-    ap.add_argument("--window", type=int, default=100)
+    ap.add_argument("--window", type=int, default=0,
+                    help="steps per window (default: 100, or a tenth of "
+                         "the shorter run when that is under 1000 steps)")
     a = ap.parse_args()
     oc, pc = ours_curve(a.dir), peer_curve(a.dir)
     with open(os.path.join(a.dir, "peer.json")) as f:
         peer = json.loads(f.read().strip().splitlines()[-1])
-    w = a.window
+    shorter = min(len(oc), len(pc))
+    w = a.window or (100 if shorter >= 1000 else max(1, shorter // 10))
     om, pm = window_means(oc, w), window_means(pc, w)
     print("training bits/dim, mean over steps (k-%d, k]:" % w)
     print("| step k | ours | lean PyTorch |")
