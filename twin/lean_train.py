@@ -209,6 +209,44 @@ class LeanPixelCNN(nn.Module):
         return -lp.mean() / (3 * math.log(2.0))
 
 
+def ours_name(n, S):
+    """The checkpoint layer (docs/model.md) of the peer's module path n."""
+    p = n.split(".")
+    if p[0].startswith("init_"):
+        return "init." + p[0][5:]
+    if p[0] in ("up_u", "up_ul", "dn_u", "dn_ul"):
+        side = p[0].split("_")[1]
+        return "%s.%s.%s.%s.%s" % ("up" if p[0][:2] == "up" else "down",
+                                    p[1], side, p[2], p[3])
+    if p[0] in ("u_down", "ul_down"):
+        return "up.%s.%s" % (p[1], p[0])
+    if p[0] in ("u_up", "ul_up"):
+        return "down.%d.%s" % (int(p[1]) + 1, p[0])
+    return p[0]
+
+
+def load_ours(model, path):
+    """Sets every weight from a checkpoint of ours: w = g v / ||v|| per
+    output channel (a transposed conv's is v's dim 1), and the biases."""
+    from pixelcnn import torch_interop
+    st = {k: torch.from_numpy(np.asarray(a))
+          for k, a in torch_interop.load_state(path)[0].items()}
+    with torch.no_grad():
+        for name, mod in model.named_modules():
+            if not isinstance(mod, nn.Conv2d) and \
+                    not isinstance(mod, nn.ConvTranspose2d):
+                continue
+            o = ours_name(name, model.S)
+            v, g = st[o + ".v"].double(), st[o + ".g"].double()
+            deconv = isinstance(mod, nn.ConvTranspose2d)
+            dims = [d for d in range(v.dim()) if d != (1 if deconv else 0)]
+            shape = [1] * v.dim()
+            shape[1 if deconv else 0] = -1
+            w = v * (g / v.pow(2).sum(dim=dims).sqrt()).view(shape)
+            mod.weight.copy_(w.reshape(mod.weight.shape))
+            mod.bias.copy_(st[o + ".b"])
+
+
 # ------------------------------------------------------------- training
 
 def flatten(model):
@@ -244,6 +282,8 @@ def evaluate(model, images, batch=100):
 def train(args):
     torch.manual_seed(args.seed)
     model = LeanPixelCNN(args.nr_resnet, args.nr_filters, args.nr_mix)
+    if args.init_from:
+        load_ours(model, args.init_from)
     flat, grad = flatten(model)
     m1, m2 = torch.zeros_like(flat), torch.zeros_like(flat)
     ema = flat.clone()
@@ -309,6 +349,9 @@ def main():
     ap.add_argument("--csv", help="per-step training bits/dim")
     ap.add_argument("--test-limit", type=int, default=2000)
     ap.add_argument("--no-test", action="store_true")
+    ap.add_argument("--init-from", metavar="CKPT",
+                    help="start from the weights of a checkpoint of ours "
+                         "(w = g v/||v||) instead of PyTorch's init")
     ap.add_argument("--print-order", type=int, metavar="N",
                     help="print the first N indices of epoch 0 and exit")
     args = ap.parse_args()
