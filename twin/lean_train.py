@@ -280,7 +280,8 @@ def evaluate(model, images, batch=100):
 
 
 def train(args):
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.seed if args.init_seed is None
+                      else args.init_seed)
     model = LeanPixelCNN(args.nr_resnet, args.nr_filters, args.nr_mix)
     if args.init_from:
         load_ours(model, args.init_from)
@@ -349,6 +350,9 @@ def main():
     ap.add_argument("--csv", help="per-step training bits/dim")
     ap.add_argument("--test-limit", type=int, default=2000)
     ap.add_argument("--no-test", action="store_true")
+    ap.add_argument("--init-seed", type=int,
+                    help="seed of PyTorch's init (default: --seed, which "
+                         "also orders the data)")
     ap.add_argument("--init-from", metavar="CKPT",
                     help="start from the weights of a checkpoint of ours "
                          "(w = g v/||v||) instead of PyTorch's init")
