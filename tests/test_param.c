@@ -34,6 +34,13 @@ static pcnn_dataset images(int64_t n)
     return d;
 }
 
+/* 1 for a layer's v (name.v; its g and b follow it in the table) */
+static int is_direction(const char *name)
+{
+    const size_t len = strlen(name);
+    return len >= 2 && !strcmp(name + len - 2, ".v");
+}
+
 /* The largest |g - ||v||| over every layer's output channels of the
  * model's parameters, relative to ||v||; *layers = the layers seen. */
 static double norm_gap(const pcnn_model *m, int *layers)
@@ -42,8 +49,7 @@ static double norm_gap(const pcnn_model *m, int *layers)
     *layers = 0;
     for (int i = 0; i < pcnn_model_param_count(m); i++) {
         const char *name = pcnn_model_param_name(m, i);
-        size_t len = strlen(name);
-        if (len < 2 || strcmp(name + len - 2, ".v"))
+        if (!is_direction(name))
             continue;
         pcnn_tensor v = pcnn_model_param(m, i), g = pcnn_model_param(m, i + 1);
         /* a transposed conv's output channel is v's dim 1 (docs/model.md) */
@@ -101,10 +107,10 @@ TEST(param_uniform_init_keeps_pytorch_bounds)
     int checked = 0, bad = 0;
     for (int i = 0; i < pcnn_model_param_count(m); i++) {
         const char *name = pcnn_model_param_name(m, i);
-        size_t len = strlen(name);
-        if (len < 2 || strcmp(name + len - 2, ".v"))
+        if (!is_direction(name))
             continue;
-        pcnn_tensor v = pcnn_model_param(m, i), bias = pcnn_model_param(m, i + 2);
+        pcnn_tensor v = pcnn_model_param(m, i);
+        pcnn_tensor bias = pcnn_model_param(m, i + 2);
         const double bound = 1.0 / sqrt((double)(pcnn_numel(v) / v.dim[0]));
         double vmax = 0, bmax = 0;
         for (int64_t k = 0; k < pcnn_numel(v); k++)

@@ -99,24 +99,37 @@ static pcnn_genv env_of(pcnn_model *m, const pcnn_plan *p, int train,
                        train,      seed,      m->img0, init};
 }
 
+void pcnn_layer_axes(const pcnn_model *m, const pcnn_layer *L, int64_t *A,
+                     int64_t *O, int64_t *R)
+{
+    const pcnn_param *v = &m->params.p[L->v];
+    *A = L->kind == GN_DECONV ? v->shape[0] : 1;
+    *O = L->kind == GN_DECONV ? v->shape[1] : v->shape[0];
+    *R = (int64_t)v->n / (*A * *O);
+}
+
+double pcnn_channel_norm(const float *v, int64_t o, int64_t A, int64_t O,
+                         int64_t R)
+{
+    double sq = 0;
+    for (int64_t a = 0; a < A; a++)
+        for (int64_t r = 0; r < R; r++) {
+            const double e = v[(a * O + o) * R + r];
+            sq += e * e;
+        }
+    return sqrt(sq);
+}
+
 void pcnn_model_sync_norms(const pcnn_model *m, float *block)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const pcnn_layer *L = &m->layers[i];
-        const pcnn_param *v = &m->params.p[L->v], *g = &m->params.p[L->g];
-        /* v as (A, O, R), the norm of o over a and r: as weightnorm.c */
-        const int64_t A = L->kind == GN_DECONV ? v->shape[0] : 1;
-        const int64_t O = (int64_t)g->n, R = (int64_t)v->n / (A * O);
-        const float *x = block + v->off;
-        for (int64_t o = 0; o < O; o++) {
-            double sq = 0;
-            for (int64_t a = 0; a < A; a++)
-                for (int64_t r = 0; r < R; r++) {
-                    const double e = x[(a * O + o) * R + r];
-                    sq += e * e;
-                }
-            block[g->off + (size_t)o] = (float)sqrt(sq);
-        }
+        int64_t A, O, R;
+        pcnn_layer_axes(m, L, &A, &O, &R);
+        const float *x = block + m->params.p[L->v].off;
+        float *g = block + m->params.p[L->g].off;
+        for (int64_t o = 0; o < O; o++)
+            g[o] = (float)pcnn_channel_norm(x, o, A, O, R);
     }
 }
 
@@ -304,11 +317,10 @@ static void fold_scales(pcnn_model *m)
         const pcnn_layer *L = &m->layers[i];
         if (!(L->init_scale > 0)) /* not data-initialized: w = v as it is */
             continue;
-        const pcnn_param *v = &m->params.p[L->v], *g = &m->params.p[L->g];
-        const int64_t A = L->kind == GN_DECONV ? v->shape[0] : 1;
-        const int64_t O = (int64_t)g->n, R = (int64_t)v->n / (A * O);
-        float *x = m->params.data + v->off;
-        const float *gs = m->params.data + g->off;
+        int64_t A, O, R;
+        pcnn_layer_axes(m, L, &A, &O, &R);
+        float *x = m->params.data + m->params.p[L->v].off;
+        const float *gs = m->params.data + m->params.p[L->g].off;
         for (int64_t a = 0; a < A; a++)
             for (int64_t o = 0; o < O; o++)
                 for (int64_t r = 0; r < R; r++)

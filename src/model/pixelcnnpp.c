@@ -514,20 +514,11 @@ int pcnn_model_check_directions(const pcnn_model *m, const float *block,
 {
     for (int i = 0; i < m->nlayers; i++) {
         const pcnn_layer *L = &m->layers[i];
-        const pcnn_param *v = &m->params.p[L->v];
-        /* v as (A, O, R), the norm of o over a and r: as weightnorm.c */
-        const int64_t A = L->kind == GN_DECONV ? v->shape[0] : 1;
-        const int64_t O = L->kind == GN_DECONV ? v->shape[1] : v->shape[0];
-        const int64_t R = (int64_t)v->n / (A * O);
-        const float *x = block + v->off;
+        int64_t A, O, R;
+        pcnn_layer_axes(m, L, &A, &O, &R);
+        const float *x = block + m->params.p[L->v].off;
         for (int64_t o = 0; o < O; o++) {
-            double sq = 0;
-            for (int64_t a = 0; a < A; a++)
-                for (int64_t r = 0; r < R; r++) {
-                    const double e = x[(a * O + o) * R + r];
-                    sq += e * e;
-                }
-            if (!(sqrt(sq) >= min_norm)) {
+            if (!(pcnn_channel_norm(x, o, A, O, R) >= min_norm)) {
                 *channel = o;
                 return L->v;
             }
