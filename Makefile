@@ -13,6 +13,10 @@
 #                   function of tools/ is over 80 lines
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
+#   make bench-quality MINUTES=M  train ours and the lean PyTorch peer M
+#                   minutes each, same data, recipe and cores; both curves
+#                   and test bits/dim (CONFIG=R,F,M, QUALITY_OUT=DIR keeps
+#                   the runs)
 #   make run        the main job on its embedded default
 #   make pixeldefend  experiments/pixeldefend's program; make
 #                   pixeldefend-check its gradient and purification checks
@@ -88,8 +92,8 @@ F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
-.PHONY: all test debug portable bench bench-compare run install clean deps \
-        pixeldefend pixeldefend-check \
+.PHONY: all test debug portable bench bench-compare bench-quality run \
+        install clean deps pixeldefend pixeldefend-check \
         check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check test-mpi mpi-check
 all: $(BUILD)/libpixelcnn.a $(BUILD)/libpixelcnn.so $(BUILD)/pixelcnn \
@@ -237,6 +241,11 @@ bench: $(BUILD)/pixelcnn
 # whole models against the twin in RUNS alternating pairs, median ratios
 bench-compare: $(BUILD)/pixelcnn
 	sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2)
+
+# ours vs the lean PyTorch peer, MINUTES of training each (docs/training.md)
+bench-quality: $(BUILD)/pixelcnn
+	sh bench/quality.sh $(BUILD) $(or $(MINUTES),15) $(or $(THREADS),2) \
+	    "$(CONFIG)" "$(QUALITY_OUT)"
 
 deps:
 	@sh scripts/deps.sh

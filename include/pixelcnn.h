@@ -532,6 +532,18 @@ typedef struct {
  * and one line of help. The list is in the order of the struct and of
  * the file's keys.
  *
+ * Two fields set how the layers are parameterized and initialized
+ * (docs/training.md). plain 0 (PixelCNN++'s recipe): each layer's weight
+ * is weight-normalized, w = g v / ||v|| per output channel, and the
+ * optimizer steps v and g. plain 1: the optimizer steps w itself (held in
+ * v, with g kept equal to ||v||, so w = g v / ||v|| = v and the file is
+ * read the same way by every reader). init 0: v ~ N(0, 0.05^2), g = 1,
+ * b = 0, then pcnn_model_data_init on the first batch (pcnn_trainer_init
+ * runs it). init 1: PyTorch's default for its conv layers, v and b
+ * uniform in +-1/sqrt(fan_in) (fan_in: the inputs of one output channel),
+ * g = ||v||, and no data-dependent init. Files written before the keys
+ * existed read as plain 0, init 0.
+ *
  * Besides its range, a config must satisfy:
  * - height and width divisible by 2^(nr_resolutions-1) and by
  *   2^cond_down;
@@ -584,7 +596,11 @@ typedef struct {
     X(int, cond_down, 0, 8, 0, "--cond-down",                                 \
       "halvings of the conditioning network's down-up stack (0: flat)")       \
     X(int, cond_dilate, 0, 1, 0, "--cond-dilate",                             \
-      "dilate the conditioning network's full-resolution resnets")
+      "dilate the conditioning network's full-resolution resnets")           \
+    X(int, plain, 0, 1, 0, "",                                                \
+      "1: train the layer weights w = v directly (g kept at ||v||)")          \
+    X(int, init, 0, 1, 0, "",                                                 \
+      "0: data-dependent init; 1: PyTorch's default uniform init")
 
 #define PCNN_CONFIG_STRUCT_FIELD_(type, name, lo, hi, old, flag, help)        \
     type name;
@@ -604,9 +620,9 @@ PCNN_API pcnn_model_config pcnn_model_config_default(void);
 
 typedef struct pcnn_model pcnn_model;
 
-/* Makes a model with v ~ N(0, 0.05^2), g = 1, b = 0 (seeded); run
- * pcnn_model_data_init on a batch before training. Free with
- * pcnn_model_free. */
+/* Makes a model with v ~ N(0, 0.05^2), g = 1, b = 0 (seeded; init 1:
+ * the uniform init above); with init 0 run pcnn_model_data_init on a batch
+ * before training. Free with pcnn_model_free. */
 PCNN_API pcnn_status pcnn_model_create(pcnn_model **out,
                                        const pcnn_model_config *cfg,
                                        uint64_t seed);
@@ -650,7 +666,9 @@ PCNN_API pcnn_status pcnn_model_loss(pcnn_ctx *ctx, pcnn_model *m,
 PCNN_API pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m);
 /* Data-dependent initialization (Salimans & Kingma 2016) on one batch:
  * resets g = 1, b = 0, then sets each layer's g and b in forward order so
- * its outputs have mean 0 and standard deviation 1 (0.1 for conv_out). */
+ * its outputs have mean 0 and standard deviation 1 (0.1 for conv_out).
+ * With plain 1 the scales are folded into v (v = g v / ||v||, then
+ * g = ||v||): the same layer outputs. */
 PCNN_API pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
                                           const pcnn_batch *b);
 
@@ -1401,8 +1419,9 @@ PCNN_API pcnn_status pcnn_trainer_create(pcnn_trainer **out, pcnn_model *m,
                                          const pcnn_dataset *data,
                                          const pcnn_train_opts *o);
 PCNN_API void pcnn_trainer_free(pcnn_trainer *t);
-/* Data-dependent initialization on the run's first batch; the EMA starts
- * from the initialized weights. Call once, before the first step. */
+/* Data-dependent initialization on the run's first batch (none for a
+ * model of config init 1); the EMA starts from the initialized weights.
+ * Call once, before the first step. */
 PCNN_API pcnn_status pcnn_trainer_init(pcnn_ctx *ctx, pcnn_trainer *t);
 /* One optimizer step on the next batch of the data order. On a loss or
  * gradient that is not finite it returns PCNN_ERR_VALUE and changes

@@ -716,6 +716,8 @@ TEST(cli_train_resume_refuses_conflicts)
         {"--dropout 0.5", "dropout 0.2"},
         {"--cond-down 2", "cond_down 0"},
         {"--cond-dilate", "cond_dilate 0"},
+        {"--param plain", "plain 0"},
+        {"--init uniform", "init 0"},
         {"--class-conditional", "num_classes"},
         {"--batch 4", "batch 8"},
         {"--lr 0.002", "lr 0.001"},

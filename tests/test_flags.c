@@ -389,7 +389,8 @@ TEST(config_fields_are_the_checkpoint_keys)
         "format", "model", "channels", "height", "width", "nr_resnet",
         "nr_filters", "nr_mix", "nr_resolutions", "dropout", "num_classes",
         "cond_channels", "head", "levels", "cond_nr_resnet",
-        "cond_nr_filters", "cond_down", "cond_dilate", "view_halvings",
+        "cond_nr_filters", "cond_down", "cond_dilate", "plain", "init",
+        "view_halvings",
         "view_gray4", "view_lab", "cond_view_lab", "cond_view_halvings",
         "cond_view_gray4"};
     const size_t nkeys = sizeof keys / sizeof *keys;

@@ -110,11 +110,12 @@ TEST(model_is_causal)
  * a spread of parameters. Float32 limits this to a few percent; the twin
  * fixtures check every gradient element to 1e-4. */
 static void fd_spot_check(int channels, int classes, int cond, float dropout,
-                          int levels, int cond_net)
+                          int levels, int cond_net, int plain)
 {
     pcnn_ctx *ctx;
     pcnn_model *m;
     pcnn_model_config c = tiny(channels);
+    c.plain = plain; /* w = v: the gradient is dw, g has none */
     c.num_classes = classes;
     c.cond_channels = cond;
     c.dropout = dropout;
@@ -193,15 +194,18 @@ static void fd_spot_check(int channels, int classes, int cond, float dropout,
 
 TEST(model_gradient_spot_checks)
 {
-    fd_spot_check(3, 0, 0, 0.0f, 256, 0);
-    fd_spot_check(1, 3, 2, 0.0f, 256, 0);
-    fd_spot_check(3, 0, 0, 0.5f, 256, 0); /* the same mask on every call */
+    fd_spot_check(3, 0, 0, 0.0f, 256, 0, 0);
+    fd_spot_check(1, 3, 2, 0.0f, 256, 0, 0);
+    fd_spot_check(3, 0, 0, 0.5f, 256, 0, 0); /* the same mask every call */
     /* a chain's stages: a 16-level categorical head; a conditioning
      * network over the map */
-    fd_spot_check(1, 0, 0, 0.0f, 16, 0);
-    fd_spot_check(3, 0, 1, 0.0f, 256, 1);
-    fd_spot_check(3, 0, 1, 0.0f, 256, 2);
-    fd_spot_check(3, 0, 1, 0.0f, 256, 3);
+    fd_spot_check(1, 0, 0, 0.0f, 16, 0, 0);
+    fd_spot_check(3, 0, 1, 0.0f, 256, 1, 0);
+    fd_spot_check(3, 0, 1, 0.0f, 256, 2, 0);
+    fd_spot_check(3, 0, 1, 0.0f, 256, 3, 0);
+    /* plain weights (--param plain) */
+    fd_spot_check(3, 0, 0, 0.0f, 256, 0, 1);
+    fd_spot_check(3, 0, 1, 0.0f, 256, 2, 1);
 }
 
 TEST(model_rejects_bad_batches_and_configs)

@@ -73,6 +73,7 @@ typedef struct {
     int resuming; /* --resume and DIR/checkpoint.safetensors exists */
     double crop_min;
     const char *chain;
+    const char *param, *init; /* --param, --init: cfg.plain, cfg.init */
     long limit, test_limit, steps;
     double minutes, mpi_timeout;
     int ranks; /* processes of the run (mpirun -np N) */
@@ -199,6 +200,15 @@ static int model_flags(train_args *a, cli_flag *out, int n)
         CLI_CONFIG_F(nr_mix, &a->cfg, .show_default = 1),
         CLI_CONFIG_F(nr_resolutions, &a->cfg, .show_default = 1),
         CLI_CONFIG_F(dropout, &a->cfg, .arg = "P", .show_default = 1),
+        CLI_CHOICE_F("--param", &a->param, "weightnorm plain", "P",
+                     "layer weights: weight-normalized (w = g v/||v||, "
+                     "PixelCNN++) or plain (w trained directly; "
+                     "docs/training.md)",
+                     .show_default = 1),
+        CLI_CHOICE_F("--init", &a->init, "data uniform", "I",
+                     "data: N(0, 0.05^2) and the data-dependent init; "
+                     "uniform: PyTorch's default, +-1/sqrt(fan_in)",
+                     .show_default = 1),
         CLI_BOOL_F("--class-conditional", &a->class_cond,
                    "learn p(x | label)"),    };
     return cli_append(out, n, f, CLI_COUNT(f));
@@ -323,6 +333,8 @@ static int parse(int argc, char **argv, train_args *a)
     for (int k = 0; k < p.n; k++)
         if (p.given[k] && a->nseen < MAX_SEEN)
             a->seen[a->nseen++] = flags[k].name;
+    a->cfg.plain = !strcmp(a->param, "plain");
+    a->cfg.init = !strcmp(a->init, "uniform");
     a->has_cond = given(a, "--cond-view");
     if (a->chain && (rc = chain_stage(a)))
         return rc;
@@ -374,6 +386,8 @@ static int check_resume_flags(const train_args *a, const char *ckpt,
     }
     INT_CHECK("--class-conditional", "num_classes > 0", 1,
               sc->num_classes > 0)
+    INT_CHECK("--param", "plain", c->plain, sc->plain)
+    INT_CHECK("--init", "init", c->init, sc->init)
     INT_CHECK("--batch", "batch", o->batch, so->batch)
     NUM_CHECK("--lr", "lr", o->lr, so->lr)
     NUM_CHECK("--lr-decay", "lr_decay", o->lr_decay, so->lr_decay)
@@ -861,6 +875,8 @@ int cmd_train(int argc, char **argv)
     a.size = 32, a.save_every = 500, a.log_every = 10, a.crop_min = 0.8;
     a.mpi_timeout = 600;
     a.cfg = pcnn_model_config_default();
+    a.param = a.cfg.plain ? "plain" : "weightnorm";
+    a.init = a.cfg.init ? "uniform" : "data";
     a.cfg.cond_nr_resnet = 2;
     a.cfg.cond_down = 1;
     a.opts = pcnn_train_opts_default();

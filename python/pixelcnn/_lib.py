@@ -91,6 +91,7 @@ class ModelConfig(Structure):
                 ("cond_channels", c_int), ("head", c_int), ("levels", c_int),
                 ("cond_nr_resnet", c_int), ("cond_nr_filters", c_int),
                 ("cond_down", c_int), ("cond_dilate", c_int),
+                ("plain", c_int), ("init", c_int),
                 ("view", View), ("cond_view", View)]
 
 

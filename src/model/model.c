@@ -99,9 +99,53 @@ static pcnn_genv env_of(pcnn_model *m, const pcnn_plan *p, int train,
                        train,      seed,      m->img0, init};
 }
 
-/* w = g v / ||v|| for every layer */
+void pcnn_layer_axes(const pcnn_model *m, const pcnn_layer *L, int64_t *A,
+                     int64_t *O, int64_t *R)
+{
+    const pcnn_param *v = &m->params.p[L->v];
+    *A = L->kind == GN_DECONV ? v->shape[0] : 1;
+    *O = L->kind == GN_DECONV ? v->shape[1] : v->shape[0];
+    *R = (int64_t)v->n / (*A * *O);
+}
+
+double pcnn_channel_norm(const float *v, int64_t o, int64_t A, int64_t O,
+                         int64_t R)
+{
+    double sq = 0;
+    for (int64_t a = 0; a < A; a++)
+        for (int64_t r = 0; r < R; r++) {
+            const double e = v[(a * O + o) * R + r];
+            sq += e * e;
+        }
+    return sqrt(sq);
+}
+
+void pcnn_model_sync_norms(const pcnn_model *m, float *block)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const pcnn_layer *L = &m->layers[i];
+        int64_t A, O, R;
+        pcnn_layer_axes(m, L, &A, &O, &R);
+        const float *x = block + m->params.p[L->v].off;
+        float *g = block + m->params.p[L->g].off;
+        for (int64_t o = 0; o < O; o++)
+            g[o] = (float)pcnn_channel_norm(x, o, A, O, R);
+    }
+}
+
+/* w = g v / ||v|| for every layer; a plain model's w = v */
 pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m)
 {
+    if (m->cfg.plain) {
+        pcnn_model_sync_norms(m, m->params.data);
+        for (int i = 0; i < m->nlayers; i++) {
+            const pcnn_layer *L = &m->layers[i];
+            pcnn_tensor v = pcnn_params_value(&m->params, L->v);
+            memcpy(m->w + L->woff, v.data,
+                   (size_t)pcnn_numel(v) * sizeof(float));
+        }
+        return PCNN_OK;
+    }
     for (int i = 0; i < m->nlayers; i++) {
         const pcnn_layer *L = &m->layers[i];
         pcnn_tensor v = pcnn_params_value(&m->params, L->v), w = v;
@@ -250,6 +294,11 @@ pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m)
         const pcnn_layer *L = &m->layers[i];
         pcnn_tensor dw = pcnn_params_value(&m->params, L->v);
         dw.data = m->dw + L->woff;
+        if (m->cfg.plain) { /* w = v: dv = dw, g has no gradient */
+            memcpy(pcnn_params_gradient(&m->params, L->v).data, dw.data,
+                   (size_t)pcnn_numel(dw) * sizeof(float));
+            continue;
+        }
         PCNN_TRY(pcnn_weightnorm_backward(
             ctx, pcnn_params_gradient(&m->params, L->v),
             pcnn_params_gradient(&m->params, L->g), dw,
@@ -258,6 +307,26 @@ pcnn_status pcnn_model_backward(pcnn_ctx *ctx, pcnn_model *m)
             L->kind == GN_DECONV ? PCNN_WN_DIM1 : PCNN_WN_DIM0));
     }
     return PCNN_OK;
+}
+
+/* After a plain model's data-dependent init, which ran with w = v and
+ * set each g: v = g v (the layer's new weight), then g = ||v||. */
+static void fold_scales(pcnn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const pcnn_layer *L = &m->layers[i];
+        if (!(L->init_scale > 0)) /* not data-initialized: w = v as it is */
+            continue;
+        int64_t A, O, R;
+        pcnn_layer_axes(m, L, &A, &O, &R);
+        float *x = m->params.data + m->params.p[L->v].off;
+        const float *gs = m->params.data + m->params.p[L->g].off;
+        for (int64_t a = 0; a < A; a++)
+            for (int64_t o = 0; o < O; o++)
+                for (int64_t r = 0; r < R; r++)
+                    x[(a * O + o) * R + r] *= gs[o];
+    }
+    pcnn_model_sync_norms(m, m->params.data);
 }
 
 pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
@@ -276,5 +345,7 @@ pcnn_status pcnn_model_data_init(pcnn_ctx *ctx, pcnn_model *m,
     pcnn_plan *p;
     pcnn_status s = run_forward(ctx, m, b, 0, 0, 1, fn, &p);
     m->backward_ready = 0;
+    if (s == PCNN_OK && m->cfg.plain)
+        fold_scales(m);
     return s;
 }

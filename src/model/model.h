@@ -81,7 +81,20 @@ pcnn_status pcnn_model_param_table(const pcnn_model_config *cfg,
  * w = g v / ||v|| divides by (over all but the output axis). */
 int pcnn_model_check_directions(const pcnn_model *m, const float *block,
                                 double min_norm, int64_t *channel);
-/* w = g v / ||v|| for every layer, into m->w. */
+/* A layer's v viewed as (A, O, R) with O its output channels, as
+ * weightnorm.c views it: (1, Co, Ci kh kw) for a conv or nin,
+ * (Ci, Co, kh kw) for a transposed conv. */
+void pcnn_layer_axes(const pcnn_model *m, const pcnn_layer *L, int64_t *A,
+                     int64_t *O, int64_t *R);
+/* ||v|| of output channel o of v viewed as (A, O, R), summed in double. */
+double pcnn_channel_norm(const float *v, int64_t o, int64_t A, int64_t O,
+                         int64_t R);
+/* In the parameter block `block` (the model's or one laid out like it,
+ * as the trainer's EMA), sets every layer's g to ||v|| per output channel:
+ * a plain model's invariant (w = g v / ||v|| = v). */
+void pcnn_model_sync_norms(const pcnn_model *m, float *block);
+/* w = g v / ||v|| for every layer, into m->w (a plain model: w = v, and
+ * g = ||v|| first). */
 pcnn_status pcnn_model_refresh_weights(pcnn_ctx *ctx, pcnn_model *m);
 
 /* The coder's hook into the cached sampler: called for pixel k (raster

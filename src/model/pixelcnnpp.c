@@ -392,6 +392,40 @@ static float normal(uint64_t seed, uint64_t k, float sd)
     return (float)(sd * sqrt(-2 * log(u1)) * cos(2 * PCNN_PI * u2));
 }
 
+/* v ~ N(0, 0.05^2), g = 1, b = 0, class_w = 0: weight normalization's
+ * start, before the data-dependent init */
+static void normal_init(pcnn_model *m, uint64_t seed)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const pcnn_layer *L = &m->layers[i];
+        const pcnn_param *v = &m->params.p[L->v], *g = &m->params.p[L->g];
+        for (size_t k = 0; k < v->n; k++)
+            m->params.data[v->off + k] = normal(seed, v->off + k, 0.05f);
+        for (size_t k = 0; k < g->n; k++)
+            m->params.data[g->off + k] = 1.0f;
+    }
+}
+
+/* PyTorch's default for nn.Conv2d and nn.ConvTranspose2d (kaiming_uniform
+ * with a = sqrt(5)): v and b uniform in +-1/sqrt(fan_in), fan_in = the
+ * elements of v over its first dimension (a transposed conv's Co kh kw, as
+ * PyTorch counts it); g = ||v||, so w = v; class_w = 0. */
+static void uniform_init(pcnn_model *m, uint64_t seed)
+{
+    const uint64_t key = pcnn_hash64(seed, 0x756e69666f726dULL);
+    for (int i = 0; i < m->nlayers; i++) {
+        const pcnn_layer *L = &m->layers[i];
+        const pcnn_param *v = &m->params.p[L->v], *b = &m->params.p[L->b];
+        const double bound = 1.0 / sqrt((double)(v->n / (size_t)v->shape[0]));
+        float *pv = m->params.data + v->off, *pb = m->params.data + b->off;
+        for (size_t k = 0; k < v->n; k++)
+            pv[k] = (float)(bound * (2 * pcnn_u01(key, v->off + k) - 1));
+        for (size_t k = 0; k < b->n; k++)
+            pb[k] = (float)(bound * (2 * pcnn_u01(key, b->off + k) - 1));
+    }
+    pcnn_model_sync_norms(m, m->params.data);
+}
+
 pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
                               uint64_t seed)
 {
@@ -427,15 +461,10 @@ pcnn_status pcnn_model_create(pcnn_model **out, const pcnn_model_config *cfg,
         pcnn_model_free(m);
         return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_model_create: out of memory");
     }
-    /* v ~ N(0, 0.05^2), g = 1, b = 0, class_w = 0 */
-    for (int i = 0; i < m->nlayers; i++) {
-        const pcnn_layer *L = &m->layers[i];
-        const pcnn_param *v = &m->params.p[L->v], *g = &m->params.p[L->g];
-        for (size_t k = 0; k < v->n; k++)
-            m->params.data[v->off + k] = normal(seed, v->off + k, 0.05f);
-        for (size_t k = 0; k < g->n; k++)
-            m->params.data[g->off + k] = 1.0f;
-    }
+    if (cfg->init == 1)
+        uniform_init(m, seed);
+    else
+        normal_init(m, seed);
     *out = m;
     return PCNN_OK;
 }
@@ -485,20 +514,11 @@ int pcnn_model_check_directions(const pcnn_model *m, const float *block,
 {
     for (int i = 0; i < m->nlayers; i++) {
         const pcnn_layer *L = &m->layers[i];
-        const pcnn_param *v = &m->params.p[L->v];
-        /* v as (A, O, R), the norm of o over a and r: as weightnorm.c */
-        const int64_t A = L->kind == GN_DECONV ? v->shape[0] : 1;
-        const int64_t O = L->kind == GN_DECONV ? v->shape[1] : v->shape[0];
-        const int64_t R = (int64_t)v->n / (A * O);
-        const float *x = block + v->off;
+        int64_t A, O, R;
+        pcnn_layer_axes(m, L, &A, &O, &R);
+        const float *x = block + m->params.p[L->v].off;
         for (int64_t o = 0; o < O; o++) {
-            double sq = 0;
-            for (int64_t a = 0; a < A; a++)
-                for (int64_t r = 0; r < R; r++) {
-                    const double e = x[(a * O + o) * R + r];
-                    sq += e * e;
-                }
-            if (!(sqrt(sq) >= min_norm)) {
+            if (!(pcnn_channel_norm(x, o, A, O, R) >= min_norm)) {
                 *channel = o;
                 return L->v;
             }

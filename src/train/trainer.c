@@ -182,7 +182,7 @@ pcnn_status pcnn_trainer_init(pcnn_ctx *ctx, pcnn_trainer *t)
      * weights: every rank starts from the same ones, those of one
      * process */
     pcnn_status s = PCNN_OK;
-    if (t->comm.rank == 0) {
+    if (t->comm.rank == 0 && pcnn_model_get_config(t->m)->init == 0) {
         pcnn_batch b;
         pcnn_train_state at;
         s = next_batch(t, 0, t->opts.batch, &b, &at);
@@ -300,6 +300,11 @@ pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
         t->mom1[i] = m1, t->mom2[i] = m2;
         p[i] -= flr * (m1 * c1) / sqrtf(m2 * c2 + 1e-8f);
         t->ema[i] = e * t->ema[i] + (1 - e) * p[i];
+    }
+    if (pcnn_model_get_config(t->m)->plain) {
+        /* keep g = ||v|| in what a checkpoint saves: w = v there too */
+        pcnn_model_sync_norms(t->m, p);
+        pcnn_model_sync_norms(t->m, t->ema);
     }
     at.step++;
     at.pos += o->batch;
