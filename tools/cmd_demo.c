@@ -19,8 +19,9 @@ static const char usage[] =
     "Shows what the shipped models do, in about a minute on 2 cores: a\n"
     "sample grid of the plain PixelCNN++ and of each chain (gray, pyramid,\n"
     "faces pyramid), completions of the bottom half of a photograph, its\n"
-    "super-resolution from 8x8 by the pyramid chain, its colorization, and\n"
-    "its 32x32 version compressed losslessly (sizes against its PNG) and\n"
+    "super-resolution from 8x8 by the pyramid chain, its colorization, a\n"
+    "square of its 32x32 version inpainted (pixelcnn restore), that version\n"
+    "compressed losslessly (sizes against its PNG) and\n"
     "decoded progressively (the pyramid file's 8x8 stage alone).\n"
     "Writes the pictures into DIR and prints a summary with their paths.\n"
     "A model missing from --models is skipped (and said so); run it from\n"
@@ -68,6 +69,10 @@ static const demo_step steps[] = {
     {"colorizations of the photograph's lightness",
      "colorize/colorizer.safetensors", "colorize.png", "colorize",
      "%I -n 6 --scale 1", cmd_colorize, 1},
+    {"restoration: a 12x12 square of the 32x32 photograph inpainted "
+     "(plain model, posterior mean)",
+     "cifar10-jpeg-q75/model.safetensors", "inpaint.png", "restore",
+     "--mode inpaint --mask-rect 10,10,22,22 --mean %S", cmd_restore, 0},
     {"lossless compression of the 32x32 photograph (plain model)",
      "cifar10-jpeg-q75/model.safetensors", "chelsea32-plain.pcnn",
      "compress", "%S", cmd_compress, 0},
