@@ -4,15 +4,9 @@
 
 int fuzz_train_parse(int argc, char **argv)
 {
-    /* the defaults of cmd_train */
-    train_args a = {0};
+    /* the defaults of cmd_train, with data that never loads */
+    train_args a = train_defaults();
     a.data = "fashion-mnist:/nonexistent";
-    a.out = "runs/train";
-    a.size = 32, a.save_every = 500, a.log_every = 10, a.crop_min = 0.8;
-    a.cfg = pcnn_model_config_default();
-    a.cfg.cond_nr_resnet = 2;
-    a.cfg.cond_down = 1;
-    a.opts = pcnn_train_opts_default();
     int rc = parse(argc, argv, &a);
     if (rc == 0 && a.chain && (a.stage < 0 || a.stage >= PCNN_MAX_STAGES))
         abort();

@@ -867,7 +867,8 @@ static int run_train(train_args *a, cli_dist *d)
     return rc;
 }
 
-int cmd_train(int argc, char **argv)
+/* The flags' defaults (also the flags fuzz target's starting point). */
+static train_args train_defaults(void)
 {
     train_args a = {0};
     a.data = cli_default_data();
@@ -880,6 +881,12 @@ int cmd_train(int argc, char **argv)
     a.cfg.cond_nr_resnet = 2;
     a.cfg.cond_down = 1;
     a.opts = pcnn_train_opts_default();
+    return a;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a = train_defaults();
     /* the ranks first: --mpi-timeout applies to a run of several */
     cli_dist d;
     if (cli_dist_start(&d, a.mpi_timeout))
