@@ -70,6 +70,38 @@ int write_idx(const char *dir)
     return 0;
 }
 
+int cli_tiny_model(const char *path, uint64_t seed)
+{
+    pcnn_model_config c = pcnn_model_config_default();
+    c.channels = 1, c.height = c.width = 8;
+    c.nr_resnet = 1, c.nr_filters = 8, c.nr_mix = 2, c.nr_resolutions = 2;
+    c.dropout = 0;
+    pcnn_model *m;
+    if (pcnn_model_create(&m, &c, seed) != PCNN_OK)
+        return 1;
+    const int r = pcnn_checkpoint_save(path, m, NULL) != PCNN_OK;
+    pcnn_model_free(m);
+    return r;
+}
+
+long cli_slurp(const char *path, unsigned char *buf, long n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    const long k = (long)fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    return k;
+}
+
+int cli_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
 long file_size(const char *path)
 {
     struct stat st;

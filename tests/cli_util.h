@@ -7,6 +7,7 @@
 #define PCNN_TEST_CLI_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The pixelcnn binary: $PCNN_CLI, or build/pixelcnn. */
 const char *cli(void);
@@ -22,6 +23,16 @@ int run(char *out, size_t n, const char *fmt, ...)
 /* A tiny MNIST-format data set (64 train, 16 test images of 8x8, 4
  * classes) in dir; 0 on success. */
 int write_idx(const char *dir);
+
+/* A random-init 1x8x8 one-channel model, (1, 8, 2), drawn with seed,
+ * saved at path without a trainer; 0 on success. */
+int cli_tiny_model(const char *path, uint64_t seed);
+
+/* The bytes of a file (at most n) into buf; the count, or -1. */
+long cli_slurp(const char *path, unsigned char *buf, long n);
+
+/* The newlines in s. */
+int cli_lines(const char *s);
 
 /* The size of the file at path, or -1. */
 long file_size(const char *path);

@@ -13,32 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A random-init 1x8x8 model saved at path (no trainer). */
-static int save_model(const char *path, uint64_t seed)
-{
-    pcnn_model_config c = pcnn_model_config_default();
-    c.channels = 1, c.height = c.width = 8;
-    c.nr_resnet = 1, c.nr_filters = 8, c.nr_mix = 2, c.nr_resolutions = 2;
-    c.dropout = 0;
-    pcnn_model *m;
-    if (pcnn_model_create(&m, &c, seed) != PCNN_OK)
-        return 1;
-    const int r = pcnn_checkpoint_save(path, m, NULL) != PCNN_OK;
-    pcnn_model_free(m);
-    return r;
-}
-
-/* The bytes of a file (at most n) into buf; the count, or -1. */
-static long slurp(const char *path, unsigned char *buf, long n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    const long k = (long)fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return k;
-}
-
 TEST(cli_compress_round_trips)
 {
     if (!have_cli())
@@ -49,7 +23,7 @@ TEST(cli_compress_round_trips)
     REQUIRE(write_idx(dir) == 0, "idx");
     char m[600];
     snprintf(m, sizeof m, "%s/m.safetensors", dir);
-    REQUIRE(save_model(m, 1) == 0, "model: %s", pcnn_last_error());
+    REQUIRE(cli_tiny_model(m, 1) == 0, "model: %s", pcnn_last_error());
     CHECK(run(out, sizeof out,
               "%s compress --checkpoint %s --data mnist:%s --limit 5 "
               "--batch 2 --threads 1 -o %s/a.pcnn",
@@ -65,9 +39,9 @@ TEST(cli_compress_round_trips)
     static unsigned char npy[1024], idx[1024];
     char p[700];
     snprintf(p, sizeof p, "%s/a.npy", dir);
-    const long nn = slurp(p, npy, sizeof npy);
+    const long nn = cli_slurp(p, npy, sizeof npy);
     snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte", dir);
-    REQUIRE(nn == 128 + 5 * 64 && slurp(p, idx, sizeof idx) > 16 + 5 * 64,
+    REQUIRE(nn == 128 + 5 * 64 && cli_slurp(p, idx, sizeof idx) > 16 + 5 * 64,
             "sizes %ld", nn);
     CHECK(!memcmp(npy + 128, idx + 16, 5 * 64), "decoded images differ");
     /* a folder of PNGs; the first, coded alone, gives a 1-image file */
@@ -103,7 +77,7 @@ TEST(cli_compress_refuses_bad_files)
     char m[600], m2[600];
     snprintf(m, sizeof m, "%s/m.safetensors", dir);
     snprintf(m2, sizeof m2, "%s/m2.safetensors", dir);
-    REQUIRE(save_model(m, 1) == 0 && save_model(m2, 2) == 0, "models");
+    REQUIRE(cli_tiny_model(m, 1) == 0 && cli_tiny_model(m2, 2) == 0, "models");
     REQUIRE(run(out, sizeof out,
                 "%s compress --checkpoint %s --data mnist:%s --limit 3 -o "
                 "%s/a.pcnn && head -c 60 %s/a.pcnn > %s/t.pcnn && cp "

@@ -16,15 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Lines in s. */
-static int lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 TEST(cli_bad_files_one_line_errors)
 {
     if (!have_cli())
@@ -106,7 +97,7 @@ TEST(cli_bad_files_one_line_errors)
         /* timeout: a reader that waits on a FIFO fails, not hangs */
         int rc = run(out, sizeof out, "timeout 30 %s %s", cli(), args);
         CHECK(rc == cases[i].rc && strstr(out, cases[i].says) &&
-                  lines(out) == 1 && strstr(out, "pixelcnn "),
+                  cli_lines(out) == 1 && strstr(out, "pixelcnn "),
               "%s: exit %d (want %d), output:\n%s", args, rc, cases[i].rc,
               out);
         if (i >= 6 && i <= 10)

@@ -13,39 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A random-init 1x8x8 model saved at path (no trainer). */
-static int save_model(const char *path)
-{
-    pcnn_model_config c = pcnn_model_config_default();
-    c.channels = 1, c.height = c.width = 8;
-    c.nr_resnet = 1, c.nr_filters = 8, c.nr_mix = 2, c.nr_resolutions = 2;
-    c.dropout = 0;
-    pcnn_model *m;
-    if (pcnn_model_create(&m, &c, 4) != PCNN_OK)
-        return 1;
-    const int r = pcnn_checkpoint_save(path, m, NULL) != PCNN_OK;
-    pcnn_model_free(m);
-    return r;
-}
-
-static long slurp(const char *path, unsigned char *buf, long n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    const long k = (long)fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return k;
-}
-
-static int lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 TEST(cli_restore_modes_and_purify_identity)
 {
     if (!have_cli())
@@ -56,7 +23,7 @@ TEST(cli_restore_modes_and_purify_identity)
     REQUIRE(write_idx(dir) == 0, "idx");
     char m[600];
     snprintf(m, sizeof m, "%s/m.safetensors", dir);
-    REQUIRE(save_model(m) == 0, "model: %s", pcnn_last_error());
+    REQUIRE(cli_tiny_model(m, 4) == 0, "model: %s", pcnn_last_error());
     const char *modes[4] = {"denoise --sigma 20", "deblur --sigma 2 --blur "
                             "box:3 --passes 2", "inpaint --mask-rect 2,2,6,6",
                             "denoise --sigma 20 --mean --weight 4"};
@@ -70,7 +37,7 @@ TEST(cli_restore_modes_and_purify_identity)
     static unsigned char a[1024], b[1024];
     char p[700], q[700];
     snprintf(p, sizeof p, "%s/r0.npy", dir);
-    REQUIRE(slurp(p, a, sizeof a) == 128 + 3 * 64, "r0.npy size");
+    REQUIRE(cli_slurp(p, a, sizeof a) == 128 + 3 * 64, "r0.npy size");
     /* purify --eps 0: the test images themselves, as .npy and PNGs */
     CHECK(run(out, sizeof out,
               "%s purify --checkpoint %s --eps 0 --data mnist:%s --count 3 "
@@ -84,8 +51,8 @@ TEST(cli_restore_modes_and_purify_identity)
           "purify: %s", out);
     snprintf(p, sizeof p, "%s/p.npy", dir);
     snprintf(q, sizeof q, "%s/t10k-images-idx3-ubyte", dir);
-    REQUIRE(slurp(p, a, sizeof a) == 128 + 3 * 64 &&
-                slurp(q, b, sizeof b) > 16 + 3 * 64,
+    REQUIRE(cli_slurp(p, a, sizeof a) == 128 + 3 * 64 &&
+                cli_slurp(q, b, sizeof b) > 16 + 3 * 64,
             "p.npy");
     CHECK(!memcmp(a + 128, b + 16, 3 * 64), "purify --eps 0 changed images");
     snprintf(p, sizeof p, "%s/grid.png", dir);
@@ -106,13 +73,14 @@ TEST(cli_restore_modes_and_purify_identity)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const int rc = run(out, sizeof out, "%s %s", cli(), bad[i]);
-        CHECK(rc == 2 && lines(out) == 1, "%s: exit %d, %s", bad[i], rc, out);
+        CHECK(rc == 2 && cli_lines(out) == 1, "%s: exit %d, %s", bad[i], rc,
+              out);
     }
     CHECK(run(out, sizeof out,
               "%s restore --checkpoint %s --mode inpaint --mask-rect 2,2,9,6 "
               "--data mnist:%s -o %s/x.npy",
               cli(), m, dir, dir) == 2 &&
-              strstr(out, "--mask-rect") && lines(out) == 1,
+              strstr(out, "--mask-rect") && cli_lines(out) == 1,
           "a box outside the image: %s", out);
     run(out, sizeof out, "rm -rf %s", dir);
 }
