@@ -17,6 +17,8 @@
 #                   minutes each, same data, recipe and cores; both curves
 #                   and test bits/dim (CONFIG=R,F,M, QUALITY_OUT=DIR keeps
 #                   the runs)
+#   make bench-quality-seeds MINUTES=M SEEDS="1 2 3" WHOS="..."  the
+#                   equal-budget table over seeds, resumable (QUALITY_OUT)
 #   make run        the main job on its embedded default
 #   make pixeldefend  experiments/pixeldefend's program; make
 #                   pixeldefend-check its gradient and purification checks
@@ -246,6 +248,13 @@ bench-compare: $(BUILD)/pixelcnn
 bench-quality: $(BUILD)/pixelcnn
 	sh bench/quality.sh $(BUILD) $(or $(MINUTES),15) $(or $(THREADS),2) \
 	    "$(CONFIG)" "$(QUALITY_OUT)"
+
+# issue 20's table: MINUTES a run, each of WHOS once per seed of SEEDS,
+# runs kept (and skipped when done) in QUALITY_OUT (docs/training.md)
+bench-quality-seeds: $(BUILD)/pixelcnn
+	sh bench/quality_seeds.sh $(BUILD) $(or $(MINUTES),15) $(or $(THREADS),2) \
+	    "$(CONFIG)" $(or $(QUALITY_OUT),quality-runs) \
+	    "$(or $(SEEDS),1 2 3)" "$(or $(WHOS),wn-uniform plain-uniform peer)"
 
 deps:
 	@sh scripts/deps.sh

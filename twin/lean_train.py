@@ -24,7 +24,9 @@ the optimizer and the EMA are a few whole-tensor ops per step.
 
 Writes one CSV line per step (step, bpd, gradient norm, seconds) to --csv and prints a
 JSON line at the end: steps, seconds, the EMA weights' test bits/dim on the
-first --test-limit images of test_batch.bin (unless --no-test).
+first --test-limit images of test_batch.bin (unless --no-test) and, with
+--exact FILE, on the first --exact-limit images of that CIFAR-10 binary
+file (the exact held-out images).
 """
 import argparse
 import json
@@ -328,6 +330,11 @@ def train(args):
         flat.copy_(ema)
         res["test_bpd_ema"], res["test_bpd_se"] = evaluate(model, test)
         res["test_images"] = len(test)
+    if args.exact:
+        exact = load_cifar(args.exact)[:args.exact_limit]
+        flat.copy_(ema)
+        res["exact_bpd_ema"], res["exact_bpd_se"] = evaluate(model, exact)
+        res["exact_images"] = len(exact)
     print(json.dumps(res), flush=True)
 
 
@@ -350,6 +357,9 @@ def main():
     ap.add_argument("--csv", help="per-step training bits/dim")
     ap.add_argument("--test-limit", type=int, default=2000)
     ap.add_argument("--no-test", action="store_true")
+    ap.add_argument("--exact", metavar="FILE",
+                    help="also evaluate on this CIFAR-10 binary file")
+    ap.add_argument("--exact-limit", type=int, default=2000)
     ap.add_argument("--init-seed", type=int,
                     help="seed of PyTorch's init (default: --seed, which "
                          "also orders the data)")
