@@ -107,3 +107,33 @@ long file_size(const char *path)
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
+
+int cli_write_ppm(const char *path, int w, int h, int s)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    fprintf(f, "P6\n%d %d\n255\n", w, h);
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) {
+            unsigned char p[3] = {(unsigned char)(20 * s + 9 * i),
+                                  (unsigned char)(200 - 7 * j + s),
+                                  (unsigned char)(60 + 5 * (i + j) * s)};
+            fwrite(p, 1, 3, f);
+        }
+    return fclose(f);
+}
+
+int cli_color_folder(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/img", dir);
+    if (mkdir(path, 0777) != 0)
+        return -1;
+    for (int k = 0; k < 12; k++) {
+        snprintf(path, sizeof path, "%s/img/%02d.ppm", dir, k);
+        if (cli_write_ppm(path, 16, 16, k) != 0)
+            return -1;
+    }
+    return 0;
+}

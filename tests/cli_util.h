@@ -1,5 +1,5 @@
 /*
- * cli_util.h -- what the CLI tests (test_cli.c, test_cli_files.c) share:
+ * cli_util.h -- what the CLI tests (tests/test_cli*.c) share:
  * the tool's path, running a command with its output captured, and a tiny
  * MNIST-format data set to train on.
  */
@@ -36,6 +36,12 @@ int cli_lines(const char *s);
 
 /* The size of the file at path, or -1. */
 long file_size(const char *path);
+
+/* A P6 PPM of w x h pixels with smooth colors (seed s); 0 on success. */
+int cli_write_ppm(const char *path, int w, int h, int s);
+
+/* Twelve 16x16 color images, dir/img/00.ppm .. 11.ppm; 0 on success. */
+int cli_color_folder(const char *dir);
 
 /* Flags of a tiny model and run for `pixelcnn train`. */
 #define TINY "--nr-resnet 1 --nr-filters 8 --nr-mix 2 --nr-resolutions 2 " \
