@@ -473,11 +473,15 @@ PCNN_API pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
  * given channels 0..c-1 of x (as pcnn_head_pmf) restricted to the values
  * [lo, hi] (each (B, H, W), lo <= hi) and renormalized; exact (rejection
  * from the mixture for wide intervals, the inverse CDF of the interval's
- * bin masses for narrow ones). Logistic mixture head only. */
+ * bin masses for narrow ones). opts: the seed, and log_scale_offset added
+ * to every log-scale (the earlier channels' likelihoods included: the
+ * sharpened mixture's conditional); temperature is not used. Logistic
+ * mixture head only. */
 PCNN_API pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
                                             pcnn_image x, pcnn_tensor l, int c,
                                             const uint8_t *lo,
-                                            const uint8_t *hi, uint64_t seed);
+                                            const uint8_t *hi,
+                                            const pcnn_sample_opts *opts);
 /* out (B, C, H, W): log P(lo <= x_c <= hi | x_0..x_{c-1}) at every pixel
  * and channel, the conditional of pcnn_head_pmf summed over [lo, hi]
  * (each lo <= x <= hi, else PCNN_ERR_VALUE). Logistic mixture head only.

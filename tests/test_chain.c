@@ -544,11 +544,23 @@ TEST(chain_pyramid_samples_are_consistent)
               "%s draws with a parent do not halve to it",
               t ? "naive" : "cached");
     }
+    /* a log-scale offset sharpens the draws and keeps them consistent, for
+     * the stage alone and through the chain (which once dropped the
+     * parent silently when given an offset) */
     o.naive = 0;
-    o.log_scale_offset = -0.5f;
-    CHECK(pcnn_model_sample(ctx, st[1], pcnn_img(a, B, 3, 8, 8), &o) ==
-              PCNN_ERR_ARG,
-          "a parent with a log-scale offset accepted");
+    o.log_scale_offset = -1.0f;
+    REQUIRE_OK(pcnn_model_sample(ctx, st[1], pcnn_img(b, B, 3, 8, 8), &o));
+    REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(b, B, 3, 8, 8), h));
+    CHECK(!memcmp(h, out[0], (size_t)(B * 3 * 16)),
+          "sharpened draws with a parent do not halve to it");
+    CHECK(memcmp(a, b, (size_t)(B * 3 * 64)),
+          "the offset changed no draw");
+    o.parent = NULL;
+    o.cond = pcnn_none();
+    REQUIRE_OK(pcnn_chain_sample_from(ctx, ch, B, 1, &o, out));
+    REQUIRE_OK(pcnn_view_apply(&half, pcnn_img(out[1], B, 3, 8, 8), h));
+    CHECK(!memcmp(h, out[0], (size_t)(B * 3 * 16)),
+          "sharpened upscales do not halve to their inputs");
     pcnn_chain_free(ch);
     free(out[0]), free(out[1]), free(h), free(map), free(a), free(b);
     pcnn_dataset_free(&x), pcnn_dataset_free(&s0), pcnn_dataset_free(&s1);

@@ -287,8 +287,9 @@ TEST(heads_cat_sample_temperature)
 
 /* Drawing x_1 given x_0 = 90 within [lo, hi]: a wide interval (rejection)
  * and a narrow one (inverse CDF over its bins) against the pmf restricted
- * to the interval and renormalized, over 100000 pixels each; x_0 is left
- * alone and nothing falls outside. */
+ * to the interval and renormalized, over 100000 pixels each, and the wide
+ * one with a log-scale offset; x_0 is left alone and nothing falls
+ * outside. */
 TEST(heads_dmol_sample_range_matches_restricted_pmf)
 {
     enum { C = 2, M = 3, P = 18, N = 100000 };
@@ -303,15 +304,22 @@ TEST(heads_dmol_sample_range_matches_restricted_pmf)
     double *pr = tmp(256, sizeof *pr);
     replicate_f32(l1, one, 1, P, 1); /* one pixel's parameters */
     int *cnt = tmp(256, sizeof *cnt);
-    const int ranges[2][2] = {{60, 230}, {150, 153}};
-    for (int r = 0; r < 2; r++) {
+    /* the third: the first interval with log-scale offset -0.5, against
+     * the pmf of the parameters with every log-scale lowered by 0.5 */
+    const int ranges[3][2] = {{60, 230}, {150, 153}, {60, 230}};
+    for (int r = 0; r < 3; r++) {
+        const pcnn_sample_opts so = {77 + (uint64_t)r, r == 2 ? -0.5f : 0,
+                                     1};
+        for (int k = 0; k < P; k++) /* log-scales: entries 3M..5M-1 */
+            l1[k] = (float)(one[k] - (r == 2 && k >= 3 * M && k < 5 * M
+                                          ? 0.5 : 0));
         for (int64_t i = 0; i < N; i++)
             x[i] = 90, x[N + i] = 0, lo[i] = (uint8_t)ranges[r][0],
             hi[i] = (uint8_t)ranges[r][1];
         REQUIRE_OK(pcnn_head_sample_range(ctx(), &h,
                                           pcnn_img(x, 1, C, 1, N),
                                           pcnn_t4(l, 1, P, 1, N), 1, lo, hi,
-                                          77 + (uint64_t)r));
+                                          &so));
         REQUIRE_OK(pcnn_head_pmf(ctx(), &h, pcnn_t4(pf, 1, 256, 1, 1),
                                  pcnn_t4(l1, 1, P, 1, 1),
                                  pcnn_img(x, 1, C, 1, 1), 1));

@@ -3,6 +3,7 @@
  * and the pixel values, then call the backend's kernel for the kind.
  */
 #include "check.h"
+#include <math.h>
 
 pcnn_head pcnn_head_dmol(int channels, int nr_mix)
 {
@@ -225,19 +226,23 @@ pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
 pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
                                    pcnn_image x, pcnn_tensor l, int c,
                                    const uint8_t *lo, const uint8_t *hi,
-                                   uint64_t seed)
+                                   const pcnn_sample_opts *opts)
 {
     static const char fn[] = "pcnn_head_sample_range";
     pcnn_head_dims d;
     PCNN_TRY(check_dmol_params(fn, ctx, h, l, &d));
     PCNN_TRY(check_image(fn, h, x, l, c, 1));
-    if (c < 0 || c >= h->channels || !lo || !hi)
-        return pcnn_fail(PCNN_ERR_ARG, "%s: channel %d not in [0, %d) or no "
-                         "interval", fn, c, h->channels);
+    if (c < 0 || c >= h->channels || !lo || !hi || !opts)
+        return pcnn_fail(PCNN_ERR_ARG, "%s: channel %d not in [0, %d), or "
+                         "no interval or opts", fn, c, h->channels);
+    if (!isfinite(opts->log_scale_offset))
+        return pcnn_fail(PCNN_ERR_ARG, "%s: log_scale_offset %g is not "
+                         "finite", fn, (double)opts->log_scale_offset);
     for (int64_t p = 0; p < d.B * d.HW; p++)
         if (lo[p] > hi[p])
             return pcnn_fail(PCNN_ERR_VALUE, "%s: empty interval [%d, %d] "
                              "at %lld", fn, lo[p], hi[p], (long long)p);
-    ctx->be->dmol_draw_range(x.data, l.data, &d, c, lo, hi, seed);
+    ctx->be->dmol_draw_range(x.data, l.data, &d, c, lo, hi,
+                             (double)opts->log_scale_offset, opts->seed);
     return PCNN_OK;
 }

@@ -586,8 +586,7 @@ pcnn_status pcnn_chain_sample_from(pcnn_ctx *ctx, pcnn_chain *ch, int64_t B,
         /* consistent: a tightened stage draws from its tightened
          * distribution, its images' half (or gray4) view exactly the
          * previous stage's images */
-        if (opts->consistent && pcnn_chain_stage_tightens(ch, i) &&
-            o.log_scale_offset == 0.0f && o.temperature == 1.0f)
+        if (opts->consistent && pcnn_chain_stage_tightens(ch, i))
             o.parent = out[i - 1];
         if (i > 0) {
             const pcnn_model_config *p = pcnn_model_get_config(ch->m[i - 1]);

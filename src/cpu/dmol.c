@@ -377,12 +377,12 @@ static double log_bin_mass(int v, double mean, double ls)
  * seeing channels 0..c-1 (values xv, scaled xs), up to a constant over k. */
 static double component_log_weight(const REAL *l0, int64_t HW, int M, int C,
                                    int k, int c, const int *xv,
-                                   const double *xs)
+                                   const double *xs, double ls_offset)
 {
     double lw = (double)par(l0, HW, M, 0, k);
     for (int j = 0; j < c; j++) {
         double mean, ls;
-        channel_logistic(l0, HW, M, C, k, j, xs, 0, &mean, &ls);
+        channel_logistic(l0, HW, M, C, k, j, xs, ls_offset, &mean, &ls);
         lw += log_bin_mass(xv[j], mean, ls);
     }
     return lw;
@@ -436,7 +436,7 @@ void KFN(dmol_pmf)(REAL *probs, const REAL *l, const uint8_t *x,
         double m = -INFINITY, s = 0; /* log-sum-exp of the log weights */
         for (int k = 0; k < M; k++) {
             const double lw =
-                component_log_weight(l0, HW, M, C, k, c, xv, xs);
+                component_log_weight(l0, HW, M, C, k, c, xv, xs, 0);
             if (lw > m) {
                 s = s * exp(m - lw) + 1;
                 m = lw;
@@ -447,7 +447,7 @@ void KFN(dmol_pmf)(REAL *probs, const REAL *l, const uint8_t *x,
         const double lse = m + log(s);
         for (int k = 0; k < M; k++) {
             const double w =
-                exp(component_log_weight(l0, HW, M, C, k, c, xv, xs) - lse);
+                exp(component_log_weight(l0, HW, M, C, k, c, xv, xs, 0) - lse);
             double mean, ls;
             channel_logistic(l0, HW, M, C, k, c, xs, 0, &mean, &ls);
             if (w > 0)
@@ -513,12 +513,12 @@ void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
             double m = -INFINITY, s = 0, mass = 0;
             for (int k = 0; k < M; k++) {
                 const double lw =
-                    component_log_weight(l0, HW, M, C, k, c, xv, xs);
+                    component_log_weight(l0, HW, M, C, k, c, xv, xs, 0);
                 m = lw > m ? lw : m;
             }
             for (int k = 0; k < M; k++) {
                 const double w = exp(
-                    component_log_weight(l0, HW, M, C, k, c, xv, xs) - m);
+                    component_log_weight(l0, HW, M, C, k, c, xv, xs, 0) - m);
                 double mean, ls;
                 channel_logistic(l0, HW, M, C, k, c, xs, 0, &mean, &ls);
                 s += w;
@@ -533,14 +533,15 @@ void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
 /* Channel c at one pixel (see dmol_draw_range). */
 static int draw_range_one(const REAL *l0, int64_t HW, int M, int C, int c,
                           const int *xv, const double *xs, int a, int z,
-                          uint64_t seed, uint64_t base)
+                          double ls_offset, uint64_t seed, uint64_t base)
 {
     double w[1024], mean[1024], ls[1024]; /* M <= 1024 */
     double m = -INFINITY, total = 0;
     for (int k = 0; k < M; k++) {
-        w[k] = component_log_weight(l0, HW, M, C, k, c, xv, xs);
+        w[k] = component_log_weight(l0, HW, M, C, k, c, xv, xs, ls_offset);
         m = w[k] > m ? w[k] : m;
-        channel_logistic(l0, HW, M, C, k, c, xs, 0, &mean[k], &ls[k]);
+        channel_logistic(l0, HW, M, C, k, c, xs, ls_offset, &mean[k],
+                         &ls[k]);
     }
     for (int k = 0; k < M; k++)
         total += w[k] = exp(w[k] - m);
@@ -605,12 +606,14 @@ static int draw_range_one(const REAL *l0, int64_t HW, int M, int C, int c,
  * inversion, kept when inside (up to 16 tries, random numbers u(seed,
  * 32 p + 2 t), u(seed, 32 p + 2 t + 1)); a narrow one, or when every try
  * fell outside, by the inverse CDF over the interval's exact bin masses
- * (u(seed, 32 p + 31)), uniformly if they underflow. Few pixels (the
+ * (u(seed, 32 p + 31)), uniformly if they underflow. ls_offset is added
+ * to every log-scale, in the weights' likelihoods of the earlier channels
+ * too: the conditional of the sharpened (or widened) mixture. Few pixels (the
  * sampler: one per image) run on this thread, without a parallel
  * region. */
 void KFN(dmol_draw_range)(uint8_t *x, const REAL *l, const pcnn_head_dims *d,
                           int c, const uint8_t *lo, const uint8_t *hi,
-                          uint64_t seed)
+                          double ls_offset, uint64_t seed)
 {
     const int64_t HW = d->HW, n = d->B * HW;
     const int C = d->C, M = d->M, P = M * (1 + 2 * C + C * (C - 1) / 2);
@@ -624,8 +627,8 @@ void KFN(dmol_draw_range)(uint8_t *x, const REAL *l, const pcnn_head_dims *d,
             xs_[j_] = xv_[j_] / 127.5 - 1;                                    \
         }                                                                     \
         x[(b_ * C + c) * HW + i_] = (uint8_t)draw_range_one(                  \
-            l + b_ * P * HW + i_, HW, M, C, c, xv_, xs_, lo[p], hi[p], seed,  \
-            (uint64_t)(p) * 32);                                              \
+            l + b_ * P * HW + i_, HW, M, C, c, xv_, xs_, lo[p], hi[p],        \
+            ls_offset, seed, (uint64_t)(p) * 32);                             \
     } while (0)
     if (n * M > PAR_MIN) {
 #pragma omp parallel for schedule(static)

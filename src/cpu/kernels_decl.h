@@ -78,10 +78,11 @@ void KFN(dmol_interval_log_mass)(REAL *out, const REAL *l, const uint8_t *x,
                                  const uint8_t *lo, const uint8_t *hi,
                                  const pcnn_head_dims *d);
 /* Channel c of x (B,C,HW) drawn from its conditional given channels
- * 0..c-1, restricted to [lo, hi] (B,HW) and renormalized (dmol.c). */
+ * 0..c-1, restricted to [lo, hi] (B,HW) and renormalized, ls_offset added
+ * to every log-scale (dmol.c). */
 void KFN(dmol_draw_range)(uint8_t *x, const REAL *l, const pcnn_head_dims *d,
                           int c, const uint8_t *lo, const uint8_t *hi,
-                          uint64_t seed);
+                          double ls_offset, uint64_t seed);
 void KFN(cat_log_prob)(REAL *logp, const REAL *l, const uint8_t *x,
                        const pcnn_head_dims *d);
 void KFN(cat_backward)(REAL *dl, const REAL *dlogp, const REAL *l,

@@ -389,8 +389,10 @@ static pcnn_status draw_consistent(pcnn_ctx *ctx, const pcnn_model *m,
             lo[b] = (uint8_t)a, hi[b] = (uint8_t)z;
         }
         /* image b's numbers come from (seed, b): not the batch size */
+        const pcnn_sample_opts so = {pcnn_hash64(seed, (uint64_t)c),
+                                     o->log_scale_offset, 1.0f};
         PCNN_TRY(pcnn_head_sample_range(ctx, &m->head, pi, lt, (int)c, lo,
-                                        hi, pcnn_hash64(seed, (uint64_t)c)));
+                                        hi, &so));
     }
     return PCNN_OK;
 }
@@ -595,12 +597,11 @@ pcnn_status pcnn_model_sample(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     PCNN_TRY(pcnn_model_check_batch(fn, m, &batch));
     const int gray = pcnn_tighten_rule(c) == PCNN_TIGHTEN_GRAY4;
     if (o->parent && ((!gray && (x.h % 2 || x.w % 2)) || o->known ||
-                      o->log_scale_offset != 0.0f ||
-                      o->temperature != 1.0f))
+                      m->head.kind != PCNN_HEAD_DMOL))
         return pcnn_fail(PCNN_ERR_ARG,
                          "%s: drawing consistent with a parent needs even "
-                         "sizes (a half view), and no known pixels, log-scale offset or "
-                         "temperature",
+                         "sizes (a half view), no known pixels and a "
+                         "logistic mixture head",
                          fn);
     const int P = pcnn_head_params(&m->head);
     if (o->params.data) {
