@@ -17,6 +17,8 @@
 #                   minutes each, same data, recipe and cores; both curves
 #                   and test bits/dim (CONFIG=R,F,M, QUALITY_OUT=DIR keeps
 #                   the runs)
+#   make bench-chains MINUTES=M  plain vs the gray, pyramid and
+#                   gray-pyramid chains at one budget, resumable (CHAINS_OUT)
 #   make bench-quality-seeds MINUTES=M SEEDS="1 2 3" WHOS="..."  the
 #                   equal-budget table over seeds, resumable (QUALITY_OUT)
 #   make run        the main job on its embedded default
@@ -255,6 +257,13 @@ bench-quality-seeds: $(BUILD)/pixelcnn
 	sh bench/quality_seeds.sh $(BUILD) $(or $(MINUTES),15) $(or $(THREADS),2) \
 	    "$(CONFIG)" $(or $(QUALITY_OUT),quality-runs) \
 	    "$(or $(SEEDS),1 2 3)" "$(or $(WHOS),wn-uniform plain-uniform peer)"
+
+# issue 19's equal-budget table: plain, gray, pyramid, gray-pyramid, each
+# MINUTES on the same cores, resumable in CHAINS_OUT (docs/results.md)
+bench-chains: $(BUILD)/pixelcnn
+	sh bench/chain_budget.sh $(BUILD) $(or $(MINUTES),60) $(or $(THREADS),2) \
+	    "$(CONFIG)" $(or $(CHAINS_OUT),chain-runs) \
+	    "$(or $(METHODS),plain gray pyramid gray-pyramid)"
 
 deps:
 	@sh scripts/deps.sh
