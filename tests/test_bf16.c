@@ -28,6 +28,17 @@ static int have_bf16(void)
     return 0;
 }
 
+/* ||a - b|| / ||b|| */
+static double rel_err(const float *a, const float *b, size_t n)
+{
+    double d = 0, r = 0;
+    for (size_t i = 0; i < n; i++) {
+        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        r += (double)b[i] * b[i];
+    }
+    return sqrt(d / (r > 0 ? r : 1));
+}
+
 #ifdef __AVX512F__
 #include "gemm_avx512.h"
 #include "gemm_packed.h"
@@ -69,16 +80,6 @@ static void reference(int ta, int tb, int M, int N, int K, double alpha,
         }
 }
 
-/* ||a - b|| / ||b|| */
-static double rel_err(const float *a, const float *b, size_t n)
-{
-    double d = 0, r = 0;
-    for (size_t i = 0; i < n; i++) {
-        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        r += (double)b[i] * b[i];
-    }
-    return sqrt(d / (r > 0 ? r : 1));
-}
 
 /* y = b + w * x of a conv in double from bf16-rounded x and w, and the
  * bound's scale S = |b| + sum |w x|. */
