@@ -15,6 +15,7 @@
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
 #   make bench-bf16  --compute bf16 vs f32: models and sampling, RUNS=3
 #                   alternating pairs, median speed-ups; the conv table
+#                   (CONFIGS="1,32,5 2,64,5": those models only)
 #   make bench-quality MINUTES=M  train ours and the lean PyTorch peer M
 #                   minutes each, same data, recipe and cores; both curves
 #                   and test bits/dim (CONFIG=R,F,M, QUALITY_OUT=DIR keeps
@@ -246,7 +247,7 @@ bench-compare: $(BUILD)/pixelcnn
 
 # bf16 against f32 compute in RUNS alternating pairs (docs/speed.md)
 bench-bf16: $(BUILD)/pixelcnn
-	sh bench/bf16.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2)
+	sh bench/bf16.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2) "$(CONFIGS)"
 
 # ours vs the lean PyTorch peer, MINUTES of training each (docs/training.md)
 bench-quality: $(BUILD)/pixelcnn

@@ -18,6 +18,8 @@ def table(d, runs, kind, fields):
     pairs = [(lines("%s/%s-f32-%d.jsonl" % (d, kind, i)),
               lines("%s/%s-bf16-%d.jsonl" % (d, kind, i)))
              for i in range(1, runs + 1)]
+    if not pairs[0][0]:
+        return
     for cfg in sorted(pairs[0][0]):
         for name, key, faster in fields:
             fig = [(a[cfg][key], b[cfg][key]) for a, b in pairs]

@@ -68,6 +68,8 @@ void pcnn_ctx_free(pcnn_ctx *ctx)
 {
     if (!ctx)
         return;
+    /* this thread's GEMMs back to fp32 until its next op sets them */
+    pcnn_gemm_bf16 = 0;
     ctx->be->free(ctx->work);
     free(ctx);
 }

@@ -15,7 +15,9 @@
 
 /* The calling thread's GEMM arithmetic, set from the context of each op
  * (pcnn_ctx_use_threads): 0 fp32, 1 bf16 products with fp32 sums. Read
- * by the GEMM entry points before they start their threads. */
+ * by the GEMM entry points before they start their threads. Between ops
+ * it keeps the last op's setting (pcnn_ctx_free resets it): code that
+ * calls the kernels directly (the tests) sets it itself. */
 extern _Thread_local int pcnn_gemm_bf16;
 
 /* 1 when this build and this CPU run the bf16 kernels (AVX-512 F, BW, VL
