@@ -104,21 +104,24 @@ BF16_TARGET void pcnn_bf16_row(float *dst, const float *src, int n)
     }
 }
 
-BF16_TARGET void pcnn_bf16_kern_rows(int kc, const float *A2, int ld2,
-                                     const float *Bb, __m512 acc[8][2])
+/* acc += A times Bb, pair p of A's row r at A[r * rs + p * ps] */
+BF16_TARGET static inline __attribute__((always_inline)) void
+kern_strided(int kc, const float *A, size_t rs, size_t ps, const float *Bb,
+             __m512 acc[8][2])
 {
     __m512 c[8][2];
 #pragma GCC unroll 8
     for (int r = 0; r < 8; r++)
         c[r][0] = acc[r][0], c[r][1] = acc[r][1];
     const int np = (kc + 1) / 2;
-    for (int p = 0; p < np; p++, Bb += 32) {
+#pragma GCC unroll 2
+    for (int p = 0; p < np; p++, A += ps, Bb += 32) {
         const __m512bh b0 = (__m512bh)_mm512_load_ps(Bb);
         const __m512bh b1 = (__m512bh)_mm512_load_ps(Bb + 16);
+        _mm_prefetch((const char *)(Bb + 8 * 32), _MM_HINT_T0);
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
-            const __m512bh a =
-                (__m512bh)_mm512_set1_ps(A2[(size_t)r * ld2 + p]);
+            const __m512bh a = (__m512bh)_mm512_set1_ps(A[r * rs]);
             c[r][0] = _mm512_dpbf16_ps(c[r][0], a, b0);
             c[r][1] = _mm512_dpbf16_ps(c[r][1], a, b1);
         }
@@ -128,31 +131,16 @@ BF16_TARGET void pcnn_bf16_kern_rows(int kc, const float *A2, int ld2,
         acc[r][0] = c[r][0], acc[r][1] = c[r][1];
 }
 
+BF16_TARGET void pcnn_bf16_kern_rows(int kc, const float *A2, int ld2,
+                                     const float *Bb, __m512 acc[8][2])
+{
+    kern_strided(kc, A2, (size_t)ld2, 1, Bb, acc);
+}
+
 BF16_TARGET void pcnn_bf16_kern(int kc, const float *Ab, const float *Bb,
                                 __m512 acc[8][2])
 {
-    __m512 c[8][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; r++)
-        c[r][0] = acc[r][0], c[r][1] = acc[r][1];
-    const int np = (kc + 1) / 2;
-#pragma GCC unroll 2
-    for (int p = 0; p < np; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_load_ps(Bb);
-        const __m512bh b1 = (__m512bh)_mm512_load_ps(Bb + 16);
-        _mm_prefetch((const char *)(Bb + 8 * 32), _MM_HINT_T0);
-#pragma GCC unroll 8
-        for (int r = 0; r < 8; r++) {
-            const __m512bh a = (__m512bh)_mm512_set1_ps(Ab[r]);
-            c[r][0] = _mm512_dpbf16_ps(c[r][0], a, b0);
-            c[r][1] = _mm512_dpbf16_ps(c[r][1], a, b1);
-        }
-        Ab += 8;
-        Bb += 32;
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < 8; r++)
-        acc[r][0] = c[r][0], acc[r][1] = c[r][1];
+    kern_strided(kc, Ab, 1, 8, Bb, acc);
 }
 #else
 int pcnn_bf16_available(const char **why)
