@@ -13,6 +13,9 @@
 #                   function of tools/ is over 80 lines
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
+#   make bench-bf16  --compute bf16 vs f32: models and sampling, RUNS=3
+#                   alternating pairs, median speed-ups; the conv table
+#                   (CONFIGS="1,32,5 2,64,5": those models only)
 #   make bench-quality MINUTES=M  train ours and the lean PyTorch peer M
 #                   minutes each, same data, recipe and cores; both curves
 #                   and test bits/dim (CONFIG=R,F,M, QUALITY_OUT=DIR keeps
@@ -96,7 +99,7 @@ F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
-.PHONY: all test debug portable bench bench-compare bench-quality run \
+.PHONY: all test debug portable bench bench-compare bench-bf16 bench-quality run \
         install clean deps pixeldefend pixeldefend-check \
         check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check test-mpi mpi-check
@@ -245,6 +248,10 @@ bench: $(BUILD)/pixelcnn
 # whole models against the twin in RUNS alternating pairs, median ratios
 bench-compare: $(BUILD)/pixelcnn
 	sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2)
+
+# bf16 against f32 compute in RUNS alternating pairs (docs/speed.md)
+bench-bf16: $(BUILD)/pixelcnn
+	sh bench/bf16.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2) "$(CONFIGS)"
 
 # ours vs the lean PyTorch peer, MINUTES of training each (docs/training.md)
 bench-quality: $(BUILD)/pixelcnn

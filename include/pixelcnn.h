@@ -211,6 +211,18 @@ typedef struct {
 
 typedef enum { PCNN_BACKEND_CPU = 0 } pcnn_backend_kind;
 
+/* The arithmetic of the GEMMs under the convolutions (training forward
+ * and backward, evaluation, sampling). PCNN_COMPUTE_BF16 rounds their
+ * inputs to bf16 (nearest even) as they are packed and sums the products
+ * in fp32 (AVX512_BF16's vdpbf16ps); weights, gradients, the optimizer
+ * and every other op stay fp32. It needs an AVX-512 build (not NATIVE=0)
+ * on a CPU with AVX512_BF16: pcnn_ctx_set_compute fails with
+ * PCNN_ERR_UNSUPPORTED otherwise, it never falls back. docs/speed.md. */
+typedef enum {
+    PCNN_COMPUTE_F32 = 0, /* the default */
+    PCNN_COMPUTE_BF16 = 1
+} pcnn_compute;
+
 typedef struct {
     pcnn_backend_kind backend; /* only PCNN_BACKEND_CPU for now */
     int threads;               /* <= 0: OMP_NUM_THREADS or all cores */
@@ -225,6 +237,12 @@ PCNN_API pcnn_status pcnn_ctx_create(pcnn_ctx **out,
                                      const pcnn_ctx_opts *opts);
 PCNN_API void pcnn_ctx_free(pcnn_ctx *ctx);
 PCNN_API int pcnn_ctx_threads(const pcnn_ctx *ctx);
+/* Sets the compute of the ops run on ctx from now on (a new context has
+ * PCNN_COMPUTE_F32). PCNN_ERR_UNSUPPORTED, ctx unchanged, when this build
+ * or CPU cannot run it. */
+PCNN_API pcnn_status pcnn_ctx_set_compute(pcnn_ctx *ctx, pcnn_compute c);
+/* The context's compute (PCNN_COMPUTE_F32 for NULL). */
+PCNN_API pcnn_compute pcnn_ctx_compute(const pcnn_ctx *ctx);
 /* A one-line description: backend, threads, BLAS and its kernel set. */
 PCNN_API const char *pcnn_ctx_describe(const pcnn_ctx *ctx);
 

@@ -15,7 +15,8 @@
 
 /* Times `reps` training steps and evaluation passes (after one warm-up
  * each) of config (R, F, M) and writes one JSON line to fd. */
-static int bench_one(int R, int F, int M, int reps, int threads, int fd)
+static int bench_one(int R, int F, int M, int reps, int threads, int fd,
+                     const char *compute)
 {
     const int B = 16;
     pcnn_model_config c = pcnn_model_config_default();
@@ -27,13 +28,14 @@ static int bench_one(int R, int F, int M, int reps, int threads, int fd)
         return 1;
     for (int64_t i = 0; i < d.n * 3 * 32 * 32; i++)
         d.images[i] = (uint8_t)(pcnn_uniform(1, (uint64_t)i) * 256);
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx;
     pcnn_model *m;
     pcnn_trainer *t;
     pcnn_train_opts o = pcnn_train_opts_default();
     o.batch = B;
-    if (pcnn_ctx_create(&ctx, &co) || pcnn_model_create(&m, &c, 1) ||
+    if (cli_ctx("bench", threads, compute, &ctx))
+        return 1;
+    if (pcnn_model_create(&m, &c, 1) ||
         pcnn_trainer_create(&t, m, &d, &o) || pcnn_trainer_init(ctx, t)) {
         fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
         return 1;
@@ -100,7 +102,8 @@ static int check_only(const char *flag, const char *only,
     return 2;
 }
 
-int bench_models(int reps, int threads, const char *only)
+int bench_models(int reps, int threads, const char *only,
+                 const char *compute)
 {
     static const int configs[4][3] = {
         {1, 32, 5}, {2, 64, 5}, {3, 96, 10}, {5, 160, 10}};
@@ -121,7 +124,7 @@ int bench_models(int reps, int threads, const char *only)
             return 1;
         if (pid == 0)
             _exit(bench_one(configs[k][0], configs[k][1], configs[k][2],
-                            reps, threads, 1));
+                            reps, threads, 1, compute));
         int st;
         waitpid(pid, &st, 0);
         if (!WIFEXITED(st) || WEXITSTATUS(st))
@@ -135,17 +138,18 @@ int bench_models(int reps, int threads, const char *only)
  * extrapolated: one full forward pass per pixel, `steps` passes timed,
  * times 1024. One JSON line to fd. */
 static int bench_sample_one(int R, int F, int M, int reps, int threads,
-                            int fd)
+                            int fd, const char *compute)
 {
     const int B = 16, steps = 3;
     pcnn_model_config c = pcnn_model_config_default();
     c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx;
     pcnn_model *m;
     uint8_t *x = calloc((size_t)B * 3 * 32 * 32, 1);
     pcnn_head h;
-    if (!x || pcnn_ctx_create(&ctx, &co) || pcnn_model_create(&m, &c, 1)) {
+    if (!x || cli_ctx("bench", threads, compute, &ctx))
+        return 1;
+    if (pcnn_model_create(&m, &c, 1)) {
         fprintf(stderr, "pixelcnn bench: %s\n", pcnn_last_error());
         return 1;
     }
@@ -196,7 +200,8 @@ static int bench_sample_one(int R, int F, int M, int reps, int threads,
     return 0;
 }
 
-int bench_sampling(int reps, int threads, const char *only)
+int bench_sampling(int reps, int threads, const char *only,
+                   const char *compute)
 {
     static const int configs[2][3] = {{1, 32, 5}, {5, 160, 10}};
     if (check_only("--sampling", only, configs, 2))
@@ -220,7 +225,7 @@ int bench_sampling(int reps, int threads, const char *only)
             _exit(bench_sample_one(configs[k][0], configs[k][1],
                                    configs[k][2],
                                    configs[k][1] >= 160 ? 1 : reps, threads,
-                                   1));
+                                   1, compute));
         int st;
         waitpid(pid, &st, 0);
         if (!WIFEXITED(st) || WEXITSTATUS(st))

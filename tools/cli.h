@@ -40,9 +40,11 @@ int cli_load_data(const char *cmd, const char *spec, const char *split,
  * Debian's dataset-fashion-mnist. */
 const char *cli_default_data(void);
 /* Whole-model throughput (bench_models.c); only: "R,F,M" or NULL. */
-int bench_models(int reps, int threads, const char *only);
+int bench_models(int reps, int threads, const char *only,
+                 const char *compute);
 /* Cached and naive sampling times (bench_models.c). */
-int bench_sampling(int reps, int threads, const char *only);
+int bench_sampling(int reps, int threads, const char *only,
+                   const char *compute);
 /* Pyramid chains against single-stage sampling (bench_pyramid.c). */
 int bench_pyramid(int reps, int threads, const char *only);
 /* Draws the training curve (and test points) of metrics.jsonl as a PNG. */
@@ -79,6 +81,17 @@ int cli_write_npy(const char *path, const uint8_t *x, int64_t n, int c,
  * 1600/10000 images, 2.6712 bits/dim so far"), ended at the last; when
  * stderr is not a terminal, no hook (logs stay clean). */
 pcnn_progress cli_progress(const char *cmd);
+
+/* --compute C: the arithmetic of the GEMMs (pcnn_ctx_set_compute). */
+#define CLI_COMPUTE_F(p_)                                                     \
+    CLI_CHOICE_F("--compute", p_, "f32 bf16", "C",                            \
+                 "GEMM arithmetic: f32 (default) or bf16 (bf16 products, "    \
+                 "fp32 sums and weights; needs AVX512_BF16)")
+/* A context of `threads` threads (<= 0: all cores) with the compute that
+ * --compute C names (NULL: f32): 0, or 1 after a one-line message ("pixelcnn
+ * CMD: --compute bf16: this CPU lacks AVX512_BF16"), *ctx NULL then. */
+int cli_ctx(const char *cmd, int threads, const char *compute,
+            pcnn_ctx **ctx);
 
 /* 1 when s ends with suffix. */
 int cli_ends_with(const char *s, const char *suffix);

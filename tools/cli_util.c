@@ -277,3 +277,23 @@ int cli_open_chain(const char *cmd, const char *path, const char *wflag,
     }
     return 0;
 }
+
+int cli_ctx(const char *cmd, int threads, const char *compute,
+            pcnn_ctx **ctx)
+{
+    const pcnn_ctx_opts co = {PCNN_BACKEND_CPU, threads};
+    *ctx = NULL;
+    if (pcnn_ctx_create(ctx, &co) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
+        return 1;
+    }
+    if (compute && !strcmp(compute, "bf16") &&
+        pcnn_ctx_set_compute(*ctx, PCNN_COMPUTE_BF16) != PCNN_OK) {
+        fprintf(stderr, "pixelcnn %s: --compute bf16: %s\n", cmd,
+                pcnn_last_error());
+        pcnn_ctx_free(*ctx);
+        *ctx = NULL;
+        return 1;
+    }
+    return 0;
+}

@@ -129,7 +129,7 @@ static const char bench_usage[] =
 
 typedef struct {
     int reps, threads, quick, models, sampling, pyramid;
-    const char *only;
+    const char *only, *compute;
 } bench_args;
 
 /* bench's flags into b, and their checks: 0, -1 (--help) or 2 after a
@@ -142,6 +142,7 @@ static int bench_parse(int argc, char **argv, bench_args *b)
                   "timed runs per figure (default 7)"),
         CLI_INT_F("--threads", &b->threads, 1, 4096, "N",
                   "threads (default: OMP_NUM_THREADS or all cores)"),
+        CLI_COMPUTE_F(&b->compute),
         CLI_BOOL_F("--quick", &b->quick, "only the first conv shape",
                    .conflicts = modes,
                    .why = "it shortens the conv benchmark"),
@@ -189,12 +190,11 @@ static int bench_parse(int argc, char **argv, bench_args *b)
 
 /* The machine's SGEMM rate, then each conv shape (the first only when
  * quick), reps timed runs each. */
-static int bench_convs(int reps, int threads, int quick)
+static int bench_convs(int reps, int threads, int quick, const char *compute)
 {
-    pcnn_ctx_opts o = {PCNN_BACKEND_CPU, threads};
     pcnn_ctx *ctx;
-    if (pcnn_ctx_create(&ctx, &o) != PCNN_OK)
-        fail("context");
+    if (cli_ctx("bench", threads, compute, &ctx))
+        return 1;
     const int64_t B = 16;
     double sgemm = sgemm_gflops(reps);
     printf("pixelcnn %s op benchmark: %s\n", PCNN_VERSION,
@@ -251,8 +251,10 @@ int cmd_bench(int argc, char **argv)
     if (b.pyramid)
         return bench_pyramid(b.reps ? b.reps : 3, b.threads, b.only);
     if (b.sampling)
-        return bench_sampling(b.reps ? b.reps : 3, b.threads, b.only);
+        return bench_sampling(b.reps ? b.reps : 3, b.threads, b.only,
+                              b.compute);
     if (b.models)
-        return bench_models(b.reps ? b.reps : 3, b.threads, b.only);
-    return bench_convs(b.reps ? b.reps : 7, b.threads, b.quick);
+        return bench_models(b.reps ? b.reps : 3, b.threads, b.only,
+                            b.compute);
+    return bench_convs(b.reps ? b.reps : 7, b.threads, b.quick, b.compute);
 }

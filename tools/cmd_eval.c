@@ -71,7 +71,7 @@ static void print_model(const pcnn_chain *ch, const pcnn_chain_eval *r,
 }
 
 typedef struct {
-    const char *ckpt, *data, *split, *weights;
+    const char *ckpt, *data, *split, *weights, *compute;
     int limit, batch, size, threads;
 } eval_args;
 
@@ -102,6 +102,7 @@ static int eval_parse(int argc, char **argv, eval_args *a)
                          "folder:DIR); other data sets have their own size"),
         CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
                   "threads (default: all cores)"),
+        CLI_COMPUTE_F(&a->compute),
     };
     cli_cmd p = CLI_CMD("eval", usage, NULL, flags);
     int rc = cli_parse(&p, argc, argv);
@@ -110,7 +111,7 @@ static int eval_parse(int argc, char **argv, eval_args *a)
 
 int cmd_eval(int argc, char **argv)
 {
-    eval_args a = {NULL, cli_default_data(), "test", NULL, 0, 16, 0, 0};
+    eval_args a = {NULL, cli_default_data(), "test", NULL, NULL, 0, 16, 0, 0};
     int rc = eval_parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -126,14 +127,14 @@ int cmd_eval(int argc, char **argv)
     pcnn_dataset d = {0};
     rc = cli_load_data("eval", a.data, a.split, a.size ? a.size : (int)xh,
                        &d);
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a.threads};
     pcnn_ctx *ctx = NULL;
+    if (!rc)
+        rc = cli_ctx("eval", a.threads, a.compute, &ctx);
     pcnn_eval_opts eo = pcnn_eval_opts_default();
     eo.batch = a.batch, eo.limit = a.limit;
     eo.progress = cli_progress("eval");
     pcnn_chain_eval r;
-    if (!rc && (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
-                pcnn_chain_evaluate(ctx, ch, &d, &eo, &r) != PCNN_OK)) {
+    if (!rc && pcnn_chain_evaluate(ctx, ch, &d, &eo, &r) != PCNN_OK) {
         fprintf(stderr, "pixelcnn eval: %s\n", pcnn_last_error());
         rc = 1;
     }

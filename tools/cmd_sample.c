@@ -80,14 +80,12 @@ static int open_chain(const char *cmd, const common *c, pcnn_ctx **ctx,
     }
     if (s == PCNN_OK)
         s = pcnn_chain_load(c->ckpt, ema, ch);
-    if (s == PCNN_OK) {
-        pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c->threads};
-        s = pcnn_ctx_create(ctx, &co);
-    }
     if (s != PCNN_OK) {
         fprintf(stderr, "pixelcnn %s: %s\n", cmd, pcnn_last_error());
         return 1;
     }
+    if ((rc = cli_ctx(cmd, c->threads, c->compute, ctx)))
+        return rc;
     const int S = pcnn_chain_stages(*ch);
     const pcnn_model_config *cfg[PCNN_MAX_STAGES];
     int tightens = 0;

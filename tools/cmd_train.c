@@ -72,7 +72,7 @@ typedef struct {
     int class_cond, reset_ema, has_cond, stage, halvings, crops;
     int resuming; /* --resume and DIR/checkpoint.safetensors exists */
     double crop_min;
-    const char *chain;
+    const char *chain, *compute;
     const char *param, *init; /* --param, --init: cfg.plain, cfg.init */
     long limit, test_limit, steps;
     double minutes, mpi_timeout;
@@ -303,6 +303,7 @@ static int training_flags(train_args *a, cli_flag *out, int n)
                    "skip the final test evaluation"),
         CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
                   "threads (default: all cores)"),
+        CLI_COMPUTE_F(&a->compute),
         CLI_STRING_F("--out", &a->out, "DIR", "run folder",
                      .show_default = 1),
         CLI_DOUBLE_F("--mpi-timeout", &a->mpi_timeout, 1, 1e6, "S",
@@ -768,15 +769,11 @@ static int open_run(train_args *a, train_run *r)
         rc = load_train_data(a, r);
     if (rc)
         return rc;
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, a->threads};
-    pcnn_status s = pcnn_ctx_create(&r->ctx, &co);
     if (a->resume && !a->resuming)
         fprintf(stderr, "pixelcnn train: no %s yet: starting a new run\n",
                 r->ckpt);
-    if (s != PCNN_OK) {
-        fprintf(stderr, "pixelcnn train: %s\n", pcnn_last_error());
-        return 1;
-    }
+    if ((rc = cli_ctx("train", a->threads, a->compute, &r->ctx)))
+        return rc;
     return a->resuming ? resume_model(a, r) : new_model(a, r);
 }
 

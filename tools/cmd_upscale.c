@@ -231,15 +231,15 @@ int cmd_upscale(int argc, char **argv)
                             scale);
     if (!rc)
         rc = upscaling_prepare(&u, c.cls);
-    pcnn_ctx_opts co = {PCNN_BACKEND_CPU, c.threads};
     pcnn_ctx *ctx = NULL;
+    if (!rc)
+        rc = cli_ctx(cmd, c.threads, c.compute, &ctx);
     if (!rc) {
         pcnn_model_sample_opts o =
             sampling_opts(&c, c.cls >= 0 ? u.labels : NULL, cmd);
         double t0 = cli_now();
-        if (pcnn_ctx_create(&ctx, &co) != PCNN_OK ||
-            pcnn_chain_sample_from(ctx, ch, u.K * u.N, from, &o, u.out) !=
-                PCNN_OK) {
+        if (pcnn_chain_sample_from(ctx, ch, u.K * u.N, from, &o, u.out) !=
+            PCNN_OK) {
             fprintf(stderr, "pixelcnn upscale: %s\n", pcnn_last_error());
             rc = 1;
         } else {

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 typedef struct {
-    const char *ckpt, *out, *npy, *weights;
+    const char *ckpt, *out, *npy, *weights, *compute;
     int n, cols, scale, cls, threads, naive, consistent;
     int has_offset, has_temperature; /* given on the command line */
     double seed, offset, temperature;
@@ -38,7 +38,8 @@ typedef struct {
               .applies = cli_not_npy, .ctx = &(c)->out,                     \
               .why = "-o FILE.npy writes no grid"),                         \
     CLI_INT_F("--threads", &(c)->threads, 1, 4096, "N",                     \
-              "threads (default: all cores)")
+              "threads (default: all cores)"),                              \
+    CLI_COMPUTE_F(&(c)->compute)
 
 /* The images a command starts from: one file or part of a data set. */
 typedef struct {

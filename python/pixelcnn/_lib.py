@@ -224,6 +224,8 @@ SIGNATURES = {
     "pcnn_ctx_create": (S, [POINTER(P), POINTER(CtxOpts)]),
     "pcnn_ctx_free": (None, [P]),
     "pcnn_ctx_threads": (c_int, [P]),
+    "pcnn_ctx_set_compute": (S, [P, c_int]),
+    "pcnn_ctx_compute": (c_int, [P]),
     "pcnn_ctx_describe": (c_char_p, [P]),
     "pcnn_model_config_default": (ModelConfig, []),
     "pcnn_model_create": (S, [POINTER(P), POINTER(ModelConfig), c_uint64]),

@@ -122,17 +122,35 @@ class Dataset(Owner):
 
 # ----------------------------------------------------------------- context
 
-class Context(Owner):
-    """A pcnn_ctx: the backend and its threads (threads <= 0: all cores)."""
+_COMPUTE = ("f32", "bf16")
 
-    def __init__(self, threads=0):
+
+class Context(Owner):
+    """A pcnn_ctx: the backend and its threads (threads <= 0: all cores),
+    and the arithmetic of its GEMMs: compute "f32" or "bf16" (bf16
+    products with fp32 sums and weights, on CPUs with AVX512_BF16; an
+    error elsewhere, never a fallback)."""
+
+    def __init__(self, threads=0, compute="f32"):
+        if compute not in _COMPUTE:
+            raise fail(ERR_ARG, "compute %r: want 'f32' or 'bf16'"
+                       % (compute,))
         self.p = _lib.P()
         opts = _lib.CtxOpts(0, int(threads))
         check(lib.pcnn_ctx_create(ctypes.byref(self.p), ctypes.byref(opts)))
+        try:
+            check(lib.pcnn_ctx_set_compute(self.p, _COMPUTE.index(compute)))
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def threads(self):
         return lib.pcnn_ctx_threads(self.p)
+
+    @property
+    def compute(self):
+        return _COMPUTE[lib.pcnn_ctx_compute(self.p)]
 
     def describe(self):
         return lib.pcnn_ctx_describe(self.p).decode()

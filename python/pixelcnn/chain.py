@@ -104,14 +104,15 @@ class Chain(Owner):
     ema     a checkpoint's averaged weights (True) or raw ones (False);
             None: the averaged ones when the file has them (as the CLI)
     threads the context's threads; <= 0: all cores
+    compute "f32" or "bf16": the GEMMs' arithmetic (Context)
 
     One Chain is used from one thread at a time. Free it with close() or a
     with block (it is also freed when collected)."""
 
-    def __init__(self, path, ema=None, threads=0):
+    def __init__(self, path, ema=None, threads=0, compute="f32"):
         self.path = os.fspath(path)
         self._chain = _lib.P()
-        self._ctx = Context(threads)
+        self._ctx = Context(threads, compute)
         if ema is None:
             ema = _file_kind(self.path) == _lib.FILE_CHECKPOINT and \
                 _has_trainer(self.path)
@@ -119,8 +120,8 @@ class Chain(Owner):
                                   ctypes.byref(self._chain)))
 
     @classmethod
-    def load(cls, path, ema=None, threads=0):
-        return cls(path, ema=ema, threads=threads)
+    def load(cls, path, ema=None, threads=0, compute="f32"):
+        return cls(path, ema=ema, threads=threads, compute=compute)
 
     # ------------------------------------------------------------ handles
     def close(self):

@@ -87,16 +87,18 @@ class Trainer(Owner):
              flip
     threads  the context's threads (<= 0: all cores); a run continues
              bit for bit on the same machine and thread count
+    compute  "f32" or "bf16": the GEMMs' arithmetic (Context); the
+             weights and the optimizer stay fp32
 
     The first batch initializes the weights (data-dependent init). Resume
     a saved run with Trainer.resume(path, images)."""
 
     def __init__(self, images, config=None, labels=None, num_classes=0,
                  class_conditional=False, options=None, threads=0,
-                 _resume=None):
+                 _resume=None, compute="f32"):
         self._model = _lib.P()
         self._t = _lib.P()
-        self._ctx = Context(threads)
+        self._ctx = Context(threads, compute)
         if _resume is not None:
             self._open_saved(_resume, images, labels, num_classes)
             return
@@ -121,12 +123,14 @@ class Trainer(Owner):
         check(lib.pcnn_trainer_init(self._ctx.p, self._t))
 
     @classmethod
-    def resume(cls, path, images, labels=None, num_classes=0, threads=0):
+    def resume(cls, path, images, labels=None, num_classes=0, threads=0,
+               compute="f32"):
         """The run saved in checkpoint `path`, on the same images and
         labels it was trained on (the library checks their fingerprint):
         it continues exactly."""
         return cls(images, labels=labels, num_classes=num_classes,
-                   threads=threads, _resume=os.fspath(path))
+                   threads=threads, _resume=os.fspath(path),
+                   compute=compute)
 
     def _open_saved(self, path, images, labels, num_classes):
         cfg = _lib.ModelConfig()
@@ -272,7 +276,8 @@ class Trainer(Owner):
 
 def train(images, config=None, steps=0, labels=None, num_classes=0,
           class_conditional=False, options=None, checkpoint=None,
-          save_every=0, seconds=0, progress=None, resume=False, threads=0):
+          save_every=0, seconds=0, progress=None, resume=False, threads=0,
+          compute="f32"):
     """A run in one call, as `pixelcnn train`: a new model of `config` on
     images (or, with resume=True and an existing checkpoint, the saved run
     continued), trained until `steps` steps in all or `seconds` pass or
@@ -280,11 +285,12 @@ def train(images, config=None, steps=0, labels=None, num_classes=0,
     at the end. Returns the Trainer (close it when done)."""
     if resume and checkpoint and os.path.exists(checkpoint):
         t = Trainer.resume(checkpoint, images, labels=labels,
-                           num_classes=num_classes, threads=threads)
+                           num_classes=num_classes, threads=threads,
+                           compute=compute)
     else:
         t = Trainer(images, config, labels=labels, num_classes=num_classes,
                     class_conditional=class_conditional, options=options,
-                    threads=threads)
+                    threads=threads, compute=compute)
     try:
         t.run(steps=steps, seconds=seconds, progress=progress,
               checkpoint=checkpoint, save_every=save_every)

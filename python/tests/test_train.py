@@ -197,3 +197,35 @@ def test_save_every(tmp_path, data):
                    checkpoint=ck, save_every=3, progress=progress).close()
     # seen after the step that follows each save
     assert saved == [(4, 3), (5, 3), (6, 3), (7, 6)]
+
+
+def test_compute_bf16_matches_cli_or_fails_like_it(tmp_path, data):
+    """compute="bf16" trains as `pixelcnn train --compute bf16` does, bit
+    for bit; where bf16 cannot run, both refuse it with the same reason."""
+    with pytest.raises(pixelcnn.PixelCNNError, match="compute 'f16'"):
+        pixelcnn.Trainer(data.train, TINY, threads=1, compute="f16")
+    p = cli("train", "--data", data.spec, "--out", tmp_path / "cli",
+            "--no-test", *TINY_FLAGS, "--steps", 6, "--seed", 4, "--compute",
+            "bf16", ok=False)
+    if p.returncode:
+        assert "--compute bf16:" in p.stderr
+        with pytest.raises(pixelcnn.PixelCNNError) as e:
+            pixelcnn.Trainer(data.train, TINY, threads=1, compute="bf16")
+        assert e.value.status_name == "unsupported" or \
+            e.value.message in p.stderr
+        return
+    t = pixelcnn.Trainer(data.train, TINY, labels=data.train_labels,
+                         options=dict(batch=8, seed=4), threads=1,
+                         compute="bf16")
+    t.run(steps=6)
+    mine = str(tmp_path / "py.safetensors")
+    t.save(mine)
+    t.close()
+    ref = os.path.join(str(tmp_path / "cli"), "checkpoint.safetensors")
+    same_weights(ref, mine, ema=False)
+    # and bf16 is not f32: the f32 run's weights differ
+    f32 = cli_train(data, tmp_path / "f32", "--steps", 6, "--seed", 4)
+    with pixelcnn.Chain(f32, ema=False) as x, \
+            pixelcnn.Chain(ref, ema=False, compute="bf16") as y:
+        p, q = x.parameters(), y.parameters()
+    assert any(not np.array_equal(p[k], q[k]) for k in p)

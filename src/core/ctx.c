@@ -1,10 +1,21 @@
 /* ctx.c -- contexts: a backend, a thread count and a workspace. */
 #include "internal.h"
+#include "../cpu/gemm_bf16.h"
 
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+static void set_desc(pcnn_ctx *ctx)
+{
+    const int n = ctx->threads;
+    snprintf(ctx->desc, sizeof ctx->desc, "backend %s, %d thread%s, %s%s",
+             ctx->be->name, n, n == 1 ? "" : "s",
+             ctx->compute == PCNN_COMPUTE_BF16 ? "bf16 GEMMs (fp32 sums), "
+                                               : "",
+             ctx->be->describe());
+}
 
 pcnn_status pcnn_ctx_create(pcnn_ctx **out, const pcnn_ctx_opts *opts)
 {
@@ -36,8 +47,7 @@ pcnn_status pcnn_ctx_create(pcnn_ctx **out, const pcnn_ctx_opts *opts)
     }
     ctx->threads = n;
     pcnn_ctx_use_threads(ctx);
-    snprintf(ctx->desc, sizeof ctx->desc, "backend %s, %d thread%s, %s",
-             ctx->be->name, n, n == 1 ? "" : "s", ctx->be->describe());
+    set_desc(ctx);
     *out = ctx;
     return PCNN_OK;
 }
@@ -47,6 +57,7 @@ static _Thread_local int current_threads;
 
 void pcnn_ctx_use_threads(const pcnn_ctx *ctx)
 {
+    pcnn_gemm_bf16 = ctx->compute == PCNN_COMPUTE_BF16;
     if (current_threads != ctx->threads) {
         ctx->be->set_threads(ctx->threads);
         current_threads = ctx->threads;
@@ -57,11 +68,35 @@ void pcnn_ctx_free(pcnn_ctx *ctx)
 {
     if (!ctx)
         return;
+    /* this thread's GEMMs back to fp32 until its next op sets them */
+    pcnn_gemm_bf16 = 0;
     ctx->be->free(ctx->work);
     free(ctx);
 }
 
 int pcnn_ctx_threads(const pcnn_ctx *ctx) { return ctx ? ctx->threads : 0; }
+
+pcnn_status pcnn_ctx_set_compute(pcnn_ctx *ctx, pcnn_compute c)
+{
+    const char *why = "";
+    if (!ctx)
+        return pcnn_fail(PCNN_ERR_ARG, "pcnn_ctx_set_compute: ctx is NULL");
+    if (c != PCNN_COMPUTE_F32 && c != PCNN_COMPUTE_BF16)
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "pcnn_ctx_set_compute: compute %d is not f32 (0) or "
+                         "bf16 (1)", (int)c);
+    if (c == PCNN_COMPUTE_BF16 && !pcnn_bf16_available(&why))
+        return pcnn_fail(PCNN_ERR_UNSUPPORTED,
+                         "bf16 compute: %s", why);
+    ctx->compute = c;
+    set_desc(ctx);
+    return PCNN_OK;
+}
+
+pcnn_compute pcnn_ctx_compute(const pcnn_ctx *ctx)
+{
+    return ctx ? ctx->compute : PCNN_COMPUTE_F32;
+}
 
 const char *pcnn_ctx_describe(const pcnn_ctx *ctx)
 {

@@ -43,6 +43,7 @@ pcnn_status pcnn_fail(pcnn_status s, const char *fmt, ...)
 struct pcnn_ctx {
     const pcnn_backend *be;
     int threads;
+    pcnn_compute compute;
     void *work;        /* backend memory, grows, never shrinks */
     size_t work_bytes;
     char desc[256];
@@ -53,7 +54,8 @@ struct pcnn_ctx {
 void *pcnn_ctx_work(pcnn_ctx *ctx, size_t bytes);
 
 /* Sets the calling thread's OpenMP/BLAS thread count to ctx's, if it is
- * not already: each context keeps its own count. */
+ * not already, and its GEMM arithmetic to ctx's compute: each context
+ * keeps its own. */
 void pcnn_ctx_use_threads(const pcnn_ctx *ctx);
 
 /* Opens path for reading (binary) when it is a regular file; *size (may

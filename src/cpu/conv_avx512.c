@@ -225,6 +225,7 @@ int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
     const int64_t npanel = (L + NR - 1) / NR;
     const size_t mpad = ((size_t)M + MR - 1) / MR * MR;
     nthreads = sg_workers(nthreads, npanel);
+    const int bf16 = pcnn_gemm_bf16;
     float *bufA[SG_MAX_THREADS], *bufB[SG_MAX_THREADS];
     for (int t = 0; t < nthreads; t++) {
         bufA[t] = pcnn_sgemm_buf(t, 2, mpad * (size_t)K);
@@ -248,6 +249,8 @@ int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
             for (int pc = 0; pc < K; pc += SG_KC) {
                 const int kc = K - pc < SG_KC ? K - pc : SG_KC;
                 pack_A(0, w, K, 0, M, pc, kc, Ap + mpad * (size_t)pc);
+                if (bf16)
+                    bf16_panels(Ap + mpad * (size_t)pc, M, kc, MR);
             }
             const int64_t p_begin = npanel * u / nthreads;
             const int64_t p_end = npanel * (u + 1) / nthreads;
@@ -267,9 +270,11 @@ int pcnn_conv_forward_avx512(float *y, const float *x, const float *w,
                         run r[NR];
                         const int nr = panel_runs(r, j0, nc, N, d->Wo);
                         pack_panel(Bp, x, d, r, nr, tab, kc);
+                        if (bf16)
+                            pcnn_bf16_panel(Bp, kc, NR);
                         for (int ir = 0; ir < M; ir += MR) {
                             __m512 acc[MR][2];
-                            kern_core(kc, Ap + mpad * (size_t)pc +
+                            kern_any(bf16, kc, Ap + mpad * (size_t)pc +
                                               (size_t)ir * kc,
                                       Bp, acc);
                             tile_out(y, acc, b, ir, M - ir < MR ? M - ir : MR,

@@ -246,6 +246,7 @@ int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
     const int64_t npanel = d->B * th * tw / NR;
     const size_t mpad = ((size_t)M + MR - 1) / MR * MR;
     nthreads = sg_workers(nthreads, npanel);
+    const int bf16 = pcnn_gemm_bf16;
     /* U: P x (Co x Ci) in row-major, then packed per point */
     float *U = pcnn_sgemm_buf(0, 2, (size_t)P * mpad * K * 2);
     float *buf[SG_MAX_THREADS];
@@ -294,9 +295,12 @@ int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-        for (int p = 0; p < P; p++)
+        for (int p = 0; p < P; p++) {
             pack_A(0, U + (size_t)p * M * K, K, 0, M, 0, K,
                    Up + (size_t)p * mpad * K);
+            if (bf16)
+                bf16_panels(Up + (size_t)p * mpad * K, M, K, MR);
+        }
         for (int u = t0; u < nthreads; u += nt) {
             float *Vp = buf[u], *Mt = buf[u] + vfl;
             const int64_t p0 = npanel * u / nthreads;
@@ -309,10 +313,12 @@ int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
                                          tile % (th * tw) / tw, tile % tw};
                 }
                 input_panel(Vp, x, d, tiles);
+                for (int p = 0; bf16 && p < P; p++)
+                    pcnn_bf16_panel(Vp + (size_t)p * K * NR, K, NR);
                 for (int ir = 0; ir < M; ir += MR) {
                     for (int p = 0; p < P; p++) {
                         __m512 acc[MR][2];
-                        kern_core(K, Up + (size_t)p * mpad * K +
+                        kern_any(bf16, K, Up + (size_t)p * mpad * K +
                                          (size_t)ir * K,
                                   Vp + (size_t)p * K * NR, acc);
                         for (int m = 0; m < MR; m++) {

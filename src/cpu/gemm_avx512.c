@@ -39,11 +39,12 @@
 #endif
 
 /* ---------------------------------------------------------------- kernel */
-static void kernel_full(int kc, const float *restrict Ap, const float *restrict Bp,
-                        float *restrict C, int ldc, float alpha, float beta)
+static void kernel_full(int bf16, int kc, const float *restrict Ap,
+                        const float *restrict Bp, float *restrict C, int ldc,
+                        float alpha, float beta)
 {
     __m512 acc[MR][2];
-    kern_core(kc, Ap, Bp, acc);
+    kern_any(bf16, kc, Ap, Bp, acc);
     __m512 va = _mm512_set1_ps(alpha);
     if (beta == 0.0f) {
 #pragma GCC unroll 32
@@ -70,11 +71,12 @@ static void kernel_full(int kc, const float *restrict Ap, const float *restrict 
 }
 
 /* partial tile: mr <= MR rows, nr <= NR cols valid; masked loads/stores */
-static void kernel_edge(int kc, const float *restrict Ap, const float *restrict Bp,
-                        float *restrict C, int ldc, int mr, int nr, float alpha, float beta)
+static void kernel_edge(int bf16, int kc, const float *restrict Ap,
+                        const float *restrict Bp, float *restrict C, int ldc,
+                        int mr, int nr, float alpha, float beta)
 {
     __m512 acc[MR][2];
-    kern_core(kc, Ap, Bp, acc);
+    kern_any(bf16, kc, Ap, Bp, acc);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
     __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1u);
@@ -167,7 +169,7 @@ static void pack_B(int transB, const float *B, int ldb, int p0, int kc, int j0, 
 }
 
 /* ---------------------------------------------------------------- driver */
-static void sgemm_range(int transA, int transB, int M, int j_begin, int j_end, int K,
+static void sgemm_range(int bf16, int transA, int transB, int M, int j_begin, int j_end, int K,
                         float alpha, const float *A, int lda, const float *B, int ldb,
                         float beta, float *C, int ldc, float *Ap, float *Bp)
 {
@@ -179,17 +181,21 @@ static void sgemm_range(int transA, int transB, int M, int j_begin, int j_end, i
             int kc = K - pc < SG_KC ? K - pc : SG_KC;
             float b = pc == 0 ? beta : 1.0f;
             pack_A(transA, A, lda, 0, M, pc, kc, Ap);
+            if (bf16)
+                bf16_panels(Ap, M, kc, MR);
             for (int jr = j_begin; jr < j_end; jr += NR) {
                 int nr = j_end - jr < NR ? j_end - jr : NR;
                 pack_B(transB, B, ldb, pc, kc, jr, nr, Bp);
+                if (bf16)
+                    bf16_panels(Bp, nr, kc, NR);
                 for (int ir = 0; ir < M; ir += MR) {
                     int mr = M - ir < MR ? M - ir : MR;
                     const float *ap = Ap + (size_t)ir * kc;
                     float *c = C + (size_t)ir * ldc + jr;
                     if (mr == MR && nr == NR)
-                        kernel_full(kc, ap, Bp, c, ldc, alpha, b);
+                        kernel_full(bf16, kc, ap, Bp, c, ldc, alpha, b);
                     else
-                        kernel_edge(kc, ap, Bp, c, ldc, mr, nr, alpha, b);
+                        kernel_edge(bf16, kc, ap, Bp, c, ldc, mr, nr, alpha, b);
                 }
             }
         }
@@ -201,9 +207,13 @@ static void sgemm_range(int transA, int transB, int M, int j_begin, int j_end, i
             int kc = K - pc < SG_KC ? K - pc : SG_KC;
             float b = pc == 0 ? beta : 1.0f;
             pack_B(transB, B, ldb, pc, kc, jc, nc, Bp);
+            if (bf16)
+                bf16_panels(Bp, nc, kc, NR);
             for (int ic = 0; ic < M; ic += SG_MC) {
                 int mc = M - ic < SG_MC ? M - ic : SG_MC;
                 pack_A(transA, A, lda, ic, mc, pc, kc, Ap);
+                if (bf16)
+                    bf16_panels(Ap, mc, kc, MR);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *bp = Bp + (size_t)jr * kc;
@@ -212,9 +222,9 @@ static void sgemm_range(int transA, int transB, int M, int j_begin, int j_end, i
                         const float *ap = Ap + (size_t)ir * kc;
                         float *c = C + (size_t)(ic + ir) * ldc + jc + jr;
                         if (mr == MR && nr == NR)
-                            kernel_full(kc, ap, bp, c, ldc, alpha, b);
+                            kernel_full(bf16, kc, ap, bp, c, ldc, alpha, b);
                         else
-                            kernel_edge(kc, ap, bp, c, ldc, mr, nr, alpha, b);
+                            kernel_edge(bf16, kc, ap, bp, c, ldc, mr, nr, alpha, b);
                     }
                 }
             }
@@ -292,6 +302,7 @@ int pcnn_sgemm_avx512(int transA, int transB, int M, int N, int K,
     size_t nc_pad = ((size_t)ncl + NR - 1) / NR * NR;
     /* the caller's thread-local buffers, handed to the workers (whose own
      * thread-local copies are other, empty arrays) */
+    const int bf16 = pcnn_gemm_bf16;
     float *bufA[SG_MAX_THREADS], *bufB[SG_MAX_THREADS];
     for (int t = 0; t < nthreads; t++) {
         bufA[t] = pcnn_sgemm_buf(t, 0, mc_pad * kc_max);
@@ -314,7 +325,7 @@ int pcnn_sgemm_avx512(int transA, int transB, int M, int N, int K,
             int b1 = (int)((long)nblk * (u + 1) / nthreads);
             int j0 = b0 * NR, j1 = b1 * NR < N ? b1 * NR : N;
             if (j0 < j1)
-                sgemm_range(transA, transB, M, j0, j1, K, alpha, A, lda, B,
+                sgemm_range(bf16, transA, transB, M, j0, j1, K, alpha, A, lda, B,
                             ldb, beta, C, ldc, bufA[u], bufB[u]);
         }
     }

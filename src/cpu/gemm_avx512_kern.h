@@ -9,6 +9,8 @@
 #ifndef PCNN_CPU_GEMM_AVX512_KERN_H
 #define PCNN_CPU_GEMM_AVX512_KERN_H
 
+#include "gemm_bf16.h"
+
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -79,6 +81,29 @@ kern_core(int kc, const float *restrict Ap, const float *restrict Bp,
         Ap += MR;
         Bp += NR;
     }
+}
+
+/* kern_core, or with bf16 (pcnn_gemm_bf16 of the caller) the bf16
+ * kernel on panels that went through bf16_panels. */
+static inline __attribute__((always_inline)) void
+kern_any(int bf16, int kc, const float *restrict Ap, const float *restrict Bp,
+         __m512 acc[MR][2])
+{
+    if (!bf16) {
+        kern_core(kc, Ap, Bp, acc);
+        return;
+    }
+    for (int r = 0; r < MR; r++)
+        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    pcnn_bf16_kern(kc, Ap, Bp, acc);
+}
+
+/* The packed panels of w (MR or NR) rows or columns each that cover n of
+ * them, kc long (Xp + i * kc, i = 0, w, ...), rounded to bf16 in place. */
+static inline void bf16_panels(float *Xp, int n, int kc, int w)
+{
+    for (int i = 0; i < n; i += w)
+        pcnn_bf16_panel(Xp + (size_t)i * kc, kc, w);
 }
 
 /* A block rows [i0,i0+mc), k [p0,p0+kc) -> Ap[(ir/MR)][k][MR], zero padded.

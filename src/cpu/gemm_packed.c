@@ -9,6 +9,7 @@
  */
 #ifndef PCNN_F64 /* float only */
 #include "gemm_packed.h"
+#include "gemm_bf16.h"
 
 #include <string.h>
 #ifdef __AVX512F__
@@ -36,11 +37,64 @@ void pcnn_pack_weights(float *wp, const float *wt, int ldw, int K, int N)
     }
 }
 
-/* One tile: rows [0, mr) of A (8 read), columns [0, nc) of a panel. */
-static void tile(float *C, int ldc, const float *A, int lda, int mr,
-                 const float *panel, const float *bias, int K, int nc)
+void pcnn_pack_weights_bf16(float *wp, int K, int N)
 {
 #ifdef __AVX512F__
+    for (int p = 0; p < (N + NR - 1) / NR; p++)
+        pcnn_bf16_panel(wp + (size_t)p * NR * K, K, NR);
+#else
+    (void)wp, (void)K, (void)N;
+#endif
+}
+
+#ifdef __AVX512F__
+/* k values of the 8 rows of A at a time, as bf16 rows on the stack */
+#define KB 512
+
+/* tile() in bf16: the 8 rows of A rounded to bf16 KB columns at a time,
+ * the products summed in fp32 from zero, then the bias added. */
+static void tile_bf16(float *C, int ldc, const float *A, int lda, int mr,
+                      const float *panel, const float *bias, int K, int nc)
+{
+    const __mmask16 m0 = nc >= 16 ? 0xffff : (__mmask16)((1u << nc) - 1);
+    const __mmask16 m1 = nc >= 32   ? 0xffff
+                         : nc <= 16 ? 0
+                                    : (__mmask16)((1u << (nc - 16)) - 1);
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++)
+        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    float a2[MR][KB / 2];
+    for (int k0 = 0; k0 < K; k0 += KB) {
+        const int kb = K - k0 < KB ? K - k0 : KB;
+        for (int r = 0; r < MR; r++)
+            pcnn_bf16_row(a2[r], A + (size_t)r * lda + k0, kb);
+        pcnn_bf16_kern_rows(kb, a2[0], KB / 2, panel + (size_t)k0 / 2 * NR,
+                            acc);
+    }
+    __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+    if (bias) {
+        b0 = _mm512_maskz_loadu_ps(m0, bias);
+        b1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(C + (size_t)r * ldc, m0,
+                              _mm512_add_ps(acc[r][0], b0));
+        _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16, m1,
+                              _mm512_add_ps(acc[r][1], b1));
+    }
+}
+#endif
+
+/* One tile: rows [0, mr) of A (8 read), columns [0, nc) of a panel. */
+static void tile(float *C, int ldc, const float *A, int lda, int mr,
+                 const float *panel, const float *bias, int K, int nc,
+                 int bf16)
+{
+#ifdef __AVX512F__
+    if (bf16) {
+        tile_bf16(C, ldc, A, lda, mr, panel, bias, K, nc);
+        return;
+    }
     const __mmask16 m0 = nc >= 16 ? 0xffff : (__mmask16)((1u << nc) - 1);
     const __mmask16 m1 = nc >= 32   ? 0xffff
                          : nc <= 16 ? 0
@@ -76,6 +130,7 @@ static void tile(float *C, int ldc, const float *A, int lda, int mr,
         _mm512_mask_storeu_ps(C + (size_t)r * ldc + 16, m1, acc[r][1]);
     }
 #else
+    (void)bf16;
     for (int r = 0; r < mr; r++)
         for (int j = 0; j < nc; j++) {
             float s = bias ? bias[j] : 0.0f;
@@ -88,7 +143,7 @@ static void tile(float *C, int ldc, const float *A, int lda, int mr,
 
 void pcnn_gemm_packed_tiles(float *C, int ldc, const float *A, int lda,
                             int M, const float *wp, const float *bias, int K,
-                            int N, long t0, long t1)
+                            int N, long t0, long t1, int bf16)
 {
     const int nb = (M + MR - 1) / MR;
     for (long t = t0; t < t1; t++) {
@@ -96,13 +151,13 @@ void pcnn_gemm_packed_tiles(float *C, int ldc, const float *A, int lda,
         const int j0 = p * NR, nc = N - j0 < NR ? N - j0 : NR;
         const int i0 = rb * MR, mr = M - i0 < MR ? M - i0 : MR;
         tile(C + (size_t)i0 * ldc + j0, ldc, A + (size_t)i0 * lda, lda, mr,
-             wp + (size_t)p * NR * K, bias ? bias + j0 : NULL, K, nc);
+             wp + (size_t)p * NR * K, bias ? bias + j0 : NULL, K, nc, bf16);
     }
 }
 
 void pcnn_gemm_packed(float *C, int ldc, const float *A, int lda, int M,
                       const float *wp, const float *bias, int K, int N,
-                      int threads)
+                      int threads, int bf16)
 {
     const int np = (N + NR - 1) / NR, nb = (M + MR - 1) / MR;
     const long ntiles = (long)np * nb;
@@ -115,7 +170,7 @@ void pcnn_gemm_packed(float *C, int ldc, const float *A, int lda, int M,
         const int j0 = p * NR, nc = N - j0 < NR ? N - j0 : NR;
         const int i0 = rb * MR, mr = M - i0 < MR ? M - i0 : MR;
         tile(C + (size_t)i0 * ldc + j0, ldc, A + (size_t)i0 * lda, lda, mr,
-             wp + (size_t)p * NR * K, bias ? bias + j0 : NULL, K, nc);
+             wp + (size_t)p * NR * K, bias ? bias + j0 : NULL, K, nc, bf16);
     }
 }
 #endif

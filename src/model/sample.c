@@ -168,7 +168,7 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
     const int M = (int)(n * B);
     if (P == 1) {
         pcnn_gemm_packed(dst, (int)Co, A, (int)K, M, sn->wp, sn->bias,
-                         (int)K, (int)Co, 1);
+                         (int)K, (int)Co, 1, S->bf16);
         for (int64_t t = 0; !consecutive && t < n; t++)
             memcpy(at(S, T, nd->out, pos[t]), Cb + t * B * Co,
                    (size_t)(B * Co) * sizeof(float));
@@ -178,7 +178,7 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
     const long ntiles = nb * ((Co + PCNN_PACK_NR - 1) / PCNN_PACK_NR);
     const long t0 = ntiles * tid / P, t1 = ntiles * (tid + 1) / P;
     pcnn_gemm_packed_tiles(dst, (int)Co, A, (int)K, M, sn->wp, sn->bias,
-                           (int)K, (int)Co, t0, t1);
+                           (int)K, (int)Co, t0, t1, S->bf16);
     for (long t = t0; !consecutive && t < t1; t++) {
         const int64_t j0 = t / nb * PCNN_PACK_NR, r0 = t % nb * PCNN_PACK_MR;
         const int64_t nc = Co - j0 < PCNN_PACK_NR ? Co - j0 : PCNN_PACK_NR;
@@ -533,6 +533,7 @@ static pcnn_status sample_cached(pcnn_ctx *ctx, pcnn_model *m, pcnn_image x,
     memset(&S, 0, sizeof S);
     S.be = ctx->be;
     S.params = &m->params;
+    S.bf16 = ctx->compute == PCNN_COMPUTE_BF16;
     pcnn_status st = pcnn_model_refresh_weights(ctx, m);
     if (st == PCNN_OK)
         st = pcnn_sampler_plan(&S, m, B);

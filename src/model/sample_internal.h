@@ -38,6 +38,7 @@ typedef struct {
     int64_t a, T;
     const pcnn_backend *be;
     const pcnn_params *params;
+    int bf16;        /* the context's compute: weights packed in bf16 */
 } sampler;
 
 /* The input position of output (i, j) for conv tap (p, q), or -1. */

@@ -254,7 +254,8 @@ void pcnn_sampler_free(sampler *S)
 /* Packs a layer's effective weight as W (K, Co) with rows in gather order
  * (tap p, tap q, input channel c). */
 static pcnn_status pack_layer(snode *sn, const pcnn_model *m,
-                              const pcnn_gnode *nd, int64_t ci, int64_t co)
+                              const pcnn_gnode *nd, int64_t ci, int64_t co,
+                              int bf16)
 {
     const pcnn_layer *L = &m->layers[nd->layer];
     const float *w = m->w + L->woff;
@@ -278,6 +279,8 @@ static pcnn_status pack_layer(snode *sn, const pcnn_model *m,
                     wt[((p * kw + q) * ci + c) * co + o] = v;
                 }
     pcnn_pack_weights(sn->wp, wt, (int)co, (int)K, (int)co);
+    if (bf16)
+        pcnn_pack_weights_bf16(sn->wp, (int)K, (int)co);
     free(wt);
     sn->K = (int)K;
     sn->bias = m->params.data + m->params.p[L->b].off;
@@ -356,7 +359,7 @@ pcnn_status pcnn_sampler_plan(sampler *S, pcnn_model *m, int64_t B)
         if (!is_conv(nd->kind))
             continue;
         const int64_t ci = S->v[nd->in0].C;
-        PCNN_TRY(pack_layer(sn, m, nd, ci, S->v[nd->out].C));
+        PCNN_TRY(pack_layer(sn, m, nd, ci, S->v[nd->out].C, S->bf16));
         if (sn->K > S->maxK)
             S->maxK = sn->K;
         if (S->v[nd->out].C > S->maxC)
