@@ -3,6 +3,8 @@
 # twin, in RUNS alternating pairs (ours, then the twin), and the median of
 # each config's per-pair ratio. On a shared, noisy machine one pair can be
 # off by 2x either way; the median of several pairs is the figure to quote.
+# TWIN=full compares with the reference twin (torch_net.py) instead of the
+# lean one (torch_lean.py, the default).
 # Usage: sh bench/compare_runs.sh BUILD_DIR [RUNS] [THREADS]
 set -eu
 build=${1:-build}
@@ -21,7 +23,7 @@ while [ "$i" -le "$runs" ]; do
         > "$out/ours$i.jsonl"
     echo "== pair $i of $runs: the twin" >&2
     /usr/bin/python3 twin/bench_twin.py --threads "$threads" \
-        > "$out/twin$i.jsonl"
+        --twin "${TWIN:-lean}" > "$out/twin$i.jsonl"
     i=$((i + 1))
 done
 /usr/bin/python3 bench/compare_runs.py "$out" "$runs"
