@@ -166,7 +166,8 @@ def bench_config(R, F, M, budget, twin="lean", layout="contiguous",
                        "twin": twin, "layout": layout if lean else
                        "contiguous",
                        "dropout_mask": "counter-based (numpy)"
-                       if exact_dropout else "torch_lean.dropout (torch.randint)" if lean
+                       if exact_dropout else
+                       "torch_lean.dropout (torch.randint)" if lean
                        else "torch.rand",
                        "params": sum(p.numel() for p in net.parameters())},
             "train_img_s": round(BATCH / t_train, 3),
