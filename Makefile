@@ -13,6 +13,10 @@
 #                   function of tools/ is over 80 lines
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
+#                   (TWIN=full: the reference twin instead of the lean one)
+#   make profile    time per op class of a training step and of sampling
+#                   (CONFIG=R,F,M, default the paper's 5,160,10;
+#                   docs/profile.md)
 #   make bench-quality MINUTES=M  train ours and the lean PyTorch peer M
 #                   minutes each, same data, recipe and cores; both curves
 #                   and test bits/dim (CONFIG=R,F,M, QUALITY_OUT=DIR keeps
@@ -92,7 +96,7 @@ F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
-.PHONY: all test debug portable bench bench-compare bench-quality run \
+.PHONY: all test debug portable bench bench-compare bench-quality profile run \
         install clean deps pixeldefend pixeldefend-check \
         check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check test-mpi mpi-check
@@ -241,6 +245,11 @@ bench: $(BUILD)/pixelcnn
 # whole models against the twin in RUNS alternating pairs, median ratios
 bench-compare: $(BUILD)/pixelcnn
 	sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2)
+
+# one training step and one sampling run per op class (docs/profile.md)
+profile: $(BUILD)/pixelcnn
+	$(BUILD)/pixelcnn profile --threads $(or $(THREADS),2) \
+	    $(if $(CONFIG),--config $(CONFIG))
 
 # ours vs the lean PyTorch peer, MINUTES of training each (docs/training.md)
 bench-quality: $(BUILD)/pixelcnn
