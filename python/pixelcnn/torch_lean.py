@@ -77,20 +77,15 @@ def dropout(x, p):
     """Inverted dropout with torch's generator. F.dropout draws its mask
     with bernoulli_, one element at a time on a build without MKL (this
     Debian torch); here 64-bit words from torch.randint give four 16-bit
-    uniforms each, kept where u >= p 2^16 (p in steps of 2^-16: 0.5
-    exactly), and the mask is a float tensor (a bool mask takes a slow
-    type-promoting multiply)."""
+    uniforms each, converted to float and compared in place (no bool
+    tensor: this build's bool kernels are slow), kept where u >= p 2^16
+    (p in steps of 2^-16: 0.5 exactly)."""
     n = x.numel()
     words = torch.randint(-2 ** 63, 2 ** 63 - 1, ((n + 3) // 4,),
                           dtype=torch.int64)
-    u16 = words.view(torch.int16)[:n].view(x.shape)
-    keep = (u16 >= round(p * 65536) - 32768).to(x.dtype)
+    keep = words.view(torch.int16)[:n].view(x.shape).to(x.dtype)
+    keep.ge_(round(p * 65536) - 32768)
     return x * keep.mul_(1.0 / (1.0 - p))
-
-
-def nin(x, w, b):
-    """1x1 conv, w (Co, Ci, 1, 1)."""
-    return F.conv2d(x, w, b)
 
 
 def down_shift(x):
