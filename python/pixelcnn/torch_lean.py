@@ -88,6 +88,11 @@ def dropout(x, p):
     return x * keep.mul_(1.0 / (1.0 - p))
 
 
+def nin(x, w, b):
+    """1x1 conv, w (Co, Ci, 1, 1)."""
+    return F.conv2d(x, w, b)
+
+
 def down_shift(x):
     return F.pad(x[:, :, :-1, :], (0, 0, 1, 0))
 
