@@ -13,7 +13,8 @@
 #                   function of tools/ is over 80 lines
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
-#                   (TWIN=full: the reference twin instead of the lean one)
+#                   (TWIN=full: the reference twin instead of the lean one;
+#                   CONFIGS="1,32,5 2,64,5": only those configs)
 #   make profile    time per op class of a training step and of sampling
 #                   (CONFIG=R,F,M, default the paper's 5,160,10;
 #                   docs/profile.md)
@@ -240,11 +241,12 @@ portable:
 	PCNN_CLI=build/portable/pixelcnn build/portable/test_runner $(TESTS)
 
 bench: $(BUILD)/pixelcnn
-	sh bench/run.sh $(BUILD) $(or $(THREADS),2)
+	TWIN="$(TWIN)" sh bench/run.sh $(BUILD) $(or $(THREADS),2)
 
 # whole models against the twin in RUNS alternating pairs, median ratios
 bench-compare: $(BUILD)/pixelcnn
-	sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2)
+	TWIN="$(TWIN)" CONFIGS="$(CONFIGS)" sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) \
+	    $(or $(THREADS),2)
 
 # one training step and one sampling run per op class (docs/profile.md)
 profile: $(BUILD)/pixelcnn
