@@ -245,8 +245,8 @@ bench: $(BUILD)/pixelcnn
 
 # whole models against the twin in RUNS alternating pairs, median ratios
 bench-compare: $(BUILD)/pixelcnn
-	TWIN="$(TWIN)" CONFIGS="$(CONFIGS)" sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) \
-	    $(or $(THREADS),2)
+	TWIN="$(TWIN)" CONFIGS="$(CONFIGS)" sh bench/compare_runs.sh $(BUILD) \
+	    $(or $(RUNS),3) $(or $(THREADS),2)
 
 # one training step and one sampling run per op class (docs/profile.md)
 profile: $(BUILD)/pixelcnn
