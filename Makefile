@@ -13,9 +13,14 @@
 #                   function of tools/ is over 80 lines
 #   make bench      conv vs SGEMM, model images/s, vs the PyTorch twin
 #   make bench-compare  models vs the twin, RUNS=3 alternating pairs
+#                   (TWIN=full: the reference twin instead of the lean one;
+#                   CONFIGS="1,32,5 2,64,5": only those configs)
 #   make bench-bf16  --compute bf16 vs f32: models and sampling, RUNS=3
 #                   alternating pairs, median speed-ups; the conv table
 #                   (CONFIGS="1,32,5 2,64,5": those models only)
+#   make profile    time per op class of a training step and of sampling
+#                   (CONFIG=R,F,M, default the paper's 5,160,10;
+#                   docs/profile.md)
 #   make bench-quality MINUTES=M  train ours and the lean PyTorch peer M
 #                   minutes each, same data, recipe and cores; both curves
 #                   and test bits/dim (CONFIG=R,F,M, QUALITY_OUT=DIR keeps
@@ -99,7 +104,8 @@ F64_OBJ   := $(call objs,$(BUILD)/f64,$(KERNEL_SRC))
 TEST_OBJ  := $(call objs,$(BUILD)/f32,$(TEST_SRC))
 TOOL_OBJ  := $(call objs,$(BUILD)/f32,$(TOOL_SRC))
 
-.PHONY: all test debug portable bench bench-compare bench-bf16 bench-quality run \
+.PHONY: all test debug portable bench bench-compare bench-bf16 bench-quality \
+        bench-quality-seeds bench-chains profile run \
         install clean deps pixeldefend pixeldefend-check \
         check-tool check-api test-python install-python example fuzz \
         fuzz-build fuzz-check test-mpi mpi-check
@@ -243,11 +249,17 @@ portable:
 	PCNN_CLI=build/portable/pixelcnn build/portable/test_runner $(TESTS)
 
 bench: $(BUILD)/pixelcnn
-	sh bench/run.sh $(BUILD) $(or $(THREADS),2)
+	TWIN="$(TWIN)" sh bench/run.sh $(BUILD) $(or $(THREADS),2)
 
 # whole models against the twin in RUNS alternating pairs, median ratios
 bench-compare: $(BUILD)/pixelcnn
-	sh bench/compare_runs.sh $(BUILD) $(or $(RUNS),3) $(or $(THREADS),2)
+	TWIN="$(TWIN)" CONFIGS="$(CONFIGS)" sh bench/compare_runs.sh $(BUILD) \
+	    $(or $(RUNS),3) $(or $(THREADS),2)
+
+# one training step and one sampling run per op class (docs/profile.md)
+profile: $(BUILD)/pixelcnn
+	$(BUILD)/pixelcnn profile --threads $(or $(THREADS),2) \
+	    $(if $(CONFIG),--config $(CONFIG))
 
 # bf16 against f32 compute in RUNS alternating pairs (docs/speed.md)
 bench-bf16: $(BUILD)/pixelcnn

@@ -6,7 +6,8 @@
 #   3. sampling 16 images: cached and naive (pixelcnn bench --sampling),
 #      and pyramid chains against single-stage models (bench --pyramid)
 #   4. when Debian's python3-torch is there, the PyTorch twin's same figures
-#      (twin/bench_twin.py --sampling, same threads) and our ratios to it.
+#      (twin/bench_twin.py --sampling, same threads; the lean twin,
+#      torch_lean.py, or TWIN=full for torch_net.py) and our ratios to it.
 # Usage: sh bench/run.sh BUILD_DIR [THREADS]
 set -eu
 build=${1:-build}
@@ -26,8 +27,9 @@ echo "== pyramid sampling"
 "$build/pixelcnn" bench --pyramid --threads "$threads"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo
-    echo "== PyTorch twin ($(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)'), $threads threads)"
-    /usr/bin/python3 twin/bench_twin.py --threads "$threads" --sampling | tee "$out/twin.jsonl"
+    echo "== PyTorch twin ${TWIN:-lean} ($(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__)'), $threads threads)"
+    /usr/bin/python3 twin/bench_twin.py --threads "$threads" --sampling \
+        --twin "${TWIN:-lean}" | tee "$out/twin.jsonl"
     echo
     /usr/bin/python3 bench/compare.py "$out/ours.jsonl" "$out/twin.jsonl" "$out/sampling.jsonl"
 else

@@ -15,6 +15,7 @@
 
 /* Each subcommand gets argv[0] = its own name. */
 int cmd_bench(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -36,6 +36,8 @@ static const struct {
     {"purify", cmd_purify,
      "PixelDefend: move each value to its most probable one within eps"},
     {"bench", cmd_bench, "conv throughput vs the machine's SGEMM rate"},
+    {"profile", cmd_profile,
+     "time per op class of a training step and of sampling"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

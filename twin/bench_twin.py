@@ -2,19 +2,28 @@
 """bench_twin.py -- throughput of the PyTorch twin, for comparison with C.
 
     /usr/bin/python3 twin/bench_twin.py [--threads 2] [--config R,F,M ...]
-        [--sampling] [--sampling-steps 3] [--budget 30] [--exact-dropout]
+        [--sampling] [--sampling-steps 3] [--budget 30]
+        [--twin lean|full] [--layout contiguous|channels_last]
+        [--exact-dropout]
+
+--twin lean (the default) times python/pixelcnn/torch_lean.py, the fast
+peer (weights normalized once per pass, oneDNN convs, Adam's multi-tensor
+path, evaluation under torch.inference_mode, torch-RNG dropout masks);
+--twin full times torch_net.py, the reference twin the library's tests
+use. Both start from the same weights (torch_net's init and data init).
 
 For each config (nr_resnet, nr_filters, nr_mix) -- by default (1,32,5),
 (2,64,5), (3,96,10), (5,160,10) -- on 32x32x3 images, 3 resolutions,
 batch 16, float32, torch.set_num_threads(--threads):
 
 - train: forward + backward + Adam step, in training mode with dropout
-  0.5; the masks come from torch.rand by default (what a PyTorch user
-  runs), or with --exact-dropout from the library's counter-based RNG
-  drawn in numpy (slow: a large share of the step); the time spent drawing
-  masks is reported as dropout_mask_s_per_step, the source as
-  config.dropout_mask;
-- eval: forward + loss under torch.no_grad(), dropout off.
+  0.5; the full twin's masks come from torch.rand by default (what a
+  PyTorch user runs), or with --exact-dropout from the library's
+  counter-based RNG drawn in numpy (slow: a large share of the step); the
+  time spent drawing them is reported as dropout_mask_s_per_step, the
+  source as config.dropout_mask; the lean twin's from torch_lean.dropout;
+- eval: forward + loss under torch.no_grad() (full) or
+  torch.inference_mode() (lean), dropout off.
 
 One warm-up step each, then the median of the timed steps: as many as fit
 in --budget seconds per config (70% train, 30% eval), at most 10 and at
@@ -53,12 +62,15 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "python"))
 from pixelcnn import torch_net as P  # noqa: E402
+from pixelcnn import torch_lean as L  # noqa: E402
 
 CONFIGS = [(1, 32, 5), (2, 64, 5), (3, 96, 10), (5, 160, 10)]
 BATCH, SIZE = 16, 32
 
 
-def make_net(R, F, M, seed=0):
+def make_net(R, F, M, seed=0, twin="lean", layout="contiguous"):
+    """The full twin (torch_net) or the lean one (torch_lean, loaded with
+    the full twin's weights after its data-dependent init), and a batch."""
     cfg = P.config(channels=3, height=SIZE, width=SIZE, nr_resnet=R,
                    nr_filters=F, nr_mix=M, nr_resolutions=3, dropout=0.5)
     net = P.PixelCNNpp(cfg, dtype=torch.float32)
@@ -67,6 +79,11 @@ def make_net(R, F, M, seed=0):
     x = torch.from_numpy(rng.integers(0, 256, (BATCH, 3, SIZE, SIZE))
                          .astype(np.uint8))
     net.data_init(x[:4])  # (values only matter to keep activations sane)
+    if twin == "lean":
+        fmt = torch.channels_last if layout == "channels_last" \
+            else torch.contiguous_format
+        net = L.LeanPixelCNNpp(cfg, memory_format=fmt).load_params(
+            net.state())
     return net, x
 
 
@@ -110,17 +127,23 @@ def native_keep(shape, p, seed):
     return torch.rand(shape) >= p
 
 
-def bench_config(R, F, M, budget, exact_dropout=False):
+def bench_config(R, F, M, budget, twin="lean", layout="contiguous",
+                 exact_dropout=False):
     if not exact_dropout:
         P.dropout_keep = native_keep
-    net, x = make_net(R, F, M)
-    masks = MaskTimer()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net, x = make_net(R, F, M, twin=twin, layout=layout)
+    lean = twin == "lean"
+    masks = None if lean else MaskTimer()
+    # the lean twin: Adam's multi-tensor path (one op per kind over every
+    # parameter), and evaluation without autograd records
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, foreach=lean)
+    no_grad = torch.inference_mode if lean else torch.no_grad
     step = [0]
 
     def train_step():
         net.train()
-        net.dropout_seed = P.default_dropout_seed(step[0])
+        if not lean:
+            net.dropout_seed = P.default_dropout_seed(step[0])
         step[0] += 1
         opt.zero_grad(set_to_none=True)
         loss = net.bits_per_dim(x)
@@ -129,19 +152,23 @@ def bench_config(R, F, M, budget, exact_dropout=False):
 
     def eval_step():
         net.eval()
-        with torch.no_grad():
+        with no_grad():
             net.bits_per_dim(x)
 
     t_train, n_train = timed(train_step, budget * 0.7)
-    mask_s = masks.seconds / step[0]
+    mask_s = masks.seconds / step[0] if masks else 0.0
     t_eval, n_eval = timed(eval_step, budget * 0.3)
     return {"config": {"nr_resnet": R, "nr_filters": F, "nr_mix": M,
                        "batch": BATCH, "image": [3, SIZE, SIZE],
                        "nr_resolutions": 3, "dropout": 0.5,
                        "threads": torch.get_num_threads(),
                        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                       "twin": twin, "layout": layout if lean else
+                       "contiguous",
                        "dropout_mask": "counter-based (numpy)"
-                       if exact_dropout else "torch.rand",
+                       if exact_dropout else
+                       "torch_lean.dropout (torch.randint)" if lean
+                       else "torch.rand",
                        "params": sum(p.numel() for p in net.parameters())},
             "train_img_s": round(BATCH / t_train, 3),
             "eval_img_s": round(BATCH / t_eval, 3),
@@ -162,7 +189,7 @@ def naive_sampling_time(net, steps=3, batch=BATCH, seed=0):
     gen = torch.Generator().manual_seed(seed)
     x = torch.zeros(batch, cfg["channels"], H, W, dtype=torch.uint8)
     times = []
-    with torch.no_grad():
+    with torch.inference_mode():
         for k in range(steps + 1):
             i, j = divmod(k, W)
             t0 = time.perf_counter()
@@ -188,9 +215,10 @@ def peak_rss_mb():
 def run_one(args):
     R, F, M = (int(v) for v in args.one.split(","))
     torch.set_num_threads(args.threads)
-    out = bench_config(R, F, M, args.budget, args.exact_dropout)
+    out = bench_config(R, F, M, args.budget, args.twin, args.layout,
+                       args.exact_dropout)
     if args.sampling:
-        net, _ = make_net(R, F, M)
+        net, _ = make_net(R, F, M, twin=args.twin, layout=args.layout)
         out.update(naive_sampling_time(net, args.sampling_steps))
         out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(json.dumps(out), flush=True)
@@ -212,8 +240,17 @@ def main():
     ap.add_argument("--exact-dropout", action="store_true",
                     help="draw dropout masks with the library's counter-based"
                     " RNG in numpy (slow) instead of torch.rand")
+    ap.add_argument("--twin", choices=("lean", "full"), default="lean",
+                    help="lean: python/pixelcnn/torch_lean.py, the fast "
+                    "peer (default); full: torch_net.py, the reference twin")
+    ap.add_argument("--layout", choices=("contiguous", "channels_last"),
+                    default="contiguous",
+                    help="the lean twin's activation memory format")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.exact_dropout and args.twin == "lean":
+        ap.error("--exact-dropout needs --twin full (the lean twin draws "
+                 "its masks with F.dropout)")
     if args.one:
         return run_one(args)
     configs = args.config or ["%d,%d,%d" % c for c in CONFIGS]
@@ -221,7 +258,8 @@ def main():
     for c in configs:
         cmd = [sys.executable, os.path.abspath(__file__), "--one", c,
                "--threads", str(args.threads), "--budget", str(args.budget),
-               "--sampling-steps", str(args.sampling_steps)]
+               "--sampling-steps", str(args.sampling_steps),
+               "--twin", args.twin, "--layout", args.layout]
         if args.sampling:
             cmd.append("--sampling")
         if args.exact_dropout:

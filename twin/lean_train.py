@@ -43,6 +43,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "python"))
 from pixelcnn import torch_ops as T  # noqa: E402  (the DMOL likelihood)
+from pixelcnn.torch_lean import concat_elu  # noqa: E402
 
 MASK = (1 << 64) - 1
 
@@ -130,10 +131,6 @@ class ShiftedDeconv(nn.ConvTranspose2d):
         H, W = x.shape[2], x.shape[3]
         y = super().forward(x)
         return y[:, :, :2 * H, self.left:self.left + 2 * W]
-
-
-def concat_elu(x):
-    return F.elu(torch.cat([x, -x], 1))
 
 
 class GatedResnet(nn.Module):

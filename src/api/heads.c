@@ -4,6 +4,7 @@
  */
 #include "check.h"
 #include <math.h>
+#include "../core/prof.h"
 
 pcnn_head pcnn_head_dmol(int channels, int nr_mix)
 {
@@ -109,9 +110,11 @@ pcnn_status pcnn_head_log_prob(pcnn_ctx *ctx, const pcnn_head *h,
     int64_t ld[4] = {l.dim[0], 1, l.dim[2], l.dim[3]};
     PCNN_TRY(pcnn_check_dims(fn, "logp", logp, 4, ld));
     if (h->kind == PCNN_HEAD_DMOL)
-        ctx->be->dmol_log_prob(logp.data, l.data, x.data, &d);
+        PCNN_TIMED(PCNN_PROF_HEAD,
+                   ctx->be->dmol_log_prob(logp.data, l.data, x.data, &d));
     else
-        ctx->be->cat_log_prob(logp.data, l.data, x.data, &d);
+        PCNN_TIMED(PCNN_PROF_HEAD,
+                   ctx->be->cat_log_prob(logp.data, l.data, x.data, &d));
     return PCNN_OK;
 }
 
@@ -128,9 +131,11 @@ pcnn_status pcnn_head_backward(pcnn_ctx *ctx, const pcnn_head *h,
     int64_t ld[4] = {l.dim[0], 1, l.dim[2], l.dim[3]};
     PCNN_TRY(pcnn_check_dims(fn, "dlogp", dlogp, 4, ld));
     if (h->kind == PCNN_HEAD_DMOL)
-        ctx->be->dmol_backward(dl.data, dlogp.data, l.data, x.data, &d);
+        PCNN_TIMED(PCNN_PROF_HEAD, ctx->be->dmol_backward(dl.data, dlogp.data,
+                                                          l.data, x.data, &d));
     else
-        ctx->be->cat_backward(dl.data, dlogp.data, l.data, x.data, &d);
+        PCNN_TIMED(PCNN_PROF_HEAD, ctx->be->cat_backward(dl.data, dlogp.data,
+                                                         l.data, x.data, &d));
     return PCNN_OK;
 }
 
@@ -150,15 +155,17 @@ pcnn_status pcnn_head_sample(pcnn_ctx *ctx, const pcnn_head *h, pcnn_image x,
             return pcnn_fail(PCNN_ERR_ARG,
                              "%s: log-scale offset %g not in (-20, 20)", fn,
                              (double)opts->log_scale_offset);
-        ctx->be->dmol_sample(x.data, l.data, &d, opts->seed,
-                             opts->log_scale_offset);
+        PCNN_TIMED(PCNN_PROF_HEAD,
+                   ctx->be->dmol_sample(x.data, l.data, &d, opts->seed,
+                                        opts->log_scale_offset));
     } else {
         if (!(opts->temperature > 1e-3f && opts->temperature < 1e3f))
             return pcnn_fail(PCNN_ERR_ARG,
                              "%s: temperature %g not in (0.001, 1000)", fn,
                              (double)opts->temperature);
-        ctx->be->cat_sample(x.data, l.data, &d, opts->seed,
-                            opts->temperature);
+        PCNN_TIMED(PCNN_PROF_HEAD,
+                   ctx->be->cat_sample(x.data, l.data, &d, opts->seed,
+                                       opts->temperature));
     }
     return PCNN_OK;
 }
@@ -178,9 +185,10 @@ pcnn_status pcnn_head_pmf(pcnn_ctx *ctx, const pcnn_head *h,
     PCNN_TRY(pcnn_check_dims(fn, "probs", probs, 4, pd));
     if (h->kind == PCNN_HEAD_DMOL) {
         PCNN_TRY(check_image(fn, h, x, l, c, 1));
-        ctx->be->dmol_pmf(probs.data, l.data, x.data, &d, c);
+        PCNN_TIMED(PCNN_PROF_HEAD,
+                   ctx->be->dmol_pmf(probs.data, l.data, x.data, &d, c));
     } else {
-        ctx->be->cat_pmf(probs.data, l.data, &d, c);
+        PCNN_TIMED(PCNN_PROF_HEAD, ctx->be->cat_pmf(probs.data, l.data, &d, c));
     }
     return PCNN_OK;
 }
@@ -218,8 +226,9 @@ pcnn_status pcnn_head_interval_log_mass(pcnn_ctx *ctx, const pcnn_head *h,
                              "%s: element %lld: %d is not in [%d, %d]", fn,
                              (long long)k, x.data[k], lo.data[k],
                              hi.data[k]);
-    ctx->be->dmol_interval_log_mass(out.data, l.data, x.data, lo.data,
-                                    hi.data, &d);
+    PCNN_TIMED(PCNN_PROF_HEAD,
+               ctx->be->dmol_interval_log_mass(out.data, l.data, x.data,
+                                               lo.data, hi.data, &d));
     return PCNN_OK;
 }
 
@@ -242,7 +251,9 @@ pcnn_status pcnn_head_sample_range(pcnn_ctx *ctx, const pcnn_head *h,
         if (lo[p] > hi[p])
             return pcnn_fail(PCNN_ERR_VALUE, "%s: empty interval [%d, %d] "
                              "at %lld", fn, lo[p], hi[p], (long long)p);
-    ctx->be->dmol_draw_range(x.data, l.data, &d, c, lo, hi,
-                             (double)opts->log_scale_offset, opts->seed);
+    PCNN_TIMED(PCNN_PROF_HEAD,
+               ctx->be->dmol_draw_range(x.data, l.data, &d, c, lo, hi,
+                                        (double)opts->log_scale_offset,
+                                        opts->seed));
     return PCNN_OK;
 }

@@ -3,6 +3,7 @@
  * backend. No arithmetic happens here.
  */
 #include "check.h"
+#include "../core/prof.h"
 #include "../core/rng.h"
 
 /* ------------------------------------------------------------ geometry */
@@ -258,7 +259,8 @@ pcnn_status pcnn_down_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
                                     pcnn_tensor x)
 {
     PCNN_TRY(check_pair("pcnn_down_shift_forward", ctx, "y", y, "x", x));
-    ctx->be->down_shift_forward(y.data, x.data, T4(x));
+    PCNN_TIMED(PCNN_PROF_ADD_SHIFT,
+               ctx->be->down_shift_forward(y.data, x.data, T4(x)));
     return PCNN_OK;
 }
 
@@ -266,7 +268,8 @@ pcnn_status pcnn_down_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
                                      pcnn_tensor dy)
 {
     PCNN_TRY(check_pair("pcnn_down_shift_backward", ctx, "dx", dx, "dy", dy));
-    ctx->be->down_shift_backward(dx.data, dy.data, T4(dy));
+    PCNN_TIMED(PCNN_PROF_ADD_SHIFT,
+               ctx->be->down_shift_backward(dx.data, dy.data, T4(dy)));
     return PCNN_OK;
 }
 
@@ -274,7 +277,8 @@ pcnn_status pcnn_right_shift_forward(pcnn_ctx *ctx, pcnn_tensor y,
                                      pcnn_tensor x)
 {
     PCNN_TRY(check_pair("pcnn_right_shift_forward", ctx, "y", y, "x", x));
-    ctx->be->right_shift_forward(y.data, x.data, T4(x));
+    PCNN_TIMED(PCNN_PROF_ADD_SHIFT,
+               ctx->be->right_shift_forward(y.data, x.data, T4(x)));
     return PCNN_OK;
 }
 
@@ -283,14 +287,16 @@ pcnn_status pcnn_right_shift_backward(pcnn_ctx *ctx, pcnn_tensor dx,
 {
     PCNN_TRY(check_pair("pcnn_right_shift_backward", ctx, "dx", dx, "dy",
                         dy));
-    ctx->be->right_shift_backward(dx.data, dy.data, T4(dy));
+    PCNN_TIMED(PCNN_PROF_ADD_SHIFT,
+               ctx->be->right_shift_backward(dx.data, dy.data, T4(dy)));
     return PCNN_OK;
 }
 
 pcnn_status pcnn_elu_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x)
 {
     PCNN_TRY(check_pair("pcnn_elu_forward", ctx, "y", y, "x", x));
-    ctx->be->elu_forward(y.data, x.data, pcnn_numel(x));
+    PCNN_TIMED(PCNN_PROF_ELU,
+               ctx->be->elu_forward(y.data, x.data, pcnn_numel(x)));
     return PCNN_OK;
 }
 
@@ -300,7 +306,8 @@ pcnn_status pcnn_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dy,
     static const char fn[] = "pcnn_elu_backward";
     PCNN_TRY(check_pair(fn, ctx, "dx", dx, "x", x));
     PCNN_TRY(pcnn_check_like(fn, "dy", dy, "x", x));
-    ctx->be->elu_backward(dx.data, dy.data, x.data, pcnn_numel(x));
+    PCNN_TIMED(PCNN_PROF_ELU,
+               ctx->be->elu_backward(dx.data, dy.data, x.data, pcnn_numel(x)));
     return PCNN_OK;
 }
 
@@ -319,8 +326,9 @@ pcnn_status pcnn_concat_elu_forward(pcnn_ctx *ctx, pcnn_tensor y,
                                     pcnn_tensor x)
 {
     PCNN_TRY(check_doubled("pcnn_concat_elu_forward", ctx, "y", y, "x", x));
-    ctx->be->concat_elu_forward(y.data, x.data, x.dim[0], x.dim[1],
-                                x.dim[2] * x.dim[3]);
+    PCNN_TIMED(PCNN_PROF_ELU,
+               ctx->be->concat_elu_forward(y.data, x.data, x.dim[0], x.dim[1],
+                                           x.dim[2] * x.dim[3]));
     return PCNN_OK;
 }
 
@@ -330,16 +338,18 @@ pcnn_status pcnn_concat_elu_backward(pcnn_ctx *ctx, pcnn_tensor dx,
     static const char fn[] = "pcnn_concat_elu_backward";
     PCNN_TRY(check_doubled(fn, ctx, "dy", dy, "x", x));
     PCNN_TRY(pcnn_check_like(fn, "dx", dx, "x", x));
-    ctx->be->concat_elu_backward(dx.data, dy.data, x.data, x.dim[0],
-                                 x.dim[1], x.dim[2] * x.dim[3]);
+    PCNN_TIMED(PCNN_PROF_ELU,
+               ctx->be->concat_elu_backward(dx.data, dy.data, x.data, x.dim[0],
+                                            x.dim[1], x.dim[2] * x.dim[3]));
     return PCNN_OK;
 }
 
 pcnn_status pcnn_gate_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor x)
 {
     PCNN_TRY(check_doubled("pcnn_gate_forward", ctx, "x", x, "y", y));
-    ctx->be->gate_forward(y.data, x.data, y.dim[0], y.dim[1],
-                          y.dim[2] * y.dim[3]);
+    PCNN_TIMED(PCNN_PROF_GATE,
+               ctx->be->gate_forward(y.data, x.data, y.dim[0], y.dim[1],
+                                     y.dim[2] * y.dim[3]));
     return PCNN_OK;
 }
 
@@ -349,8 +359,9 @@ pcnn_status pcnn_gate_backward(pcnn_ctx *ctx, pcnn_tensor dx, pcnn_tensor dy,
     static const char fn[] = "pcnn_gate_backward";
     PCNN_TRY(check_doubled(fn, ctx, "x", x, "dy", dy));
     PCNN_TRY(pcnn_check_like(fn, "dx", dx, "x", x));
-    ctx->be->gate_backward(dx.data, dy.data, x.data, dy.dim[0], dy.dim[1],
-                           dy.dim[2] * dy.dim[3]);
+    PCNN_TIMED(PCNN_PROF_GATE,
+               ctx->be->gate_backward(dx.data, dy.data, x.data, dy.dim[0],
+                                      dy.dim[1], dy.dim[2] * dy.dim[3]));
     return PCNN_OK;
 }
 
@@ -360,7 +371,8 @@ pcnn_status pcnn_add_forward(pcnn_ctx *ctx, pcnn_tensor y, pcnn_tensor a,
     static const char fn[] = "pcnn_add_forward";
     PCNN_TRY(check_pair(fn, ctx, "y", y, "a", a));
     PCNN_TRY(pcnn_check_like(fn, "b", b, "a", a));
-    ctx->be->add_forward(y.data, a.data, b.data, pcnn_numel(a));
+    PCNN_TIMED(PCNN_PROF_ADD_SHIFT,
+               ctx->be->add_forward(y.data, a.data, b.data, pcnn_numel(a)));
     return PCNN_OK;
 }
 
@@ -374,7 +386,9 @@ pcnn_status pcnn_add_backward(pcnn_ctx *ctx, pcnn_tensor da, pcnn_tensor db,
         PCNN_TRY(pcnn_check_like(fn, "da", da, "dy", dy));
     if (db.data)
         PCNN_TRY(pcnn_check_like(fn, "db", db, "dy", dy));
-    ctx->be->add_backward(da.data, db.data, dy.data, pcnn_numel(dy));
+    PCNN_TIMED(
+        PCNN_PROF_ADD_SHIFT,
+        ctx->be->add_backward(da.data, db.data, dy.data, pcnn_numel(dy)));
     return PCNN_OK;
 }
 
@@ -393,7 +407,9 @@ pcnn_status pcnn_dropout_forward_at(pcnn_ctx *ctx, pcnn_tensor y,
     static const char fn[] = "pcnn_dropout_forward";
     PCNN_TRY(check_pair(fn, ctx, "y", y, "x", x));
     PCNN_TRY(check_p(fn, p));
-    ctx->be->dropout_forward(y.data, x.data, pcnn_numel(x), p, seed, first);
+    PCNN_TIMED(PCNN_PROF_DROPOUT,
+               ctx->be->dropout_forward(y.data, x.data, pcnn_numel(x), p, seed,
+                                        first));
     return PCNN_OK;
 }
 
@@ -404,8 +420,9 @@ pcnn_status pcnn_dropout_backward_at(pcnn_ctx *ctx, pcnn_tensor dx,
     static const char fn[] = "pcnn_dropout_backward";
     PCNN_TRY(check_pair(fn, ctx, "dx", dx, "dy", dy));
     PCNN_TRY(check_p(fn, p));
-    ctx->be->dropout_backward(dx.data, dy.data, pcnn_numel(dy), p, seed,
-                              first);
+    PCNN_TIMED(PCNN_PROF_DROPOUT,
+               ctx->be->dropout_backward(dx.data, dy.data, pcnn_numel(dy), p,
+                                         seed, first));
     return PCNN_OK;
 }
 
@@ -459,7 +476,8 @@ pcnn_status pcnn_weightnorm_forward(pcnn_ctx *ctx, pcnn_tensor w,
     PCNN_TRY(pcnn_check_ctx(fn, ctx));
     PCNN_TRY(wn_dims(fn, v, g, axis, &A, &O, &R));
     PCNN_TRY(pcnn_check_like(fn, "w", w, "v", v));
-    ctx->be->weightnorm_forward(w.data, v.data, g.data, A, O, R);
+    PCNN_TIMED(PCNN_PROF_WEIGHTNORM,
+               ctx->be->weightnorm_forward(w.data, v.data, g.data, A, O, R));
     return PCNN_OK;
 }
 
@@ -477,8 +495,9 @@ pcnn_status pcnn_weightnorm_backward(pcnn_ctx *ctx, pcnn_tensor dv,
         PCNN_TRY(pcnn_check_like(fn, "dv", dv, "v", v));
     if (dg.data)
         PCNN_TRY(pcnn_check_like(fn, "dg", dg, "g", g));
-    ctx->be->weightnorm_backward(dv.data, dg.data, dw.data, v.data, g.data,
-                                 A, O, R);
+    PCNN_TIMED(PCNN_PROF_WEIGHTNORM,
+               ctx->be->weightnorm_backward(dv.data, dg.data, dw.data, v.data,
+                                            g.data, A, O, R));
     return PCNN_OK;
 }
 
@@ -495,7 +514,8 @@ pcnn_status pcnn_weightnorm_data_init(pcnn_ctx *ctx, pcnn_tensor g,
     if (!(scale > 0.0f) || scale > 1e6f)
         return pcnn_fail(PCNN_ERR_ARG, "%s: scale %g must be in (0, 1e6]",
                          fn, (double)scale);
-    ctx->be->weightnorm_data_init(g.data, b.data, y.data, y.dim[0], y.dim[1],
-                                  y.dim[2] * y.dim[3], scale);
+    PCNN_TIMED(PCNN_PROF_WEIGHTNORM, ctx->be->weightnorm_data_init(
+                                         g.data, b.data, y.data, y.dim[0],
+                                         y.dim[1], y.dim[2] * y.dim[3], scale));
     return PCNN_OK;
 }

@@ -1,6 +1,7 @@
 /* ctx.c -- contexts: a backend, a thread count and a workspace. */
 #include "internal.h"
 #include "../cpu/gemm_bf16.h"
+#include "prof.h"
 
 #include <string.h>
 #ifdef _OPENMP
@@ -33,6 +34,7 @@ pcnn_status pcnn_ctx_create(pcnn_ctx **out, const pcnn_ctx_opts *opts)
         return pcnn_fail(PCNN_ERR_ARG,
                          "pcnn_ctx_create: %d threads is too many",
                          o.threads);
+    pcnn_prof_init_env();
     pcnn_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_ctx_create: out of memory");

@@ -21,6 +21,7 @@
  */
 #include "kernels.h"
 #include "real.h"
+#include "../core/prof.h"
 
 #include <string.h>
 
@@ -227,14 +228,29 @@ size_t pcnn_cpu_deconv2d_work(const pcnn_conv_dims *d)
 }
 #endif
 
-void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
-                         const REAL *b, const pcnn_conv_dims *d, REAL *work)
+/* 2 x the direct sum's multiply-adds (one of forward, dx, dw). */
+static double conv_flops(const pcnn_conv_dims *d)
+{
+    return 2.0 * (double)(d->B * d->Co * d->Ho * d->Wo) *
+           (double)(d->Ci * d->kh * d->kw);
+}
+
+static int is_nin(const pcnn_conv_dims *d)
+{
+    return d->kh == 1 && d->kw == 1;
+}
+
+/* The forward pass; returns the profiler class of the path taken. */
+static pcnn_prof_class conv_forward(REAL *y, const REAL *x, const REAL *w,
+                                    const REAL *b, const pcnn_conv_dims *d,
+                                    REAL *work)
 {
 #if !defined(PCNN_F64) && defined(__AVX512F__)
     if (pcnn_conv_winograd_forward(y, x, w, b, d, 0,
-                                   omp_get_max_threads()) == 0 ||
-        pcnn_conv_forward_avx512(y, x, w, b, d, 0, omp_get_max_threads()) == 0)
-        return;
+                                   omp_get_max_threads()) == 0)
+        return PCNN_PROF_CONV_WINO;
+    if (pcnn_conv_forward_avx512(y, x, w, b, d, 0, omp_get_max_threads()) == 0)
+        return is_nin(d) ? PCNN_PROF_NIN : PCNN_PROF_CONV_IMPLICIT;
 #endif
     const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
     const int64_t XN = d->Ci * d->H * d->W;
@@ -250,6 +266,15 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
                   (int)(g * N), 0, out, (int)(g * N));
         from_group(y + n0 * d->Co * N, out, b, g, d->Co, N, 0);
     }
+    return is_nin(d) ? PCNN_PROF_NIN : PCNN_PROF_CONV_IM2COL;
+}
+
+void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
+                         const REAL *b, const pcnn_conv_dims *d, REAL *work)
+{
+    const double t = pcnn_prof_begin();
+    const pcnn_prof_class c = conv_forward(y, x, w, b, d, work);
+    pcnn_prof_end(c, t, conv_flops(d));
 }
 
 #if !defined(PCNN_F64) && defined(__AVX512F__)
@@ -263,21 +288,34 @@ void KFN(conv2d_forward)(REAL *y, const REAL *x, const REAL *w,
 static int implicit_dx(float *dx, const float *dy, const float *w,
                        const pcnn_conv_dims *d, float *work)
 {
+    const int nin = is_nin(d);
     const int64_t taps = d->kh * d->kw;
     if ((size_t)(d->Co * d->Ci * taps) > pcnn_cpu_conv2d_work(d))
         return 0;
+    double tp = pcnn_prof_begin();
     for (int64_t co = 0; co < d->Co; co++)
         for (int64_t ci = 0; ci < d->Ci; ci++)
             for (int64_t t = 0; t < taps; t++)
                 work[(ci * d->Co + co) * taps + taps - 1 - t] =
                     w[(co * d->Ci + ci) * taps + t];
-    const pcnn_conv_dims t = {d->B, d->Co, d->Ho, d->Wo, d->Ci, d->H, d->W,
-                              d->kh, d->kw, 1,
-                              (d->kh - 1) * d->dil - d->pt,
-                              (d->kw - 1) * d->dil - d->pl, d->dil};
+    const pcnn_conv_dims td = {d->B, d->Co, d->Ho, d->Wo, d->Ci, d->H, d->W,
+                               d->kh, d->kw, 1,
+                               (d->kh - 1) * d->dil - d->pt,
+                               (d->kw - 1) * d->dil - d->pl, d->dil};
+    pcnn_prof_end(nin ? PCNN_PROF_NIN_BWD : PCNN_PROF_DX_FLIP, tp, 0.0);
     const int nt = omp_get_max_threads();
-    return pcnn_conv_winograd_forward(dx, dy, work, NULL, &t, 1, nt) == 0 ||
-           pcnn_conv_forward_avx512(dx, dy, work, NULL, &t, 1, nt) == 0;
+    tp = pcnn_prof_begin();
+    if (pcnn_conv_winograd_forward(dx, dy, work, NULL, &td, 1, nt) == 0) {
+        pcnn_prof_end(PCNN_PROF_DX_WINO, tp, conv_flops(d));
+        return 1;
+    }
+    if (pcnn_conv_forward_avx512(dx, dy, work, NULL, &td, 1, nt) == 0) {
+        pcnn_prof_end(nin ? PCNN_PROF_NIN_BWD : PCNN_PROF_DX_IMPLICIT, tp,
+                      conv_flops(d));
+        return 1;
+    }
+    pcnn_prof_end(nin ? PCNN_PROF_NIN_BWD : PCNN_PROF_DX_FLIP, tp, 0.0);
+    return 0;
 }
 #endif
 
@@ -288,40 +326,66 @@ void KFN(conv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
     const int64_t K = d->Ci * d->kh * d->kw, N = d->Ho * d->Wo;
     const int64_t XN = d->Ci * d->H * d->W;
     const int64_t G = group_of(d->B, N, conv_per_col(d));
-    if (db)
+    /* a 1x1 conv's parts all go to one class */
+    const int nin = is_nin(d);
+    const pcnn_prof_class c_pack = nin ? PCNN_PROF_NIN_BWD
+                                       : PCNN_PROF_CONV_PACK;
+    const pcnn_prof_class c_dw = nin ? PCNN_PROF_NIN_BWD : PCNN_PROF_DW_GEMM;
+    const pcnn_prof_class c_dx = nin ? PCNN_PROF_NIN_BWD
+                                     : PCNN_PROF_DX_IM2COL;
+    double t;
+    if (db) {
+        t = pcnn_prof_begin();
         bias_grad(db, dy, d->B, d->Co, N);
+        pcnn_prof_end(nin ? PCNN_PROF_NIN_BWD : PCNN_PROF_BIAS_GRAD, t, 0.0);
+    }
 #if !defined(PCNN_F64) && defined(__AVX512F__)
     if (dx && d->stride == 1 && implicit_dx(dx, dy, w, d, work))
         dx = NULL;
 #endif
     if (!dx && !dw)
         return;
+    const double per_image = conv_flops(d) / (double)d->B;
     for (int64_t n0 = 0; n0 < d->B; n0 += G) {
         const int64_t g = d->B - n0 < G ? d->B - n0 : G, L = g * N;
         const movement m = conv_gather(d, L);
         REAL *col = work, *dyg = work + K * G * N;
         REAL *dcol = dyg + d->Co * G * N;
+        t = pcnn_prof_begin();
         to_group(dyg, dy + n0 * d->Co * N, g, d->Co, N);
+        pcnn_prof_end(c_pack, t, 0.0);
         if (dw) {
+            t = pcnn_prof_begin();
             for (int64_t i = 0; i < g; i++)
                 gather(col + i * N, x + (n0 + i) * XN, &m);
+            pcnn_prof_end(c_pack, t, 0.0);
+            t = pcnn_prof_begin();
             /* dw (Co,K) += dy (Co,L) col^T (L,K) */
             real_gemm(0, 1, (int)d->Co, (int)K, (int)L, 1, dyg, (int)L, col,
                       (int)L, 1, dw, (int)K);
+            pcnn_prof_end(c_dw, t, per_image * (double)g);
         }
         if (dx) {
+            t = pcnn_prof_begin();
             /* dcol (K,L) = w^T (K,Co) dy (Co,L) */
             real_gemm(1, 0, (int)K, (int)L, (int)d->Co, 1, w, (int)K, dyg,
                       (int)L, 0, dcol, (int)L);
             for (int64_t i = 0; i < g; i++)
                 scatter(dx + (n0 + i) * XN, dcol + i * N, &m);
+            pcnn_prof_end(c_dx, t, per_image * (double)g);
         }
     }
 }
 
-void KFN(deconv2d_forward)(REAL *y, const REAL *x, const REAL *w,
-                           const REAL *b, const pcnn_conv_dims *d,
-                           REAL *work)
+/* 2 x the multiply-adds of a transposed conv (forward, dx or dw). */
+static double deconv_flops(const pcnn_conv_dims *d)
+{
+    return 2.0 * (double)(d->B * d->Ci * d->H * d->W) *
+           (double)(d->Co * d->kh * d->kw);
+}
+
+static void deconv_forward(REAL *y, const REAL *x, const REAL *w,
+                           const REAL *b, const pcnn_conv_dims *d, REAL *work)
 {
     const int64_t K = d->Co * d->kh * d->kw, N = d->H * d->W;
     const int64_t YN = d->Co * d->Ho * d->Wo;
@@ -342,7 +406,7 @@ void KFN(deconv2d_forward)(REAL *y, const REAL *x, const REAL *w,
     }
 }
 
-void KFN(deconv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
+static void deconv_backward(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
                             const REAL *x, const REAL *w,
                             const pcnn_conv_dims *d, REAL *work)
 {
@@ -372,4 +436,23 @@ void KFN(deconv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
                       (int)L, 1, dw, (int)K);
         }
     }
+}
+
+void KFN(deconv2d_forward)(REAL *y, const REAL *x, const REAL *w,
+                           const REAL *b, const pcnn_conv_dims *d,
+                           REAL *work)
+{
+    const double t = pcnn_prof_begin();
+    deconv_forward(y, x, w, b, d, work);
+    pcnn_prof_end(PCNN_PROF_DECONV, t, deconv_flops(d));
+}
+
+void KFN(deconv2d_backward)(REAL *dx, REAL *dw, REAL *db, const REAL *dy,
+                            const REAL *x, const REAL *w,
+                            const pcnn_conv_dims *d, REAL *work)
+{
+    const double t = pcnn_prof_begin();
+    deconv_backward(dx, dw, db, dy, x, w, d, work);
+    pcnn_prof_end(PCNN_PROF_DECONV_BWD, t,
+                  deconv_flops(d) * ((dx != NULL) + (dw != NULL)));
 }

@@ -38,6 +38,7 @@
 #include "kernels.h"
 #include "gemm_avx512.h"
 #include "gemm_avx512_kern.h"
+#include "../core/prof.h"
 
 #include <stdint.h>
 #ifdef _OPENMP
@@ -267,7 +268,9 @@ int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
         const int t0 = 0, nt = 1;
 #endif
         /* U = G g G^T per channel pair (in double), then packed per point:
-         * threads split the rows, then the points */
+         * threads split the rows, then the points (thread 0 times both:
+         * the loops end in barriers) */
+        const double tw0 = t0 == 0 ? pcnn_prof_begin() : 0.0;
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -301,6 +304,7 @@ int pcnn_conv_winograd_forward(float *y, const float *x, const float *w,
             if (bf16)
                 bf16_panels(Up + (size_t)p * mpad * K, M, K, MR);
         }
+        pcnn_prof_end(PCNN_PROF_WINO_WEIGHTS, tw0, 0.0);
         for (int u = t0; u < nthreads; u += nt) {
             float *Vp = buf[u], *Mt = buf[u] + vfl;
             const int64_t p0 = npanel * u / nthreads;

@@ -25,6 +25,7 @@
 /* madvise(MADV_HUGEPAGE) */
 #define _DEFAULT_SOURCE
 #include "sample_internal.h"
+#include "../core/prof.h"
 #include "../api/check.h"
 #include "tighten.h"
 #include "../core/rng.h"
@@ -138,6 +139,7 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
     const sval *src = &S->v[nd->in0], *o = &S->v[nd->out];
     const int64_t B = T->B, Ci = src->C, K = sn->K, Co = o->C;
     const int kh = sn->geom.kh, kw = sn->geom.kw;
+    double tp = pcnn_prof_begin();
     for (int64_t t = 0; t < n; t++) {
         const int64_t i = pos[t] / o->W, j = pos[t] % o->W;
         for (int p = 0; p < kh; p++)
@@ -166,12 +168,15 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
                       at(S, T, nd->out, pos[t - 1]) + B * Co;
     float *dst = consecutive ? at(S, T, nd->out, pos[0]) : Cb;
     const int M = (int)(n * B);
+    pcnn_prof_end(PCNN_PROF_SAMPLE_GATHER, tp, 0.0);
+    tp = pcnn_prof_begin();
     if (P == 1) {
         pcnn_gemm_packed(dst, (int)Co, A, (int)K, M, sn->wp, sn->bias,
                          (int)K, (int)Co, 1, S->bf16);
         for (int64_t t = 0; !consecutive && t < n; t++)
             memcpy(at(S, T, nd->out, pos[t]), Cb + t * B * Co,
                    (size_t)(B * Co) * sizeof(float));
+        pcnn_prof_end(PCNN_PROF_SAMPLE_GEMM, tp, 2.0 * M * (double)K * Co);
         return;
     }
     const long nb = (M + PCNN_PACK_MR - 1) / PCNN_PACK_MR;
@@ -186,6 +191,9 @@ static void conv_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
             memcpy(at(S, T, nd->out, pos[r / B]) + r % B * Co + j0,
                    Cb + r * Co + j0, (size_t)nc * sizeof(float));
     }
+    pcnn_prof_end(PCNN_PROF_SAMPLE_GEMM, tp,
+                  2.0 * M * (double)K * Co * (double)(t1 - t0) /
+                      (double)ntiles);
 }
 
 /* A pointwise or shift op at the positions. */
@@ -195,6 +203,7 @@ static void point_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
     const sval *a = &S->v[nd->in0], *o = &S->v[nd->out];
     const pcnn_backend *be = S->be;
     const int64_t B = T->B, C = o->C, BC = B * C;
+    const double tp = pcnn_prof_begin();
     for (int64_t t = 0; t < n; t++) {
         const int64_t k = pos[t], i = k / o->W, j = k % o->W;
         float *y = at(S, T, nd->out, k);
@@ -270,6 +279,7 @@ static void point_rows(const sampler *S, slice *T, const pcnn_gnode *nd,
         default: PCNN_ASSERT(0);
         }
     }
+    pcnn_prof_end(PCNN_PROF_SAMPLE_POINT, tp, 0.0);
 }
 
 /* Computes every position of the slice that becomes ready at step s.
@@ -506,6 +516,7 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
 #pragma omp barrier
 #pragma omp single
         {
+            const double td = pcnn_prof_begin();
             for (int64_t i = i0; i <= i1 && *st == PCNN_OK; i++) {
                 const int64_t k = i * W + s - a * i;
                 *st = draw_pixel(ctx, m, o, hook, l + (i - i0) * B * P, px,
@@ -515,11 +526,14 @@ static void run_slice(pcnn_ctx *ctx, const pcnn_model *m, const sampler *S,
                 if (team > 1) /* the team's one slice */
                     write_input(S, T, x, scale, k);
             }
+            pcnn_prof_end(PCNN_PROF_SAMPLE_DRAW, td, 0.0);
         } /* implied barrier */
         if (*st != PCNN_OK)
             return;
+        const double ti = pcnn_prof_begin();
         for (int64_t i = i0; team == 1 && i <= i1; i++)
             write_input(S, T, x, scale, i * W + s - a * i);
+        pcnn_prof_end(PCNN_PROF_SAMPLE_INPUT, ti, 0.0);
     }
 }
 

@@ -6,6 +6,7 @@
  * parameter block, so each update is one loop over all parameters.
  */
 #include "trainer.h"
+#include "../core/prof.h"
 #include "../core/rng.h"
 #include "../model/model.h"
 
@@ -249,6 +250,7 @@ pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
     size_t n;
     float *p = pcnn_model_params(t->m, &n);
     const float *g = pcnn_model_grads(t->m, NULL);
+    const double t_opt = pcnn_prof_begin();
     double sq = 0;
     for (size_t i = 0; i < n; i++)
         sq += (double)g[i] * g[i];
@@ -306,6 +308,7 @@ pcnn_status pcnn_trainer_step(pcnn_ctx *ctx, pcnn_trainer *t,
         pcnn_model_sync_norms(t->m, p);
         pcnn_model_sync_norms(t->m, t->ema);
     }
+    pcnn_prof_end(PCNN_PROF_OPTIMIZER, t_opt, 0.0);
     at.step++;
     at.pos += o->batch;
     t->state = at;
