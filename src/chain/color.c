@@ -61,16 +61,20 @@ static double lab_f_inv(double f)
                          : 3 * LAB_DELTA * LAB_DELTA * (f - 4.0 / 29.0);
 }
 
+/* f(X/Xn), f(Y/Yn) or f(Z/Zn) (row i) of linear RGB. */
+static double lab_f_row(int i, const double lin[3])
+{
+    const double t = SRGB_TO_XYZ[i][0] * lin[0] + SRGB_TO_XYZ[i][1] * lin[1] +
+                     SRGB_TO_XYZ[i][2] * lin[2];
+    return lab_f(t / WHITE[i]);
+}
+
 /* Linear RGB -> Lab. */
 static void linear_to_lab(const double lin[3], double lab[3])
 {
     double fxyz[3];
-    for (int i = 0; i < 3; i++) {
-        const double t = SRGB_TO_XYZ[i][0] * lin[0] +
-                         SRGB_TO_XYZ[i][1] * lin[1] +
-                         SRGB_TO_XYZ[i][2] * lin[2];
-        fxyz[i] = lab_f(t / WHITE[i]);
-    }
+    for (int i = 0; i < 3; i++)
+        fxyz[i] = lab_f_row(i, lin);
     lab[0] = 116 * fxyz[1] - 16;
     lab[1] = 500 * (fxyz[0] - fxyz[1]);
     lab[2] = 200 * (fxyz[1] - fxyz[2]);
@@ -158,14 +162,29 @@ static pcnn_status check_rgb_batch(const char *fn, pcnn_image rgb,
     return PCNN_OK;
 }
 
+/* L in [0, 100] -> L8 */
+static uint8_t quantize_l(double l) { return quantize(l * 255 / 100, 0, 255); }
+
+void pcnn_srgb_linear_table(double lin[256])
+{
+    for (int v = 0; v < 256; v++)
+        lin[v] = srgb_decode((uint8_t)v);
+}
+
+int pcnn_lab8_lightness(const double *lin, int r, int g, int b)
+{
+    /* pcnn_rgb_to_lab8's L8: the same operations in the same order */
+    const double l[3] = {lin[r], lin[g], lin[b]};
+    return quantize_l(116 * lab_f_row(1, l) - 16);
+}
+
 pcnn_status pcnn_rgb_to_lab8(pcnn_image rgb, uint8_t *lab)
 {
     static const char fn[] = "pcnn_rgb_to_lab8";
     size_t plane;
     PCNN_TRY(check_rgb_batch(fn, rgb, lab, &plane));
-    double lin[256]; /* the decode of every 8-bit value, as in srgb_decode */
-    for (int v = 0; v < 256; v++)
-        lin[v] = srgb_decode((uint8_t)v);
+    double lin[256]; /* the decode of every 8-bit value */
+    pcnn_srgb_linear_table(lin);
     for (size_t n = 0; n < (size_t)rgb.n; n++) {
         const uint8_t *src = rgb.data + n * 3 * plane;
         uint8_t *dst = lab + n * 3 * plane;
@@ -174,7 +193,7 @@ pcnn_status pcnn_rgb_to_lab8(pcnn_image rgb, uint8_t *lab)
                                  lin[src[2 * plane + k]]};
             double v[3];
             linear_to_lab(l, v);
-            dst[k] = quantize(v[0] * 255 / 100, 0, 255);
+            dst[k] = quantize_l(v[0]);
             dst[plane + k] = quantize(v[1] + 128, 0, 255);
             dst[2 * plane + k] = quantize(v[2] + 128, 0, 255);
         }

@@ -31,6 +31,22 @@ static void bilinear(uint8_t *dst, int64_t H, int64_t W, const uint8_t *src,
     }
 }
 
+pcnn_status pcnn_lab8_compose(const uint8_t *l, int64_t H, int64_t W,
+                              const uint8_t *ab, int64_t h, int64_t w,
+                              uint8_t *rgb)
+{
+    const int64_t plane = H * W;
+    uint8_t *lab = malloc((size_t)(3 * plane));
+    if (!lab)
+        return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_lab8_compose: out of memory");
+    memcpy(lab, l, (size_t)plane);
+    for (int c = 0; c < 2; c++)
+        bilinear(lab + (1 + c) * plane, H, W, ab + c * h * w, h, w);
+    const pcnn_status s = pcnn_lab8_to_rgb(lab, pcnn_img(rgb, 1, 3, H, W));
+    free(lab);
+    return s;
+}
+
 pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab, int64_t h,
                                   int64_t w, pcnn_image out)
 {
@@ -47,10 +63,8 @@ pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab, int64_t h,
     if (!lab)
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     pcnn_status s = pcnn_rgb_to_lab8(x, lab);
-    for (int c = 0; s == PCNN_OK && c < 2; c++)
-        bilinear(lab + (1 + c) * plane, x.h, x.w, ab + c * h * w, h, w);
     if (s == PCNN_OK)
-        s = pcnn_lab8_to_rgb(lab, out);
+        s = pcnn_lab8_compose(lab, x.h, x.w, ab, h, w, out.data);
     free(lab);
     return s;
 }

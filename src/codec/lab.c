@@ -1,0 +1,203 @@
+/*
+ * lab.c -- the last coded stage of a color chain (lab.h,
+ * docs/compression.md): X given L8(X) and half-resolution chroma. The
+ * colors of a pixel's lightness are its only candidates (channel by
+ * channel, R, G, B: pcnn_lab_range); among them a
+ * discretized logistic per channel centred on the color that the
+ * lightness and the upsampled chroma compose to, with one scale per
+ * channel and image chosen by the encoder and coded first. The tables
+ * come from freq.c's portable arithmetic, so both sides agree.
+ */
+#include "lab.h"
+#include "freq.h"
+
+#include <string.h>
+
+/* Scales: SCALE_MIN * 2^(k / SCALE_STEPS), k in 0 .. SCALES-1. */
+#define SCALES 64
+#define SCALE_STEPS 8
+#define SCALE_MIN 0.25
+
+/* The L8 of the color v with channel ch set to x. */
+static int l8_with(const double *lin, const int *v, int ch, int x)
+{
+    int u[3] = {v[0], v[1], v[2]};
+    u[ch] = x;
+    return pcnn_lab8_lightness(lin, u[0], u[1], u[2]);
+}
+
+void pcnn_lab_range(const double *lin, int l, int c, const int *v, int *lo,
+                    int *hi)
+{
+    /* the channels after c at their darkest and brightest; L8 is
+     * nondecreasing in every channel */
+    int dark[3], bright[3];
+    for (int i = 0; i < 3; i++) {
+        dark[i] = i < c ? v[i] : 0;
+        bright[i] = i < c ? v[i] : 255;
+    }
+    /* lo: the first x whose brightest completion reaches l */
+    int a = 0, z = 256;
+    while (a < z) {
+        const int m = (a + z) / 2;
+        if (l8_with(lin, bright, c, m) >= l)
+            z = m;
+        else
+            a = m + 1;
+    }
+    *lo = a;
+    /* hi: the last x whose darkest completion stays at most l */
+    a = -1, z = 255;
+    while (a < z) {
+        const int m = (a + z + 1) / 2;
+        if (l8_with(lin, dark, c, m) <= l)
+            a = m;
+        else
+            z = m - 1;
+    }
+    *hi = a;
+}
+
+/* The scale of index k. */
+static double scale_of(int k)
+{
+    return SCALE_MIN * pcnn_det_exp(k * (PCNN_LN2 / SCALE_STEPS));
+}
+
+/* The encoder's scale index per channel: the logistic whose mean
+ * absolute deviation (2 ln 2 s) is the residuals' from the prediction. */
+static void choose_scales(const uint8_t *x, const uint8_t *pred, int64_t HW,
+                          int *k)
+{
+    for (int c = 0; c < 3; c++) {
+        double sum = 0;
+        for (int64_t i = 0; i < HW; i++) {
+            const int d = (int)x[c * HW + i] - (int)pred[c * HW + i];
+            sum += d < 0 ? -d : d;
+        }
+        const double s = sum / (double)HW / (2 * PCNN_LN2);
+        const double f = s > SCALE_MIN ? pcnn_det_log(s / SCALE_MIN) /
+                                             PCNN_LN2 * SCALE_STEPS
+                                       : 0;
+        const int r = (int)(f + 0.5);
+        k[c] = r < 0 ? 0 : r > SCALES - 1 ? SCALES - 1 : r;
+    }
+}
+
+/* The smaller tail of the logistic at z: sigmoid(-|z|). */
+static double tail(double z)
+{
+    const double e = pcnn_det_exp(z < 0 ? z : -z);
+    return e / (1 + e);
+}
+
+/* mass[0 .. hi-lo] of the values lo..hi under the logistic (mu, s). */
+static void logistic_masses(double mu, double s, int lo, int hi,
+                            double *mass)
+{
+    double ta = 0;
+    int na = 0;
+    for (int v = lo; v <= hi + 1; v++) {
+        const double z = (v - 0.5 - mu) / s, tb = tail(z);
+        const int nb = z < 0;
+        if (v > lo)
+            mass[v - 1 - lo] = na && nb    ? tb - ta
+                               : !na && !nb ? ta - tb
+                                            : (1 - tb) - ta;
+        ta = tb, na = nb;
+    }
+}
+
+typedef struct {
+    double lin[256], mass[256];
+    uint32_t freq[256];
+    pcnn_rans_enc *e;
+    pcnn_rans_dec *d;
+} lab_coder;
+
+/* Codes or decodes *k of n equally likely values. */
+static int code_uniform(lab_coder *lc, int n, int *k)
+{
+    for (int i = 0; i < n; i++)
+        lc->mass[i] = 1;
+    pcnn_quantize(lc->mass, n, PCNN_RANS_TOTAL, lc->freq);
+    return pcnn_rans_table(lc->e, lc->d, lc->freq, n, k);
+}
+
+/* One pixel of lightness l: its channels px[0 .. 3) (stride HW) coded or
+ * decoded around the prediction pr (stride HW) with scales s. 0, 1: out
+ * of memory, 2: no color of that lightness fits. */
+static int code_pixel(lab_coder *lc, int l, uint8_t *px, const uint8_t *pr,
+                      int64_t HW, const double *s)
+{
+    int v[3] = {0, 0, 0};
+    for (int ch = 0; ch < 3; ch++) {
+        int lo, hi;
+        pcnn_lab_range(lc->lin, l, ch, v, &lo, &hi);
+        if (lo > hi || (lc->e && (px[ch * HW] < lo || px[ch * HW] > hi)))
+            return 2;
+        int k = lc->e ? px[ch * HW] - lo : 0;
+        if (lo < hi) {
+            logistic_masses(pr[ch * HW], s[ch], lo, hi, lc->mass);
+            pcnn_quantize(lc->mass, hi - lo + 1, PCNN_RANS_TOTAL, lc->freq);
+            if (pcnn_rans_table(lc->e, lc->d, lc->freq, hi - lo + 1, &k))
+                return 1;
+        }
+        v[ch] = lo + k;
+        px[ch * HW] = (uint8_t)v[ch];
+    }
+    return 0;
+}
+
+/* One image: its scales, then its pixels in raster order. */
+static pcnn_status code_image(const char *fn, int stage, lab_coder *lc,
+                              uint8_t *x, const uint8_t *l,
+                              const uint8_t *pred, int64_t HW, int64_t b)
+{
+    int k[3];
+    double s[3];
+    if (lc->e)
+        choose_scales(x, pred, HW, k);
+    for (int c = 0; c < 3; c++) {
+        if (code_uniform(lc, SCALES, &k[c]))
+            return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+        s[c] = scale_of(k[c]);
+    }
+    for (int64_t i = 0; i < HW; i++) {
+        const int r = code_pixel(lc, l[i], x + i, pred + i, HW, s);
+        if (r == 1)
+            return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+        if (r == 2)
+            return pcnn_fail(lc->e ? PCNN_ERR_VALUE : PCNN_ERR_FORMAT,
+                             "%s: stage %d: %s: pixel %lld of image %lld "
+                             "has no color of lightness %d",
+                             fn, stage, lc->e ? "the values" : "damaged",
+                             (long long)i, (long long)b, l[i]);
+    }
+    return PCNN_OK;
+}
+
+pcnn_status pcnn_lab_code(const char *fn, int stage, pcnn_image x,
+                          const uint8_t *l, const uint8_t *ab, int64_t h,
+                          int64_t w, pcnn_rans_enc *e, pcnn_rans_dec *d)
+{
+    const int64_t HW = x.h * x.w;
+    lab_coder *lc = malloc(sizeof *lc);
+    uint8_t *pred = malloc((size_t)(3 * HW));
+    if (!lc || !pred) {
+        free(lc), free(pred);
+        return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+    }
+    pcnn_srgb_linear_table(lc->lin);
+    lc->e = e, lc->d = d;
+    pcnn_status s = PCNN_OK;
+    for (int64_t b = 0; s == PCNN_OK && b < x.n; b++) {
+        s = pcnn_lab8_compose(l + b * HW, x.h, x.w, ab + b * 2 * h * w, h, w,
+                              pred);
+        if (s == PCNN_OK)
+            s = code_image(fn, stage, lc, x.data + b * 3 * HW, l + b * HW,
+                           pred, HW, b);
+    }
+    free(lc), free(pred);
+    return s;
+}
