@@ -5,6 +5,7 @@
  * colorfulness (pixelcnn.h, docs/color.md).
  */
 #include "../core/internal.h"
+#include "../codec/freq.h"
 
 #include <math.h>
 
@@ -108,6 +109,27 @@ static void lab_to_srgb_with(const double inv[3][3], const double lab[3],
     for (int i = 0; i < 3; i++)
         rgb[i] = srgb_encode(inv[i][0] * xyz[0] + inv[i][1] * xyz[1] +
                              inv[i][2] * xyz[2]);
+}
+
+void pcnn_lab8_to_srgb_det(const double lab8[3], double rgb[3])
+{
+    double inv[3][3], xyz[3];
+    xyz_to_srgb_matrix(inv);
+    const double fy = (lab8[0] * 100 / 255 + 16) / 116;
+    const double f[3] = {fy + (lab8[1] - 128) / 500, fy,
+                         fy - (lab8[2] - 128) / 200};
+    for (int i = 0; i < 3; i++)
+        xyz[i] = WHITE[i] * lab_f_inv(f[i]);
+    for (int i = 0; i < 3; i++) {
+        double lin = inv[i][0] * xyz[0] + inv[i][1] * xyz[1] +
+                     inv[i][2] * xyz[2];
+        lin = lin > 0 ? lin < 1 ? lin : 1 : 0;
+        const double c =
+            lin <= 0.0031308
+                ? 12.92 * lin
+                : 1.055 * pcnn_det_exp(pcnn_det_log(lin) / 2.4) - 0.055;
+        rgb[i] = c * 255;
+    }
 }
 
 void pcnn_srgb_to_lab(const uint8_t rgb[3], double lab[3])

@@ -2,10 +2,11 @@
  * lab.c -- the last coded stage of a color chain (lab.h,
  * docs/compression.md): X given L8(X) and half-resolution chroma. The
  * colors of a pixel's lightness are its only candidates (channel by
- * channel, R, G, B: pcnn_lab_range); among them a
- * discretized logistic per channel centred on the color that the
- * lightness and the upsampled chroma compose to, with one scale per
- * channel and image chosen by the encoder and coded first. The tables
+ * channel, R, G, B: pcnn_lab_range); among them a discretized logistic
+ * per channel centred on the color that the lightness and the bilinearly
+ * upsampled chroma compose to (not rounded), moved by part of the errors
+ * of the pixels to the left and above, with one scale per channel and
+ * image chosen by the encoder and coded first. The tables
  * come from freq.c's portable arithmetic, so both sides agree.
  */
 #include "lab.h"
@@ -64,26 +65,6 @@ static double scale_of(int k)
     return SCALE_MIN * pcnn_det_exp(k * (PCNN_LN2 / SCALE_STEPS));
 }
 
-/* The encoder's scale index per channel: the logistic whose mean
- * absolute deviation (2 ln 2 s) is the residuals' from the prediction. */
-static void choose_scales(const uint8_t *x, const uint8_t *pred, int64_t HW,
-                          int *k)
-{
-    for (int c = 0; c < 3; c++) {
-        double sum = 0;
-        for (int64_t i = 0; i < HW; i++) {
-            const int d = (int)x[c * HW + i] - (int)pred[c * HW + i];
-            sum += d < 0 ? -d : d;
-        }
-        const double s = sum / (double)HW / (2 * PCNN_LN2);
-        const double f = s > SCALE_MIN ? pcnn_det_log(s / SCALE_MIN) /
-                                             PCNN_LN2 * SCALE_STEPS
-                                       : 0;
-        const int r = (int)(f + 0.5);
-        k[c] = r < 0 ? 0 : r > SCALES - 1 ? SCALES - 1 : r;
-    }
-}
-
 /* The smaller tail of the logistic at z: sigmoid(-|z|). */
 static double tail(double z)
 {
@@ -113,7 +94,59 @@ typedef struct {
     uint32_t freq[256];
     pcnn_rans_enc *e;
     pcnn_rans_dec *d;
+    int64_t H, W;
+    double *pred, *err; /* (3, H, W): the prediction, x - pred so far */
 } lab_coder;
+
+/* The prediction of the image of L8 plane l and chroma ab (2, h, w):
+ * the sRGB of L8 with the chroma upsampled bilinearly, not rounded. */
+static void predict(lab_coder *lc, const uint8_t *l, const uint8_t *ab,
+                    int64_t h, int64_t w)
+{
+    const int64_t HW = lc->H * lc->W;
+    double *up = lc->err; /* the upsampled chroma, before err is used */
+    pcnn_bilinear(up, lc->H, lc->W, ab, h, w);
+    pcnn_bilinear(up + HW, lc->H, lc->W, ab + h * w, h, w);
+    for (int64_t i = 0; i < HW; i++) {
+        const double lab[3] = {l[i], up[i], up[HW + i]};
+        double rgb[3];
+        pcnn_lab8_to_srgb_det(lab, rgb);
+        for (int c = 0; c < 3; c++)
+            lc->pred[c * HW + i] = rgb[c];
+    }
+}
+
+/* The center of channel c at pixel i: the prediction moved by 3/8 of
+ * each of the errors of the pixels to its left and above it. */
+static double center(const lab_coder *lc, int c, int64_t i)
+{
+    const int64_t HW = lc->H * lc->W, y = i / lc->W, z = i % lc->W;
+    const double *e = lc->err + c * HW;
+    const double near = (z > 0 ? e[i - 1] : 0) + (y > 0 ? e[i - lc->W] : 0);
+    return lc->pred[c * HW + i] + 0.375 * near;
+}
+
+/* The encoder's scale index per channel: the logistic whose mean
+ * absolute deviation (2 ln 2 s) is the centers' from the true x. */
+static void choose_scales(lab_coder *lc, const uint8_t *x, int *k)
+{
+    const int64_t HW = lc->H * lc->W;
+    for (int64_t i = 0; i < 3 * HW; i++)
+        lc->err[i] = x[i] - lc->pred[i];
+    for (int c = 0; c < 3; c++) {
+        double sum = 0;
+        for (int64_t i = 0; i < HW; i++) {
+            const double d = x[c * HW + i] - center(lc, c, i);
+            sum += d < 0 ? -d : d;
+        }
+        const double s = sum / (double)HW / (2 * PCNN_LN2);
+        const double f = s > SCALE_MIN ? pcnn_det_log(s / SCALE_MIN) /
+                                             PCNN_LN2 * SCALE_STEPS
+                                       : 0;
+        const int r = (int)(f + 0.5);
+        k[c] = r < 0 ? 0 : r > SCALES - 1 ? SCALES - 1 : r;
+    }
+}
 
 /* Codes or decodes *k of n equally likely values. */
 static int code_uniform(lab_coder *lc, int n, int *k)
@@ -124,47 +157,50 @@ static int code_uniform(lab_coder *lc, int n, int *k)
     return pcnn_rans_table(lc->e, lc->d, lc->freq, n, k);
 }
 
-/* One pixel of lightness l: its channels px[0 .. 3) (stride HW) coded or
- * decoded around the prediction pr (stride HW) with scales s. 0, 1: out
- * of memory, 2: no color of that lightness fits. */
-static int code_pixel(lab_coder *lc, int l, uint8_t *px, const uint8_t *pr,
-                      int64_t HW, const double *s)
+/* Pixel i of lightness l: its channels x[c HW + i] coded or decoded with
+ * scales s. 0, 1: out of memory, 2: no color of that lightness fits. */
+static int code_pixel(lab_coder *lc, int l, uint8_t *x, int64_t i,
+                      const double *s)
 {
+    const int64_t HW = lc->H * lc->W;
     int v[3] = {0, 0, 0};
-    for (int ch = 0; ch < 3; ch++) {
+    for (int c = 0; c < 3; c++) {
+        uint8_t *px = x + c * HW + i;
         int lo, hi;
-        pcnn_lab_range(lc->lin, l, ch, v, &lo, &hi);
-        if (lo > hi || (lc->e && (px[ch * HW] < lo || px[ch * HW] > hi)))
+        pcnn_lab_range(lc->lin, l, c, v, &lo, &hi);
+        if (lo > hi || (lc->e && (*px < lo || *px > hi)))
             return 2;
-        int k = lc->e ? px[ch * HW] - lo : 0;
+        int k = lc->e ? *px - lo : 0;
         if (lo < hi) {
-            logistic_masses(pr[ch * HW], s[ch], lo, hi, lc->mass);
+            logistic_masses(center(lc, c, i), s[c], lo, hi, lc->mass);
             pcnn_quantize(lc->mass, hi - lo + 1, PCNN_RANS_TOTAL, lc->freq);
             if (pcnn_rans_table(lc->e, lc->d, lc->freq, hi - lo + 1, &k))
                 return 1;
         }
-        v[ch] = lo + k;
-        px[ch * HW] = (uint8_t)v[ch];
+        v[c] = lo + k;
+        *px = (uint8_t)v[c];
     }
+    for (int c = 0; c < 3; c++)
+        lc->err[c * HW + i] = v[c] - lc->pred[c * HW + i];
     return 0;
 }
 
 /* One image: its scales, then its pixels in raster order. */
 static pcnn_status code_image(const char *fn, int stage, lab_coder *lc,
-                              uint8_t *x, const uint8_t *l,
-                              const uint8_t *pred, int64_t HW, int64_t b)
+                              uint8_t *x, const uint8_t *l, int64_t b)
 {
+    const int64_t HW = lc->H * lc->W;
     int k[3];
     double s[3];
     if (lc->e)
-        choose_scales(x, pred, HW, k);
+        choose_scales(lc, x, k);
     for (int c = 0; c < 3; c++) {
         if (code_uniform(lc, SCALES, &k[c]))
             return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
         s[c] = scale_of(k[c]);
     }
     for (int64_t i = 0; i < HW; i++) {
-        const int r = code_pixel(lc, l[i], x + i, pred + i, HW, s);
+        const int r = code_pixel(lc, l[i], x, i, s);
         if (r == 1)
             return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
         if (r == 2)
@@ -183,21 +219,21 @@ pcnn_status pcnn_lab_code(const char *fn, int stage, pcnn_image x,
 {
     const int64_t HW = x.h * x.w;
     lab_coder *lc = malloc(sizeof *lc);
-    uint8_t *pred = malloc((size_t)(3 * HW));
-    if (!lc || !pred) {
-        free(lc), free(pred);
+    double *buf = malloc((size_t)(6 * HW) * sizeof *buf);
+    if (!lc || !buf) {
+        free(lc), free(buf);
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     }
     pcnn_srgb_linear_table(lc->lin);
     lc->e = e, lc->d = d;
+    lc->H = x.h, lc->W = x.w;
+    lc->pred = buf, lc->err = buf + 3 * HW;
     pcnn_status s = PCNN_OK;
     for (int64_t b = 0; s == PCNN_OK && b < x.n; b++) {
-        s = pcnn_lab8_compose(l + b * HW, x.h, x.w, ab + b * 2 * h * w, h, w,
-                              pred);
-        if (s == PCNN_OK)
-            s = code_image(fn, stage, lc, x.data + b * 3 * HW, l + b * HW,
-                           pred, HW, b);
+        predict(lc, l + b * HW, ab + b * 2 * h * w, h, w);
+        memset(lc->err, 0, (size_t)(3 * HW) * sizeof *lc->err);
+        s = code_image(fn, stage, lc, x.data + b * 3 * HW, l + b * HW, b);
     }
-    free(lc), free(pred);
+    free(lc), free(buf);
     return s;
 }
