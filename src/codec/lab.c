@@ -14,10 +14,20 @@
 
 #include <string.h>
 
-/* Scales: SCALE_MIN * 2^(k / SCALE_STEPS), k in 0 .. SCALES-1. */
+/* Scales: SCALE_MIN * 2^(k / SCALE_STEPS), k in 0 .. SCALES-1, mixed
+ * with the neighbours' errors in the shares a / MIXES, a in 0 .. MIXES-1
+ * (lab_params). */
 #define SCALES 64
 #define SCALE_STEPS 8
 #define SCALE_MIN 0.25
+#define MIXES 4
+/* The encoder tries the scales this far around its first guess. */
+#define SCALE_SEARCH 6
+
+/* A channel's parameters in an image: its scale index and mix. */
+typedef struct {
+    int k, a;
+} lab_params;
 
 /* The L8 of the color v with channel ch set to x. */
 static int l8_with(const double *lin, const int *v, int ch, int x)
@@ -126,9 +136,35 @@ static double center(const lab_coder *lc, int c, int64_t i)
     return lc->pred[c * HW + i] + 0.375 * near;
 }
 
-/* The encoder's scale index per channel: the logistic whose mean
- * absolute deviation (2 ln 2 s) is the centers' from the true x. */
-static void choose_scales(lab_coder *lc, const uint8_t *x, int *k)
+/* The scale of channel c at pixel i: the image's scale S mixed in the
+ * share a / MIXES with the one whose mean absolute deviation (2 ln 2 s)
+ * is the mean error of the pixels to the left and above (the coded
+ * ones' values against the prediction), at least SCALE_MIN. */
+static double scale_at(const lab_coder *lc, int c, int64_t i, double S,
+                       int a)
+{
+    const int64_t HW = lc->H * lc->W, y = i / lc->W, z = i % lc->W;
+    const double *e = lc->err + c * HW;
+    const double el = z > 0 ? e[i - 1] : 0, eu = y > 0 ? e[i - lc->W] : 0;
+    const double loc = ((el < 0 ? -el : el) + (eu < 0 ? -eu : eu)) / 2 /
+                       (2 * PCNN_LN2);
+    const double s = (S * (MIXES - a) + loc * a) / MIXES;
+    return s > SCALE_MIN ? s : SCALE_MIN;
+}
+
+/* -log of the logistic (mu, s)'s mass at the value v, not renormalized:
+ * the encoder's estimate of a value's cost. */
+static double value_cost(int v, double mu, double s)
+{
+    double m[1];
+    logistic_masses(mu, s, v, v, m);
+    return m[0] > 1e-300 ? -pcnn_det_log(m[0]) : 690;
+}
+
+/* The encoder's parameters per channel: the scale index and mix whose
+ * logistics give the true x the least cost, the scales tried around the
+ * one whose mean absolute deviation is the centers' errors'. */
+static void choose_params(lab_coder *lc, const uint8_t *x, lab_params *p)
 {
     const int64_t HW = lc->H * lc->W;
     for (int64_t i = 0; i < 3 * HW; i++)
@@ -143,8 +179,20 @@ static void choose_scales(lab_coder *lc, const uint8_t *x, int *k)
         const double f = s > SCALE_MIN ? pcnn_det_log(s / SCALE_MIN) /
                                              PCNN_LN2 * SCALE_STEPS
                                        : 0;
-        const int r = (int)(f + 0.5);
-        k[c] = r < 0 ? 0 : r > SCALES - 1 ? SCALES - 1 : r;
+        const int k0 = (int)(f + 0.5);
+        double best = -1;
+        for (int a = 0; a < MIXES; a++)
+            for (int k = k0 - SCALE_SEARCH; k <= k0 + SCALE_SEARCH; k++) {
+                if (k < 0 || k >= SCALES)
+                    continue;
+                const double S = scale_of(k);
+                double cost = 0;
+                for (int64_t i = 0; i < HW; i++)
+                    cost += value_cost(x[c * HW + i], center(lc, c, i),
+                                       scale_at(lc, c, i, S, a));
+                if (best < 0 || cost < best)
+                    best = cost, p[c].k = k, p[c].a = a;
+            }
     }
 }
 
@@ -160,7 +208,7 @@ static int code_uniform(lab_coder *lc, int n, int *k)
 /* Pixel i of lightness l: its channels x[c HW + i] coded or decoded with
  * scales s. 0, 1: out of memory, 2: no color of that lightness fits. */
 static int code_pixel(lab_coder *lc, int l, uint8_t *x, int64_t i,
-                      const double *s)
+                      const lab_params *p)
 {
     const int64_t HW = lc->H * lc->W;
     int v[3] = {0, 0, 0};
@@ -172,7 +220,9 @@ static int code_pixel(lab_coder *lc, int l, uint8_t *x, int64_t i,
             return 2;
         int k = lc->e ? *px - lo : 0;
         if (lo < hi) {
-            logistic_masses(center(lc, c, i), s[c], lo, hi, lc->mass);
+            logistic_masses(center(lc, c, i),
+                            scale_at(lc, c, i, scale_of(p[c].k), p[c].a), lo,
+                            hi, lc->mass);
             pcnn_quantize(lc->mass, hi - lo + 1, PCNN_RANS_TOTAL, lc->freq);
             if (pcnn_rans_table(lc->e, lc->d, lc->freq, hi - lo + 1, &k))
                 return 1;
@@ -190,17 +240,15 @@ static pcnn_status code_image(const char *fn, int stage, lab_coder *lc,
                               uint8_t *x, const uint8_t *l, int64_t b)
 {
     const int64_t HW = lc->H * lc->W;
-    int k[3];
-    double s[3];
+    lab_params p[3];
     if (lc->e)
-        choose_scales(lc, x, k);
-    for (int c = 0; c < 3; c++) {
-        if (code_uniform(lc, SCALES, &k[c]))
+        choose_params(lc, x, p);
+    for (int c = 0; c < 3; c++)
+        if (code_uniform(lc, SCALES, &p[c].k) ||
+            code_uniform(lc, MIXES, &p[c].a))
             return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
-        s[c] = scale_of(k[c]);
-    }
     for (int64_t i = 0; i < HW; i++) {
-        const int r = code_pixel(lc, l[i], x, i, s);
+        const int r = code_pixel(lc, l[i], x, i, p);
         if (r == 1)
             return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
         if (r == 2)
