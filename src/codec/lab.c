@@ -5,9 +5,10 @@
  * channel, R, G, B: pcnn_lab_range); among them a discretized logistic
  * per channel centred on the color that the lightness and the bilinearly
  * upsampled chroma compose to (not rounded), moved by part of the errors
- * of the pixels to the left and above, with one scale per channel and
- * image chosen by the encoder and coded first. The tables
- * come from freq.c's portable arithmetic, so both sides agree.
+ * of the pixels to the left and above; its scale per channel and image
+ * mixes a base scale with those neighbours' errors, both chosen by the
+ * encoder and coded first. The tables come from freq.c's portable
+ * arithmetic, so both sides agree.
  */
 #include "lab.h"
 #include "freq.h"
