@@ -5,9 +5,10 @@
  *
  * A stream decodes only with the model that coded it and the build that
  * coded it, so random bytes stop at the header checks. To reach the
- * decoder itself the target codes two streams at start-up with two tiny
- * random-init chains (a plain model, and a two-stage pyramid whose
- * second stage is tightened) and this build, and reads the input as
+ * decoder itself the target codes three streams at start-up with three
+ * tiny random-init chains (a plain model, a two-stage pyramid whose
+ * second stage is tightened, and a color chain: L(x), half(ab(x)) given
+ * it, then the colors of each pixel's lightness) and this build, and reads the input as
  * edits of one of them: byte 0 picks the stream, then each 3 bytes
  * (offset low, offset high, x) xor x into the byte at that offset (mod
  * the length), and a last lone byte truncates the stream to that many
@@ -24,9 +25,11 @@
 #define N 3 /* images per stream */
 
 static pcnn_ctx *ctx;
-static pcnn_chain *chain[2];
-static uint8_t *stream[2], images[2][N * 3 * 4 * 4];
-static size_t len[2];
+#define K 3 /* streams */
+
+static pcnn_chain *chain[K];
+static uint8_t *stream[K], images[K][N * 3 * 4 * 4];
+static size_t len[K];
 
 static pcnn_model *tiny(int c, int size, int halvings, int cond, uint64_t s)
 {
@@ -45,6 +48,26 @@ static pcnn_model *tiny(int c, int size, int halvings, int cond, uint64_t s)
     return m;
 }
 
+/* L(x), then half(ab(x)) given L(x), of 3x4x4 images. */
+static pcnn_chain *color_chain(void)
+{
+    const pcnn_view L = {0, 0, PCNN_LAB_L}, ab = {1, 0, PCNN_LAB_AB};
+    pcnn_model *m[2];
+    for (int i = 0; i < 2; i++) {
+        pcnn_model_config k = pcnn_model_config_default();
+        k.nr_resnet = 1, k.nr_filters = 2, k.nr_mix = 2;
+        k.nr_resolutions = 1, k.dropout = 0;
+        k.cond_nr_resnet = 1, k.cond_nr_filters = 2;
+        if (pcnn_stage_config(&k, i ? &ab : &L, i ? &L : NULL, 3, 4, 4) ||
+            pcnn_model_create(&m[i], &k, 4 + (uint64_t)i))
+            abort();
+    }
+    pcnn_chain *c = NULL;
+    if (pcnn_chain_create(&c, m, 2))
+        abort();
+    return c;
+}
+
 static void setup(void)
 {
     if (pcnn_ctx_create(&ctx, &(pcnn_ctx_opts){PCNN_BACKEND_CPU, 1}))
@@ -54,7 +77,8 @@ static void setup(void)
     if (pcnn_chain_create(&chain[0], &m0, 1) ||
         pcnn_chain_create(&chain[1], m1, 2))
         abort();
-    for (int k = 0; k < 2; k++) {
+    chain[2] = color_chain();
+    for (int k = 0; k < K; k++) {
         const int c = k ? 3 : 1;
         for (int i = 0; i < N * c * 16; i++)
             images[k][i] = (uint8_t)(37 * i + 11 * (i / 16) + (i % 5) * 40);
@@ -83,11 +107,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t out[N * 3 * 16], buf[1 << 16];
     if (!ctx)
         setup();
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < K; k++)
         decode(k, data, size, out);
     if (size < 1)
         return 0;
-    const int k = data[0] & 1;
+    const int k = data[0] % K;
     size_t n = len[k];
     memcpy(buf, stream[k], n);
     size_t at = 1;

@@ -9,7 +9,10 @@
 #
 #   sh scripts/bench_compress.sh [N] [OUT]     (N images per set: 200)
 #   SETS="exact jpeg faces fashion" (the default) picks the data sets;
-#   FASHION_MODEL=CKPT adds a model's rows to Fashion-MNIST's.
+#   FASHION_MODEL=CKPT adds a model's rows to Fashion-MNIST's;
+#   COLOR_CHAIN=FILE adds a color chain's rows (a model of L(x) and the
+#   colorizer, joined by pixelcnn chain) to the CIFAR sets, and ONLY=color
+#   gives those rows alone (no other model, no baselines).
 #
 # Needs build/pixelcnn, /usr/bin/python3 with numpy, and the Debian
 # packages optipng, webp and libjxl-tools (the benchmark only).
@@ -79,11 +82,25 @@ baseline_rows() {
     echo "| $SET | JPEG XL lossless (cjxl -d 0 -e 9) | $(bpd_of "$OUT/jxl" $1) | | | |" >> "$TABLE"
 }
 
+# a color chain's rows: $1 data spec, as model_rows; its stages 0 and 1
+# are evaluated, its stage 2 (the colors given L and the chroma) is a
+# fixed coder without a model, so its coded size (of the archive) is
+# added to the evaluation
+color_rows() {
+    model_rows "colorizer chain (L model, colorizer, colors given L)" "$COLOR_CHAIN" "$1" test 3072 ""
+    $PX compress --checkpoint "$COLOR_CHAIN" --data "$1" --split test --limit "$N" \
+        --batch 32 --threads "$THREADS" -o "$OUT/a.pcnn" > "$OUT/enc.txt"
+    s2=$(sed -n 's/.*stage 2: .*(\([0-9.]*\) bits per image dim).*/\1/p' "$OUT/enc.txt")
+    echo "| $SET | (colorizer chain: stages 0 + 1 evaluated, $(awk '/^bits\/dim/ {print $2}' "$OUT/eval.txt"); stage 2 coded, $s2) | | | | |" >> "$TABLE"
+}
+
 R=results
 SETS=${SETS:-exact jpeg faces fashion}
 has() { case " $SETS " in *" $1 "*) return 0 ;; esac; return 1; }
 EXACT=cifar10:$DATA/cifar10-exact/data_batch_1_first4000.bin
 cifar_rows() { # $1 data spec
+    if [ -n "${COLOR_CHAIN:-}" ]; then color_rows "$1"; fi
+    if [ "${ONLY:-}" = color ]; then return; fi
     model_rows "plain PixelCNN++" $R/cifar10-jpeg-q75/model.safetensors "$1" test 3072 ""
     model_rows "pyramid chain (tightened)" $R/cifar10-pyramid/chain.safetensors "$1" test 3072 ""
     model_rows "gray chain (tightened)" $R/cifar10-gray-chain/chain.safetensors "$1" test 3072 ""
@@ -91,12 +108,13 @@ cifar_rows() { # $1 data spec
 }
 if has exact; then SET="CIFAR-10 exact (held out)"; cifar_rows $EXACT; fi
 if has jpeg; then
-    # test_batch.bin of the copy is sorted by class: every 50th image
-    # gives 20 of each class (N = 200)
-    /usr/bin/python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); open(sys.argv[2], "wb").write(b"".join(d[i * 3073:(i + 1) * 3073] for i in range(0, len(d) // 3073, 50)))' \
-        $DATA/cifar10/test_batch.bin "$OUT/test-every-50th.bin"
-    SET="CIFAR-10 (JPEG-q75 copy) test, every 50th"
-    cifar_rows cifar10:"$OUT/test-every-50th.bin"
+    # test_batch.bin of the copy is sorted by class: every (10000/N)th
+    # image gives N/10 of each class (every 50th for N = 200)
+    STEP=$((10000 / N))
+    /usr/bin/python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); open(sys.argv[2], "wb").write(b"".join(d[i * 3073:(i + 1) * 3073] for i in range(0, len(d) // 3073, int(sys.argv[3]))))' \
+        $DATA/cifar10/test_batch.bin "$OUT/test-every-${STEP}th.bin" $STEP
+    SET="CIFAR-10 (JPEG-q75 copy) test, every ${STEP}th"
+    cifar_rows cifar10:"$OUT/test-every-${STEP}th.bin"
 fi
 if has faces; then
     SET="faces (Caltech-101, 64x64, test split)"

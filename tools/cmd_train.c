@@ -97,7 +97,7 @@ static int given(const train_args *a, const char *flag)
 static int pyramid_chain(const void *ctx)
 {
     const char *chain = *(const char *const *)ctx;
-    return chain && strcmp(chain, "gray");
+    return chain && strcmp(chain, "gray") && strcmp(chain, "color");
 }
 
 /* the conditioning network's flags apply to a model with a condition
@@ -122,7 +122,11 @@ static int chain_stage(train_args *a)
     /* the chain's views, first to last (docs/chains.md) */
     pcnn_view v[PCNN_MAX_STAGES];
     int n = 0, k = a->halvings ? a->halvings : 2;
-    if (!strcmp(a->chain, "gray")) {
+    if (!strcmp(a->chain, "color")) {
+        /* L(x), then half(ab(x)) given it; no stage models x itself (the
+         * coder codes it among the colors of each pixel's lightness) */
+        v[n++] = (pcnn_view){0, 0, PCNN_LAB_L};
+    } else if (!strcmp(a->chain, "gray")) {
         v[n++] = (pcnn_view){0, 1, 0};
     } else {
         if (!strcmp(a->chain, "gray-pyramid"))
@@ -130,7 +134,8 @@ static int chain_stage(train_args *a)
         for (int h = k; h >= 1; h--)
             v[n++] = (pcnn_view){h, 0, 0};
     }
-    v[n++] = (pcnn_view){0, 0, 0};
+    v[n++] = strcmp(a->chain, "color") ? (pcnn_view){0, 0, 0}
+                                       : (pcnn_view){1, 0, PCNN_LAB_AB};
     a->nstages = n;
     if (a->stage >= n) {
         fprintf(stderr, "pixelcnn train: --stage %d: the %s chain has "
@@ -222,14 +227,17 @@ static int chain_flags(train_args *a, cli_flag *out, int n)
     const cli_flag f[] = {
         CLI_SECTION_F("stages of a chain (docs/chains.md; with --resume as "
                       "the model flags):"),
-        CLI_CHOICE_F("--chain", &a->chain, "gray pyramid gray-pyramid", "C",
+        CLI_CHOICE_F("--chain", &a->chain, "gray pyramid gray-pyramid color",
+                     "C",
                      "train stage --stage K of chain C as its own run (in "
                      "parallel with the others or not); join the stages "
                      "with pixelcnn chain. C is\n"
                      "  gray: gray4(x), then x given gray4(x)\n"
                      "  pyramid: half^k(x), half^(k-1)(x) given it, ..., x "
                      "given half(x)\n"
-                     "  gray-pyramid: gray4(half^k(x)) first"),
+                     "  gray-pyramid: gray4(half^k(x)) first\n"
+                     "  color: L(x), then half(ab(x)) given it (a colorizer; "
+                     "pixelcnn compress codes x with the two)"),
         CLI_INT_F("--stage", &a->stage, 0, 7, "K", "the stage of --chain C",
                   .show_default = 1, .needs = "--chain",
                   .conflicts = "--all-stages",
@@ -685,7 +693,8 @@ static void announce(const train_run *r, int resuming)
                 (pcnn_trainer_opts(r->t).batch + r->dist->size - 1) /
                     r->dist->size,
                 pcnn_trainer_opts(r->t).batch);
-    if (!c->view.halvings && !c->view.gray4 && !c->cond_channels)
+    if (!c->view.halvings && !c->view.gray4 && !c->view.lab &&
+        !c->cond_channels)
         return;
     char v1[96], v2[96];
     fprintf(stderr, "pixelcnn train: a stage: models %s%s%s (%s head, %d "

@@ -119,7 +119,7 @@ int cli_join_stages(const char *out, int n)
 int cli_to_stage(const pcnn_model_config *c, int has_cond,
                  pcnn_dataset *x)
 {
-    if (!c->view.halvings && !c->view.gray4 && !has_cond)
+    if (!c->view.halvings && !c->view.gray4 && !c->view.lab && !has_cond)
         return 0;
     pcnn_dataset d;
     if (pcnn_stage_dataset(x, &c->view, has_cond ? &c->cond_view : NULL,

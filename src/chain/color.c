@@ -5,6 +5,7 @@
  * colorfulness (pixelcnn.h, docs/color.md).
  */
 #include "../core/internal.h"
+#include "../codec/freq.h"
 
 #include <math.h>
 
@@ -61,16 +62,20 @@ static double lab_f_inv(double f)
                          : 3 * LAB_DELTA * LAB_DELTA * (f - 4.0 / 29.0);
 }
 
+/* f(X/Xn), f(Y/Yn) or f(Z/Zn) (row i) of linear RGB. */
+static double lab_f_row(int i, const double lin[3])
+{
+    const double t = SRGB_TO_XYZ[i][0] * lin[0] + SRGB_TO_XYZ[i][1] * lin[1] +
+                     SRGB_TO_XYZ[i][2] * lin[2];
+    return lab_f(t / WHITE[i]);
+}
+
 /* Linear RGB -> Lab. */
 static void linear_to_lab(const double lin[3], double lab[3])
 {
     double fxyz[3];
-    for (int i = 0; i < 3; i++) {
-        const double t = SRGB_TO_XYZ[i][0] * lin[0] +
-                         SRGB_TO_XYZ[i][1] * lin[1] +
-                         SRGB_TO_XYZ[i][2] * lin[2];
-        fxyz[i] = lab_f(t / WHITE[i]);
-    }
+    for (int i = 0; i < 3; i++)
+        fxyz[i] = lab_f_row(i, lin);
     lab[0] = 116 * fxyz[1] - 16;
     lab[1] = 500 * (fxyz[0] - fxyz[1]);
     lab[2] = 200 * (fxyz[1] - fxyz[2]);
@@ -104,6 +109,27 @@ static void lab_to_srgb_with(const double inv[3][3], const double lab[3],
     for (int i = 0; i < 3; i++)
         rgb[i] = srgb_encode(inv[i][0] * xyz[0] + inv[i][1] * xyz[1] +
                              inv[i][2] * xyz[2]);
+}
+
+void pcnn_lab8_to_srgb_det(const double lab8[3], double rgb[3])
+{
+    double inv[3][3], xyz[3];
+    xyz_to_srgb_matrix(inv);
+    const double fy = (lab8[0] * 100 / 255 + 16) / 116;
+    const double f[3] = {fy + (lab8[1] - 128) / 500, fy,
+                         fy - (lab8[2] - 128) / 200};
+    for (int i = 0; i < 3; i++)
+        xyz[i] = WHITE[i] * lab_f_inv(f[i]);
+    for (int i = 0; i < 3; i++) {
+        double lin = inv[i][0] * xyz[0] + inv[i][1] * xyz[1] +
+                     inv[i][2] * xyz[2];
+        lin = lin > 0 ? lin < 1 ? lin : 1 : 0;
+        const double c =
+            lin <= 0.0031308
+                ? 12.92 * lin
+                : 1.055 * pcnn_det_exp(pcnn_det_log(lin) / 2.4) - 0.055;
+        rgb[i] = c * 255;
+    }
 }
 
 void pcnn_srgb_to_lab(const uint8_t rgb[3], double lab[3])
@@ -158,14 +184,29 @@ static pcnn_status check_rgb_batch(const char *fn, pcnn_image rgb,
     return PCNN_OK;
 }
 
+/* L in [0, 100] -> L8 */
+static uint8_t quantize_l(double l) { return quantize(l * 255 / 100, 0, 255); }
+
+void pcnn_srgb_linear_table(double lin[256])
+{
+    for (int v = 0; v < 256; v++)
+        lin[v] = srgb_decode((uint8_t)v);
+}
+
+int pcnn_lab8_lightness(const double *lin, int r, int g, int b)
+{
+    /* pcnn_rgb_to_lab8's L8: the same operations in the same order */
+    const double l[3] = {lin[r], lin[g], lin[b]};
+    return quantize_l(116 * lab_f_row(1, l) - 16);
+}
+
 pcnn_status pcnn_rgb_to_lab8(pcnn_image rgb, uint8_t *lab)
 {
     static const char fn[] = "pcnn_rgb_to_lab8";
     size_t plane;
     PCNN_TRY(check_rgb_batch(fn, rgb, lab, &plane));
-    double lin[256]; /* the decode of every 8-bit value, as in srgb_decode */
-    for (int v = 0; v < 256; v++)
-        lin[v] = srgb_decode((uint8_t)v);
+    double lin[256]; /* the decode of every 8-bit value */
+    pcnn_srgb_linear_table(lin);
     for (size_t n = 0; n < (size_t)rgb.n; n++) {
         const uint8_t *src = rgb.data + n * 3 * plane;
         uint8_t *dst = lab + n * 3 * plane;
@@ -174,7 +215,7 @@ pcnn_status pcnn_rgb_to_lab8(pcnn_image rgb, uint8_t *lab)
                                  lin[src[2 * plane + k]]};
             double v[3];
             linear_to_lab(l, v);
-            dst[k] = quantize(v[0] * 255 / 100, 0, 255);
+            dst[k] = quantize_l(v[0]);
             dst[plane + k] = quantize(v[1] + 128, 0, 255);
             dst[2 * plane + k] = quantize(v[2] + 128, 0, 255);
         }

@@ -8,11 +8,10 @@
 #include <math.h>
 #include <string.h>
 
-/* Bilinear upsampling of plane src (h, w) to dst (H, W), pixel centers
- * aligned (x_src = (x + 0.5) h/H - 0.5, clamped at the edges), rounded. */
-static void bilinear(uint8_t *dst, int64_t H, int64_t W, const uint8_t *src,
-                     int64_t h, int64_t w)
+void pcnn_bilinear(double *dst, int64_t H, int64_t W, const uint8_t *src,
+                   int64_t h, int64_t w)
 {
+    /* x_src = (x + 0.5) h/H - 0.5, clamped at the edges */
     for (int64_t i = 0; i < H; i++) {
         double y = ((double)i + 0.5) * (double)h / (double)H - 0.5;
         y = y < 0 ? 0 : y > (double)(h - 1) ? (double)(h - 1) : y;
@@ -23,12 +22,44 @@ static void bilinear(uint8_t *dst, int64_t H, int64_t W, const uint8_t *src,
             x = x < 0 ? 0 : x > (double)(w - 1) ? (double)(w - 1) : x;
             const int64_t x0 = (int64_t)x, x1 = x0 + 1 < w ? x0 + 1 : x0;
             const double fx = x - (double)x0;
-            const double v =
+            dst[i * W + j] =
                 (1 - fy) * ((1 - fx) * src[y0 * w + x0] + fx * src[y0 * w + x1]) +
                 fy * ((1 - fx) * src[y1 * w + x0] + fx * src[y1 * w + x1]);
-            dst[i * W + j] = (uint8_t)floor(v + 0.5);
         }
     }
+}
+
+/* pcnn_bilinear rounded into dst; 0, or -1 when out of memory. */
+static int bilinear(uint8_t *dst, int64_t H, int64_t W, const uint8_t *src,
+                    int64_t h, int64_t w)
+{
+    double *t = malloc((size_t)(H * W) * sizeof *t);
+    if (!t)
+        return -1;
+    pcnn_bilinear(t, H, W, src, h, w);
+    for (int64_t i = 0; i < H * W; i++)
+        dst[i] = (uint8_t)floor(t[i] + 0.5);
+    free(t);
+    return 0;
+}
+
+pcnn_status pcnn_lab8_compose(const uint8_t *l, int64_t H, int64_t W,
+                              const uint8_t *ab, int64_t h, int64_t w,
+                              uint8_t *rgb)
+{
+    const int64_t plane = H * W;
+    uint8_t *lab = malloc((size_t)(3 * plane));
+    if (!lab)
+        return pcnn_fail(PCNN_ERR_NOMEM, "pcnn_lab8_compose: out of memory");
+    memcpy(lab, l, (size_t)plane);
+    int bad = 0;
+    for (int c = 0; c < 2; c++)
+        bad |= bilinear(lab + (1 + c) * plane, H, W, ab + c * h * w, h, w);
+    const pcnn_status s =
+        bad ? pcnn_fail(PCNN_ERR_NOMEM, "pcnn_lab8_compose: out of memory")
+            : pcnn_lab8_to_rgb(lab, pcnn_img(rgb, 1, 3, H, W));
+    free(lab);
+    return s;
 }
 
 pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab, int64_t h,
@@ -47,10 +78,8 @@ pcnn_status pcnn_colorize_compose(pcnn_image x, const uint8_t *ab, int64_t h,
     if (!lab)
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
     pcnn_status s = pcnn_rgb_to_lab8(x, lab);
-    for (int c = 0; s == PCNN_OK && c < 2; c++)
-        bilinear(lab + (1 + c) * plane, x.h, x.w, ab + c * h * w, h, w);
     if (s == PCNN_OK)
-        s = pcnn_lab8_to_rgb(lab, out);
+        s = pcnn_lab8_compose(lab, x.h, x.w, ab, h, w, out.data);
     free(lab);
     return s;
 }

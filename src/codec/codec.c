@@ -9,6 +9,7 @@
  */
 #include "container.h"
 #include "freq.h"
+#include "lab.h"
 #include "rans.h"
 #include "../chain/chain.h"
 #include "../model/model.h"
@@ -110,6 +111,31 @@ static int stage_rule(const pcnn_chain *c, int i)
     }
 }
 
+/* 1 when chain c codes X through the colors of its lightness: its last
+ * stage models the chroma ab (halved or not) given L(X), the stage before
+ * it models L(X), and its first stage is unconditioned. The coder then
+ * adds a stage of its own after the chain's: X given L(X) and the chroma
+ * (lab.c, rule PCNN_RULE_LAB). */
+static int color_chain(const pcnn_chain *c)
+{
+    if (c->n < 2 || c->n >= PCNN_MAX_STAGES ||
+        pcnn_model_get_config(c->m[0])->cond_channels)
+        return 0;
+    const pcnn_model_config *a = pcnn_model_get_config(c->m[c->n - 2]);
+    const pcnn_model_config *z = pcnn_model_get_config(c->m[c->n - 1]);
+    const pcnn_view L = {0, 0, PCNN_LAB_L};
+    return !memcmp(&a->view, &L, sizeof L) &&
+           !memcmp(&z->cond_view, &L, sizeof L) && z->cond_channels &&
+           z->view.lab == PCNN_LAB_AB && !z->view.gray4;
+}
+
+/* The stages a stream of chain c codes: the chain's, and the colors of a
+ * color chain. */
+static int coded_stages(const pcnn_chain *c)
+{
+    return c->n + color_chain(c);
+}
+
 /* The header of a stream of chain c coding n images. */
 static void header_of(const pcnn_chain *c, int64_t n, int batch,
                       pcnn_codec_header *h)
@@ -122,7 +148,13 @@ static void header_of(const pcnn_chain *c, int64_t n, int batch,
     f->n = n;
     pcnn_chain_image_shape(c, &f->c, &f->h, &f->w);
     f->batch = batch;
-    f->stages = c->n;
+    f->stages = coded_stages(c);
+    if (f->stages > c->n) {
+        f->stage_c[c->n] = f->c;
+        f->stage_h[c->n] = f->h, f->stage_w[c->n] = f->w;
+        f->stage_levels[c->n] = 256;
+        h->rule[c->n] = PCNN_RULE_LAB;
+    }
     for (int i = 0; i < c->n; i++) {
         const pcnn_model_config *k = pcnn_model_get_config(c->m[i]);
         f->stage_c[i] = k->channels;
@@ -163,25 +195,16 @@ static pcnn_status coder_fail(coder *cd, pcnn_status s, const char *fmt, ...)
  * freq[0 .. n) of the values lo .. lo+n-1. */
 static pcnn_status code_value(coder *cd, int lo, int n, int *v)
 {
-    uint32_t start = 0;
-    if (cd->decode) {
-        const uint32_t t = pcnn_rans_peek(&cd->dec);
-        int k = 0;
-        while (k < n - 1 && start + cd->freq[k] <= t)
-            start += cd->freq[k++];
-        pcnn_rans_advance(&cd->dec, start, cd->freq[k]);
-        *v = lo + k;
-        return PCNN_OK;
-    }
-    if (*v < lo || *v >= lo + n)
+    if (!cd->decode && (*v < lo || *v >= lo + n))
         return coder_fail(cd, PCNN_ERR_VALUE,
                           "value %d outside the values %d..%d the stage "
                           "allows",
                           *v, lo, lo + n - 1);
-    for (int k = 0; k < *v - lo; k++)
-        start += cd->freq[k];
-    if (pcnn_rans_put(&cd->enc, start, cd->freq[*v - lo]))
+    int k = *v - lo;
+    if (pcnn_rans_table(cd->decode ? NULL : &cd->enc, &cd->dec, cd->freq, n,
+                        &k))
         return coder_fail(cd, PCNN_ERR_NOMEM, "out of memory");
+    *v = lo + k;
     return PCNN_OK;
 }
 
@@ -321,6 +344,11 @@ static pcnn_status group_alloc(const char *fn, const pcnn_chain *c, int64_t B,
                                sizeof(float));
         ok = g->img[i] && (i == 0 || g->map[i]);
     }
+    if (ok && color_chain(c)) {
+        int64_t xc, xh, xw;
+        pcnn_chain_image_shape(c, &xc, &xh, &xw);
+        ok = (g->img[c->n] = calloc((size_t)(B * xc * xh * xw), 1)) != NULL;
+    }
     if (!ok) {
         group_free(g);
         return pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
@@ -369,19 +397,50 @@ pcnn_compress_opts pcnn_compress_opts_default(void)
 /* The chain can code X: complete, of a shape the header holds. */
 static pcnn_status check_chain(const char *fn, const pcnn_chain *c)
 {
-    if (!pcnn_chain_is_complete(c)) {
+    if (!pcnn_chain_is_complete(c) && !color_chain(c)) {
         char v[96];
         const pcnn_model_config *k = pcnn_model_get_config(c->m[c->n - 1]);
         return pcnn_fail(PCNN_ERR_ARG,
                          "%s: the chain does not model the images themselves "
                          "(its last stage models %s%s): only a complete "
-                         "chain codes them losslessly (docs/compression.md)",
+                         "chain, or a model of L(x) followed by a colorizer, "
+                         "codes them losslessly (docs/compression.md)",
                          fn, pcnn_view_str(&k->view, v, sizeof v),
                          pcnn_model_get_config(c->m[0])->cond_channels
                              ? ", its first stage given a condition"
                              : "");
     }
     return PCNN_OK;
+}
+
+/* Ends stage i's encoding: its stream with the CRC of its vals values
+ * appended to out. */
+static pcnn_status finish_stream(const char *fn, pcnn_rans_enc *enc,
+                                 const uint8_t *img, size_t vals,
+                                 pcnn_bytes *out)
+{
+    uint8_t *bytes = NULL;
+    size_t n = 0;
+    pcnn_status s = PCNN_OK;
+    if (pcnn_rans_finish(enc, &bytes, &n) ||
+        pcnn_codec_write_stream(out, pcnn_crc32(img, vals), bytes, n))
+        s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
+    free(bytes);
+    return s;
+}
+
+/* The colors stage of a color chain's group (lab.c): X given the L8 and
+ * chroma of the chain's last two stages; e NULL: decodes from d. */
+static pcnn_status lab_stage(const char *fn, const pcnn_chain *c, int64_t B,
+                             group_bufs *g, pcnn_rans_enc *e,
+                             pcnn_rans_dec *d)
+{
+    const pcnn_model_config *z = pcnn_model_get_config(c->m[c->n - 1]);
+    int64_t xc, xh, xw;
+    pcnn_chain_image_shape(c, &xc, &xh, &xw);
+    return pcnn_lab_code(fn, c->n, pcnn_img(g->img[c->n], B, xc, xh, xw),
+                         g->img[c->n - 2], g->img[c->n - 1], z->height,
+                         z->width, e, d);
 }
 
 /* Codes the group of B images xg into out. */
@@ -412,18 +471,22 @@ static pcnn_status compress_group(const char *fn, pcnn_ctx *ctx,
             s = run_stage(fn, ctx, c, i, B, g, &cd, rows);
         else
             s = pcnn_fail(s, "%s: labels: %s", fn, cd.msg);
-        uint8_t *bytes = NULL;
-        size_t n = 0;
-        if (s == PCNN_OK && pcnn_rans_finish(&cd.enc, &bytes, &n))
-            s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
         const pcnn_model_config *k = pcnn_model_get_config(c->m[i]);
-        const size_t vals = (size_t)(B * k->channels * k->height * k->width);
-        if (s == PCNN_OK &&
-            pcnn_codec_write_stream(out, pcnn_crc32(g->img[i], vals), bytes,
-                                    n))
-            s = pcnn_fail(PCNN_ERR_NOMEM, "%s: out of memory", fn);
-        free(bytes);
+        if (s == PCNN_OK)
+            s = finish_stream(fn, &cd.enc, g->img[i],
+                              (size_t)(B * k->channels * k->height *
+                                       k->width),
+                              out);
         pcnn_rans_enc_free(&cd.enc);
+    }
+    if (s == PCNN_OK && color_chain(c)) {
+        pcnn_rans_enc enc = {0};
+        const size_t vals = (size_t)(B * xg.c * xg.h * xg.w);
+        memcpy(g->img[c->n], xg.data, vals);
+        s = lab_stage(fn, c, B, g, &enc, NULL);
+        if (s == PCNN_OK)
+            s = finish_stream(fn, &enc, g->img[c->n], vals, out);
+        pcnn_rans_enc_free(&enc);
     }
     return s;
 }
@@ -548,43 +611,62 @@ static pcnn_status check_match(const char *fn, const pcnn_chain *c,
     return PCNN_OK;
 }
 
+/* Decodes stage i of one group of B from the stream s (n bytes) into g. */
+static pcnn_status decode_stage(const char *fn, pcnn_ctx *ctx, pcnn_chain *c,
+                                int i, const uint8_t *s, size_t n, int64_t B,
+                                int classes, group_bufs *g,
+                                pcnn_job_rows *rows)
+{
+    coder cd;
+    memset(&cd, 0, sizeof cd);
+    cd.decode = 1;
+    if (pcnn_rans_dec_init(&cd.dec, s, n))
+        return pcnn_fail(PCNN_ERR_FORMAT,
+                         "%s: damaged: stage %d's stream is %zu bytes", fn, i,
+                         n);
+    if (i == c->n) { /* the colors of a color chain */
+        PCNN_TRY(lab_stage(fn, c, B, g, NULL, &cd.dec));
+    } else {
+        cd.rule = stage_rule(c, i);
+        const pcnn_model_config *k = pcnn_model_get_config(c->m[i]);
+        memset(g->img[i], 0,
+               (size_t)(B * k->channels * k->height * k->width));
+        if (i == 0 && classes && code_labels(&cd, classes, g->labels, B))
+            return pcnn_fail(PCNN_ERR_FORMAT, "%s: damaged: %s", fn, cd.msg);
+        PCNN_TRY(run_stage(fn, ctx, c, i, B, g, &cd, rows));
+    }
+    if (!pcnn_rans_dec_done(&cd.dec))
+        return pcnn_fail(PCNN_ERR_FORMAT,
+                         "%s: damaged: stage %d's values do not decode to "
+                         "what was coded (the stream does not end where it "
+                         "should)",
+                         fn, i);
+    return PCNN_OK;
+}
+
 /* Decodes stages 0..K of one group of B (its streams from *at on) into
  * g, checking each stage's end and CRC; skips the later stages. */
 static pcnn_status decompress_group(const char *fn, pcnn_ctx *ctx,
-                                    pcnn_chain *c, const uint8_t *buf,
-                                    size_t *at, int64_t B, int K, int classes,
-                                    group_bufs *g, pcnn_job_rows *rows)
+                                    pcnn_chain *c, const pcnn_codec_info *f,
+                                    const uint8_t *buf, size_t *at, int64_t B,
+                                    int K, group_bufs *g, pcnn_job_rows *rows)
 {
-    for (int i = 0; i < c->n; i++) {
+    for (int i = 0; i < f->stages; i++) {
         const uint8_t *s;
         size_t n;
         uint32_t crc;
         pcnn_codec_next_stream(buf, at, &s, &n, &crc);
         if (i > K)
             continue;
-        coder cd;
-        memset(&cd, 0, sizeof cd);
-        cd.decode = 1;
-        cd.rule = stage_rule(c, i);
-        if (pcnn_rans_dec_init(&cd.dec, s, n))
-            return pcnn_fail(PCNN_ERR_FORMAT,
-                             "%s: damaged: stage %d's stream is %zu bytes",
-                             fn, i, n);
-        const pcnn_model_config *k = pcnn_model_get_config(c->m[i]);
-        memset(g->img[i], 0, (size_t)(B * k->channels * k->height * k->width));
-        if (i == 0 && classes && code_labels(&cd, classes, g->labels, B))
-            return pcnn_fail(PCNN_ERR_FORMAT, "%s: damaged: %s", fn, cd.msg);
-        PCNN_TRY(run_stage(fn, ctx, c, i, B, g, &cd, rows));
-        const size_t vals = (size_t)(B * k->channels * k->height * k->width);
-        if (!pcnn_rans_dec_done(&cd.dec) ||
-            pcnn_crc32(g->img[i], vals) != crc)
+        PCNN_TRY(decode_stage(fn, ctx, c, i, s, n, B, f->num_classes, g,
+                              rows));
+        const size_t vals = (size_t)(B * f->stage_c[i] * f->stage_h[i] *
+                                     f->stage_w[i]);
+        if (pcnn_crc32(g->img[i], vals) != crc)
             return pcnn_fail(PCNN_ERR_FORMAT,
                              "%s: damaged: stage %d's values do not decode "
-                             "to what was coded (%s)",
-                             fn, i,
-                             pcnn_rans_dec_done(&cd.dec)
-                                 ? "CRC mismatch"
-                                 : "the stream does not end where it should");
+                             "to what was coded (CRC mismatch)",
+                             fn, i);
     }
     return PCNN_OK;
 }
@@ -610,7 +692,7 @@ pcnn_status pcnn_decompress(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *buf,
     PCNN_TRY(check_match(fn, c, &h));
     pcnn_job_rows rows = {o.progress, "decompress", 0, 0};
     const int64_t groups = (f->n + f->batch - 1) / f->batch;
-    for (int i = 0; i <= K; i++)
+    for (int i = 0; i <= K && i < c->n; i++) /* the sampler's rows */
         rows.total += f->stage_h[i] * groups;
     group_bufs g; /* groups hold at most n images, whatever batch says */
     PCNN_TRY(group_alloc(fn, c, f->batch < f->n ? f->batch : f->n, &g));
@@ -619,8 +701,7 @@ pcnn_status pcnn_decompress(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *buf,
     pcnn_status s = PCNN_OK;
     for (int64_t i = 0; s == PCNN_OK && i < f->n; i += f->batch) {
         const int64_t B = f->n - i < f->batch ? f->n - i : f->batch;
-        s = decompress_group(fn, ctx, c, buf, &at, B, K, f->num_classes, &g,
-                             &rows);
+        s = decompress_group(fn, ctx, c, f, buf, &at, B, K, &g, &rows);
         if (s == PCNN_OK)
             memcpy(out + i * item, g.img[K], (size_t)(B * item));
         if (s == PCNN_OK && labels && f->num_classes)

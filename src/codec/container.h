@@ -21,6 +21,8 @@ enum {
     PCNN_RULE_GRAY4 = 2, /* x given gray4(x): what the pixel's gray level
                           * and earlier channels allow
                           * (pcnn_gray4_channel_range) */
+    PCNN_RULE_LAB = 3, /* X given L8(X) and chroma, not a model: the colors
+                        * of the pixel's lightness (lab.c) */
     PCNN_RULE_COUNT
 };
 

@@ -106,3 +106,21 @@ int pcnn_rans_dec_done(const pcnn_rans_dec *d)
 {
     return !d->bad && d->x == RANS_L && d->p == d->end;
 }
+
+int pcnn_rans_table(pcnn_rans_enc *e, pcnn_rans_dec *d, const uint32_t *freq,
+                    int n, int *k)
+{
+    uint32_t start = 0;
+    if (!e) {
+        const uint32_t t = pcnn_rans_peek(d);
+        int j = 0;
+        while (j < n - 1 && start + freq[j] <= t)
+            start += freq[j++];
+        pcnn_rans_advance(d, start, freq[j]);
+        *k = j;
+        return 0;
+    }
+    for (int j = 0; j < *k; j++)
+        start += freq[j];
+    return pcnn_rans_put(e, start, freq[*k]);
+}

@@ -52,4 +52,10 @@ void pcnn_rans_advance(pcnn_rans_dec *d, uint32_t start, uint32_t freq);
 /* 1 when the stream ended exactly: the initial state, every byte read. */
 int pcnn_rans_dec_done(const pcnn_rans_dec *d);
 
+/* Codes symbol *k of the table freq[0 .. n) (all >= 1, summing to the
+ * total) with e, or, e being NULL, decodes it from d into *k. 0, or -1
+ * when out of memory. */
+int pcnn_rans_table(pcnn_rans_enc *e, pcnn_rans_dec *d, const uint32_t *freq,
+                    int n, int *k);
+
 #endif

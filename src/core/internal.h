@@ -86,4 +86,25 @@ static inline double pcnn_std_error(double sum, double sq, int64_t n)
     return sqrt(var > 0 ? var : 0) / sqrt((double)n);
 }
 
+/* Colors and lightness (src/chain/color.c, colorize.c). lin[v]: the 8-bit
+ * sRGB value v decoded to linear light, as pcnn_rgb_to_lab8 decodes it. */
+void pcnn_srgb_linear_table(double lin[256]);
+/* The L8 of the color (r, g, b), exactly pcnn_rgb_to_lab8's first plane;
+ * lin from pcnn_srgb_linear_table. Nondecreasing in each of r, g, b. */
+int pcnn_lab8_lightness(const double *lin, int r, int g, int b);
+/* Lab8 (L8, a8, b8, not rounded) -> sRGB in [0, 255], not rounded, in
+ * portable arithmetic: the codec's exp and log (src/codec/freq.h) in
+ * place of libm's pow, so every machine computes the same bits. */
+void pcnn_lab8_to_srgb_det(const double lab8[3], double rgb[3]);
+/* Bilinear upsampling of the plane src (h, w) to dst (H, W), pixel
+ * centers aligned, not rounded (what pcnn_colorize_compose rounds). */
+void pcnn_bilinear(double *dst, int64_t H, int64_t W, const uint8_t *src,
+                   int64_t h, int64_t w);
+/* The sRGB image (3, H, W) of the L8 plane l (H, W) with the chroma ab
+ * (2, h, w; h <= H, w <= W) upsampled bilinearly to H x W, as
+ * pcnn_colorize_compose composes. */
+pcnn_status pcnn_lab8_compose(const uint8_t *l, int64_t H, int64_t W,
+                              const uint8_t *ab, int64_t h, int64_t w,
+                              uint8_t *rgb);
+
 #endif
