@@ -354,9 +354,9 @@ FUZZ_CFLAGS  := -std=c11 $(WARN) -Wno-unused-variable -g -O1 $(ARCH) \
                 -fopenmp=libgomp $(FUZZ_SAN)
 FUZZ_LIB_OBJ := $(call objs,$(FUZZ_B),$(LIB_SRC))
 # every tool file but main() (renamed) and the command files that
-# flags_train.c and flags_sample.c include
-FUZZ_TOOL_OBJ := $(call objs,$(FUZZ_B),$(filter-out tools/cmd_train.c \
-                 tools/cmd_sample.c tools/cmd_upscale.c,$(TOOL_SRC)))
+# flags_sample.c includes
+FUZZ_TOOL_OBJ := $(call objs,$(FUZZ_B),$(filter-out tools/cmd_sample.c \
+                 tools/cmd_upscale.c,$(TOOL_SRC)))
 FUZZ_OBJ_flags := $(FUZZ_TOOL_OBJ) $(FUZZ_B)/fuzz/flags_train.o \
                   $(FUZZ_B)/fuzz/flags_sample.o
 
@@ -375,8 +375,7 @@ $(FUZZ_B)/%.o: %.c $(HEADERS) $(wildcard fuzz/*.h) | fuzz-check
 	    -Wno-missing-prototypes) $(NOSAN_$<) -c $< -o $@
 .PRECIOUS: $(FUZZ_B)/%.o
 
-# flags_*.c include tools/cmd_*.c: rebuild when those change
-$(FUZZ_B)/fuzz/flags_train.o: tools/cmd_train.c
+# flags_sample.c includes tools/cmd_*.c: rebuild when those change
 $(FUZZ_B)/fuzz/flags_sample.o: tools/cmd_sample.c tools/cmd_upscale.c
 
 .SECONDEXPANSION:

@@ -1365,6 +1365,12 @@ typedef struct {
     int stage; /* -1 (default): every stage, out gets X; K: stops after
                 * stage K, out gets stage K's view (progressive decoding) */
     pcnn_progress progress; /* job "decompress", rows as compress */
+    int colorize; /* 1: stage K must be a color chain's chroma (its chain
+                   * stage models ab, halved or not, given L(X), after
+                   * the stage of L(X)): out then gets the colorization,
+                   * RGB (n, 3, stage_h[K-1], stage_w[K-1]): the decoded
+                   * L with the chroma upsampled bilinearly, as
+                   * pcnn_colorize composes it. 0 (default): the view */
 } pcnn_decompress_opts;
 
 PCNN_API pcnn_decompress_opts pcnn_decompress_opts_default(void);

@@ -8,7 +8,8 @@
 # plus its image's streams) and in groups of 32.
 #
 #   sh scripts/bench_compress.sh [N] [OUT]     (N images per set: 200)
-#   SETS="exact jpeg faces fashion" (the default) picks the data sets;
+#   SETS="exact jpeg faces fashion" (the default) picks the data sets
+#   (faces128: the faces at 128x128 with the shipped 128 stage);
 #   FASHION_MODEL=CKPT adds a model's rows to Fashion-MNIST's;
 #   COLOR_CHAIN=FILE adds a color chain's rows (a model of L(x) and the
 #   colorizer, joined by pixelcnn chain) to the CIFAR sets, and ONLY=color
@@ -122,6 +123,17 @@ if has faces; then
     N=43 # the folder's test split: its last tenth
     model_rows "pyramid chain (tightened)" $R/faces-pyramid/chain.safetensors folder:$DATA/faces/caltech101 test 12288 "--size 64"
     baseline_rows 12288
+    N=$NF
+fi
+if has faces128; then
+    # the five-stage chain: the 64x64 chain below the shipped 128 stage
+    SET="faces (Caltech-101, 128x128, test split)"
+    NF=$N
+    N=43
+    $PX chain --out "$OUT/faces128.safetensors" --below $R/faces-pyramid/chain.safetensors \
+        $R/faces-pyramid/stage128.safetensors > /dev/null
+    model_rows "pyramid chain 8 -> 128 (tightened)" "$OUT/faces128.safetensors" folder:$DATA/faces/caltech101 test 49152 "--size 128"
+    baseline_rows 49152
     N=$NF
 fi
 if has fashion; then

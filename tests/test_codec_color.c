@@ -176,6 +176,23 @@ TEST(codec_color_chain_round_trip)
         CHECK(!memcmp(got, want, (size_t)(n * 64 / (k ? 2 : 1))),
               "stage %d is not its view", k);
     }
+    /* stage 1 as a colorization: each image's L with its half(ab)
+     * composed as pcnn_colorize does; stage 0 is no chroma */
+    uint8_t rgb[5 * 192], one[192];
+    d.colorize = 1;
+    REQUIRE_OK(pcnn_decompress(c1, ch, buf, len, &d, rgb, NULL));
+    for (int64_t b = 0; b < n; b++) {
+        REQUIRE_OK(pcnn_colorize_compose(pcnn_img(x + b * 192, 1, 3, 8, 8),
+                                         want + b * 32, 4, 4,
+                                         pcnn_img(one, 1, 3, 8, 8)));
+        CHECK(!memcmp(rgb + b * 192, one, 192),
+              "image %lld: the colorization of stage 1 differs",
+              (long long)b);
+    }
+    d.stage = 0;
+    CHECK(pcnn_decompress(c1, ch, buf, len, &d, rgb, NULL) == PCNN_ERR_ARG &&
+              strstr(pcnn_last_error(), "not a color chain's chroma"),
+          "colorize of stage 0: %s", pcnn_last_error());
     /* the model stages cost the chain's -log2 p (within 1%, the framing) */
     pcnn_dataset ds = {0};
     REQUIRE_OK(pcnn_dataset_from_memory(x, n, 3, 8, 8, NULL, 0, &ds));

@@ -39,8 +39,8 @@ static const char decompress_epilog[] =
     "With --stage K the PNG files show a 4-bit gray stage stretched to\n"
     "0..255 (value * 17); .npy files hold the stage's values as they are,\n"
     "but for a color chain's chroma stage: it is written as a\n"
-    "colorization, the stage before it (L) with the chroma (repeated to\n"
-    "L's size), in sRGB.\n";
+    "colorization, the stage before it (L) with the chroma (upsampled\n"
+    "bilinearly to L's size, as colorize composes it), in sRGB.\n";
 
 typedef struct {
     const char *ckpt, *weights, *data, *split, *out, *in[1];
@@ -344,54 +344,6 @@ static int decompress_parse(int argc, char **argv, codec_args *a)
     return rc;
 }
 
-/* 1 when stage K of f is a color chain's chroma: 2 channels after a
- * 1-channel stage of at least its size, and a stage after it. */
-static int chroma_stage(const pcnn_codec_info *f, int K)
-{
-    return K >= 1 && K + 1 < f->stages && f->stage_c[K] == 2 &&
-           f->stage_c[K - 1] == 1 && f->stage_h[K - 1] >= f->stage_h[K] &&
-           f->stage_h[K - 1] % f->stage_h[K] == 0 &&
-           f->stage_w[K - 1] % f->stage_w[K] == 0;
-}
-
-/* The chroma x of stage K (n, 2, h, w) with the L8 images of stage K-1
- * decoded from buf: a new array *rgb (n, 3, H, W), and f's stage K now
- * describes it. 0, or 1 after a message. */
-static int colorization(pcnn_ctx *ctx, pcnn_chain *ch, const uint8_t *buf,
-                        size_t len, pcnn_codec_info *f, int K,
-                        const uint8_t *x, uint8_t **rgb)
-{
-    const int64_t h = f->stage_h[K], w = f->stage_w[K];
-    const int64_t H = f->stage_h[K - 1], W = f->stage_w[K - 1];
-    uint8_t *l = malloc((size_t)(f->n * H * W));
-    uint8_t *lab = malloc((size_t)(f->n * 3 * H * W));
-    *rgb = malloc((size_t)(f->n * 3 * H * W));
-    pcnn_decompress_opts o = pcnn_decompress_opts_default();
-    o.stage = K - 1;
-    pcnn_status s = l && lab && *rgb
-                        ? pcnn_decompress(ctx, ch, buf, len, &o, l, NULL)
-                        : PCNN_ERR_NOMEM;
-    for (int64_t i = 0; s == PCNN_OK && i < f->n * H * W; i++) {
-        const int64_t n = i / (H * W), y = i / W % H, z = i % W;
-        const int64_t at = (y * h / H) * w + z * w / W;
-        uint8_t *p = lab + n * 3 * H * W + y * W + z;
-        p[0] = l[i];
-        p[H * W] = x[(n * 2) * h * w + at];
-        p[2 * H * W] = x[(n * 2 + 1) * h * w + at];
-    }
-    if (s == PCNN_OK)
-        s = pcnn_lab8_to_rgb(lab, pcnn_img(*rgb, f->n, 3, H, W));
-    free(l), free(lab);
-    if (s != PCNN_OK) {
-        fprintf(stderr, "pixelcnn decompress: %s\n",
-                s == PCNN_ERR_NOMEM ? "out of memory" : pcnn_last_error());
-        free(*rgb), *rgb = NULL;
-        return 1;
-    }
-    f->stage_c[K] = 3, f->stage_h[K] = H, f->stage_w[K] = W;
-    return 0;
-}
-
 /* Decodes buf with the model into a new array *x of stage K's images;
  * *secs: the decoding's time (the model's loading left out). */
 static int decode(const codec_args *a, const uint8_t *buf, size_t len,
@@ -414,6 +366,13 @@ static int decode(const codec_args *a, const uint8_t *buf, size_t len,
     pcnn_decompress_opts o = pcnn_decompress_opts_default();
     o.stage = K;
     o.progress = cli_progress("decompress");
+    /* a color chain's chroma stage: its colorization, at L's size */
+    o.colorize = !rc && K >= 1 && K < pcnn_chain_stages(ch) &&
+                 pcnn_model_get_config(pcnn_chain_stage(ch, K))->view.lab ==
+                     PCNN_LAB_AB;
+    if (o.colorize)
+        f->stage_c[K] = 3, f->stage_h[K] = f->stage_h[K - 1],
+        f->stage_w[K] = f->stage_w[K - 1], f->stage_levels[K] = 256;
     if (!rc && !(*x = malloc((size_t)(f->n * f->stage_c[K] * f->stage_h[K] *
                                       f->stage_w[K])))) {
         pcnn_chain_free(ch), pcnn_ctx_free(ctx);
@@ -427,10 +386,6 @@ static int decode(const codec_args *a, const uint8_t *buf, size_t len,
         rc = 1;
     }
     *secs = cli_now() - t0;
-    uint8_t *rgb = NULL;
-    if (!rc && chroma_stage(f, K) &&
-        !(rc = colorization(ctx, ch, buf, len, f, K, *x, &rgb)))
-        free(*x), *x = rgb;
     pcnn_chain_free(ch);
     pcnn_ctx_free(ctx);
     return rc;

@@ -178,7 +178,7 @@ class PurifyOpts(Structure):
 
 
 class DecompressOpts(Structure):
-    _fields_ = [("stage", c_int), ("progress", Progress)]
+    _fields_ = [("stage", c_int), ("progress", Progress), ("colorize", c_int)]
 
 
 class CodecInfo(Structure):

@@ -510,10 +510,13 @@ class Chain(Owner):
         finally:
             lib.pcnn_free(buf)
 
-    def decompress(self, data, stage=None, progress=None, labels=False):
+    def decompress(self, data, stage=None, progress=None, labels=False,
+                   colorize=False):
         """The images of a compressed stream (bytes) decoded with this
         chain, which must be the one that coded it: (N, C, H, W) uint8, or
         with stage K the images of stage K (progressive decoding).
+        colorize: stage K is a color chain's chroma; return it as a
+        colorization, RGB at the size of the lightness stage before it.
         labels: also return the coded labels (None when there are none)."""
         data = bytes(data)
         f = codec_info(data)
@@ -521,11 +524,15 @@ class Chain(Owner):
         if not 0 <= k < f["stages"]:
             raise fail(ERR_ARG, "Chain.decompress: stage %d of a stream of "
                        "%d stages" % (k, f["stages"]))
-        out = np.zeros((f["n"],) + tuple(f["stage_shapes"][k]), np.uint8)
+        shape = tuple(f["stage_shapes"][k])
+        if colorize and k >= 1:
+            shape = (3,) + tuple(f["stage_shapes"][k - 1][1:])
+        out = np.zeros((f["n"],) + shape, np.uint8)
         lab = np.zeros(f["n"], np.int32) if f["num_classes"] else None
         pr = Progress(progress)
         o = lib.pcnn_decompress_opts_default()
         o.stage = k
+        o.colorize = int(bool(colorize))
         o.progress = pr.struct()
         st = lib.pcnn_decompress(self._ctx.p, self._live(), data, len(data),
                                  ctypes.byref(o), u8(out), i32(lab))

@@ -48,3 +48,28 @@ def test_progressive_and_errors(data, pyramid, model):
     with pixelcnn.Chain(pyramid.path, threads=1) as c:
         with pytest.raises(pixelcnn.PixelCNNError, match="damaged"):
             c.decompress(bytes(bad))
+
+
+def test_color_chain_stage_as_colorization(tmp_path, colorizer):
+    """A color chain (L, then the colorizer): stage 1 decodes as the
+    CLI writes it, RGB at L's size; stage 0 has no chroma."""
+    cli("train", "--data", colorizer.spec, "--out", tmp_path / "L",
+        "--view", "L", "--steps", 3, "--no-test", "--nr-resnet", 1,
+        "--nr-filters", 8, "--nr-mix", 2, "--nr-resolutions", 2,
+        "--dropout", 0, "--batch", 4, "--threads", 1)
+    path = tmp_path / "color.safetensors"
+    cli("chain", "--out", path, tmp_path / "L" / "checkpoint.safetensors",
+        colorizer.path)
+    x = colorizer.images[:2]
+    with pixelcnn.Chain(str(path), threads=1) as c:
+        b = c.compress(x)
+        assert (c.decompress(b) == x).all()
+        rgb = c.decompress(b, stage=1, colorize=True)
+        assert rgb.shape == (2, 3, 32, 32)
+        with pytest.raises(pixelcnn.PixelCNNError,
+                           match="not a color chain's chroma"):
+            c.decompress(b, stage=0, colorize=True)
+    (tmp_path / "a.pcnn").write_bytes(b)
+    cli("decompress", "--checkpoint", path, tmp_path / "a.pcnn", "--stage",
+        1, "-o", tmp_path / "c.npy")
+    assert (np.load(tmp_path / "c.npy") == rgb).all()

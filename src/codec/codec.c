@@ -111,22 +111,29 @@ static int stage_rule(const pcnn_chain *c, int i)
     }
 }
 
+/* 1 when stage K of chain c models the chroma ab (halved or not) given
+ * L(X) and the stage before it models L(X): a color chain's colorizer. */
+static int chroma_stage(const pcnn_chain *c, int K)
+{
+    if (K < 1 || K >= c->n)
+        return 0;
+    const pcnn_model_config *a = pcnn_model_get_config(c->m[K - 1]);
+    const pcnn_model_config *z = pcnn_model_get_config(c->m[K]);
+    const pcnn_view L = {0, 0, PCNN_LAB_L};
+    return !memcmp(&a->view, &L, sizeof L) && z->cond_channels &&
+           !memcmp(&z->cond_view, &L, sizeof L) &&
+           z->view.lab == PCNN_LAB_AB && !z->view.gray4;
+}
+
 /* 1 when chain c codes X through the colors of its lightness: its last
- * stage models the chroma ab (halved or not) given L(X), the stage before
- * it models L(X), and its first stage is unconditioned. The coder then
- * adds a stage of its own after the chain's: X given L(X) and the chroma
- * (lab.c, rule PCNN_RULE_LAB). */
+ * stage is a colorizer (chroma_stage) and its first stage is
+ * unconditioned. The coder then adds a stage of its own after the
+ * chain's: X given L(X) and the chroma (lab.c, rule PCNN_RULE_LAB). */
 static int color_chain(const pcnn_chain *c)
 {
-    if (c->n < 2 || c->n >= PCNN_MAX_STAGES ||
-        pcnn_model_get_config(c->m[0])->cond_channels)
-        return 0;
-    const pcnn_model_config *a = pcnn_model_get_config(c->m[c->n - 2]);
-    const pcnn_model_config *z = pcnn_model_get_config(c->m[c->n - 1]);
-    const pcnn_view L = {0, 0, PCNN_LAB_L};
-    return !memcmp(&a->view, &L, sizeof L) &&
-           !memcmp(&z->cond_view, &L, sizeof L) && z->cond_channels &&
-           z->view.lab == PCNN_LAB_AB && !z->view.gray4;
+    return c->n >= 2 && c->n < PCNN_MAX_STAGES &&
+           !pcnn_model_get_config(c->m[0])->cond_channels &&
+           chroma_stage(c, c->n - 1);
 }
 
 /* The stages a stream of chain c codes: the chain's, and the colors of a
@@ -671,6 +678,20 @@ static pcnn_status decompress_group(const char *fn, pcnn_ctx *ctx,
     return PCNN_OK;
 }
 
+/* The B decoded images of chroma stage K in g, each composed with its L
+ * of stage K-1 into RGB at out (B, 3, H, W), H x W the size of L. */
+static pcnn_status colorization(const pcnn_codec_info *f, int K,
+                                const group_bufs *g, int64_t B, uint8_t *out)
+{
+    const int64_t h = f->stage_h[K], w = f->stage_w[K];
+    const int64_t H = f->stage_h[K - 1], W = f->stage_w[K - 1];
+    for (int64_t b = 0; b < B; b++)
+        PCNN_TRY(pcnn_lab8_compose(g->img[K - 1] + b * H * W, H, W,
+                                   g->img[K] + b * 2 * h * w, h, w,
+                                   out + b * 3 * H * W));
+    return PCNN_OK;
+}
+
 pcnn_status pcnn_decompress(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *buf,
                             size_t len, const pcnn_decompress_opts *opts,
                             uint8_t *out, int32_t *labels)
@@ -690,19 +711,28 @@ pcnn_status pcnn_decompress(pcnn_ctx *ctx, pcnn_chain *c, const uint8_t *buf,
                          f->stages - 1);
     PCNN_TRY(check_chain(fn, c));
     PCNN_TRY(check_match(fn, c, &h));
+    if (o.colorize && !chroma_stage(c, K))
+        return pcnn_fail(PCNN_ERR_ARG,
+                         "%s: colorize: stage %d is not a color chain's "
+                         "chroma (ab given L(X), after the stage of L(X))",
+                         fn, K);
     pcnn_job_rows rows = {o.progress, "decompress", 0, 0};
     const int64_t groups = (f->n + f->batch - 1) / f->batch;
     for (int i = 0; i <= K && i < c->n; i++) /* the sampler's rows */
         rows.total += f->stage_h[i] * groups;
     group_bufs g; /* groups hold at most n images, whatever batch says */
     PCNN_TRY(group_alloc(fn, c, f->batch < f->n ? f->batch : f->n, &g));
-    const int64_t item = f->stage_c[K] * f->stage_h[K] * f->stage_w[K];
+    const int64_t item = o.colorize
+                             ? 3 * f->stage_h[K - 1] * f->stage_w[K - 1]
+                             : f->stage_c[K] * f->stage_h[K] * f->stage_w[K];
     size_t at = h.body;
     pcnn_status s = PCNN_OK;
     for (int64_t i = 0; s == PCNN_OK && i < f->n; i += f->batch) {
         const int64_t B = f->n - i < f->batch ? f->n - i : f->batch;
         s = decompress_group(fn, ctx, c, f, buf, &at, B, K, &g, &rows);
-        if (s == PCNN_OK)
+        if (s == PCNN_OK && o.colorize)
+            s = colorization(f, K, &g, B, out + i * item);
+        else if (s == PCNN_OK)
             memcpy(out + i * item, g.img[K], (size_t)(B * item));
         if (s == PCNN_OK && labels && f->num_classes)
             memcpy(labels + i, g.labels, (size_t)B * sizeof *labels);
