@@ -35,7 +35,8 @@ done
 IFS=, read -r R F M <<EOC
 $config
 EOC
-export OMP_WAIT_POLICY=PASSIVE
+# the OpenMP wait policy of the caller's environment, by default the
+# runtime's own, as a user runs it (docs/speed.md)
 px=$build/pixelcnn
 
 # the stage count and stage K's flags of METHOD

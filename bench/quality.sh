@@ -39,7 +39,9 @@ fi
 IFS=, read -r R F M <<EOC
 $config
 EOC
-export OMP_WAIT_POLICY=PASSIVE
+# Both trainers run under the OpenMP wait policy of the caller's
+# environment, by default the runtime's own, as a user runs them: PASSIVE
+# slowed both, the peer more (docs/training.md).
 echo "== ours: $minutes min, ($R,$F,$M), $threads threads ${OURS_FLAGS:-}" >&2
 rm -rf "$out/ours"
 # shellcheck disable=SC2086

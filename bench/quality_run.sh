@@ -51,7 +51,9 @@ if [ -f "$d/result.json" ]; then
 fi
 rm -rf "$d"
 mkdir -p "$d"
-export OMP_WAIT_POLICY=PASSIVE
+# Both trainers run under the OpenMP wait policy of the caller's
+# environment, by default the runtime's own, as a user runs them: PASSIVE
+# slowed both, the peer more (docs/training.md).
 echo "== $who seed $seed: $minutes min, ($R,$F,$M), $threads threads $(date -u +%H:%M:%S)" >&2
 if [ "$who" = peer ]; then
     /usr/bin/python3 twin/lean_train.py --data "$data" --nr-resnet "$R" \

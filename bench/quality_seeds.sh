@@ -14,8 +14,9 @@ if [ $# -ne 7 ]; then
 fi
 build=$1 minutes=$2 threads=$3 config=${4:-1,48,5} out=$5 seeds=$6 whos=$7
 mkdir -p "$out"
-printf '{"minutes": %s, "threads": %s, "config": "%s"}\n' \
-    "$minutes" "$threads" "$config" > "$out/series.json"
+printf '{"minutes": %s, "threads": %s, "config": "%s", "omp_wait_policy": "%s"}\n' \
+    "$minutes" "$threads" "$config" "${OMP_WAIT_POLICY:-default}" \
+    > "$out/series.json"
 rev=
 for w in $whos; do rev="$w $rev"; done
 k=0

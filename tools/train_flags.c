@@ -35,7 +35,8 @@ static const char epilog[] =
     "            signal): the step in progress finished and the checkpoint\n"
     "            was saved (1 if that save failed)\n";
 
-/* 1 when flag was given on the command line. */
+/* The public functions are described in train_flags.h. */
+
 int train_given(const train_args *a, const char *flag)
 {
     for (int i = 0; i < a->nseen; i++)
@@ -66,8 +67,6 @@ static int parallel_run(const void *ctx)
     return ((const train_args *)ctx)->ranks > 1;
 }
 
-/* --chain C --stage K: the views of stage K into a->cfg. 0, or 2 with a
- * message. */
 int train_chain_stage(train_args *a)
 {
     /* the chain's views, first to last (docs/chains.md) */
@@ -275,9 +274,6 @@ static int training_flags(train_args *a, cli_flag *out, int n)
     return cli_append(out, n, f, CLI_COUNT(f));
 }
 
-/* The flags into *a (which holds the defaults), then the checks of the
- * flags alone (a flag that does nothing in this run is an error, not
- * silently ignored): 0, -1 (--help) or 2 after a message. */
 int train_parse(int argc, char **argv, train_args *a)
 {
     cli_flag flags[CLI_MAX_FLAGS];
@@ -311,9 +307,6 @@ static int same_view(const pcnn_view *x, const pcnn_view *y)
            x->lab == y->lab;
 }
 
-/* With --resume, a model or training flag given with another value than
- * the checkpoint's is an error (the run would silently keep the saved
- * one). */
 int train_check_resume_flags(const train_args *a, const char *ckpt,
                               const pcnn_model_config *sc,
                               const pcnn_train_opts *so)
@@ -393,7 +386,6 @@ int train_check_resume_flags(const train_args *a, const char *ckpt,
     return 2;
 }
 
-/* The flags' defaults (also the flags fuzz target's starting point). */
 train_args train_defaults(void)
 {
     train_args a = {0};

@@ -32,7 +32,8 @@ typedef struct {
 train_args train_defaults(void);
 
 /* The flags into *a (which holds the defaults), then the checks of the
- * flags alone: 0, -1 (--help) or 2 after a message. */
+ * flags alone (a flag that does nothing in this run is an error, not
+ * silently ignored): 0, -1 (--help) or 2 after a message. */
 int train_parse(int argc, char **argv, train_args *a);
 
 /* 1 when flag was given on the command line. */
@@ -43,7 +44,8 @@ int train_given(const train_args *a, const char *flag);
 int train_chain_stage(train_args *a);
 
 /* With --resume: 0 when every model and training flag given agrees with
- * the checkpoint ckpt's config sc and options so, else 2 with a message. */
+ * the checkpoint ckpt's config sc and options so, else 2 with a message
+ * (a flag given with another value would silently lose to the saved one). */
 int train_check_resume_flags(const train_args *a, const char *ckpt,
                              const pcnn_model_config *sc,
                              const pcnn_train_opts *so);

@@ -37,7 +37,7 @@ config's own peak. One JSON line per config:
 --sampling adds, per config, the time of naive sampling: one full forward
 pass (batch 16, no grad) per pixel, timed for --sampling-steps pixels and
 EXTRAPOLATED to all 32*32 pixels (the JSON says "extrapolated": true).
-OMP_WAIT_POLICY defaults to PASSIVE (see below). The defaults take about
+OMP_WAIT_POLICY is the caller's (see below). The defaults take about
 3 minutes on 2 cores (most of it the (5,160,10) training step); timings
 on a machine shared with other jobs vary by 2x or more.
 """
@@ -52,11 +52,12 @@ import time
 
 import numpy as np
 
-# torch's OpenMP threads spin while they wait (libgomp's default active
-# policy): on a machine shared with other jobs that made 2 threads ~30x
-# slower here. Passive waiting costs little on an idle machine.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-import torch  # noqa: E402
+# The OpenMP wait policy is left to the caller, as for `pixelcnn bench`:
+# unset, libgomp spins a while before it sleeps, which is what a user
+# gets. On an idle machine PASSIVE made the lean peer's (1,48,5) training
+# step 40% slower (docs/speed.md); on a machine shared with other jobs
+# spinning was ~30x slower, so set OMP_WAIT_POLICY=PASSIVE there, for both.
+import torch
 
 # the network and ops live in the package python/pixelcnn/ (one copy)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(

@@ -201,10 +201,13 @@ class LeanPixelCNN(nn.Module):
                 ul = self.ul_up[s - 1](ul)
         return self.out(F.elu(ul))
 
-    def bpd(self, x):
-        """Mean bits/dim of the uint8 batch x (B, 3, H, W)."""
-        l = self(x.float() / 127.5 - 1.0)
-        lp = T.dmol_log_prob(l, x, 3, self.M)
+    def bpd(self, x, bf16=False):
+        """Mean bits/dim of the uint8 batch x (B, 3, H, W); with bf16 the
+        network runs under CPU autocast (bf16 convs, fp32 weights) and the
+        likelihood in fp32."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            l = self(x.float() / 127.5 - 1.0)
+        lp = T.dmol_log_prob(l.float(), x, 3, self.M)
         return -lp.mean() / (3 * math.log(2.0))
 
 
@@ -299,7 +302,7 @@ def train(args):
             break
         x = next(data)
         grad.zero_()
-        loss = model.bpd(x)
+        loss = model.bpd(x, args.bf16)
         loss.backward()
         lr = args.lr * args.lr_decay ** step
         c1, c2 = 1 / (1 - b1 ** (step + 1)), 1 / (1 - b2 ** (step + 1))
@@ -320,7 +323,8 @@ def train(args):
         out.close()
     res = {"trainer": "lean-pytorch", "steps": step, "seconds": seconds,
            "config": [args.nr_resnet, args.nr_filters, args.nr_mix],
-           "params": flat.numel(), "threads": args.threads}
+           "params": flat.numel(), "threads": args.threads,
+           "bf16": args.bf16}
     if not args.no_test:
         test = load_cifar(os.path.join(args.data, "test_batch.bin"))
         test = test[:args.test_limit]
@@ -350,6 +354,9 @@ def main():
     ap.add_argument("--beta2", type=float, default=0.9995)
     ap.add_argument("--ema", type=float, default=0.9995)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bf16", action="store_true",
+                    help="train under torch.autocast(\"cpu\", bfloat16), "
+                         "the peer of --compute bf16; evaluation stays fp32")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--csv", help="per-step training bits/dim")
     ap.add_argument("--test-limit", type=int, default=2000)

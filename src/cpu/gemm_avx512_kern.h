@@ -84,7 +84,10 @@ kern_core(int kc, const float *restrict Ap, const float *restrict Bp,
 }
 
 /* kern_core, or with bf16 (pcnn_gemm_bf16 of the caller) the bf16
- * kernel on panels that went through bf16_panels. */
+ * kernel on panels that went through bf16_panels. The bf16 kernel is an
+ * out-of-line call that takes its accumulators by address, so it gets a
+ * copy: were acc itself passed, it would be address-taken in the caller
+ * and GCC would keep it in memory in the fp32 loop too (a store per FMA). */
 static inline __attribute__((always_inline)) void
 kern_any(int bf16, int kc, const float *restrict Ap, const float *restrict Bp,
          __m512 acc[MR][2])
@@ -93,9 +96,15 @@ kern_any(int bf16, int kc, const float *restrict Ap, const float *restrict Bp,
         kern_core(kc, Ap, Bp, acc);
         return;
     }
+    __m512 t[MR][2];
     for (int r = 0; r < MR; r++)
-        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    pcnn_bf16_kern(kc, Ap, Bp, acc);
+        t[r][0] = t[r][1] = _mm512_setzero_ps();
+    pcnn_bf16_kern(kc, Ap, Bp, t);
+#pragma GCC unroll 32
+    for (int r = 0; r < MR; r++) {
+        acc[r][0] = t[r][0];
+        acc[r][1] = t[r][1];
+    }
 }
 
 /* The packed panels of w (MR or NR) rows or columns each that cover n of
