@@ -54,9 +54,9 @@ import numpy as np
 
 # The OpenMP wait policy is left to the caller, as for `pixelcnn bench`:
 # unset, libgomp spins a while before it sleeps, which is what a user
-# gets. On an idle machine PASSIVE made the lean peer's (1,48,5) training
-# step 40% slower (docs/speed.md); on a machine shared with other jobs
-# spinning was ~30x slower, so set OMP_WAIT_POLICY=PASSIVE there, for both.
+# gets and the faster choice on idle cores; on cores shared with other
+# busy jobs spinning is far slower, so set OMP_WAIT_POLICY=PASSIVE there,
+# for both sides (docs/speed.md has the measurements).
 import torch
 
 # the network and ops live in the package python/pixelcnn/ (one copy)
