@@ -51,9 +51,7 @@ if [ -f "$d/result.json" ]; then
 fi
 rm -rf "$d"
 mkdir -p "$d"
-# Both trainers run under the OpenMP wait policy of the caller's
-# environment, by default the runtime's own, as a user runs them: PASSIVE
-# slowed both, the peer more (docs/training.md).
+# The OpenMP wait policy is the caller's, as in bench/quality.sh.
 echo "== $who seed $seed: $minutes min, ($R,$F,$M), $threads threads $(date -u +%H:%M:%S)" >&2
 if [ "$who" = peer ]; then
     /usr/bin/python3 twin/lean_train.py --data "$data" --nr-resnet "$R" \
@@ -113,4 +111,25 @@ with open(d + "/result.json", "w") as f:
     f.write(json.dumps(out) + "\n")
 EOPY
 fi
+# The machine goes with the result: a series resumed in a later session
+# may run on another CPU, and a same-seed difference only means something
+# between runs on one machine (bench/quality_table.py checks it).
+/usr/bin/python3 - "$d/result.json" <<'EOPY'
+import json, os, sys, time
+p = sys.argv[1]
+with open(p) as f:
+    r = json.load(f)
+cpu = "?"
+with open("/proc/cpuinfo") as f:
+    for line in f:
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+r.update(cpu=cpu, cores=os.cpu_count(),
+         omp_wait_policy=os.environ.get("OMP_WAIT_POLICY", "default"),
+         openblas_coretype=os.environ.get("OPENBLAS_CORETYPE", "default"),
+         finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+with open(p, "w") as f:
+    f.write(json.dumps(r) + "\n")
+EOPY
 cat "$d/result.json" >&2

@@ -2,7 +2,10 @@
 """quality_table.py -- the table of bench/quality_seeds.sh from its folder:
 one row per trainer (WHO), over its seeds: steps, test and exact held-out
 bits/dim (EMA weights) as the mean over seeds, the spread (the standard
-deviation over seeds, and min..max), and the difference to the peer.
+deviation over seeds, and min..max), and the difference to the peer on the
+same seed, taken only where both runs name the same CPU (result.json's
+"cpu"; runs from before it was recorded count as one machine). Then one
+line per run, with its machine.
 
     /usr/bin/python3 bench/quality_table.py DIR
 """
@@ -27,6 +30,10 @@ def cell(xs):
         return "%.4f" % m
     return "%.4f +- %.4f (%.4f..%.4f)" % (m, statistics.stdev(xs), min(xs),
                                           max(xs))
+
+
+def same_machine(a, b):
+    return b is not None and a.get("cpu") == b.get("cpu")
 
 
 def main():
@@ -58,7 +65,7 @@ def main():
                       if w in ORDER else 99):
         rs = sorted(runs[who], key=lambda r: r["seed"])
         diff = {k: [r[k] - pt[r["seed"]][k] for r in rs
-                    if r["seed"] in pt and who != "peer"]
+                    if who != "peer" and same_machine(r, pt.get(r["seed"]))]
                 for k in ("test", "exact")}
         print("| %s | %s | %d | %s | %s | %s | %s |" % (
             NAMES.get(who, who), ",".join(str(r["seed"]) for r in rs),
@@ -72,6 +79,17 @@ def main():
           "test_batch.bin; exact held-out: the first %s of "
           "cifar10-exact/data_batch_1_first4000.bin" %
           ("/".join(map(str, sorted(n))), "/".join(map(str, sorted(e)))))
+    print()
+    print("| run | steps | test | exact held-out | machine |")
+    print("|---|---:|---|---|---|")
+    for who in sorted(runs, key=lambda w: ORDER.index(w)
+                      if w in ORDER else 99):
+        for r in sorted(runs[who], key=lambda r: r["seed"]):
+            print("| %s seed %d | %d | %.4f | %.4f | %s |" % (
+                who, r["seed"], r["steps"], r["test"], r["exact"],
+                "%s, %s cores, finished %s" % (
+                    r["cpu"], r.get("cores", "?"), r.get("finished", "?"))
+                if "cpu" in r else "not recorded"))
 
 
 if __name__ == "__main__":
