@@ -20,6 +20,14 @@ pcnn_train_opts pcnn_train_opts_default(void)
                              1, 0};
 }
 
+pcnn_model_config pcnn_train_config_default(void)
+{
+    pcnn_model_config c = pcnn_model_config_default();
+    c.cond_nr_resnet = 2, c.cond_down = 1;
+    c.plain = 1, c.init = 1;
+    return c;
+}
+
 pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o)
 {
     if (!(o->lr > 0 && o->lr < 1))
