@@ -1426,10 +1426,9 @@ typedef struct {
 PCNN_API pcnn_train_opts pcnn_train_opts_default(void);
 
 /* The model config a new training run starts from (`pixelcnn train` and
- * the Python package's train() use it): the architecture of
- * pcnn_model_config_default, a conditioning network of 2 resnets and one
- * halving (used only when the model is conditioned), and plain weights
- * (plain 1) with PyTorch's uniform init (init 1), the layer recipe that
+ * the Python package's train() start from it): the architecture of
+ * pcnn_model_config_default with plain weights (plain 1) and PyTorch's
+ * uniform init (init 1), the layer recipe that
  * reached the lowest test bits/dim at a fixed training time
  * (docs/training.md). pcnn_model_config_default keeps PixelCNN++'s weight
  * norm and data-dependent init (plain 0, init 0). */

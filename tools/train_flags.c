@@ -396,6 +396,8 @@ train_args train_defaults(void)
     a.cfg = pcnn_train_config_default();
     a.param = a.cfg.plain ? "plain" : "weightnorm";
     a.init = a.cfg.init ? "uniform" : "data";
+    a.cfg.cond_nr_resnet = 2;
+    a.cfg.cond_down = 1;
     a.opts = pcnn_train_opts_default();
     return a;
 }

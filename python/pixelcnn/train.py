@@ -25,7 +25,9 @@ def default_config():
     conditioned, plain weights and PyTorch's uniform init (plain 1, init 1;
     docs/training.md). Shape, head and conditioning channels follow from
     the data and the views."""
-    return config_dict(lib.pcnn_train_config_default())
+    cfg = config_dict(lib.pcnn_train_config_default())
+    cfg.update(cond_nr_resnet=2, cond_down=1)
+    return cfg
 
 
 def default_options():
@@ -105,8 +107,9 @@ class Trainer(Owner):
             return
         config = dict(config or {})
         has_cond = "cond_view" in config
-        cfg = config_struct(config, lib.pcnn_train_config_default(),
-                            "Trainer")
+        cfg = config_struct(config, config_struct(
+            default_config(), lib.pcnn_train_config_default(), "Trainer"),
+            "Trainer")
         if class_conditional and labels is None:
             raise fail(ERR_ARG, "Trainer: class_conditional needs labels")
         images = _images(images, "Trainer")

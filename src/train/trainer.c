@@ -23,7 +23,6 @@ pcnn_train_opts pcnn_train_opts_default(void)
 pcnn_model_config pcnn_train_config_default(void)
 {
     pcnn_model_config c = pcnn_model_config_default();
-    c.cond_nr_resnet = 2, c.cond_down = 1;
     c.plain = 1, c.init = 1;
     return c;
 }
