@@ -36,7 +36,7 @@ static int train_sample(const uint8_t *x, int64_t n, const char *path,
     TRY(pcnn_ctx_create(&ctx, NULL));        // CPU, all cores
     TRY(pcnn_dataset_from_memory(x, n, 1, 8, 8, NULL, 0, &data));
 
-    pcnn_model_config cfg = pcnn_model_config_default();
+    pcnn_model_config cfg = pcnn_train_config_default();
     cfg.channels = 1, cfg.height = cfg.width = 8;
     cfg.nr_resnet = 1, cfg.nr_filters = 16, cfg.nr_mix = 2;
     cfg.nr_resolutions = 2, cfg.dropout = 0;
@@ -44,7 +44,7 @@ static int train_sample(const uint8_t *x, int64_t n, const char *path,
     pcnn_train_opts opts = pcnn_train_opts_default();
     opts.batch = 8;
     TRY(pcnn_trainer_create(&t, m, &data, &opts));
-    TRY(pcnn_trainer_init(ctx, t));          // data-dependent init
+    TRY(pcnn_trainer_init(ctx, t));          // init 0: data init
     pcnn_step_stats st;                      // the last step's
     TRY(pcnn_trainer_run(ctx, t, 100, 0, NULL, &st));
     printf("step 100: %.3f bits/dim on the batch\n", st.bpd);

@@ -77,7 +77,7 @@
  *         TRY(pcnn_ctx_create(&ctx, NULL));        // CPU, all cores
  *         TRY(pcnn_dataset_from_memory(x, n, 1, 8, 8, NULL, 0, &data));
  *
- *         pcnn_model_config cfg = pcnn_model_config_default();
+ *         pcnn_model_config cfg = pcnn_train_config_default();
  *         cfg.channels = 1, cfg.height = cfg.width = 8;
  *         cfg.nr_resnet = 1, cfg.nr_filters = 16, cfg.nr_mix = 2;
  *         cfg.nr_resolutions = 2, cfg.dropout = 0;
@@ -85,7 +85,7 @@
  *         pcnn_train_opts opts = pcnn_train_opts_default();
  *         opts.batch = 8;
  *         TRY(pcnn_trainer_create(&t, m, &data, &opts));
- *         TRY(pcnn_trainer_init(ctx, t));          // data-dependent init
+ *         TRY(pcnn_trainer_init(ctx, t));          // init 0: data init
  *         pcnn_step_stats st;                      // the last step's
  *         TRY(pcnn_trainer_run(ctx, t, 100, 0, NULL, &st));
  *         printf("step 100: %.3f bits/dim on the batch\n", st.bpd);
@@ -1424,6 +1424,15 @@ typedef struct {
 } pcnn_train_opts;
 
 PCNN_API pcnn_train_opts pcnn_train_opts_default(void);
+
+/* The model config a new training run starts from (`pixelcnn train` and
+ * the Python package's train() start from it): the architecture of
+ * pcnn_model_config_default with plain weights (plain 1) and PyTorch's
+ * uniform init (init 1), the layer recipe that
+ * reached the lowest test bits/dim at a fixed training time
+ * (docs/training.md). pcnn_model_config_default keeps PixelCNN++'s weight
+ * norm and data-dependent init (plain 0, init 0). */
+PCNN_API pcnn_model_config pcnn_train_config_default(void);
 
 typedef struct {
     uint64_t step;  /* optimizer steps done */

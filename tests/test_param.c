@@ -2,8 +2,10 @@
  * test_param.c -- the layer parameterizations and inits of the config
  * (plain, init; docs/training.md): a plain model's data-dependent init
  * gives the weight-normalized model's outputs, g stays ||v|| through
- * training and checkpoints, the uniform init keeps PyTorch's bounds, and a
- * plain run resumes exactly. (The gradient: test_model.c's spot checks.)
+ * training and checkpoints, the uniform init keeps PyTorch's bounds, a
+ * plain run resumes exactly, and a new run's config is plain and uniform
+ * (pcnn_train_config_default). (The gradient: test_model.c's spot
+ * checks.)
  */
 #include "test.h"
 #include "data_util.h"
@@ -21,6 +23,27 @@ static pcnn_model_config small(int plain, int init)
     c.nr_resnet = 1, c.nr_filters = 6, c.nr_mix = 2, c.nr_resolutions = 2;
     c.dropout = 0, c.plain = plain, c.init = init;
     return c;
+}
+
+/* A new run's config (pixelcnn train, the Python train()) is the paper's
+ * model with plain weights and the uniform init; the model default keeps
+ * PixelCNN++'s recipe, as files without the keys read. */
+TEST(param_train_default_is_plain_uniform)
+{
+    pcnn_model_config m = pcnn_model_config_default();
+    const pcnn_model_config t = pcnn_train_config_default();
+    CHECK(m.plain == 0 && m.init == 0, "model default: plain %d init %d",
+          m.plain, m.init);
+    CHECK(t.plain == 1 && t.init == 1, "train default: plain %d init %d",
+          t.plain, t.init);
+    m.plain = m.init = 1;
+#define SAME_(type, name, lo, hi, old, flag, help)                            \
+    CHECK(m.name == t.name, "train default: " #name " is not the model's");
+    PCNN_MODEL_CONFIG_FIELDS(SAME_)
+#undef SAME_
+    CHECK(!memcmp(&m.view, &t.view, sizeof m.view) &&
+              !memcmp(&m.cond_view, &t.cond_view, sizeof m.cond_view),
+          "train default: the views are not the model's");
 }
 
 static pcnn_dataset images(int64_t n)

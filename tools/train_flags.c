@@ -393,7 +393,7 @@ train_args train_defaults(void)
     a.out = "runs/train";
     a.size = 32, a.save_every = 500, a.log_every = 10, a.crop_min = 0.8;
     a.mpi_timeout = 600;
-    a.cfg = pcnn_model_config_default();
+    a.cfg = pcnn_train_config_default();
     a.param = a.cfg.plain ? "plain" : "weightnorm";
     a.init = a.cfg.init ? "uniform" : "data";
     a.cfg.cond_nr_resnet = 2;

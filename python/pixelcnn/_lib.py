@@ -228,6 +228,7 @@ SIGNATURES = {
     "pcnn_ctx_compute": (c_int, [P]),
     "pcnn_ctx_describe": (c_char_p, [P]),
     "pcnn_model_config_default": (ModelConfig, []),
+    "pcnn_train_config_default": (ModelConfig, []),
     "pcnn_model_create": (S, [POINTER(P), POINTER(ModelConfig), c_uint64]),
     "pcnn_model_free": (None, [P]),
     "pcnn_model_get_config": (POINTER(ModelConfig), [P]),

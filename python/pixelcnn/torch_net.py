@@ -56,7 +56,7 @@ BASE_KEYS = ("channels", "height", "width", "nr_resnet", "nr_filters",
 EXTRA_KEYS = ("head", "levels", "cond_nr_resnet", "cond_nr_filters",
               "cond_down", "cond_dilate", "view_halvings", "view_gray4",
               "view_lab", "cond_view_halvings", "cond_view_gray4",
-              "cond_view_lab")
+              "cond_view_lab", "plain", "init")
 CONFIG_KEYS = BASE_KEYS + EXTRA_KEYS
 DEFAULT_CONFIG = OrderedDict([
     ("channels", 3), ("height", 32), ("width", 32), ("nr_resnet", 5),
@@ -66,7 +66,7 @@ DEFAULT_CONFIG = OrderedDict([
     ("cond_nr_filters", 0), ("cond_down", 0), ("cond_dilate", 0),
     ("view_halvings", 0), ("view_gray4", 0), ("view_lab", 0),
     ("cond_view_halvings", 0), ("cond_view_gray4", 0),
-    ("cond_view_lab", 0)])
+    ("cond_view_lab", 0), ("plain", 0), ("init", 0)])
 HEADS = ("dmol", "categorical")
 
 # Integer keys and their ranges: those of the library's checkpoint reader
@@ -81,7 +81,7 @@ INT_RANGES = OrderedDict([
     ("cond_dilate", (0, 1)), ("view_halvings", (0, 6)),
     ("view_gray4", (0, 1)), ("view_lab", (0, 2)),
     ("cond_view_halvings", (0, 6)), ("cond_view_gray4", (0, 1)),
-    ("cond_view_lab", (0, 2))])
+    ("cond_view_lab", (0, 2)), ("plain", (0, 1)), ("init", (0, 1))])
 
 # The init scale of every conv_out (PixelCNN++'s init_scale=0.1), as the
 # float32 0.1 that the C library passes.
@@ -451,6 +451,11 @@ class PixelCNNpp(nn.Module):
         returns the normalized output (pcnn_weightnorm_data_init)."""
         v, g, b = (self._p(name + ".v"), self._p(name + ".g"),
                    self._p(name + ".b"))
+        if self.cfg["plain"] and not self._init_mode:
+            # plain 1: the library uses w = v; g (= ||v|| when written in
+            # fp32) is not read, so a 16-bit export, whose rounded g is no
+            # longer ||v||, gives the library's figures
+            return apply(v, b)
         if not self._init_mode:
             return apply(T.weight_norm(v, g, axis), b)
         if name.endswith(".cond"):

@@ -19,12 +19,13 @@ OPTION_KEYS = tuple(n for n, _ in _lib.TrainOpts._fields_)
 
 
 def default_config():
-    """The model config a new run starts from, as `pixelcnn train`'s: the
-    paper's CIFAR-10 architecture (pcnn_model_config_default) with a
+    """The model config a new run starts from, as `pixelcnn train`'s
+    (pcnn_train_config_default): the paper's CIFAR-10 architecture, a
     conditioning network of 2 resnets and one halving when the model is
-    conditioned. Shape, head and conditioning channels follow from the
-    data and the views."""
-    cfg = config_dict(lib.pcnn_model_config_default())
+    conditioned, plain weights and PyTorch's uniform init (plain 1, init 1;
+    docs/training.md). Shape, head and conditioning channels follow from
+    the data and the views."""
+    cfg = config_dict(lib.pcnn_train_config_default())
     cfg.update(cond_nr_resnet=2, cond_down=1)
     return cfg
 
@@ -90,8 +91,10 @@ class Trainer(Owner):
     compute  "f32" or "bf16": the GEMMs' arithmetic (Context); the
              weights and the optimizer stay fp32
 
-    The first batch initializes the weights (data-dependent init). Resume
-    a saved run with Trainer.resume(path, images)."""
+    With config init 0 (PixelCNN++'s recipe, with plain 0) the first
+    batch initializes the weights (data-dependent init); the default,
+    init 1, starts from PyTorch's uniform init. Resume a saved run with
+    Trainer.resume(path, images)."""
 
     def __init__(self, images, config=None, labels=None, num_classes=0,
                  class_conditional=False, options=None, threads=0,
@@ -105,7 +108,7 @@ class Trainer(Owner):
         config = dict(config or {})
         has_cond = "cond_view" in config
         cfg = config_struct(config, config_struct(
-            default_config(), lib.pcnn_model_config_default(), "Trainer"),
+            default_config(), lib.pcnn_train_config_default(), "Trainer"),
             "Trainer")
         if class_conditional and labels is None:
             raise fail(ERR_ARG, "Trainer: class_conditional needs labels")

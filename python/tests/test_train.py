@@ -25,11 +25,20 @@ def cli_train(data, out, *flags):
     return os.path.join(str(out), "checkpoint.safetensors")
 
 
-def test_trainer_matches_cli(tmp_path, data):
-    ref = cli_train(data, tmp_path / "cli", "--steps", 12, "--seed", 4)
-    t = pixelcnn.Trainer(data.train, TINY, labels=data.train_labels,
+# the default recipe (plain weights, uniform init) and PixelCNN++'s
+@pytest.mark.parametrize("recipe", ["default", "pixelcnn++"])
+def test_trainer_matches_cli(tmp_path, data, recipe):
+    old = recipe == "pixelcnn++"
+    flags = ("--param", "weightnorm", "--init", "data") if old else ()
+    ref = cli_train(data, tmp_path / "cli", "--steps", 12, "--seed", 4,
+                    *flags)
+    config = dict(TINY, plain=0, init=0) if old else TINY
+    t = pixelcnn.Trainer(data.train, config, labels=data.train_labels,
                          options=dict(batch=8, seed=4), threads=1)
     assert t.config["channels"] == 1 and t.config["height"] == 8
+    assert (t.config["plain"], t.config["init"]) == ((0, 0) if old
+                                                     else (1, 1))
+    assert pixelcnn.default_config()["plain"] == 1
     assert t.options["batch"] == 8 and t.options["lr"] == 0.001
     r = t.run(steps=12)
     assert r["step"] == 12 and not r["stopped"] and 4 < r["bpd"] < 10

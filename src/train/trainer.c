@@ -20,6 +20,13 @@ pcnn_train_opts pcnn_train_opts_default(void)
                              1, 0};
 }
 
+pcnn_model_config pcnn_train_config_default(void)
+{
+    pcnn_model_config c = pcnn_model_config_default();
+    c.plain = 1, c.init = 1;
+    return c;
+}
+
 pcnn_status pcnn_train_opts_check(const pcnn_train_opts *o)
 {
     if (!(o->lr > 0 && o->lr < 1))
