@@ -1428,10 +1428,10 @@ PCNN_API pcnn_train_opts pcnn_train_opts_default(void);
 /* The model config a new training run starts from (`pixelcnn train` and
  * the Python package's train() start from it): the architecture of
  * pcnn_model_config_default with plain weights (plain 1) and PyTorch's
- * uniform init (init 1), the layer recipe that
- * reached the lowest test bits/dim at a fixed training time
- * (docs/training.md). pcnn_model_config_default keeps PixelCNN++'s weight
- * norm and data-dependent init (plain 0, init 0). */
+ * uniform init (init 1), the layer recipe that reached the lowest test
+ * bits/dim at a fixed training time (docs/training.md).
+ * pcnn_model_config_default keeps PixelCNN++'s weight norm and
+ * data-dependent init (plain 0, init 0). */
 PCNN_API pcnn_model_config pcnn_train_config_default(void);
 
 typedef struct {
