@@ -16,11 +16,14 @@
 /* Times `reps` training steps and evaluation passes (after one warm-up
  * each) of config (R, F, M) and writes one JSON line to fd. */
 static int bench_one(int R, int F, int M, int reps, int threads, int fd,
-                     const char *compute)
+                     const char *compute, int plain)
 {
     const int B = 16;
-    pcnn_model_config c = pcnn_model_config_default();
+    /* a new run's model (pixelcnn train), or PixelCNN++'s recipe
+     * (weight norm, data init) when not plain */
+    pcnn_model_config c = pcnn_train_config_default();
     c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
+    c.plain = c.init = plain;
     pcnn_dataset d = {0};
     d.n = 4 * B, d.c = 3, d.h = d.w = 32;
     d.images = malloc((size_t)(d.n * 3 * 32 * 32));
@@ -68,9 +71,10 @@ static int bench_one(int R, int F, int M, int reps, int threads, int fd,
     getrusage(RUSAGE_SELF, &ru);
     char line[256];
     int n = snprintf(line, sizeof line,
-                     "{\"config\": [%d, %d, %d], \"train_img_s\": %.2f, "
-                     "\"eval_img_s\": %.2f, \"peak_rss_mb\": %.0f}\n",
-                     R, F, M, B / mt, B / me,
+                     "{\"config\": [%d, %d, %d], \"param\": \"%s\", "
+                     "\"train_img_s\": %.2f, \"eval_img_s\": %.2f, "
+                     "\"peak_rss_mb\": %.0f}\n",
+                     R, F, M, plain ? "plain" : "weightnorm", B / mt, B / me,
                      (double)ru.ru_maxrss / 1024);
     if (write(fd, line, (size_t)n) != n)
         return 1;
@@ -103,15 +107,15 @@ static int check_only(const char *flag, const char *only,
 }
 
 int bench_models(int reps, int threads, const char *only,
-                 const char *compute)
+                 const char *compute, int plain)
 {
     static const int configs[4][3] = {
         {1, 32, 5}, {2, 64, 5}, {3, 96, 10}, {5, 160, 10}};
     if (check_only("--models", only, configs, 4))
         return 2;
     printf("PixelCNN++ models, batch 16, 32x32x3, 3 resolutions, dropout "
-           "0.5; medians of %d steps\n",
-           reps);
+           "0.5, %s weights; medians of %d steps\n",
+           plain ? "plain" : "weight-normalized", reps);
     for (int k = 0; k < 4; k++) {
         char name[32];
         snprintf(name, sizeof name, "%d,%d,%d", configs[k][0], configs[k][1],
@@ -124,7 +128,7 @@ int bench_models(int reps, int threads, const char *only,
             return 1;
         if (pid == 0)
             _exit(bench_one(configs[k][0], configs[k][1], configs[k][2],
-                            reps, threads, 1, compute));
+                            reps, threads, 1, compute, plain));
         int st;
         waitpid(pid, &st, 0);
         if (!WIFEXITED(st) || WEXITSTATUS(st))
