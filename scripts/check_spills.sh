@@ -8,9 +8,10 @@
 # 1db76f7, fixed in 6f167f0), GCC kept them on the stack inside the FMA
 # loop, one store per FMA, and the Winograd and implicit-GEMM convs ran at
 # less than half their speed with every test still passing (docs/speed.md,
-# "A slowdown of the fp32 convs"). With GCC 12 -O3 -march=native the two
+# "A slowdown of the fp32 convs"). With GCC 12 -O3 -march=native (Ice Lake) the two
 # functions below had 184 and 158 such stores then, 56 and 78 after the
-# fix; the ceilings sit between. A new ceiling needs a look at the loop
+# fix (54 and 76 with -march=x86-64-v4 and Zen 5's AVX-512 extensions);
+# the ceilings sit between. A new ceiling needs a look at the loop
 # (objdump -d, or perf annotate) first: stores outside the FMA loop are
 # harmless.
 #
@@ -33,6 +34,12 @@ spills() {
         /^[0-9a-f]+ <.*>:$/ { seen[substr($2, 2, length($2) - 3)] = 1 }
         END { for (f in seen) print f, n[f] + 0 }'
 }
+for o in gemm_avx512 conv_winograd conv_avx512; do
+    if [ ! -f "$obj/$o.o" ]; then
+        echo "check_spills: $obj/$o.o: no such file (build first)"
+        exit 1
+    fi
+done
 if ! objdump -d "$obj/gemm_avx512.o" | grep -q '%zmm'; then
     echo "check_spills: skipped, $obj has no AVX-512 code"
     exit 0
