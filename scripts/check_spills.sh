@@ -8,10 +8,10 @@
 # 1db76f7, fixed in 6f167f0), GCC kept them on the stack inside the FMA
 # loop, one store per FMA, and the Winograd and implicit-GEMM convs ran at
 # less than half their speed with every test still passing (docs/speed.md,
-# "A slowdown of the fp32 convs"). With GCC 12 -O3 -march=native (Ice Lake) the two
-# functions below had 184 and 158 such stores then, 56 and 78 after the
-# fix (54 and 76 with -march=x86-64-v4 and Zen 5's AVX-512 extensions);
-# the ceilings sit between. A new ceiling needs a look at the loop
+# "A slowdown of the fp32 convs"). With GCC 12 -O3 -march=native (Ice
+# Lake) the two functions below had 184 and 158 such stores then, 56 and
+# 78 after the fix (54 and 76 with -march=x86-64-v4 and Zen 5's AVX-512
+# extensions); the ceilings sit between. A new ceiling needs a look at the loop
 # (objdump -d, or perf annotate) first: stores outside the FMA loop are
 # harmless.
 #
