@@ -21,6 +21,8 @@ if [ $# -ne 6 ]; then
     exit 2
 fi
 build=$1 minutes=$2 threads=$3 config=${4:-1,48,5} out=$5 methods=$6
+. "$(dirname "$0")/args.sh"
+bench_args bench/chain_budget.sh "$minutes" "$threads" "$config"
 data=${DATA:-../shared/data/cifar10}
 exact=${EXACT:-../shared/data/cifar10-exact/data_batch_1_first4000.bin}
 test_limit=${TEST_LIMIT:-10000}
@@ -32,9 +34,6 @@ for f in "$data/test_batch.bin" "$exact"; do
         exit 1
     fi
 done
-IFS=, read -r R F M <<EOC
-$config
-EOC
 # the OpenMP wait policy of the caller's environment, by default the
 # runtime's own, as a user runs it (docs/speed.md)
 px=$build/pixelcnn

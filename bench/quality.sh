@@ -18,6 +18,8 @@ build=${1:-build}
 minutes=${2:?usage: sh bench/quality.sh BUILD_DIR MINUTES [THREADS] [CONFIG] [OUT]}
 threads=${3:-2}
 config=${4:-1,48,5}
+. "$(dirname "$0")/args.sh"
+bench_args bench/quality.sh "$minutes" "$threads" "$config"
 data=${DATA:-../shared/data/cifar10}
 test_limit=${TEST_LIMIT:-2000}
 seed=${SEED:-1}
@@ -36,9 +38,6 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "bench/quality.sh: python3-torch not installed: no peer" >&2
     exit 1
 fi
-IFS=, read -r R F M <<EOC
-$config
-EOC
 # Both trainers run under the OpenMP wait policy of the caller's
 # environment, by default the runtime's own, as a user runs them: PASSIVE
 # slowed both, the peer more (docs/training.md).

@@ -21,6 +21,14 @@ if [ $# -ne 7 ]; then
     exit 2
 fi
 build=$1 minutes=$2 threads=$3 config=$4 out=$5 who=$6 seed=$7
+. "$(dirname "$0")/args.sh"
+bench_args bench/quality_run.sh "$minutes" "$threads" "$config"
+case $seed in
+'' | *[!0-9]*)
+    echo "bench/quality_run.sh: SEED \"$seed\": expected an integer" >&2
+    exit 2
+    ;;
+esac
 data=${DATA:-../shared/data/cifar10}
 exact=${EXACT:-../shared/data/cifar10-exact/data_batch_1_first4000.bin}
 test_limit=${TEST_LIMIT:-2000}
@@ -41,9 +49,6 @@ for f in "$data/test_batch.bin" "$exact"; do
         exit 1
     fi
 done
-IFS=, read -r R F M <<EOC
-$config
-EOC
 d=$out/$who-s$seed
 if [ -f "$d/result.json" ]; then
     echo "== $who seed $seed: done before, kept ($d/result.json)" >&2

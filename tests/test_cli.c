@@ -393,6 +393,7 @@ TEST(cli_flags_that_do_not_apply)
         {"eval --checkpoint %s/%s --data mnist:/x --size 8", "--size"},
         {"bench --config 1,32,5 --reps 1", "--config"},
         {"bench --models --quick", "--quick"},
+        {"bench --sampling --param plain", "--param"},
     };
     char tool[4096], cwd[2048]; /* the commands run in dir */
     REQUIRE(getcwd(cwd, sizeof cwd), "getcwd");
@@ -420,6 +421,27 @@ TEST(cli_flags_that_do_not_apply)
     CHECK(rc == 2 && strstr(out, "R,F,M"), "bench --pyramid --config: %s",
           out);
     run(out, sizeof out, "rm -rf %s", dir);
+}
+
+/* bench --models times a new run's recipe (plain weights) unless
+ * --param weightnorm asks for PixelCNN++'s, and says which it timed. */
+TEST(cli_bench_models_times_the_recipe_asked)
+{
+    if (!have_cli())
+        return;
+    char out[4096];
+    static const char *const want[][3] = {
+        {"", "plain weights", "\"param\": \"plain\""},
+        {"--param weightnorm", "weight-normalized weights",
+         "\"param\": \"weightnorm\""}};
+    for (int k = 0; k < 2; k++) {
+        int rc = run(out, sizeof out, "%s bench --models --config 1,32,5 "
+                                      "--reps 1 --threads 1 %s",
+                     cli(), want[k][0]);
+        CHECK(rc == 0 && strstr(out, want[k][1]) && strstr(out, want[k][2]) &&
+                  strstr(out, "\"train_img_s\""),
+              "bench --models %s: rc %d: %s", want[k][0], rc, out);
+    }
 }
 
 /* Output files are checked before any work, with errno's text; export

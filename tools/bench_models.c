@@ -13,14 +13,24 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Times `reps` training steps and evaluation passes (after one warm-up
+/* What every config of a benchmark runs with. */
+typedef struct {
+    int reps, threads, plain;
+    const char *compute;
+} bench_job;
+
+/* Times j->reps training steps and evaluation passes (after one warm-up
  * each) of config (R, F, M) and writes one JSON line to fd. */
-static int bench_one(int R, int F, int M, int reps, int threads, int fd,
-                     const char *compute)
+static int bench_one(int R, int F, int M, const bench_job *j, int fd)
 {
+    const int reps = j->reps, threads = j->threads, plain = j->plain;
+    const char *compute = j->compute;
     const int B = 16;
-    pcnn_model_config c = pcnn_model_config_default();
+    /* a new run's model (pixelcnn train), or PixelCNN++'s recipe
+     * (weight norm, data init) when not plain */
+    pcnn_model_config c = pcnn_train_config_default();
     c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
+    c.plain = c.init = plain;
     pcnn_dataset d = {0};
     d.n = 4 * B, d.c = 3, d.h = d.w = 32;
     d.images = malloc((size_t)(d.n * 3 * 32 * 32));
@@ -68,9 +78,10 @@ static int bench_one(int R, int F, int M, int reps, int threads, int fd,
     getrusage(RUSAGE_SELF, &ru);
     char line[256];
     int n = snprintf(line, sizeof line,
-                     "{\"config\": [%d, %d, %d], \"train_img_s\": %.2f, "
-                     "\"eval_img_s\": %.2f, \"peak_rss_mb\": %.0f}\n",
-                     R, F, M, B / mt, B / me,
+                     "{\"config\": [%d, %d, %d], \"param\": \"%s\", "
+                     "\"train_img_s\": %.2f, \"eval_img_s\": %.2f, "
+                     "\"peak_rss_mb\": %.0f}\n",
+                     R, F, M, plain ? "plain" : "weightnorm", B / mt, B / me,
                      (double)ru.ru_maxrss / 1024);
     if (write(fd, line, (size_t)n) != n)
         return 1;
@@ -102,17 +113,14 @@ static int check_only(const char *flag, const char *only,
     return 2;
 }
 
-int bench_models(int reps, int threads, const char *only,
-                 const char *compute)
+/* one(config, j, stdout) in a child process for each of the n configs
+ * (only the one named "R,F,M" by only, when given), so that each peak
+ * memory is its config's own: 0, or 1 when a child failed. */
+static int run_each(const int (*configs)[3], int n, const char *only,
+                    int (*one)(int, int, int, const bench_job *, int),
+                    const bench_job *j)
 {
-    static const int configs[4][3] = {
-        {1, 32, 5}, {2, 64, 5}, {3, 96, 10}, {5, 160, 10}};
-    if (check_only("--models", only, configs, 4))
-        return 2;
-    printf("PixelCNN++ models, batch 16, 32x32x3, 3 resolutions, dropout "
-           "0.5; medians of %d steps\n",
-           reps);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < n; k++) {
         char name[32];
         snprintf(name, sizeof name, "%d,%d,%d", configs[k][0], configs[k][1],
                  configs[k][2]);
@@ -123,8 +131,7 @@ int bench_models(int reps, int threads, const char *only,
         if (pid < 0)
             return 1;
         if (pid == 0)
-            _exit(bench_one(configs[k][0], configs[k][1], configs[k][2],
-                            reps, threads, 1, compute));
+            _exit(one(configs[k][0], configs[k][1], configs[k][2], j, 1));
         int st;
         waitpid(pid, &st, 0);
         if (!WIFEXITED(st) || WEXITSTATUS(st))
@@ -133,13 +140,30 @@ int bench_models(int reps, int threads, const char *only,
     return 0;
 }
 
+int bench_models(int reps, int threads, const char *only,
+                 const char *compute, int plain)
+{
+    static const int configs[4][3] = {
+        {1, 32, 5}, {2, 64, 5}, {3, 96, 10}, {5, 160, 10}};
+    if (check_only("--models", only, configs, 4))
+        return 2;
+    printf("PixelCNN++ models, batch 16, 32x32x3, 3 resolutions, dropout "
+           "0.5, %s weights; medians of %d steps\n",
+           plain ? "plain" : "weight-normalized", reps);
+    const bench_job j = {reps, threads, plain, compute};
+    return run_each(configs, 4, only, bench_one, &j);
+}
+
 /* Sampling 16 images of 32x32x3 from config (R, F, M) with random weights:
  * the cached sampler (median of reps runs, whole), and the naive one
  * extrapolated: one full forward pass per pixel, `steps` passes timed,
  * times 1024. One JSON line to fd. */
-static int bench_sample_one(int R, int F, int M, int reps, int threads,
-                            int fd, const char *compute)
+static int bench_sample_one(int R, int F, int M, const bench_job *j,
+                            int fd)
 {
+    /* one run of the paper-sized model: it takes seconds */
+    const int reps = F >= 160 ? 1 : j->reps, threads = j->threads;
+    const char *compute = j->compute;
     const int B = 16, steps = 3;
     pcnn_model_config c = pcnn_model_config_default();
     c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
@@ -211,25 +235,6 @@ int bench_sampling(int reps, int threads, const char *only,
            "forward pass per pixel, the median of 3 passes times 1024 "
            "(extrapolated)\n",
            reps);
-    for (int k = 0; k < 2; k++) {
-        char name[32];
-        snprintf(name, sizeof name, "%d,%d,%d", configs[k][0], configs[k][1],
-                 configs[k][2]);
-        if (only && strcmp(only, name))
-            continue;
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid < 0)
-            return 1;
-        if (pid == 0)
-            _exit(bench_sample_one(configs[k][0], configs[k][1],
-                                   configs[k][2],
-                                   configs[k][1] >= 160 ? 1 : reps, threads,
-                                   1, compute));
-        int st;
-        waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st))
-            return 1;
-    }
-    return 0;
+    const bench_job j = {reps, threads, 0, compute};
+    return run_each(configs, 2, only, bench_sample_one, &j);
 }

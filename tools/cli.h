@@ -40,9 +40,10 @@ int cli_load_data(const char *cmd, const char *spec, const char *split,
 /* The embedded default data set: Fashion-MNIST from ../shared/data or
  * Debian's dataset-fashion-mnist. */
 const char *cli_default_data(void);
-/* Whole-model throughput (bench_models.c); only: "R,F,M" or NULL. */
+/* Whole-model throughput (bench_models.c); only: "R,F,M" or NULL;
+ * plain: the layer parameterization trained (pcnn_model_config.plain). */
 int bench_models(int reps, int threads, const char *only,
-                 const char *compute);
+                 const char *compute, int plain);
 /* Cached and naive sampling times (bench_models.c). */
 int bench_sampling(int reps, int threads, const char *only,
                    const char *compute);

@@ -129,7 +129,7 @@ static const char bench_usage[] =
 
 typedef struct {
     int reps, threads, quick, models, sampling, pyramid;
-    const char *only, *compute;
+    const char *only, *compute, *param;
 } bench_args;
 
 /* bench's flags into b, and their checks: 0, -1 (--help) or 2 after a
@@ -164,6 +164,12 @@ static int bench_parse(int argc, char **argv, bench_args *b)
                    "conditioning network), per stage and in all; then "
                    "single-stage PixelCNN++ (1,48,5) at 32x32 and 128x128 "
                    "(default --reps 3)"),
+        CLI_CHOICE_F("--param", &b->param, "weightnorm plain", "P",
+                     "the layer weights of --models: plain (a new run's, "
+                     "the default) or weight-normalized with the data "
+                     "init (PixelCNN++'s recipe; docs/training.md)",
+                     .needs = "--models",
+                     .why = "it picks the weights that --models trains"),
         CLI_STRING_F("--config", &b->only, "R,F,M", "only this model config",
                      .needs = modes,
                      .why = "it picks the model of --models, --sampling or "
@@ -255,6 +261,7 @@ int cmd_bench(int argc, char **argv)
                               b.compute);
     if (b.models)
         return bench_models(b.reps ? b.reps : 3, b.threads, b.only,
-                            b.compute);
+                            b.compute,
+                            !b.param || !strcmp(b.param, "plain"));
     return bench_convs(b.reps ? b.reps : 7, b.threads, b.quick, b.compute);
 }

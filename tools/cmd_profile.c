@@ -20,20 +20,21 @@
 #include <string.h>
 
 static const char profile_usage[] =
-    "usage: pixelcnn profile [--config R,F,M] [--threads N] [--batch N]\n"
-    "                        [--sample-batch N] [--no-sample]\n"
+    "usage: pixelcnn profile [--config R,F,M] [--param P] [--threads N]\n"
+    "                        [--batch N] [--sample-batch N] [--no-sample]\n"
     "\n"
     "Profiles one training step (forward, backward, Adam; after one\n"
     "warm-up step) and one cached sampling run of a 32x32x3 PixelCNN++\n"
     "(nr_resnet, nr_filters, nr_mix = R,F,M, default the paper's 5,160,10;\n"
-    "3 resolutions, dropout 0.5) on random data and weights: milliseconds,\n"
-    "calls and share per op class, and the GEMM classes' GFLOP/s against\n"
-    "the SGEMM rates (OpenBLAS and the library's AVX-512 kernel, 2048^3)\n"
+    "3 resolutions, dropout 0.5, plain weights unless --param weightnorm)\n"
+    "on random data and weights: milliseconds, calls and share per op\n"
+    "class, and the GEMM classes' GFLOP/s against the SGEMM rates\n"
+    "(OpenBLAS and the library's AVX-512 kernel, 2048^3)\n"
     "measured first.\n";
 
 typedef struct {
     int threads, batch, sample_batch, no_sample;
-    const char *config;
+    const char *config, *param;
     int R, F, M;
 } profile_args;
 
@@ -42,6 +43,10 @@ static int profile_parse(int argc, char **argv, profile_args *a)
     cli_flag flags[] = {
         CLI_STRING_F("--config", &a->config, "R,F,M",
                      "nr_resnet,nr_filters,nr_mix (default 5,160,10)"),
+        CLI_CHOICE_F("--param", &a->param, "weightnorm plain", "P",
+                     "the layer weights: plain (a new run's, the default) "
+                     "or weight-normalized with the data init (PixelCNN++'s "
+                     "recipe; docs/training.md)"),
         CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
                   "threads (default: OMP_NUM_THREADS or all cores)"),
         CLI_INT_F("--batch", &a->batch, 1, 4096, "N",
@@ -200,11 +205,15 @@ static int run_profile(const profile_args *a)
     const double sg_blas = sgemm_rate(0, pcnn_ctx_threads(ctx));
     const double sg_own = sgemm_rate(1, pcnn_ctx_threads(ctx));
     printf("pixelcnn %s profile: %s\n", PCNN_VERSION, pcnn_ctx_describe(ctx));
-    printf("model (%d,%d,%d), 32x32x3, batch %d; SGEMM 2048^3: OpenBLAS "
-           "%.1f GFLOP/s, own AVX-512 %.1f GFLOP/s\n",
-           a->R, a->F, a->M, B, sg_blas, sg_own);
-    pcnn_model_config c = pcnn_model_config_default();
+    const int plain = !a->param || !strcmp(a->param, "plain");
+    printf("model (%d,%d,%d), 32x32x3, %s weights, batch %d; SGEMM 2048^3: "
+           "OpenBLAS %.1f GFLOP/s, own AVX-512 %.1f GFLOP/s\n",
+           a->R, a->F, a->M, plain ? "plain" : "weight-normalized", B,
+           sg_blas, sg_own);
+    /* a new run's model (pixelcnn train), or PixelCNN++'s recipe */
+    pcnn_model_config c = pcnn_train_config_default();
     c.nr_resnet = a->R, c.nr_filters = a->F, c.nr_mix = a->M;
+    c.plain = c.init = plain;
     pcnn_dataset d;
     pcnn_model *m = NULL;
     pcnn_trainer *t = NULL;

@@ -458,6 +458,8 @@ class PixelCNNpp(nn.Module):
             return apply(v, b)
         if not self._init_mode:
             return apply(T.weight_norm(v, g, axis), b)
+        if self.cfg["plain"]:
+            return self._plain_data_init(name, apply, axis, v, g, b)
         if name.endswith(".cond"):
             # the condition map's layer keeps g = 1, b = 0: a channel that is
             # constant over the init batch would get g = 1e5 (docs/model.md)
@@ -470,6 +472,26 @@ class PixelCNNpp(nn.Module):
         g.copy_(g_new)
         b.copy_(b_new)
         self._init_stats.append((name, scale, y))
+        return y
+
+    def _plain_data_init(self, name, apply, axis, v, g, b):
+        """The data-init pass of a plain model, as the library runs it
+        (pcnn_model_data_init): the layer runs with w = v, b = 0, sets g
+        from its output as above, then folds g into v (the new weight,
+        g v: the weight-normalized model's g v/||v|| for the same v) and
+        sets g = ||v||. The condition map's layer keeps w = v."""
+        b.zero_()
+        y = apply(v, None)
+        if not name.endswith(".cond"):
+            scale = CONV_OUT_INIT_SCALE if name.endswith(".conv_out") else 1.0
+            g_new, b_new, y = T.weight_norm_data_init(y, scale)
+            shape = [1] * v.dim()
+            shape[axis] = -1
+            v.mul_(g_new.view(shape))
+            b.copy_(b_new)
+            self._init_stats.append((name, scale, y))
+        dims = [d for d in range(v.dim()) if d != axis]
+        g.copy_(torch.sqrt((v * v).sum(dim=dims)))
         return y
 
     def _conv(self, name, x, kind, stride=1):

@@ -107,9 +107,8 @@ class Trainer(Owner):
             return
         config = dict(config or {})
         has_cond = "cond_view" in config
-        cfg = config_struct(config, config_struct(
-            default_config(), lib.pcnn_train_config_default(), "Trainer"),
-            "Trainer")
+        cfg = config_struct(dict(default_config(), **config),
+                            lib.pcnn_train_config_default(), "Trainer")
         if class_conditional and labels is None:
             raise fail(ERR_ARG, "Trainer: class_conditional needs labels")
         images = _images(images, "Trainer")

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 from pixelcnn import torch_interop as I  # noqa: E402
 from pixelcnn import torch_net as P  # noqa: E402
+from pixelcnn import torch_ops as T  # noqa: E402
 
 TINY = ["--nr-resnet", "1", "--nr-filters", "8", "--nr-mix", "2",
         "--nr-resolutions", "2", "--batch", "8", "--dropout", "0.2",
@@ -327,6 +328,49 @@ def test_exported_module_matches_cli(cli, mnist, cifar, tmp_path, case):
     back, cfg2 = I.load_module(path)
     assert cfg2 == cfg
     assert I.bits_per_dim(back, **inputs) == want
+
+
+@pytest.mark.parametrize("case", ["dmol_rgb_classes", "cond_network"])
+def test_plain_data_init_is_the_librarys(mnist, cifar, case):
+    """A plain model's data-dependent init (plain 1, init 0) as the library
+    runs it (pcnn_model_data_init, test_param.c): a forward pass after the
+    init gives the init pass's output, g = ||v||, the condition map's layers
+    keep w = v as drawn, and without them (whose w = v/||v|| under weight
+    norm changes what the later layers see) every layer's weight is the
+    weight-normalized init's g v/||v|| from the same v."""
+    data = {"mnist": mnist, "cifar": cifar}[EXPORT_CASES[case][0]]
+    kw = EXPORT_CASES[case][1]
+    nets = {}
+    for plain in (0, 1):
+        cfg = P.config(**dict(kw, plain=plain))
+        inputs = I.stage_inputs(cfg, data["x"][:4], data["labels"][:4])
+        args = [None if inputs[k] is None else torch.as_tensor(inputs[k])
+                for k in ("x", "labels", "cond")]
+        net = P.PixelCNNpp(cfg)
+        net.init_params(11)
+        l = net.data_init(*args)
+        with torch.no_grad():
+            again = net(*args)
+        assert torch.allclose(again, l, rtol=1e-5, atol=1e-5), \
+            (plain, (again - l).abs().max().item())
+        nets[plain] = net
+    checked = 0
+    for name, axis in P.weight_norm_axes(nets[1].cfg).items():
+        layer = name[:-2]
+        wn, pl = nets[0].params, nets[1].params
+        if layer.endswith(".cond"):  # (weight norm left v as drawn)
+            assert torch.equal(pl[name], wn[name]), name
+            assert not pl[layer + ".b"].any(), name
+        elif not kw.get("cond_channels"):
+            want = T.weight_norm(wn[name], wn[layer + ".g"], axis)
+            assert torch.allclose(pl[name], want, rtol=1e-4, atol=1e-6), name
+            assert torch.allclose(pl[layer + ".b"], wn[layer + ".b"],
+                                  rtol=1e-4, atol=1e-6), name
+        dims = [d for d in range(pl[name].dim()) if d != axis]
+        assert torch.allclose(pl[layer + ".g"], torch.linalg.vector_norm(
+            pl[name], dim=dims), rtol=1e-5), name
+        checked += 1
+    assert checked == len(P.weight_norm_axes(nets[1].cfg)) > 10
 
 
 def test_export_takes_arrays_and_other_float_dtypes(cli, mnist, tmp_path):

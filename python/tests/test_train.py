@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import pixelcnn
+from pixelcnn import _lib
+from pixelcnn._util import config_dict
 from conftest import TINY, TINY_FLAGS, cli, number
 
 
@@ -25,6 +27,16 @@ def cli_train(data, out, *flags):
     return os.path.join(str(out), "checkpoint.safetensors")
 
 
+def test_default_config_is_the_clis():
+    """default_config() is `pixelcnn train`'s start: the paper's model
+    (pcnn_model_config_default) with plain weights, the uniform init and
+    a conditioning network of 2 resnets and one halving."""
+    d = pixelcnn.default_config()
+    paper = config_dict(_lib.lib.pcnn_model_config_default())
+    changed = {k: v for k, v in d.items() if v != paper[k]}
+    assert changed == dict(plain=1, init=1, cond_nr_resnet=2, cond_down=1)
+
+
 # the default recipe (plain weights, uniform init) and PixelCNN++'s
 @pytest.mark.parametrize("recipe", ["default", "pixelcnn++"])
 def test_trainer_matches_cli(tmp_path, data, recipe):
@@ -38,7 +50,6 @@ def test_trainer_matches_cli(tmp_path, data, recipe):
     assert t.config["channels"] == 1 and t.config["height"] == 8
     assert (t.config["plain"], t.config["init"]) == ((0, 0) if old
                                                      else (1, 1))
-    assert pixelcnn.default_config()["plain"] == 1
     assert t.options["batch"] == 8 and t.options["lr"] == 0.001
     r = t.run(steps=12)
     assert r["step"] == 12 and not r["stopped"] and 4 < r["bpd"] < 10
