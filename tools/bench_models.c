@@ -15,22 +15,18 @@
 
 /* What every config of a benchmark runs with. */
 typedef struct {
-    int reps, threads, plain;
-    const char *compute;
+    int reps, threads;
+    const char *compute, *param;
 } bench_job;
 
 /* Times j->reps training steps and evaluation passes (after one warm-up
  * each) of config (R, F, M) and writes one JSON line to fd. */
 static int bench_one(int R, int F, int M, const bench_job *j, int fd)
 {
-    const int reps = j->reps, threads = j->threads, plain = j->plain;
+    const int reps = j->reps, threads = j->threads;
     const char *compute = j->compute;
     const int B = 16;
-    /* a new run's model (pixelcnn train), or PixelCNN++'s recipe
-     * (weight norm, data init) when not plain */
-    pcnn_model_config c = pcnn_train_config_default();
-    c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
-    c.plain = c.init = plain;
+    pcnn_model_config c = cli_bench_config(R, F, M, j->param);
     pcnn_dataset d = {0};
     d.n = 4 * B, d.c = 3, d.h = d.w = 32;
     d.images = malloc((size_t)(d.n * 3 * 32 * 32));
@@ -81,7 +77,8 @@ static int bench_one(int R, int F, int M, const bench_job *j, int fd)
                      "{\"config\": [%d, %d, %d], \"param\": \"%s\", "
                      "\"train_img_s\": %.2f, \"eval_img_s\": %.2f, "
                      "\"peak_rss_mb\": %.0f}\n",
-                     R, F, M, plain ? "plain" : "weightnorm", B / mt, B / me,
+                     R, F, M, c.plain ? "plain" : "weightnorm", B / mt,
+                     B / me,
                      (double)ru.ru_maxrss / 1024);
     if (write(fd, line, (size_t)n) != n)
         return 1;
@@ -141,7 +138,7 @@ static int run_each(const int (*configs)[3], int n, const char *only,
 }
 
 int bench_models(int reps, int threads, const char *only,
-                 const char *compute, int plain)
+                 const char *compute, const char *param)
 {
     static const int configs[4][3] = {
         {1, 32, 5}, {2, 64, 5}, {3, 96, 10}, {5, 160, 10}};
@@ -149,8 +146,10 @@ int bench_models(int reps, int threads, const char *only,
         return 2;
     printf("PixelCNN++ models, batch 16, 32x32x3, 3 resolutions, dropout "
            "0.5, %s weights; medians of %d steps\n",
-           plain ? "plain" : "weight-normalized", reps);
-    const bench_job j = {reps, threads, plain, compute};
+           cli_bench_config(1, 1, 1, param).plain ? "plain"
+                                                  : "weight-normalized",
+           reps);
+    const bench_job j = {reps, threads, compute, param};
     return run_each(configs, 4, only, bench_one, &j);
 }
 
@@ -235,6 +234,6 @@ int bench_sampling(int reps, int threads, const char *only,
            "forward pass per pixel, the median of 3 passes times 1024 "
            "(extrapolated)\n",
            reps);
-    const bench_job j = {reps, threads, 0, compute};
+    const bench_job j = {reps, threads, compute, NULL};
     return run_each(configs, 2, only, bench_sample_one, &j);
 }

@@ -41,9 +41,9 @@ int cli_load_data(const char *cmd, const char *spec, const char *split,
  * Debian's dataset-fashion-mnist. */
 const char *cli_default_data(void);
 /* Whole-model throughput (bench_models.c); only: "R,F,M" or NULL;
- * plain: the layer parameterization trained (pcnn_model_config.plain). */
+ * param: --param P, the recipe trained (cli_bench_config). */
 int bench_models(int reps, int threads, const char *only,
-                 const char *compute, int plain);
+                 const char *compute, const char *param);
 /* Cached and naive sampling times (bench_models.c). */
 int bench_sampling(int reps, int threads, const char *only,
                    const char *compute);
@@ -89,6 +89,17 @@ pcnn_progress cli_progress(const char *cmd);
     CLI_CHOICE_F("--compute", p_, "f32 bf16", "C",                            \
                  "GEMM arithmetic: f32 (default) or bf16 (bf16 products, "    \
                  "fp32 sums and weights; needs AVX512_BF16)")
+/* --param P of the benchmarks (bench --models, profile): the recipe timed.
+ * Extra designators (.needs, ...) may follow. */
+#define CLI_BENCH_PARAM_F(p_, ...)                                            \
+    CLI_CHOICE_F("--param", p_, "weightnorm plain", "P",                      \
+                 "the layer weights: plain (a new run's, the default) or "    \
+                 "weight-normalized with the data init (PixelCNN++'s "        \
+                 "recipe; docs/training.md)", __VA_ARGS__)
+/* The model a benchmark times: a new run's (pcnn_train_config_default)
+ * of config (R, F, M), or PixelCNN++'s recipe (weight norm, data init)
+ * when --param P (param; NULL: plain) is "weightnorm". */
+pcnn_model_config cli_bench_config(int R, int F, int M, const char *param);
 /* A context of `threads` threads (<= 0: all cores) with the compute that
  * --compute C names (NULL: f32): 0, or 1 after a one-line message ("pixelcnn
  * CMD: --compute bf16: this CPU lacks AVX512_BF16"), *ctx NULL then. */

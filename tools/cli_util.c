@@ -278,6 +278,14 @@ int cli_open_chain(const char *cmd, const char *path, const char *wflag,
     return 0;
 }
 
+pcnn_model_config cli_bench_config(int R, int F, int M, const char *param)
+{
+    pcnn_model_config c = pcnn_train_config_default();
+    c.nr_resnet = R, c.nr_filters = F, c.nr_mix = M;
+    c.plain = c.init = !param || !strcmp(param, "plain");
+    return c;
+}
+
 int cli_ctx(const char *cmd, int threads, const char *compute,
             pcnn_ctx **ctx)
 {

@@ -164,12 +164,9 @@ static int bench_parse(int argc, char **argv, bench_args *b)
                    "conditioning network), per stage and in all; then "
                    "single-stage PixelCNN++ (1,48,5) at 32x32 and 128x128 "
                    "(default --reps 3)"),
-        CLI_CHOICE_F("--param", &b->param, "weightnorm plain", "P",
-                     "the layer weights of --models: plain (a new run's, "
-                     "the default) or weight-normalized with the data "
-                     "init (PixelCNN++'s recipe; docs/training.md)",
-                     .needs = "--models",
-                     .why = "it picks the weights that --models trains"),
+        CLI_BENCH_PARAM_F(&b->param, .needs = "--models",
+                          .why = "it picks the weights that --models "
+                                 "trains"),
         CLI_STRING_F("--config", &b->only, "R,F,M", "only this model config",
                      .needs = modes,
                      .why = "it picks the model of --models, --sampling or "
@@ -261,7 +258,6 @@ int cmd_bench(int argc, char **argv)
                               b.compute);
     if (b.models)
         return bench_models(b.reps ? b.reps : 3, b.threads, b.only,
-                            b.compute,
-                            !b.param || !strcmp(b.param, "plain"));
+                            b.compute, b.param);
     return bench_convs(b.reps ? b.reps : 7, b.threads, b.quick, b.compute);
 }

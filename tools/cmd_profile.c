@@ -43,10 +43,7 @@ static int profile_parse(int argc, char **argv, profile_args *a)
     cli_flag flags[] = {
         CLI_STRING_F("--config", &a->config, "R,F,M",
                      "nr_resnet,nr_filters,nr_mix (default 5,160,10)"),
-        CLI_CHOICE_F("--param", &a->param, "weightnorm plain", "P",
-                     "the layer weights: plain (a new run's, the default) "
-                     "or weight-normalized with the data init (PixelCNN++'s "
-                     "recipe; docs/training.md)"),
+        CLI_BENCH_PARAM_F(&a->param),
         CLI_INT_F("--threads", &a->threads, 1, 4096, "N",
                   "threads (default: OMP_NUM_THREADS or all cores)"),
         CLI_INT_F("--batch", &a->batch, 1, 4096, "N",
@@ -205,15 +202,11 @@ static int run_profile(const profile_args *a)
     const double sg_blas = sgemm_rate(0, pcnn_ctx_threads(ctx));
     const double sg_own = sgemm_rate(1, pcnn_ctx_threads(ctx));
     printf("pixelcnn %s profile: %s\n", PCNN_VERSION, pcnn_ctx_describe(ctx));
-    const int plain = !a->param || !strcmp(a->param, "plain");
+    pcnn_model_config c = cli_bench_config(a->R, a->F, a->M, a->param);
     printf("model (%d,%d,%d), 32x32x3, %s weights, batch %d; SGEMM 2048^3: "
            "OpenBLAS %.1f GFLOP/s, own AVX-512 %.1f GFLOP/s\n",
-           a->R, a->F, a->M, plain ? "plain" : "weight-normalized", B,
+           a->R, a->F, a->M, c.plain ? "plain" : "weight-normalized", B,
            sg_blas, sg_own);
-    /* a new run's model (pixelcnn train), or PixelCNN++'s recipe */
-    pcnn_model_config c = pcnn_train_config_default();
-    c.nr_resnet = a->R, c.nr_filters = a->F, c.nr_mix = a->M;
-    c.plain = c.init = plain;
     pcnn_dataset d;
     pcnn_model *m = NULL;
     pcnn_trainer *t = NULL;
